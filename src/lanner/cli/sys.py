@@ -1,0 +1,16 @@
+"""``lanner sys``: system maintenance commands (database, and later maintenance mode, upgrades)."""
+
+from __future__ import annotations
+
+import click
+
+from lanner.cli.common import CONTEXT_SETTINGS
+from lanner.cli.sys_database import database
+
+
+@click.group("sys", context_settings=CONTEXT_SETTINGS)
+def sys_group() -> None:
+    """System maintenance: the database schema and its migrations."""
+
+
+sys_group.add_command(database)

@@ -1,0 +1,96 @@
+"""Every configuration key Lanner knows, with its type and default: the one place defaults live.
+
+The models mirror Kestra's ``kestra.*`` keys under a ``lanner:`` root.  They are frozen
+values; ``loader`` builds them from files and the environment.  A key's description
+here is what ``docs/configuration.md`` and ``lanner configs show`` explain.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from lanner.durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Other spellings a key is known by (normalised to snake_case) -> its field name.
+    aliases: ClassVar[dict[str, str]] = {}
+
+
+class WorkerTaskRestartStrategy(StrEnum):
+    AFTER_TERMINATION_GRACE_PERIOD = "AFTER_TERMINATION_GRACE_PERIOD"
+    IMMEDIATELY = "IMMEDIATELY"
+    NEVER = "NEVER"
+
+
+class Liveness(_Section):
+    enabled: bool = Field(True, description="Detect dead instances and resubmit their work.")
+    interval: Duration = Field(timedelta(seconds=2), description="How often the coordinator checks instances.")
+    timeout: Duration = Field(
+        timedelta(seconds=10), description="Silence after which an instance is declared disconnected."
+    )
+    initial_delay: Duration = Field(
+        timedelta(seconds=10), description="Grace given to a freshly started instance before it is checked."
+    )
+    heartbeat_interval: Duration = Field(timedelta(seconds=1), description="How often an instance heartbeats.")
+
+
+class Server(_Section):
+    aliases: ClassVar[dict[str, str]] = {"terminate_grace_period": "termination_grace_period"}
+
+    termination_grace_period: Duration = Field(
+        timedelta(minutes=5), description="How long a stopping component may take to finish its work."
+    )
+    worker_task_restart_strategy: WorkerTaskRestartStrategy = Field(
+        WorkerTaskRestartStrategy.AFTER_TERMINATION_GRACE_PERIOD,
+        description="When the tasks of a worker that stopped are resubmitted.",
+    )
+    liveness: Liveness = Liveness()
+
+
+class Database(_Section):
+    url: str = Field(
+        "sqlite:///./data/lanner.db",
+        description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql://user:pass@host/db.",
+        json_schema_extra={"secret_url": True},
+    )
+    auto_migrate: bool = Field(True, description="Apply pending schema migrations when a server component starts.")
+    migration_lock_timeout: Duration = Field(
+        timedelta(minutes=30), description="How long to wait for another process's migration lock."
+    )
+    schema_wait_timeout: Duration = Field(
+        timedelta(minutes=5),
+        description="How long a component that does not migrate waits for the schema to reach its version.",
+    )
+    busy_timeout: Duration = Field(
+        timedelta(seconds=5), description="SQLite only: how long a write waits for another writer."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        scheme = url.split(":", 1)[0].split("+", 1)[0] if ":" in url else ""
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                "expected a database URL starting with sqlite:/// (embedded file) "
+                "or postgresql:// (server), e.g. postgresql://lanner:secret@db:5432/lanner"
+            )
+        return url
+
+
+class Storage(_Section):
+    path: Path = Field(Path("./data/storage"), description="Folder of the internal storage (local backend).")
+
+
+class Settings(_Section):
+    server: Server = Server()
+    database: Database = Database()
+    storage: Storage = Storage()

@@ -1,0 +1,124 @@
+"""Open the configured database: embedded SQLite by default, PostgreSQL for clusters.
+
+SQLite gets WAL (readers never block the writer), foreign keys, a busy timeout, and
+explicit ``BEGIN`` handling so a caller can ask for ``BEGIN IMMEDIATE`` (the
+write lock the migrator relies on).  PostgreSQL goes through psycopg 3 and tags each
+connection with an ``application_name`` naming this process, so that a process
+waiting on a lock can say who holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lanner.errors import DatabaseUnavailableError
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL
+    from sqlalchemy.engine import Engine
+
+    from lanner.config.settings import Database
+
+# Execution option naming the statement that opens a SQLite transaction.
+SQLITE_BEGIN = "lanner_sqlite_begin"
+
+
+def process_label() -> str:
+    """``pid@hostname``: how this process names itself in locks and history rows."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def parse_url(raw: str) -> URL:
+    """The configured URL with the driver Lanner uses (psycopg 3 for PostgreSQL)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(raw)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def masked_url(raw: str) -> str:
+    try:
+        return parse_url(raw).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL has nothing to hide but may hold a password: hide all
+        return "***"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL (None for in-memory databases)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def database_exists(config: Database) -> bool:
+    """Whether the database is there to read, without creating it (only SQLite can be absent here)."""
+    path = sqlite_path(parse_url(config.url))
+    return path is None or path.exists()
+
+
+def create_engine(config: Database, *, create: bool = True) -> Engine:
+    """An engine for the configured database.  ``create=False`` refuses to create a missing SQLite file."""
+    import sqlalchemy as sa
+
+    url = parse_url(config.url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = sqlite_path(url)
+        if path is not None:
+            if not path.exists() and not create:
+                raise DatabaseUnavailableError(
+                    f"the SQLite database {path} does not exist yet",
+                    "Run 'lanner sys database migrate' to create it.",
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": config.busy_timeout.total_seconds()})
+        _configure_sqlite(engine, busy_ms=int(config.busy_timeout.total_seconds() * 1000))
+        return engine
+    connect_args = {"application_name": f"lanner {process_label()}"[:63], "connect_timeout": 10}
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        raw = connection.connection.driver_connection
+        # A transaction opened directly (the migration lock's BEGIN IMMEDIATE) is adopted as is.
+        if not raw.in_transaction:
+            raw.execute(connection.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, turning driver errors into an actionable :class:`DatabaseUnavailableError`."""
+    import sqlalchemy as sa
+
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        raise unavailable(engine, exc) from None
+
+
+def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailableError:
+    masked = engine.url.render_as_string(hide_password=True)
+    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DatabaseUnavailableError(
+        f"cannot connect to the database {masked}: {detail}",
+        "Check lanner.database.url (or LANNER_DATABASE_URL) and that the database server is running.",
+    )
