@@ -88,7 +88,9 @@ def current_state(engine: Engine) -> SchemaState:
 def migrate(engine: Engine, config: Database, reporter: Reporter | None = None) -> MigrationResult:
     """Bring the schema to this code's head; a no-op (and no lock) when it is there already."""
     reporter = reporter or LogReporter()
-    if not current_state(engine).pending:
+    state = current_state(engine)
+    log.debug("schema at %s, code head %s, %d migration(s) pending", state.current or "none", head(), len(state.pending))
+    if not state.pending:
         return MigrationResult(head())
     failure: tuple[Migration, float, BaseException] | None = None
     applied: list[tuple[Migration, float]] = []

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from lanner import version as lanner_version
 from lanner.errors import DatabaseUnavailableError, SchemaOutdatedError, WaitTimeoutError
-from lanner.store.engine import create_engine, database_exists
-from lanner.store.migration_scripts import head
+from lanner.store.engine import create_engine, database_exists, masked_url
+from lanner.store.migration_scripts import head, pending_after
 from lanner.store.migrator import Reporter, current_state, migrate, where
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 REPORT_EVERY = 5.0
+_WAITING = "waiting for the schema to reach version %s (database at %s); start a component that migrates, or run '%s'"
 _POLL = 0.25
 
 
@@ -40,30 +41,35 @@ def migrate_command(loaded: LoadedConfig) -> str:
 def prepare_database(loaded: LoadedConfig, *, may_migrate: bool, reporter: Reporter | None = None) -> Engine:
     """Return an engine on a database whose schema is exactly this code's head, or raise."""
     config = loaded.settings.database
-    if not may_migrate:
+    migrates = may_migrate and config.auto_migrate
+    if not migrates and not database_exists(config):
+        if may_migrate:
+            raise _outdated(loaded, location=masked_url(config.url), current=None)
         _wait_for_file(loaded)
-    engine = create_engine(config, create=may_migrate)
+    engine = create_engine(config, create=migrates)
     try:
         state = current_state(engine)
-        if not state.pending:
-            return engine
-        if not may_migrate:
-            wait_for_schema(engine, loaded)
-        elif config.auto_migrate:
-            migrate(engine, config, reporter)
-        else:
-            names = ", ".join(f"{m.revision} ({m.description})" for m in state.pending)
-            raise SchemaOutdatedError(
-                f"the database {where(engine)} is at schema version {state.current or 'none (empty)'} but this "
-                f"Lanner {lanner_version()} needs {head()}; pending: {names}. "
-                f"Automatic migration is off (lanner.database.auto-migrate from "
-                f"{loaded.source_of(('database', 'auto_migrate'))}).",
-                f"Back up the database, then run:\n  {migrate_command(loaded)}\nand start again.",
-            )
+        if state.pending:
+            if migrates:
+                migrate(engine, config, reporter)
+            elif may_migrate:
+                raise _outdated(loaded, location=where(engine), current=state.current)
+            else:
+                wait_for_schema(engine, loaded)
         return engine
     except BaseException:
         engine.dispose()
         raise
+
+
+def _outdated(loaded: LoadedConfig, *, location: str, current: str | None) -> SchemaOutdatedError:
+    names = ", ".join(f"{m.revision} ({m.description})" for m in pending_after(current))
+    return SchemaOutdatedError(
+        f"the database {location} is at schema version {current or 'none (empty)'} but this "
+        f"Lanner {lanner_version()} needs {head()}; pending: {names}. Automatic migration is off "
+        f"(lanner.database.auto-migrate from {loaded.source_of(('database', 'auto_migrate'))}).",
+        f"Back up the database, then run:\n  {migrate_command(loaded)}\nand start again.",
+    )
 
 
 def wait_for_schema(engine: Engine, loaded: LoadedConfig) -> None:
@@ -84,11 +90,7 @@ def wait_for_schema(engine: Engine, loaded: LoadedConfig) -> None:
                 f"or run:\n  {migrate_command(loaded)}",
             )
         if now >= next_report:
-            log.warning(
-                "waiting for the schema to reach version %s (database at %s); "
-                "start a component that migrates, or run '%s'",
-                head(), state.current or "none", migrate_command(loaded),
-            )
+            log.warning(_WAITING, head(), state.current or "none", migrate_command(loaded))
             next_report = now + REPORT_EVERY
         time.sleep(_POLL)
 
@@ -97,10 +99,15 @@ def _wait_for_file(loaded: LoadedConfig) -> None:
     """A SQLite file that does not exist yet is created by the first process that migrates."""
     config = loaded.settings.database
     deadline = time.monotonic() + config.schema_wait_timeout.total_seconds()
+    next_report = time.monotonic()
     while not database_exists(config):
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise DatabaseUnavailableError(
                 "the embedded database does not exist yet and no process created it",
                 f"Run:\n  {migrate_command(loaded)}",
             )
+        if now >= next_report:
+            log.warning(_WAITING, head(), "none (no database file yet)", migrate_command(loaded))
+            next_report = now + REPORT_EVERY
         time.sleep(_POLL)

@@ -1,0 +1,30 @@
+# Lanner's developer entry points. `make run` and `make test` work on a fresh Debian machine.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test bench chaos clean
+
+$(VENV)/.installed-run: pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh test
+	touch $@ $(VENV)/.installed-run
+
+# The main job on the embedded SQLite default (./data/lanner.db): migrate it and show its status.
+run: $(VENV)/.installed-run
+	$(BIN)/lanner sys database migrate
+	$(BIN)/lanner sys database status
+
+# The whole suite: unit, integration and acceptance tests, on SQLite and PostgreSQL.
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# Benchmarks; figures are recorded by hand in docs/benchmarks.md.
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

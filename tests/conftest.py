@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: isolated homes, real SQLite files and real PostgreSQL databases.
+
+``database_url`` is parametrised over both backends, so a test that takes it runs on
+SQLite and on PostgreSQL (Kestra's "same runner tests on every backend").  Under
+``CI=true`` a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import pg_harness
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads the developer's ~/.lanner/config.yml or inherits their LANNER_* variables."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("LANNER_") and not name.startswith("LANNER_TEST_"):
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    try:
+        return pg_harness.server_url()
+    except pg_harness.Unavailable as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    name = f"lanner_test_{uuid.uuid4().hex[:12]}"
+    url = pg_harness.create_database(postgres_server, name)
+    try:
+        yield url
+    finally:
+        pg_harness.drop_database(postgres_server, name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'db' / 'lanner.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+def run_lanner(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+               timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a child process, as an operator would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "lanner", *args], env=full_env, cwd=cwd, capture_output=True,
+        text=True, timeout=timeout, input=input,
+    )

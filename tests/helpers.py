@@ -1,0 +1,29 @@
+"""Small helpers for tests that build configurations and inspect databases in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from lanner.config import LoadedConfig, load_config
+from lanner.store.engine import create_engine
+
+
+def config_for(url: str, **env: str) -> LoadedConfig:
+    """A configuration on ``url``; extra keyword arguments are LANNER_* variables without the prefix."""
+    return load_config(None, {"LANNER_DATABASE_URL": url, **{f"LANNER_{k.upper()}": v for k, v in env.items()}})
+
+
+def snapshot(url: str) -> Mapping[str, list[tuple]]:
+    """Every row of every table, to prove a command wrote nothing."""
+    engine = create_engine(config_for(url).settings.database, create=False)
+    try:
+        with engine.connect() as connection:
+            names = sa.inspect(connection).get_table_names()
+            return {
+                name: sorted(map(tuple, connection.execute(sa.text(f'SELECT * FROM "{name}"'))), key=repr)
+                for name in sorted(names)
+            }
+    finally:
+        engine.dispose()

@@ -1,0 +1,108 @@
+"""Find or start the PostgreSQL server the tests run against.
+
+In order: ``LANNER_TEST_POSTGRES_URL``; a server on 127.0.0.1:5432 accepting the
+``postgres`` user without a password; else a throwaway cluster started from the
+machine's PostgreSQL binaries (installing Debian's ``postgresql`` package first when
+they are missing and we run as root).  Tests create and drop their own databases on
+whichever server this returns.
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class Unavailable(Exception):
+    pass
+
+
+def server_url() -> str:
+    """A URL on which databases can be created (the ``postgres`` maintenance database)."""
+    explicit = os.environ.get("LANNER_TEST_POSTGRES_URL")
+    if explicit:
+        _check(explicit)
+        return explicit
+    if os.environ.get("LANNER_TEST_POSTGRES_THROWAWAY") != "1":
+        try:
+            _check(DEFAULT_URL)
+            return DEFAULT_URL
+        except Unavailable:
+            pass
+    return _start_throwaway()
+
+
+def _check(url: str) -> None:
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise Unavailable(f"cannot connect to {url}: {exc}") from exc
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def _start_throwaway() -> str:
+    bindir = _binaries()
+    if bindir is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False, env=env, capture_output=True)
+        bindir = _binaries()
+    if bindir is None:
+        raise Unavailable("no PostgreSQL server reachable and no PostgreSQL binaries to start one")
+    root = Path(tempfile.mkdtemp(prefix="lanner-pg-"))
+    data, port = root / "data", _free_port()
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        user = "postgres"
+        shutil.chown(root, user)
+        run_as = ["runuser", "-u", user, "--"]
+    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"],
+                   check=True, capture_output=True)
+
+    def stop() -> None:
+        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(stop)
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    _check(url)
+    return url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def create_database(server: str, name: str) -> str:
+    with psycopg.connect(_libpq(server), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(server: str, name: str) -> None:
+    with psycopg.connect(_libpq(server), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
