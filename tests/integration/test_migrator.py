@@ -161,3 +161,45 @@ class _Recorder(migrator.LogReporter):
 
     def waiting_for_lock(self, holder, waited):
         self.reports.append((holder, waited))
+
+
+def test_a_long_migration_keeps_saying_it_is_alive(engine, database_url, monkeypatch):
+    import threading
+
+    alive = []
+    two_reports = threading.Event()
+    real_apply = migrator._apply
+
+    class Reporter(migrator.LogReporter):
+        def still_running(self, migration, elapsed):
+            alive.append((migration.revision, elapsed))
+            if len(alive) >= 2:
+                two_reports.set()
+
+    def slow_apply(connection, migration, started):
+        assert two_reports.wait(30), "no liveness report while the migration ran"
+        real_apply(connection, migration, started)
+
+    monkeypatch.setattr(migrator, "ALIVE_EVERY", 0.01)
+    monkeypatch.setattr(migrator, "_apply", slow_apply)
+    result = migrator.migrate(engine, config_for(database_url).settings.database, Reporter())
+    assert result.version == head()
+    assert alive[0][0] == catalog()[0].revision
+    assert alive[1][1] > alive[0][1]
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(engine, database_url):
+    from lanner.errors import MigrationFailedError
+
+    # A table in the way of the first migration: its CREATE TABLE fails midway.
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE flows (unrelated INTEGER)"))
+    with pytest.raises(MigrationFailedError) as caught:
+        migrate(engine, database_url)
+    first = catalog()[0]
+    assert caught.value.exit_code == ExitCode.MIGRATION_FAILED == 8
+    assert f"migration {first.revision} ({first.description}) failed after" in str(caught.value)
+    assert "left at schema version none (empty)" in str(caught.value)
+    with engine.connect() as connection:
+        assert sa.inspect(connection).get_table_names() == ["flows"]
+    assert migrator.current_state(engine).current is None

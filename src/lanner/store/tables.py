@@ -40,6 +40,14 @@ def _tenant() -> sa.Column:
     return sa.Column("tenant_id", sa.String(64), nullable=False, server_default=DEFAULT_TENANT)
 
 
+def _flow_key() -> list[sa.Column]:
+    """The flow a row belongs to, within its tenant."""
+    return [
+        sa.Column("namespace", sa.String(255), nullable=False),
+        sa.Column("flow_id", sa.String(255), nullable=False),
+    ]
+
+
 def _timestamps() -> list[sa.Column]:
     return [
         sa.Column("created_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
@@ -76,8 +84,7 @@ flows = sa.Table(
     "flows",
     metadata,
     _tenant(),
-    sa.Column("namespace", sa.String(255), nullable=False),
-    sa.Column("flow_id", sa.String(255), nullable=False),
+    *_flow_key(),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("labels", Json, nullable=False, server_default="{}"),
@@ -92,8 +99,7 @@ flow_revisions = sa.Table(
     "flow_revisions",
     metadata,
     _tenant(),
-    sa.Column("namespace", sa.String(255), nullable=False),
-    sa.Column("flow_id", sa.String(255), nullable=False),
+    *_flow_key(),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -106,8 +112,7 @@ executions = sa.Table(
     metadata,
     _tenant(),
     sa.Column("id", sa.String(64), nullable=False),
-    sa.Column("namespace", sa.String(255), nullable=False),
-    sa.Column("flow_id", sa.String(255), nullable=False),
+    *_flow_key(),
     sa.Column("flow_revision", sa.Integer, nullable=False),
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("state_history", Json, nullable=False, server_default="[]"),
@@ -136,8 +141,7 @@ task_runs = sa.Table(
     _tenant(),
     sa.Column("id", sa.String(64), nullable=False),
     sa.Column("execution_id", sa.String(64), nullable=False),
-    sa.Column("namespace", sa.String(255), nullable=False),
-    sa.Column("flow_id", sa.String(255), nullable=False),
+    *_flow_key(),
     sa.Column("task_id", sa.String(255), nullable=False),
     sa.Column("parent_task_run_id", sa.String(64), nullable=True),
     sa.Column("value", sa.Text, nullable=True),
@@ -163,8 +167,7 @@ logs = sa.Table(
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     _tenant(),
-    sa.Column("namespace", sa.String(255), nullable=False),
-    sa.Column("flow_id", sa.String(255), nullable=False),
+    *_flow_key(),
     sa.Column("execution_id", sa.String(64), nullable=True),
     sa.Column("task_run_id", sa.String(64), nullable=True),
     sa.Column("task_id", sa.String(255), nullable=True),
@@ -231,8 +234,7 @@ triggers = sa.Table(
     "triggers",
     metadata,
     _tenant(),
-    sa.Column("namespace", sa.String(255), nullable=False),
-    sa.Column("flow_id", sa.String(255), nullable=False),
+    *_flow_key(),
     sa.Column("trigger_id", sa.String(255), nullable=False),
     sa.Column("flow_revision", sa.Integer, nullable=True),
     sa.Column("last_fire_date", Timestamp, nullable=True),
