@@ -122,3 +122,14 @@ def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailableError:
         f"cannot connect to the database {masked}: {detail}",
         "Check lanner.database.url (or LANNER_DATABASE_URL) and that the database server is running.",
     )
+
+
+def write_connection(engine: Engine):  # type: ignore[no-untyped-def]
+    """A connection whose transactions take the write lock up front on SQLite.
+
+    A deferred SQLite transaction that reads and then writes can fail at once with
+    "database is locked" when another writer got there first; ``BEGIN IMMEDIATE``
+    waits (up to the busy timeout) instead.  PostgreSQL is unaffected.
+    """
+    connection = engine.connect()
+    return connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"}) if engine.dialect.name == "sqlite" else connection

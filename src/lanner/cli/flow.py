@@ -1,0 +1,191 @@
+"""``lanner flow``: validate flow files, deploy a namespace folder, inspect revisions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+
+if TYPE_CHECKING:
+    from lanner.flows.registry import Registry
+    from lanner.flows.validator import Validation
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+def flow() -> None:
+    """Flows: validate, deploy and inspect their revisions."""
+
+
+def _registry(app: App) -> Registry:
+    from lanner.errors import UsageError
+    from lanner.flows.registry import PluginError, build_registry, default_registry
+
+    try:
+        return build_registry(app.plugins) if app.plugins else default_registry()
+    except PluginError as exc:
+        raise UsageError(str(exc), "Fix or remove the plugin, then try again.") from None
+
+
+def _validate_files(app: App, paths: list[Path]) -> list[Validation]:
+    from lanner.flows.files import flow_files, read_source
+    from lanner.flows.validator import validate_source
+
+    registry = _registry(app)
+    return [validate_source(read_source(path), str(path), registry) for path in flow_files(paths)]
+
+
+def _print_problems(results: list[Validation]) -> tuple[int, int]:
+    errors = deprecations = 0
+    for result in results:
+        for problem in result.problems:
+            click.echo(problem.format())
+            errors += problem.is_error
+            deprecations += not problem.is_error
+    return errors, deprecations
+
+
+@flow.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@common_options
+def validate(app: App, paths: tuple[Path, ...]) -> None:
+    """Validate flow files, or every *.yml / *.yaml in the given folders.
+
+    Prints every error and deprecation with its file, line, column and path.
+    Exits 0 when every flow is valid, 1 otherwise.
+    """
+    results = _validate_files(app, list(paths))
+    errors, deprecations = _print_problems(results)
+    invalid = sum(not r.valid for r in results)
+    click.echo(
+        f"{len(results)} flow(s) checked: {len(results) - invalid} valid, {invalid} invalid "
+        f"({errors} error(s), {deprecations} deprecation(s))."
+    )
+    if invalid:
+        sys.exit(1)
+
+
+@flow.group(context_settings=CONTEXT_SETTINGS)
+def namespace() -> None:
+    """Deploy the flows of a namespace."""
+
+
+@namespace.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("namespace_id", metavar="NAMESPACE")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--delete", is_flag=True, help="Delete the namespace's flows that are not in DIRECTORY.")
+@common_options
+def update(app: App, namespace_id: str, directory: Path, delete: bool) -> None:
+    """Deploy every flow in DIRECTORY into NAMESPACE (or its child namespaces).
+
+    Everything is validated first: if any flow is invalid, nothing is written.
+    A flow whose source is unchanged keeps its revision; a changed one gets the next.
+    """
+    from lanner.store import flow_repository
+    from lanner.store.engine import write_connection
+    from lanner.store.schema_guard import prepare_database
+
+    results = _validate_files(app, [directory])
+    errors, _ = _print_problems(results)
+    problems = _namespace_problems(namespace_id, results)
+    for problem in problems:
+        click.echo(problem)
+    if errors or problems:
+        click.echo(f"Nothing deployed: fix the {errors + len(problems)} error(s) above.")
+        sys.exit(1)
+    engine = prepare_database(app.loaded, may_migrate=True)
+    try:
+        with write_connection(engine) as connection, connection.begin():
+            lines = []
+            for result in results:
+                assert result.flow is not None
+                saved = flow_repository.save_flow(connection, result.flow, result.source)
+                state = ("created" if saved.created else "updated") if saved.changed else "unchanged"
+                lines.append(f"{state:9} {result.flow.namespace}.{result.flow.id} (revision {saved.revision})")
+            if delete:
+                deployed = {(r.flow.namespace, r.flow.id) for r in results if r.flow}
+                for existing in flow_repository.list_flows(connection, namespace_id, with_children=True):
+                    if (existing.namespace, existing.flow_id) not in deployed:
+                        revision = flow_repository.delete_flow(connection, existing.namespace, existing.flow_id)
+                        lines.append(f"{'deleted':9} {existing.namespace}.{existing.flow_id} (revision {revision})")
+    finally:
+        engine.dispose()
+    for line in lines:
+        click.echo(line)
+    click.echo(f"Namespace {namespace_id}: {len(results)} flow(s) deployed.")
+
+
+def _namespace_problems(namespace_id: str, results: list[Validation]) -> list[str]:
+    problems, seen = [], {}
+    for result in results:
+        flow_ = result.flow
+        if flow_ is None:
+            continue
+        if flow_.namespace != namespace_id and not flow_.namespace.startswith(namespace_id + "."):
+            problems.append(f"{result.file}: error: namespace: '{flow_.namespace}' is not {namespace_id} "
+                            f"or one of its child namespaces")
+        key = (flow_.namespace, flow_.id)
+        if key in seen:
+            problems.append(f"{result.file}: error: id: flow {flow_.namespace}.{flow_.id} is also defined in {seen[key]}")
+        seen[key] = result.file
+    return problems
+
+
+@flow.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("namespace_id", metavar="NAMESPACE")
+@click.argument("flow_id", metavar="FLOW_ID")
+@common_options
+def revisions(app: App, namespace_id: str, flow_id: str) -> None:
+    """List a flow's revisions."""
+    from lanner.errors import UsageError
+    from lanner.store import flow_repository
+
+    with _reader(app) as connection:
+        found = flow_repository.list_revisions(connection, namespace_id, flow_id)
+    if not found:
+        raise UsageError(f"flow {namespace_id}.{flow_id} not found")
+    for revision in found:
+        when = revision.created_at.isoformat(timespec="seconds") if revision.created_at else ""
+        click.echo(f"{revision.revision:>5}  {when}  {'deleted' if revision.deleted else ''}".rstrip())
+
+
+@flow.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("namespace_id", metavar="NAMESPACE")
+@click.argument("flow_id", metavar="FLOW_ID")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@common_options
+def diff(app: App, namespace_id: str, flow_id: str, old: int, new: int) -> None:
+    """Show what changed in a flow's source between revisions OLD and NEW."""
+    from lanner.errors import UsageError
+    from lanner.store import flow_repository
+
+    with _reader(app) as connection:
+        revs = [flow_repository.get_flow(connection, namespace_id, flow_id, n) for n in (old, new)]
+    for number, found in zip((old, new), revs, strict=True):
+        if found is None:
+            raise UsageError(f"flow {namespace_id}.{flow_id} has no revision {number}")
+    click.echo(flow_repository.diff(revs[0], revs[1]), nl=False)
+
+
+class _reader:
+    """A read-only connection on a database whose schema this code can read."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        from lanner.store.engine import create_engine
+        from lanner.store.migrator import current_state
+
+        self.engine = create_engine(self.app.loaded.settings.database, create=False)
+        current_state(self.engine)
+        self.connection = self.engine.connect()
+        return self.connection
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+        self.engine.dispose()

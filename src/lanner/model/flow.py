@@ -1,0 +1,105 @@
+"""A flow as Kestra's YAML describes it, validated: the value the engine executes.
+
+``source`` is not part of the model: revisions keep the YAML text verbatim beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from lanner.model.inputs import ITEM_TYPES, Input
+from lanner.model.spec import Duration, FlowId, Labels, Namespace, Spec, TaskId
+from lanner.model.task import PluginSpec, Retry, TaskSpec, TriggerSpec
+
+
+class Output(Spec):
+    id: TaskId
+    type: Literal[ITEM_TYPES + ("SECRET", "ARRAY", "SELECT", "ENUM", "MULTISELECT", "FILE", "YAML")]  # type: ignore[valid-type]
+    value: Any
+    display_name: str | None = None
+    description: str | None = None
+    required: bool = True
+
+
+class ConcurrencyBehavior(StrEnum):
+    QUEUE = "QUEUE"
+    CANCEL = "CANCEL"
+    FAIL = "FAIL"
+
+
+class Concurrency(Spec):
+    limit: int = Field(ge=1)
+    behavior: ConcurrencyBehavior = ConcurrencyBehavior.QUEUE
+
+
+class Sla(Spec):
+    id: TaskId
+    type: Literal["MAX_DURATION", "EXECUTION_ASSERTION"]
+    behavior: Literal["FAIL", "CANCEL", "NONE"] = "FAIL"
+    duration: Duration | None = None
+    assert_: str | None = Field(None, alias="assert")
+    labels: Labels | None = None
+
+
+class PluginDefault(Spec):
+    """Default property values for every task whose type is, or starts with, ``type``."""
+
+    type: str
+    forced: bool = False
+    values: dict[str, Any] = {}
+
+
+class Flow(Spec):
+    id: FlowId
+    namespace: Namespace
+    revision: int | None = Field(None, ge=1)
+    description: str | None = None
+    labels: Labels = {}
+    inputs: list[Input] = []
+    variables: dict[str, Any] = {}
+    tasks: list[TaskSpec] = Field(min_length=1)
+    errors: list[TaskSpec] = []
+    finally_: list[TaskSpec] = Field([], alias="finally")
+    after_execution: list[TaskSpec] = []
+    outputs: list[Output] = []
+    plugin_defaults: list[PluginDefault] = []
+    # Kestra's name before pluginDefaults; merged into plugin_defaults by the validator.
+    task_defaults: list[PluginDefault] = []
+    concurrency: Concurrency | None = None
+    retry: Retry | None = None
+    sla: list[Sla] = []
+    disabled: bool = False
+    deleted: bool = False
+    triggers: list[TriggerSpec] = []
+    tenant_id: str | None = None
+
+    def all_tasks(self) -> Iterator[TaskSpec]:
+        """Every task, nested ones included, depth first in document order."""
+        for group in (self.tasks, self.errors, self.finally_, self.after_execution):
+            for task in group:
+                yield from walk(task)
+
+
+def walk(spec: PluginSpec) -> Iterator[Any]:
+    """``spec`` and every task nested in its properties, depth first."""
+    yield spec
+    for name in type(spec).model_fields:
+        yield from _nested(getattr(spec, name))
+
+
+def _nested(value: Any) -> Iterator[Any]:
+    if isinstance(value, TaskSpec):
+        yield from walk(value)
+    elif isinstance(value, Spec):
+        for name in type(value).model_fields:
+            yield from _nested(getattr(value, name))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _nested(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _nested(item)

@@ -1,0 +1,305 @@
+"""Flow inputs (Kestra's ``inputs:``): their types, constraints, and checks of their defaults.
+
+Each input type is a model selected by ``type``; its ``defaults`` is checked against the
+type and constraints when the flow is validated, so a flow never starts with a default
+it would itself reject.  Checking a value supplied at execution time reuses the same
+rules (:meth:`InputSpec.check`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from lanner.durations import parse_duration
+from lanner.model.spec import Duration, InputId, Spec, is_template
+
+ITEM_TYPES = ("STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON", "URI", "EMAIL")
+
+
+class InputSpec(Spec):
+    TYPE_NAME: ClassVar[str] = ""
+
+    id: InputId
+    description: str | None = None
+    display_name: str | None = None
+    required: bool = True
+    defaults: Any = None
+    depends_on: dict | None = None
+
+    @model_validator(mode="after")
+    def _defaults_fit(self) -> InputSpec:
+        if self.defaults is not None and not is_template(self.defaults):
+            try:
+                self.check(self.defaults)
+            except ValueError as exc:
+                raise ValueError(f"defaults: {self.defaults!r} is not a valid {self.TYPE_NAME}: {exc}") from None
+        return self
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` converted to this input's type, or raise ``ValueError`` saying why."""
+        return value
+
+
+def _number_bounds(spec: Any, number: float) -> None:
+    if spec.min is not None and number < spec.min:
+        raise ValueError(f"must be >= {spec.min}")
+    if spec.max is not None and number > spec.max:
+        raise ValueError(f"must be <= {spec.max}")
+
+
+class StringInput(InputSpec):
+    TYPE_NAME = "STRING"
+    type: Literal["STRING"]
+    validator: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regex_compiles(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("validator"), str):
+            try:
+                re.compile(data["validator"])
+            except re.error as exc:
+                raise ValueError(f"validator {data['validator']!r} is not a valid regular expression: {exc}") from None
+        return data
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("expected a string")
+        if self.validator and not re.fullmatch(self.validator, value):
+            raise ValueError(f"does not match the validator {self.validator!r}")
+        return value
+
+
+class SecretInput(StringInput):
+    TYPE_NAME = "SECRET"
+    type: Literal["SECRET"]  # type: ignore[assignment]
+
+
+class IntInput(InputSpec):
+    TYPE_NAME = "INT"
+    type: Literal["INT"]
+    min: int | None = None
+    max: int | None = None
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError("expected an integer")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("expected an integer") from None
+        _number_bounds(self, number)
+        return number
+
+
+class FloatInput(InputSpec):
+    TYPE_NAME = "FLOAT"
+    type: Literal["FLOAT"]
+    min: float | None = None
+    max: float | None = None
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected a number")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("expected a number") from None
+        _number_bounds(self, number)
+        return number
+
+
+class BooleanInput(InputSpec):
+    TYPE_NAME = "BOOLEAN"
+    type: Literal["BOOLEAN", "BOOL"]
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError("expected true or false")
+
+
+def _iso(kind: str, parser: Any, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parser(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    raise ValueError(f"expected an ISO-8601 {kind}")
+
+
+class DateTimeInput(InputSpec):
+    TYPE_NAME = "DATETIME"
+    type: Literal["DATETIME"]
+    after: str | None = None
+    before: str | None = None
+
+    def check(self, value: Any) -> Any:
+        moment = _iso("date-time such as 2024-01-31T10:00:00Z", datetime.fromisoformat, value)
+        if self.after and moment <= datetime.fromisoformat(self.after.replace("Z", "+00:00")):
+            raise ValueError(f"must be after {self.after}")
+        if self.before and moment >= datetime.fromisoformat(self.before.replace("Z", "+00:00")):
+            raise ValueError(f"must be before {self.before}")
+        return moment
+
+
+class DateInput(InputSpec):
+    TYPE_NAME = "DATE"
+    type: Literal["DATE"]
+    after: str | None = None
+    before: str | None = None
+
+    def check(self, value: Any) -> Any:
+        return _iso("date such as 2024-01-31", date.fromisoformat, value)
+
+
+class TimeInput(InputSpec):
+    TYPE_NAME = "TIME"
+    type: Literal["TIME"]
+    after: str | None = None
+    before: str | None = None
+
+    def check(self, value: Any) -> Any:
+        return _iso("time such as 10:15:00", time.fromisoformat, value)
+
+
+class DurationInput(InputSpec):
+    TYPE_NAME = "DURATION"
+    type: Literal["DURATION"]
+    min: Duration | None = None
+    max: Duration | None = None
+
+    def check(self, value: Any) -> Any:
+        try:
+            duration = parse_duration(value)
+        except ValueError:
+            raise ValueError("expected an ISO-8601 duration such as PT5M") from None
+        _number_bounds(self, duration)
+        return duration
+
+
+class JsonInput(InputSpec):
+    TYPE_NAME = "JSON"
+    type: Literal["JSON"]
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"expected JSON: {exc}") from None
+        return value
+
+
+class YamlInput(InputSpec):
+    TYPE_NAME = "YAML"
+    type: Literal["YAML"]
+
+
+class UriInput(InputSpec):
+    TYPE_NAME = "URI"
+    type: Literal["URI"]
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str) or not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value):
+            raise ValueError("expected a URI with a scheme, such as https://example.com")
+        return value
+
+
+class EmailInput(InputSpec):
+    TYPE_NAME = "EMAIL"
+    type: Literal["EMAIL"]
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError("expected an e-mail address")
+        return value
+
+
+class FileInput(InputSpec):
+    TYPE_NAME = "FILE"
+    type: Literal["FILE"]
+    allowed_file_extensions: list[str] | None = None
+
+
+class EnumInput(InputSpec):
+    TYPE_NAME = "ENUM"
+    type: Literal["ENUM"]
+    values: list[str] = Field(min_length=1)
+
+    def check(self, value: Any) -> Any:
+        if value not in self.values:
+            raise ValueError(f"expected one of {', '.join(map(str, self.values))}")
+        return value
+
+
+class SelectInput(InputSpec):
+    TYPE_NAME = "SELECT"
+    type: Literal["SELECT"]
+    values: list[str] | str = Field(min_length=1)
+    allow_custom_value: bool = False
+
+    def check(self, value: Any) -> Any:
+        if not self.allow_custom_value and isinstance(self.values, list) and value not in self.values:
+            raise ValueError(f"expected one of {', '.join(map(str, self.values))}")
+        return value
+
+
+class MultiselectInput(InputSpec):
+    TYPE_NAME = "MULTISELECT"
+    type: Literal["MULTISELECT"]
+    values: list[str] | str | None = None
+    options: list[str] | None = None  # Kestra's older name for values
+    allow_custom_value: bool = False
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValueError("expected a list")
+        allowed = self.values if isinstance(self.values, list) else self.options
+        if not self.allow_custom_value and allowed is not None:
+            unknown = [v for v in value if v not in allowed]
+            if unknown:
+                raise ValueError(f"{', '.join(map(str, unknown))} not among {', '.join(map(str, allowed))}")
+        return value
+
+
+class ArrayInput(InputSpec):
+    TYPE_NAME = "ARRAY"
+    type: Literal["ARRAY"]
+    item_type: Literal[ITEM_TYPES]  # type: ignore[valid-type]
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("expected a list") from None
+        if not isinstance(value, list):
+            raise ValueError("expected a list")
+        item = INPUT_TYPES[self.item_type].model_construct(id="item", type=self.item_type)
+        return [item.check(v) for v in value]
+
+
+INPUT_TYPES: dict[str, type[InputSpec]] = {
+    "STRING": StringInput, "SECRET": SecretInput, "INT": IntInput, "FLOAT": FloatInput,
+    "BOOLEAN": BooleanInput, "BOOL": BooleanInput, "DATETIME": DateTimeInput, "DATE": DateInput,
+    "TIME": TimeInput, "DURATION": DurationInput, "JSON": JsonInput, "YAML": YamlInput, "URI": UriInput,
+    "EMAIL": EmailInput, "FILE": FileInput, "ENUM": EnumInput, "SELECT": SelectInput,
+    "MULTISELECT": MultiselectInput, "ARRAY": ArrayInput,
+}
+
+Input = Annotated[
+    StringInput | SecretInput | IntInput | FloatInput | BooleanInput | DateTimeInput | DateInput | TimeInput
+    | DurationInput | JsonInput | YamlInput | UriInput | EmailInput | FileInput | EnumInput | SelectInput
+    | MultiselectInput | ArrayInput,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,105 @@
+"""Task, trigger and condition specifications: the properties Kestra's YAML gives them.
+
+Each concrete type (``io.kestra.plugin.core.log.Log``...) is a subclass declaring its
+own properties and, as class variables, its Kestra name, its older aliases and its
+kind.  The engine works through the kind and the small protocols the kinds define;
+it never names a concrete type.
+
+Kinds (as in Kestra): RUNNABLE tasks run on a worker; FLOWABLE tasks are resolved by
+the executor (they decide which child tasks run next); EXECUTABLE tasks create another
+execution (Subflow).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from lanner.model.spec import Duration, Dynamic, Labels, Spec, TaskId
+
+
+class TaskKind(StrEnum):
+    RUNNABLE = "runnable"
+    FLOWABLE = "flowable"
+    EXECUTABLE = "executable"
+
+
+class LogLevel(StrEnum):
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class RetryBase(Spec):
+    max_attempt: Dynamic[int] | None = Field(None, ge=1)
+    max_duration: Dynamic[Duration] | None = None
+    warning_on_retry: bool = False
+    behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
+
+
+class ConstantRetry(RetryBase):
+    type: Literal["constant"]
+    interval: Dynamic[Duration]
+
+
+class ExponentialRetry(RetryBase):
+    type: Literal["exponential"]
+    interval: Dynamic[Duration]
+    max_interval: Dynamic[Duration]
+    delay_factor: float | None = None
+
+
+class RandomRetry(RetryBase):
+    type: Literal["random"]
+    min_interval: Dynamic[Duration]
+    max_interval: Dynamic[Duration]
+
+
+Retry = Annotated[ConstantRetry | ExponentialRetry | RandomRetry, Field(discriminator="type")]
+
+
+class PluginSpec(Spec):
+    """Anything addressed by a ``type``: tasks, triggers, conditions.  Subclasses set ``TYPE``."""
+
+    TYPE: ClassVar[str] = ""
+    # Older names that still work but are reported as deprecated (Kestra's pre-0.17 names).
+    ALIASES: ClassVar[tuple[str, ...]] = ()
+    # Set on types that are themselves deprecated: what to use instead.
+    REPLACED_BY: ClassVar[str | None] = None
+
+    type: str
+
+
+class TaskSpec(PluginSpec):
+    KIND: ClassVar[TaskKind] = TaskKind.RUNNABLE
+
+    id: TaskId
+    description: str | None = None
+    retry: Retry | None = None
+    timeout: Dynamic[Duration] | None = None
+    disabled: bool = False
+    allow_failure: bool = False
+    allow_warning: bool = False
+    run_if: str | None = None
+    log_level: LogLevel | None = None
+    log_to_file: bool = False
+    worker_group: dict | None = None
+
+
+class ConditionSpec(PluginSpec):
+    """A condition restricting when a trigger fires (Kestra's ``conditions``)."""
+
+
+class TriggerSpec(PluginSpec):
+    id: TaskId
+    description: str | None = None
+    disabled: bool = False
+    conditions: list[ConditionSpec] = []
+    stop_after: list[str] | None = None
+    log_level: LogLevel | None = None
+    min_log_level: LogLevel | None = None
+    labels: Labels | None = None

@@ -1,0 +1,146 @@
+"""Flows and their revisions in the database.
+
+Saving a flow whose source changed stores revision N+1 with the source exactly as
+written; saving the same source again stores nothing.  Deleting a flow stores one more
+revision marked deleted, so history is never lost and a flow re-created later
+continues the numbering (as Kestra does).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from lanner.model.flow import Flow
+
+
+@dataclass(frozen=True)
+class FlowRevision:
+    namespace: str
+    flow_id: str
+    revision: int
+    source: str
+    deleted: bool
+    created_at: datetime | None = None
+    tenant_id: str = DEFAULT_TENANT
+
+
+@dataclass(frozen=True)
+class Saved:
+    revision: int
+    changed: bool  # False: the same source was already the current revision
+    created: bool  # True: the flow did not exist (or was deleted) before
+
+
+def save_flow(connection: Connection, flow: Flow, source: str, tenant_id: str = DEFAULT_TENANT) -> Saved:
+    """Store ``source`` as the flow's next revision unless it is already the current one.
+
+    Call inside a transaction; the flow's row is locked so concurrent saves serialise.
+    """
+    key = _key(tenant_id, flow.namespace, flow.id)
+    current = connection.execute(
+        sa.select(flows.c.revision, flows.c.source, flows.c.deleted).where(*key).with_for_update()
+    ).first()
+    if current is not None and not current.deleted and current.source == source:
+        return Saved(current.revision, changed=False, created=False)
+    revision = _latest_revision(connection, tenant_id, flow.namespace, flow.id) + 1
+    now = datetime.now(UTC)
+    connection.execute(sa.insert(flow_revisions).values(
+        tenant_id=tenant_id, namespace=flow.namespace, flow_id=flow.id, revision=revision, source=source,
+        deleted=False, created_at=now,
+    ))
+    values = dict(revision=revision, source=source, labels=dict(flow.labels), disabled=flow.disabled, deleted=False,
+                  updated_at=now)
+    if current is None:
+        connection.execute(sa.insert(flows).values(
+            tenant_id=tenant_id, namespace=flow.namespace, flow_id=flow.id, created_at=now, **values))
+    else:
+        connection.execute(sa.update(flows).where(*key).values(**values))
+    return Saved(revision, changed=True, created=current is None or current.deleted)
+
+
+def delete_flow(connection: Connection, namespace: str, flow_id: str, tenant_id: str = DEFAULT_TENANT) -> int | None:
+    """Mark a flow deleted with one more revision; None when there was nothing to delete."""
+    key = _key(tenant_id, namespace, flow_id)
+    current = connection.execute(sa.select(flows.c.source, flows.c.deleted).where(*key).with_for_update()).first()
+    if current is None or current.deleted:
+        return None
+    revision = _latest_revision(connection, tenant_id, namespace, flow_id) + 1
+    now = datetime.now(UTC)
+    connection.execute(sa.insert(flow_revisions).values(
+        tenant_id=tenant_id, namespace=namespace, flow_id=flow_id, revision=revision, source=current.source,
+        deleted=True, created_at=now,
+    ))
+    connection.execute(sa.update(flows).where(*key).values(revision=revision, deleted=True, updated_at=now))
+    return revision
+
+
+def get_flow(connection: Connection, namespace: str, flow_id: str, revision: int | None = None,
+             tenant_id: str = DEFAULT_TENANT) -> FlowRevision | None:
+    """The current revision (None if absent or deleted), or the given revision."""
+    if revision is None:
+        row = connection.execute(sa.select(flows).where(*_key(tenant_id, namespace, flow_id), ~flows.c.deleted)).first()
+        return _revision(row, row.updated_at) if row else None
+    row = connection.execute(
+        sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id), flow_revisions.c.revision == revision)
+    ).first()
+    return _revision(row, row.created_at) if row else None
+
+
+def list_revisions(connection: Connection, namespace: str, flow_id: str,
+                   tenant_id: str = DEFAULT_TENANT) -> list[FlowRevision]:
+    rows = connection.execute(
+        sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id)).order_by(flow_revisions.c.revision)
+    )
+    return [_revision(row, row.created_at) for row in rows]
+
+
+def list_flows(connection: Connection, namespace: str | None = None, *, with_children: bool = False,
+               tenant_id: str = DEFAULT_TENANT) -> list[FlowRevision]:
+    """Current, not deleted flows; in ``namespace`` (and its children when asked)."""
+    query = sa.select(flows).where(flows.c.tenant_id == tenant_id, ~flows.c.deleted)
+    if namespace is not None:
+        condition = flows.c.namespace == namespace
+        if with_children:
+            condition = condition | flows.c.namespace.startswith(namespace + ".", autoescape=True)
+        query = query.where(condition)
+    rows = connection.execute(query.order_by(flows.c.namespace, flows.c.flow_id))
+    return [_revision(row, row.updated_at) for row in rows]
+
+
+def diff(old: FlowRevision, new: FlowRevision) -> str:
+    """A unified diff between two revisions' sources."""
+    return "".join(difflib.unified_diff(
+        old.source.splitlines(keepends=True), new.source.splitlines(keepends=True),
+        fromfile=f"{old.namespace}.{old.flow_id} revision {old.revision}",
+        tofile=f"{new.namespace}.{new.flow_id} revision {new.revision}",
+    ))
+
+
+def _latest_revision(connection: Connection, tenant_id: str, namespace: str, flow_id: str) -> int:
+    latest = connection.execute(
+        sa.select(sa.func.max(flow_revisions.c.revision)).where(*_revision_key(tenant_id, namespace, flow_id))
+    ).scalar()
+    return latest or 0
+
+
+def _key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+    return flows.c.tenant_id == tenant_id, flows.c.namespace == namespace, flows.c.flow_id == flow_id
+
+
+def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+    return (flow_revisions.c.tenant_id == tenant_id, flow_revisions.c.namespace == namespace,
+            flow_revisions.c.flow_id == flow_id)
+
+
+def _revision(row, created_at) -> FlowRevision:  # type: ignore[no-untyped-def]
+    return FlowRevision(row.namespace, row.flow_id, row.revision, row.source, row.deleted, created_at, row.tenant_id)

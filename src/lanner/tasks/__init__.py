@@ -1,0 +1,1 @@
+"""Task, trigger and condition types, as plugins.  ``core`` holds Kestra's core types."""

@@ -1,0 +1,13 @@
+"""Kestra's core plugin types: what flows written for Kestra 0.2x use without extra plugins.
+
+This module is a plugin like any other: the registry imports it and reads ``TYPES``.
+Each type declares its properties (the specification the validator checks); the engine
+gives the types behaviour through their kind, never by naming them.
+"""
+
+from lanner.tasks.core import conditions, execution, flow_control, http, kv, log, scripts, subflow, triggers
+
+TYPES = [
+    *log.TYPES, *flow_control.TYPES, *subflow.TYPES, *execution.TYPES, *kv.TYPES, *http.TYPES,
+    *scripts.TYPES, *triggers.TYPES, *conditions.TYPES,
+]

@@ -1,0 +1,124 @@
+"""Conditions restricting triggers (Kestra's ``conditions:``), by their current and older names."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from lanner.model.spec import Duration, Labels
+from lanner.model.task import ConditionSpec
+
+CORE = "io.kestra.plugin.core.condition"
+LEGACY = "io.kestra.core.models.conditions.types"
+DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+
+
+def _names(name: str) -> tuple[str, tuple[str, ...]]:
+    """Kestra dropped the ``Condition`` suffix; both spellings and the pre-0.17 package resolve."""
+    return f"{CORE}.{name}", (f"{CORE}.{name}Condition", f"{LEGACY}.{name}Condition")
+
+
+class ExecutionStatus(ConditionSpec):
+    TYPE, ALIASES = _names("ExecutionStatus")
+    in_: list[str] = Field([], alias="in")
+    not_in: list[str] = []
+
+
+class ExecutionFlow(ConditionSpec):
+    TYPE, ALIASES = _names("ExecutionFlow")
+    namespace: str
+    flow_id: str
+
+
+class ExecutionNamespace(ConditionSpec):
+    TYPE, ALIASES = _names("ExecutionNamespace")
+    namespace: str
+    comparison: Literal["EQUALS", "PREFIX", "SUFFIX"] | None = None
+    prefix: bool = False
+
+
+class ExecutionLabels(ConditionSpec):
+    TYPE, ALIASES = _names("ExecutionLabels")
+    labels: Labels
+
+
+class ExecutionOutputs(ConditionSpec):
+    TYPE, ALIASES = _names("ExecutionOutputs")
+    expression: str
+
+
+class DayWeek(ConditionSpec):
+    TYPE, ALIASES = _names("DayWeek")
+    date: str = "{{ trigger.date }}"
+    day_of_week: DayOfWeek
+
+
+class DayWeekInMonth(ConditionSpec):
+    TYPE, ALIASES = _names("DayWeekInMonth")
+    date: str = "{{ trigger.date }}"
+    day_of_week: DayOfWeek
+    day_in_month: Literal["FIRST", "LAST", "SECOND", "THIRD", "FOURTH"]
+
+
+class TimeBetween(ConditionSpec):
+    TYPE, ALIASES = _names("TimeBetween")
+    date: str = "{{ trigger.date }}"
+    after: str | None = None
+    before: str | None = None
+
+
+class DateTimeBetween(ConditionSpec):
+    TYPE, ALIASES = _names("DateTimeBetween")
+    date: str = "{{ trigger.date }}"
+    after: str | None = None
+    before: str | None = None
+
+
+class Weekend(ConditionSpec):
+    TYPE, ALIASES = _names("Weekend")
+    date: str = "{{ trigger.date }}"
+
+
+class Expression(ConditionSpec):
+    TYPE, ALIASES = _names("Expression")
+    expression: str
+
+
+class Not(ConditionSpec):
+    TYPE, ALIASES = _names("Not")
+    conditions: list[ConditionSpec]
+
+
+class Or(ConditionSpec):
+    TYPE, ALIASES = _names("Or")
+    conditions: list[ConditionSpec]
+
+
+class HasRetryAttempt(ConditionSpec):
+    TYPE, ALIASES = _names("HasRetryAttempt")
+    in_: list[str] = Field([], alias="in")
+    not_in: list[str] = []
+
+
+class MultipleCondition(ConditionSpec):
+    TYPE = f"{CORE}.MultipleCondition"
+    ALIASES = (f"{LEGACY}.MultipleCondition",)
+    id: str
+    window: Duration | None = None
+    window_advance: Duration | None = None
+    conditions: dict[str, ConditionSpec]
+    reset_on_success: bool = True
+
+
+class PublicHoliday(ConditionSpec):
+    TYPE, ALIASES = _names("PublicHoliday")
+    date: str = "{{ trigger.date }}"
+    country: str | None = None
+    sub_division: str | None = None
+    extra: dict[str, Any] | None = None
+
+
+TYPES = [ExecutionStatus, ExecutionFlow, ExecutionNamespace, ExecutionLabels, ExecutionOutputs, DayWeek,
+         DayWeekInMonth, TimeBetween, DateTimeBetween, Weekend, Expression, Not, Or, HasRetryAttempt,
+         MultipleCondition, PublicHoliday]

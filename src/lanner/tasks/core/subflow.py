@@ -1,0 +1,57 @@
+"""Executable tasks: they create another execution (Subflow, ForEachItem)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, Spec
+from lanner.model.task import TaskKind, TaskSpec
+
+CORE = "io.kestra.plugin.core.flow"
+LEGACY = "io.kestra.core.tasks.flows"
+
+
+class Subflow(TaskSpec):
+    TYPE = f"{CORE}.Subflow"
+    ALIASES = (f"{LEGACY}.Subflow", f"{LEGACY}.Flow")
+    KIND = TaskKind.EXECUTABLE
+
+    namespace: Namespace | str
+    flow_id: FlowId | str
+    inputs: dict[str, Any] = {}
+    labels: Labels = {}
+    wait: bool = True
+    transmit_failed: bool = True
+    inherit_labels: bool = False
+    revision: Dynamic[int] | None = Field(None, ge=1)
+    outputs: dict[str, Any] | None = None
+    schedule_date: str | None = None
+
+
+class Batch(Spec):
+    rows: Dynamic[int] | None = Field(None, ge=1)
+    bytes: str | None = None
+    partitions: Dynamic[int] | None = Field(None, ge=1)
+    separator: str = "\n"
+
+
+class ForEachItem(TaskSpec):
+    TYPE = f"{CORE}.ForEachItem"
+    ALIASES = (f"{LEGACY}.ForEachItem",)
+    KIND = TaskKind.EXECUTABLE
+
+    items: str
+    batch: Batch = Batch(rows=1)
+    namespace: Namespace | str
+    flow_id: FlowId | str
+    inputs: dict[str, Any] = {}
+    labels: Labels = {}
+    wait: bool = True
+    transmit_failed: bool = True
+    inherit_labels: bool = False
+    revision: Dynamic[int] | None = Field(None, ge=1)
+
+
+TYPES = [Subflow, ForEachItem]
