@@ -71,3 +71,13 @@ def describe(error: dict[str, Any]) -> str:
     if kind_ == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     return f"{error['msg'][0].lower()}{error['msg'][1:]}{got}"
+
+
+def merge(first: str, second: str) -> str:
+    """``expected a string, got a mapping`` + ``expected a list, got a mapping`` -> one sentence."""
+    a_expected, _, a_got = first.partition(", got ")
+    b_expected, _, b_got = second.partition(", got ")
+    if a_expected.startswith("expected ") and b_expected.startswith("expected ") and a_got == b_got:
+        alternatives = f"{a_expected} or {b_expected.removeprefix('expected ')}"
+        return f"{alternatives}, got {a_got}" if a_got else alternatives
+    return first

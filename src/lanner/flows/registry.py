@@ -67,6 +67,10 @@ class Registry:
         cls, is_alias = found
         return Resolved(cls, name if is_alias else None)
 
+    def kind_of(self, name: str) -> str | None:
+        """Which kind of type (task, trigger, condition) ``name`` is, if any."""
+        return next((BASE_NAMES[base] for base, names in self._names.items() if name.lower() in names), None)
+
     def types(self, base: type[PluginSpec]) -> list[type[PluginSpec]]:
         return sorted({cls for cls, _ in self._names[self._base(base)].values()}, key=lambda c: c.TYPE)
 

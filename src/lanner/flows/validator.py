@@ -12,6 +12,7 @@ its siblings.
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -106,19 +107,23 @@ class _Walker:
             return None
         values = dict(data)
         failed: set[str] = set()
-        for name, info in cls.model_fields.items():
-            key = info.alias or name
-            if key in values and _polymorphic(info.annotation):
-                values[key], ok = self.resolve(values[key], info.annotation, path + (key,))
+        for key, annotation in _typed_fields(cls):
+            if key in values:
+                values[key], ok = self.resolve(values[key], annotation, path + (key,))
                 if not ok:
                     failed.add(key)
         try:
             instance = cls.model_validate(values)
         except ValidationError as exc:
+            reported: dict[Path, str] = {}
             for error in exc.errors():
                 if error["loc"] and error["loc"][0] in failed:
                     continue  # the nested problem was reported where it is
-                self._pydantic(error, cls, data, path)
+                where, message = self._pydantic(error, cls, data, path)
+                # A union reports one error per alternative at the same place: say it once.
+                reported[where] = messages.merge(reported[where], message) if where in reported else message
+            for where, message in reported.items():
+                self.error(where, message)
             return None
         if failed:
             return None
@@ -174,6 +179,9 @@ class _Walker:
         if resolved is None:
             suggestion = self.registry.suggest(base, name)
             hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+            other = self.registry.kind_of(name)
+            if other is not None:
+                hint = f": it is a {other} type, not a {kind} type"
             self.error(path + ("type",), f"unknown {kind} type '{name}'{hint}")
             return None
         cls = resolved.cls
@@ -195,24 +203,23 @@ class _Walker:
         return data
 
     # -- errors from pydantic -----------------------------------------------------------------
-    def _pydantic(self, error: dict[str, Any], cls: type[BaseModel], data: Any, path: Path) -> None:
+    def _pydantic(self, error: dict[str, Any], cls: type[BaseModel], data: Any, path: Path) -> tuple[Path, str]:
         kind = error["type"]
         loc = _clean_loc(error["loc"], data, keep_last=kind in ("missing", "extra_forbidden"))
         if kind == "missing":
-            self.error(path + loc[:-1], f"missing required property '{loc[-1]}'")
-        elif kind == "extra_forbidden":
+            return path + loc[:-1], f"missing required property '{loc[-1]}'"
+        if kind == "extra_forbidden":
             owner = _owner_name(cls, data, loc)
             suggestion = _closest(str(loc[-1]), _known_keys(cls, loc[:-1], data))
             hint = f"; did you mean '{suggestion}'?" if suggestion else ""
-            self.error(path + loc, f"unknown property '{loc[-1]}'{owner}{hint}")
-        else:
-            message = messages.describe(error)
-            # A model-level check names the property it is about as "name: what is wrong".
-            target = _at(data, loc)
-            head, _, rest = message.partition(": ")
-            if kind == "value_error" and rest and isinstance(target, dict) and head in target:
-                loc, message = loc + (head,), rest
-            self.error(path + loc, message)
+            return path + loc, f"unknown property '{loc[-1]}'{owner}{hint}"
+        message = messages.describe(error)
+        # A model-level check names the property it is about as "name: what is wrong".
+        target = _at(data, loc)
+        head, _, rest = message.partition(": ")
+        if kind == "value_error" and rest and isinstance(target, dict) and head in target:
+            loc, message = loc + (head,), rest
+        return path + loc, message
 
     # -- whole-flow checks --------------------------------------------------------------------
     def _check_unique_ids(self, data: dict[str, Any], flow: Flow | None) -> None:
@@ -257,6 +264,13 @@ def _task_id_paths(data: Any, path: Path = ()) -> list[tuple[str, Path]]:
 
 
 _TASK_GROUPS = ("tasks", "errors", "finally", "afterExecution")
+
+
+@functools.cache
+def _typed_fields(cls: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    """(key, annotation) of the fields of ``cls`` that hold typed mappings somewhere inside."""
+    return tuple((info.alias or name, info.annotation) for name, info in cls.model_fields.items()
+                 if _polymorphic(info.annotation))
 
 
 def _polymorphic(annotation: Any, depth: int = 0) -> bool:

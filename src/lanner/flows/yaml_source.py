@@ -5,22 +5,31 @@ Flow sources come from users and API clients, so loading must be safe and fast:
 * Only plain data is produced (mappings, lists, strings, numbers, booleans, null).
   Tags that would construct objects (``!!python/object``...) are errors; nothing in
   a document can run code.
-* Aliases (``*anchor``) are followed, but the total number of values a document
-  expands to is capped, so a "billion laughs" document fails fast instead of
-  exhausting memory.
-* Parsing uses libyaml through ``ruamel.yaml.clib`` (about 0.3 s for 1 MB, against 3 s
-  for the pure-Python parser) and composes nodes only, which carry their positions.
+* Aliases (``*anchor``) are followed, but the number of values a document expands to
+  is capped, so a "billion laughs" document fails at once instead of exhausting
+  memory; nesting depth is capped too.
+* The document is built straight from the parser's events (libyaml through
+  ``ruamel.yaml.clib``), skipping ruamel's node and constructor layers: 1 MB parses in
+  a fraction of a second.  Plain scalars are typed by the YAML 1.2 core schema, as
+  ruamel does (``yes`` stays a string).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from lanner.flows.problems import Path
 
 MAX_VALUES = 200_000
+MAX_DEPTH = 100
 _TAG = "tag:yaml.org,2002:"
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 
 class YamlError(Exception):
@@ -51,25 +60,13 @@ class Document:
 
 def parse(text: str) -> Document:
     """Parse one YAML document into plain values with positions; raise :class:`YamlError`."""
-    node = _compose(text)
-    document = Document(None)
-    if node is None:
-        return document
-    counter = [0]
-    document.data = _convert(node, (), document, counter)
-    return document
-
-
-def _compose(text: str) -> Any:
-    try:
-        from ruamel.yaml.cyaml import CSafeLoader as Loader
-    except ImportError:  # no C extension: correct, only slower
-        from ruamel.yaml import SafeLoader as Loader  # type: ignore[assignment]
+    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    loader = Loader(text)
+    document = Document(None)
     try:
-        return loader.get_single_node()
+        builder = _Builder(YAML(typ="safe").parse(text), document)
+        document.data = builder.document()
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -79,55 +76,108 @@ def _compose(text: str) -> Any:
                         mark.column + 1 if mark else None) from None
     except YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}") from None
-    finally:
-        if hasattr(loader, "dispose"):
-            loader.dispose()
+    return document
 
 
-def _convert(node: Any, path: Path, document: Document, counter: list[int]) -> Any:
-    counter[0] += 1
-    if counter[0] > MAX_VALUES:
-        raise YamlError(
-            f"the document expands to more than {MAX_VALUES} values; "
-            "YAML aliases (*name) that repeat large anchors are not allowed to grow it further",
-            node.start_mark.line + 1, node.start_mark.column + 1,
-        )
-    document.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    kind = type(node).__name__
-    if kind == "MappingNode":
-        return _mapping(node, path, document, counter)
-    if kind == "SequenceNode":
-        return [_convert(item, path + (index,), document, counter) for index, item in enumerate(node.value)]
-    return _scalar(node)
+class _Builder:
+    def __init__(self, events: Iterator[Any], document: Document) -> None:
+        self.events, self.doc = events, document
+        self.count = 0
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, number of values inside)
+
+    def document(self) -> Any:
+        data = None
+        for event in self.events:
+            kind = type(event).__name__
+            if kind == "DocumentStartEvent":
+                if data is not None or self.count:
+                    _fail("a flow source holds one YAML document; found another one", event)
+                data = self.value(next(self.events), (), 0)
+            elif kind not in ("StreamStartEvent", "DocumentEndEvent", "StreamEndEvent"):
+                data = self.value(event, (), 0)
+        return data
+
+    def value(self, event: Any, path: Path, depth: int) -> Any:
+        kind = type(event).__name__
+        if kind == "AliasEvent":
+            if event.anchor not in self.anchors:
+                _fail(f"unknown alias *{event.anchor}", event)
+            value, size = self.anchors[event.anchor]
+            self._count(size, event)
+            return value
+        if depth > MAX_DEPTH:
+            _fail(f"the document nests deeper than {MAX_DEPTH} levels", event)
+        before = self.count
+        self._count(1, event)
+        mark = event.start_mark
+        self.doc.positions[path] = (mark.line + 1, mark.column + 1)
+        if kind == "ScalarEvent":
+            value: Any = _scalar(event)
+        elif kind == "SequenceStartEvent":
+            _check_collection_tag(event, "seq")
+            value = []
+            for item in self.events:
+                if type(item).__name__ == "SequenceEndEvent":
+                    break
+                value.append(self.value(item, path + (len(value),), depth + 1))
+        elif kind == "MappingStartEvent":
+            _check_collection_tag(event, "map")
+            value = self.mapping(path, depth)
+        else:
+            _fail(f"unexpected YAML element {kind}", event)
+        if getattr(event, "anchor", None):
+            self.anchors[event.anchor] = (value, self.count - before)
+        return value
+
+    def mapping(self, path: Path, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        merges: list[Any] = []
+        for key_event in self.events:
+            kind = type(key_event).__name__
+            if kind == "MappingEndEvent":
+                break
+            if kind != "ScalarEvent":
+                _fail("a mapping key must be a plain value, not a list, mapping or alias", key_event)
+            mark = key_event.start_mark
+            if key_event.value == "<<" and not key_event.style:
+                merged = self.value(next(self.events), path, depth + 1)
+                merges.extend(merged if isinstance(merged, list) else [merged])
+                continue
+            key = _scalar(key_event)
+            key = key if isinstance(key, str) else _render_key(key)
+            line = mark.line + 1
+            if key in first_seen:
+                _fail(f"duplicate key '{key}' (first set at line {first_seen[key]})", key_event)
+            first_seen[key] = line
+            self.doc.key_positions[path + (key,)] = (line, mark.column + 1)
+            result[key] = self.value(next(self.events), path + (key,), depth + 1)
+        for merged in merges:
+            if not isinstance(merged, dict):
+                raise YamlError("'<<' can only merge mappings", *self.doc.positions.get(path, (None, None)))
+            for key, value in merged.items():
+                result.setdefault(key, value)
+        return result
+
+    def _count(self, amount: int, event: Any) -> None:
+        self.count += amount
+        if self.count > MAX_VALUES:
+            _fail(f"the document expands to more than {MAX_VALUES} values; "
+                  "YAML aliases (*name) that repeat large anchors are not allowed to grow it further", event)
 
 
-def _mapping(node: Any, path: Path, document: Document, counter: list[int]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    first_seen: dict[str, int] = {}
-    merges: list[dict[str, Any]] = []
-    for key_node, value_node in node.value:
-        if key_node.tag == _TAG + "merge":
-            merged = _convert(value_node, path, document, counter)
-            merges.extend(merged if isinstance(merged, list) else [merged])
-            continue
-        if type(key_node).__name__ != "ScalarNode":
-            raise YamlError("a mapping key must be a plain value, not a list or mapping",
-                            key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-        key = _scalar(key_node)
-        key = key if isinstance(key, str) else _render_key(key)
-        line = key_node.start_mark.line + 1
-        if key in first_seen:
-            raise YamlError(f"duplicate key '{key}' (first set at line {first_seen[key]})", line,
-                            key_node.start_mark.column + 1)
-        first_seen[key] = line
-        document.key_positions[path + (key,)] = (line, key_node.start_mark.column + 1)
-        result[key] = _convert(value_node, path + (key,), document, counter)
-    for merged in merges:
-        if not isinstance(merged, dict):
-            raise YamlError("'<<' can only merge mappings", node.start_mark.line + 1, node.start_mark.column + 1)
-        for key, value in merged.items():
-            result.setdefault(key, value)
-    return result
+def _fail(message: str, event: Any) -> None:
+    mark = event.start_mark
+    raise YamlError(message, mark.line + 1, mark.column + 1)
+
+
+def _check_collection_tag(event: Any, expected: str) -> None:
+    if event.tag not in (None, _TAG + expected, _TAG + "omap") and not (event.implicit and event.tag is None):
+        _fail(f"unsupported YAML tag {_short_tag(event.tag)}: flows hold plain data only", event)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
 
 
 def _render_key(value: Any) -> str:
@@ -138,38 +188,38 @@ def _render_key(value: Any) -> str:
     return str(value)
 
 
-def _scalar(node: Any) -> Any:
-    tag, text = node.tag, node.value
+def _scalar(event: Any) -> Any:
+    text, tag = event.value, event.tag
+    if tag is None or tag == "!":
+        if event.style:  # quoted or block scalars are strings
+            return text
+        return _plain(text)
     if not tag.startswith(_TAG):
-        raise YamlError(f"unsupported YAML tag {tag}: flows hold plain data only",
-                        node.start_mark.line + 1, node.start_mark.column + 1)
+        _fail(f"unsupported YAML tag {_short_tag(tag)}: flows hold plain data only", event)
     kind = tag[len(_TAG):]
-    if kind in ("str", "timestamp", "binary") or node.style in ("'", '"', "|", ">"):
+    if kind in ("str", "timestamp", "binary"):
         return text
-    if kind == "null":
+    value = _plain(text)
+    expected = {"null": type(None), "bool": bool, "int": int, "float": (int, float)}.get(kind)
+    if expected is None:
+        _fail(f"unsupported YAML tag !!{kind}: flows hold plain data only", event)
+    if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
+        _fail(f"{text!r} is not a valid !!{kind}", event)
+    return float(value) if kind == "float" else value
+
+
+def _plain(text: str) -> Any:
+    if _NULL.match(text):
         return None
-    if kind == "bool":
-        return text.lower() in ("true", "yes", "on", "y")
-    if kind == "int":
-        digits = text.replace("_", "")
-        try:
-            return int(digits, 0)
-        except ValueError:
-            try:
-                return int(digits, 10)
-            except ValueError:
-                return text
-    if kind == "float":
-        lowered = text.replace("_", "").lower()
-        if lowered in (".inf", "+.inf"):
-            return float("inf")
-        if lowered == "-.inf":
-            return float("-inf")
+    if _BOOL.match(text):
+        return text.lower() == "true"
+    if _INT.match(text):
+        return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+    if _FLOAT.match(text):
+        lowered = text.lower()
+        if lowered.endswith("inf"):
+            return float("-inf") if lowered.startswith("-") else float("inf")
         if lowered == ".nan":
             return float("nan")
-        try:
-            return float(lowered)
-        except ValueError:
-            return text
-    raise YamlError(f"unsupported YAML tag !!{kind}: flows hold plain data only",
-                    node.start_mark.line + 1, node.start_mark.column + 1)
+        return float(text)
+    return text

@@ -1,0 +1,58 @@
+"""Input types: valid defaults for each type, and checking values given at execution time."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from lanner.flows.validator import validate_source
+
+
+def flow_with_input(spec: str):
+    return validate_source("id: f\nnamespace: n\ninputs:\n  - id: i\n" + spec +
+                           "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+
+
+@pytest.mark.parametrize(("spec", "value", "expected"), [
+    ("    type: STRING\n", "x", "x"),
+    ("    type: INT\n    min: 1\n", "5", 5),
+    ("    type: FLOAT\n", "1.5", 1.5),
+    ("    type: BOOLEAN\n", "true", True),
+    ("    type: BOOL\n", False, False),
+    ("    type: DATETIME\n", "2024-01-31T10:00:00Z", datetime(2024, 1, 31, 10, tzinfo=timezone.utc)),
+    ("    type: DATE\n", "2024-01-31", date(2024, 1, 31)),
+    ("    type: DURATION\n", "PT5M", timedelta(minutes=5)),
+    ("    type: JSON\n", '{"a": [1]}', {"a": [1]}),
+    ("    type: URI\n", "s3://bucket/key", "s3://bucket/key"),
+    ("    type: ENUM\n    values: [a, b]\n", "b", "b"),
+    ("    type: SELECT\n    values: [a, b]\n", "a", "a"),
+    ("    type: MULTISELECT\n    values: [a, b, c]\n", ["a", "c"], ["a", "c"]),
+    ("    type: ARRAY\n    itemType: INT\n", "[1, 2]", [1, 2]),
+    ("    type: SECRET\n", "s3cr3t", "s3cr3t"),
+    ("    type: EMAIL\n", "ops@example.com", "ops@example.com"),
+])
+def test_values_are_converted_to_the_input_type(spec, value, expected):
+    result = flow_with_input(spec)
+    assert result.valid, [p.format() for p in result.problems]
+    assert result.flow.inputs[0].check(value) == expected
+
+
+@pytest.mark.parametrize(("spec", "value", "message"), [
+    ("    type: INT\n    max: 3\n", 4, "must be <= 3"),
+    ("    type: MULTISELECT\n    values: [a]\n", ["a", "z"], "z not among a"),
+    ("    type: STRING\n    validator: '^x+$'\n", "y", "does not match the validator"),
+    ("    type: DURATION\n    min: PT1M\n", "PT1S", "must be >="),
+])
+def test_invalid_values_say_why(spec, value, message):
+    result = flow_with_input(spec)
+    with pytest.raises(ValueError, match=message):
+        result.flow.inputs[0].check(value)
+
+
+def test_expression_defaults_are_not_checked_until_run_time():
+    assert flow_with_input("    type: INT\n    defaults: '{{ vars.n }}'\n").valid
+
+
+def test_input_ids_are_unique():
+    result = validate_source("id: f\nnamespace: n\ninputs:\n  - id: a\n    type: STRING\n  - id: a\n    type: INT\n"
+                             "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+    assert [p.message for p in result.errors] == ["duplicate input id 'a'"]

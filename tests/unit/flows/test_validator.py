@@ -1,0 +1,63 @@
+"""Validator behaviours not covered by the golden files: defaults, dynamic values, the model built."""
+
+from datetime import timedelta
+
+from lanner.flows.validator import validate_source
+from lanner.model.flow import Flow
+
+HEADER = "id: f\nnamespace: company.team\n"
+
+
+def test_plugin_defaults_fill_missing_properties():
+    source = HEADER + ("pluginDefaults:\n  - type: io.kestra.plugin.core.log\n    values:\n      message: from default\n"
+                       "      level: WARN\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n"
+                       "  - id: b\n    type: io.kestra.plugin.core.log.Log\n    message: own\n")
+    result = validate_source(source)
+    assert result.valid, [p.format() for p in result.problems]
+    a, b = result.flow.tasks
+    assert (a.message, a.level, b.message, b.level) == ("from default", "WARN", "own", "WARN")
+
+
+def test_forced_plugin_defaults_win():
+    source = HEADER + ("pluginDefaults:\n  - type: io.kestra.plugin.core.log.Log\n    forced: true\n    values:\n"
+                       "      level: ERROR\ntasks:\n  - id: a\n    type: io.kestra.core.tasks.log.Log\n    message: m\n"
+                       "    level: DEBUG\n")
+    result = validate_source(source)
+    assert result.flow.tasks[0].level == "ERROR"
+
+
+def test_expressions_are_accepted_where_values_are_typed():
+    source = HEADER + ("tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    concurrent: '{{ inputs.n }}'\n"
+                       "    timeout: '{{ vars.t }}'\n    tasks:\n      - id: l\n        type: io.kestra.plugin.core.log.Log\n"
+                       "        message: m\n")
+    result = validate_source(source)
+    assert result.valid
+    assert result.flow.tasks[0].concurrent == "{{ inputs.n }}"
+
+
+def test_the_flow_value_is_complete():
+    source = HEADER + ("labels:\n  team: data\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Sequential\n"
+                       "    tasks:\n      - id: inner\n        type: io.kestra.plugin.core.log.Log\n        message: m\n"
+                       "        timeout: PT1M\nerrors:\n  - id: e\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+                       "finally:\n  - id: fin\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+    flow = validate_source(source).flow
+    assert isinstance(flow, Flow)
+    assert flow.labels == {"team": "data"}
+    assert [t.id for t in flow.all_tasks()] == ["s", "inner", "e", "fin"]
+    assert flow.tasks[0].tasks[0].timeout == timedelta(minutes=1)
+    assert flow.tasks[0].KIND == "flowable" and flow.tasks[0].tasks[0].KIND == "runnable"
+
+
+def test_all_problems_are_reported_at_once():
+    source = HEADER + "tasks:\n" + "".join(
+        f"  - id: t{i}\n    type: io.kestra.plugin.core.log.Log\n    lvl: {i}\n" for i in range(5))
+    result = validate_source(source)
+    assert len([p for p in result.errors if "unknown property 'lvl'" in p.message]) == 5
+    assert len([p for p in result.errors if "missing required property 'message'" in p.message]) == 5
+
+
+def test_labels_as_list_or_map():
+    as_list = validate_source(HEADER + "labels:\n  - key: a\n    value: 1\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+    assert as_list.flow.labels == {"a": "1"}
+    bad = validate_source(HEADER + "labels:\n  - a\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+    assert [p.message for p in bad.errors] == ["item 0: expected a mapping with exactly 'key' and 'value'"]
