@@ -13,9 +13,9 @@ CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"
 
 
-class Subflow(TaskSpec):
-    TYPE = f"{CORE}.Subflow"
-    ALIASES = (f"{LEGACY}.Subflow", f"{LEGACY}.Flow")
+class _StartsExecutions(TaskSpec):
+    """What every task creating executions of another flow says about them."""
+
     KIND = TaskKind.EXECUTABLE
 
     namespace: Namespace | str
@@ -26,6 +26,12 @@ class Subflow(TaskSpec):
     transmit_failed: bool = True
     inherit_labels: bool = False
     revision: Dynamic[int] | None = Field(None, ge=1)
+
+
+class Subflow(_StartsExecutions):
+    TYPE = f"{CORE}.Subflow"
+    ALIASES = (f"{LEGACY}.Subflow", f"{LEGACY}.Flow")
+
     outputs: dict[str, Any] | None = None
     schedule_date: str | None = None
 
@@ -37,21 +43,12 @@ class Batch(Spec):
     separator: str = "\n"
 
 
-class ForEachItem(TaskSpec):
+class ForEachItem(_StartsExecutions):
     TYPE = f"{CORE}.ForEachItem"
     ALIASES = (f"{LEGACY}.ForEachItem",)
-    KIND = TaskKind.EXECUTABLE
 
     items: str
     batch: Batch = Batch(rows=1)
-    namespace: Namespace | str
-    flow_id: FlowId | str
-    inputs: dict[str, Any] = {}
-    labels: Labels = {}
-    wait: bool = True
-    transmit_failed: bool = True
-    inherit_labels: bool = False
-    revision: Dynamic[int] | None = Field(None, ge=1)
 
 
 TYPES = [Subflow, ForEachItem]
