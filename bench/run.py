@@ -35,7 +35,8 @@ def main() -> None:
     print("| benchmark | measured | target | verdict |")
     print("|---|---|---|---|")
     for name_, measured, target, ok in rows:
-        print(f"| {name_} | {measured} | {target} | {'ok' if ok else 'MISSED'} |")
+        cells = (name_.replace("|", "\\|"), measured, target, "ok" if ok else "MISSED")
+        print("| " + " | ".join(cells) + " |")
     sys.exit(0 if all(row[3] for row in rows) else 1)
 
 

@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 from lanner.durations import parse_duration
 
 T = TypeVar("T")
-_TEMPLATE = re.compile(r"\{\{|\{%")
+_TEMPLATE = re.compile(r"\{\{|\{%|\{#")  # the same rule as lanner.expr.is_expression
 
 
 def is_template(value: object) -> bool:
