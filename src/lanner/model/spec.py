@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, WrapValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WrapValidator
 from pydantic.alias_generators import to_camel
 
 from lanner.durations import parse_duration
@@ -45,6 +45,9 @@ class _DynamicMarker:
 
 # ``Dynamic[int]``: an int, or an expression string rendered at run time.
 Dynamic = _DynamicMarker
+# Non-negative and positive counts that may also be expressions; the bound applies to literal values only.
+Count = Annotated[int, Field(ge=0)]
+PositiveCount = Annotated[int, Field(ge=1)]
 
 
 def _duration(value: Any) -> timedelta:

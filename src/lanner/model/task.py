@@ -15,9 +15,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
-from lanner.model.spec import Duration, Dynamic, Labels, Spec, TaskId
+from lanner.model.spec import Duration, Dynamic, Labels, PositiveCount, Spec, TaskId
 
 
 class TaskKind(StrEnum):
@@ -35,7 +35,8 @@ class LogLevel(StrEnum):
 
 
 class RetryBase(Spec):
-    max_attempt: Dynamic[int] | None = Field(None, ge=1)
+    max_attempt: Dynamic[PositiveCount] | None = Field(
+        None, validation_alias=AliasChoices("maxAttempt", "maxAttempts"))  # Kestra's docs use both
     max_duration: Dynamic[Duration] | None = None
     warning_on_retry: bool = False
     behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"

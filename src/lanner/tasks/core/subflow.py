@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, Spec
+from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
 from lanner.model.task import TaskKind, TaskSpec
 
 CORE = "io.kestra.plugin.core.flow"
@@ -25,7 +25,7 @@ class _StartsExecutions(TaskSpec):
     wait: bool = True
     transmit_failed: bool = True
     inherit_labels: bool = False
-    revision: Dynamic[int] | None = Field(None, ge=1)
+    revision: Dynamic[PositiveCount] | None = None
 
 
 class Subflow(_StartsExecutions):
@@ -37,9 +37,9 @@ class Subflow(_StartsExecutions):
 
 
 class Batch(Spec):
-    rows: Dynamic[int] | None = Field(None, ge=1)
+    rows: Dynamic[PositiveCount] | None = None
     bytes: str | None = None
-    partitions: Dynamic[int] | None = Field(None, ge=1)
+    partitions: Dynamic[PositiveCount] | None = None
     separator: str = "\n"
 
 
