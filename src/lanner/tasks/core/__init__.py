@@ -5,9 +5,9 @@ Each type declares its properties (the specification the validator checks); the 
 gives the types behaviour through their kind, never by naming them.
 """
 
-from lanner.tasks.core import conditions, execution, flow_control, http, kv, log, scripts, subflow, triggers
+from lanner.tasks.core import conditions, execution, flow_control, http, kv, log, scripts, sleep, subflow, triggers
 
 TYPES = [
-    *log.TYPES, *flow_control.TYPES, *subflow.TYPES, *execution.TYPES, *kv.TYPES, *http.TYPES,
+    *log.TYPES, *flow_control.TYPES, *sleep.TYPES, *subflow.TYPES, *execution.TYPES, *kv.TYPES, *http.TYPES,
     *scripts.TYPES, *triggers.TYPES, *conditions.TYPES,
 ]

@@ -1,18 +1,30 @@
 """Flowable tasks: the executor resolves them into which child tasks run next.
 
 Sequential, Parallel, If, Switch, ForEach (and the deprecated EachSequential and
-EachParallel), Dag, Pause, Sleep, WaitFor, WorkingDirectory and the deprecated
-AllowFailure.
+EachParallel), Dag, Pause, WaitFor, WorkingDirectory and the deprecated AllowFailure.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import Field
 
-from lanner.model.spec import Duration, Dynamic, Spec
+from lanner.model.spec import Count, Duration, Dynamic, Spec
+from lanner.model.state import State
 from lanner.model.task import TaskKind, TaskSpec
+from lanner.tasks.flowable import (
+    NewRun,
+    Scope,
+    after_main,
+    final_state,
+    parallel_next,
+    parallel_state,
+    sequential_next,
+    sequential_state,
+)
+from lanner.expr.truthiness import truthy
 
 CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"
@@ -24,12 +36,29 @@ class FlowableTask(TaskSpec):
     errors: list[TaskSpec] = []
     finally_: list[TaskSpec] = Field([], alias="finally")
 
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        return []
 
-class Sequential(FlowableTask):
-    TYPE = f"{CORE}.Sequential"
-    ALIASES = (f"{LEGACY}.Sequential",)
+    def resolve_state(self, scope: Scope) -> State | None:
+        scope.log("ERROR", f"{self.TYPE} is not supported by this version of Lanner yet")
+        return State.FAILED
+
+
+class _SequentialBody(FlowableTask):
+    """A flowable whose ``tasks`` run one after the other."""
 
     tasks: list[TaskSpec] = Field(min_length=1)
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        return sequential_next(scope, self.tasks, self.errors, self.finally_)
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        return sequential_state(scope, self.tasks, self.errors, self.finally_)
+
+
+class Sequential(_SequentialBody):
+    TYPE = f"{CORE}.Sequential"
+    ALIASES = (f"{LEGACY}.Sequential",)
 
 
 class Parallel(FlowableTask):
@@ -37,7 +66,21 @@ class Parallel(FlowableTask):
     ALIASES = (f"{LEGACY}.Parallel",)
 
     tasks: list[TaskSpec] = Field(min_length=1)
-    concurrent: Dynamic[int] = Field(0, ge=0)
+    concurrent: Dynamic[Count] = 0
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        return parallel_next(scope, self.tasks, self.errors, self.finally_, concurrency=_count(scope, self.concurrent))
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        return parallel_state(scope, self.tasks, self.errors, self.finally_, concurrency=_count(scope, self.concurrent))
+
+
+def _count(scope: Scope, value: Any) -> int:
+    rendered = scope.render(value)
+    try:
+        return max(int(rendered), 0)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {rendered!r}") from None
 
 
 class If(FlowableTask):
@@ -48,6 +91,20 @@ class If(FlowableTask):
     then: list[TaskSpec] = Field(min_length=1)
     else_: list[TaskSpec] = Field([], alias="else")
 
+    def _branch(self, scope: Scope) -> list[TaskSpec]:
+        # Decided once: a branch that has started is the branch, whatever the condition says now.
+        if scope.children(self.then):
+            return self.then
+        if scope.children(self.else_):
+            return self.else_
+        return self.then if truthy(scope.render(self.condition)) else self.else_
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        return sequential_next(scope, self._branch(scope), self.errors, self.finally_)
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        return sequential_state(scope, self._branch(scope), self.errors, self.finally_)
+
 
 class Switch(FlowableTask):
     TYPE = f"{CORE}.Switch"
@@ -57,32 +114,157 @@ class Switch(FlowableTask):
     cases: dict[str, list[TaskSpec]] = {}
     defaults: list[TaskSpec] = []
 
+    def _branch(self, scope: Scope) -> list[TaskSpec] | None:
+        for tasks in (*self.cases.values(), self.defaults):
+            if tasks and scope.children(tasks):
+                return tasks
+        rendered = scope.render(self.value)
+        key = rendered if isinstance(rendered, str) else json.dumps(rendered)
+        if key in self.cases:
+            scope.set_outputs({"value": key, "defaults": False})
+            return self.cases[key]
+        if self.defaults:
+            scope.set_outputs({"value": key, "defaults": True})
+            return self.defaults
+        scope.log("ERROR", f"no case matches the value '{key}' and there are no defaults")
+        return None
 
-class ForEach(FlowableTask):
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        branch = self._branch(scope)
+        return [] if branch is None else sequential_next(scope, branch, self.errors, self.finally_)
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        branch = self._branch(scope)
+        return State.FAILED if branch is None else sequential_state(scope, branch, self.errors, self.finally_)
+
+
+class _Loop(FlowableTask):
+    """Runs ``tasks`` once per value, each iteration sequential, ``_limit`` iterations at a time."""
+
+    tasks: list[TaskSpec] = Field(min_length=1)
+
+    def _raw_values(self) -> Any:
+        raise NotImplementedError
+
+    def _limit(self, scope: Scope) -> int:
+        raise NotImplementedError
+
+    def _values(self, scope: Scope) -> list[str]:
+        rendered = scope.render(self._raw_values())
+        if isinstance(rendered, str):
+            try:
+                rendered = json.loads(rendered)
+            except ValueError:
+                raise ValueError(f"values: expected a list or a JSON array, got {rendered!r}") from None
+        if isinstance(rendered, dict):
+            rendered = [{"key": k, "value": v} for k, v in rendered.items()]
+        if not isinstance(rendered, list):
+            raise ValueError(f"values: expected a list, got {type(rendered).__name__}")
+        return [item if isinstance(item, str) else json.dumps(item) for item in rendered]
+
+    def _iterations(self, scope: Scope) -> tuple[list[NewRun], bool, bool]:
+        """(runs to create now, all iterations over, one failed), from the runs that exist."""
+        values = self._values(scope)
+        first = next((task for task in self.tasks if not task.disabled), None)
+        if first is None:
+            return [], True, False
+        nexts: list[NewRun] = []
+        running, failed, not_started = 0, False, []
+        for index, value in enumerate(values):
+            iteration = _Iteration(scope, index)
+            if not iteration.children(self.tasks):
+                not_started.append(index)
+                continue
+            state = sequential_state(iteration, self.tasks, value=value)
+            if state is None:
+                running += 1
+                nexts.extend(NewRun(new.task, value, index) for new in sequential_next(iteration, self.tasks, value=value))
+            elif state.failed:
+                failed = True
+        if not failed:
+            limit = self._limit(scope)
+            room = len(not_started) if limit <= 0 else max(limit - running, 0)
+            nexts.extend(NewRun(first, values[index], index) for index in not_started[:room])
+        over = running == 0 and (failed or not not_started)
+        return nexts, over, failed
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        nexts, over, failed = self._iterations(scope)
+        return after_main(scope, failed, self.errors, self.finally_) if over else nexts
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        nexts, over, failed = self._iterations(scope)
+        if nexts or not over or after_main(scope, failed, self.errors, self.finally_):
+            return None
+        everything = [*scope.children(self.tasks), *scope.children(self.errors), *scope.children(self.finally_)]
+        if not all(run.current.terminal for run in everything):
+            return None
+        return final_state(everything, [], [])
+
+
+class ForEach(_Loop):
     TYPE = f"{CORE}.ForEach"
 
     values: Dynamic[list[Any]] | Dynamic[dict[str, Any]] | str
-    tasks: list[TaskSpec] = Field(min_length=1)
-    concurrency_limit: Dynamic[int] = Field(1, ge=0)
+    concurrency_limit: Dynamic[Count] = 1
+
+    def _raw_values(self) -> Any:
+        return self.values
+
+    def _limit(self, scope: Scope) -> int:
+        return _count(scope, self.concurrency_limit)
 
 
-class EachSequential(FlowableTask):
+class EachSequential(_Loop):
     TYPE = f"{CORE}.EachSequential"
     ALIASES = (f"{LEGACY}.EachSequential",)
     REPLACED_BY = f"{CORE}.ForEach"
 
     value: list[Any] | str
-    tasks: list[TaskSpec] = Field(min_length=1)
+
+    def _raw_values(self) -> Any:
+        return self.value
+
+    def _limit(self, scope: Scope) -> int:
+        return 1
 
 
-class EachParallel(FlowableTask):
+class EachParallel(_Loop):
     TYPE = f"{CORE}.EachParallel"
     ALIASES = (f"{LEGACY}.EachParallel",)
     REPLACED_BY = f"{CORE}.ForEach (with concurrencyLimit)"
 
     value: list[Any] | str
-    tasks: list[TaskSpec] = Field(min_length=1)
-    concurrent: Dynamic[int] = Field(0, ge=0)
+    concurrent: Dynamic[Count] = 0
+
+    def _raw_values(self) -> Any:
+        return self.value
+
+    def _limit(self, scope: Scope) -> int:
+        return _count(scope, self.concurrent)
+
+
+class _Iteration:
+    """The scope of one loop iteration: children are matched by iteration number."""
+
+    def __init__(self, scope: Scope, iteration: int) -> None:
+        self._scope, self._iteration = scope, iteration
+
+    @property
+    def run(self) -> Any:
+        return self._scope.run
+
+    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> Any:
+        return self._scope.children(tasks, value, self._iteration)
+
+    def render(self, value: Any) -> Any:
+        return self._scope.render(value)
+
+    def set_outputs(self, outputs: dict[str, Any]) -> None:
+        self._scope.set_outputs(outputs)
+
+    def log(self, level: str, message: str) -> None:
+        self._scope.log(level, message)
 
 
 class DagTask(Spec):
@@ -95,7 +277,7 @@ class Dag(FlowableTask):
     ALIASES = (f"{LEGACY}.Dag",)
 
     tasks: list[DagTask] = Field(min_length=1)
-    concurrent: Dynamic[int] = Field(0, ge=0)
+    concurrent: Dynamic[Count] = 0
 
     def problems(self) -> list[tuple[tuple[Any, ...], str]]:
         """dependsOn must name tasks of this Dag, without cycles."""
@@ -110,6 +292,41 @@ class Dag(FlowableTask):
         if cycle:
             found.append((("tasks", ids[cycle[0]], "dependsOn"), f"dependency cycle: {' -> '.join(cycle)}"))
         return found
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        items = [item for item in self.tasks if not item.task.disabled]
+        runs = {run.task_id: run for run in scope.children([item.task for item in items])}
+        failed = any(run.current.failed for run in runs.values())
+        if not failed:
+            running = sum(not run.current.terminal for run in runs.values())
+            enabled_ids = {item.task.id for item in items}
+            ready = [item.task for item in items if item.task.id not in runs and all(
+                dep not in enabled_ids or (dep in runs and runs[dep].current in _OK) for dep in item.depends_on)]
+            limit = _count(scope, self.concurrent)
+            room = len(ready) if limit <= 0 else max(limit - running, 0)
+            if ready:
+                return [NewRun(task) for task in ready[:room]]
+            if len(runs) < len(items):
+                return []  # waiting for dependencies still running
+        if not all(run.current.terminal for run in runs.values()):
+            return []
+        return after_main(scope, failed, self.errors, self.finally_)
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        if self.next_runs(scope):
+            return None
+        tasks = [item.task for item in self.tasks if not item.task.disabled]
+        runs = scope.children(tasks)
+        error_runs, finally_runs = scope.children(self.errors), scope.children(self.finally_)
+        everything = [*runs, *error_runs, *finally_runs]
+        if not all(run.current.terminal for run in everything):
+            return None
+        if len(runs) < len(tasks) and not any(run.current.failed for run in runs):
+            return None
+        return final_state(runs, error_runs, finally_runs)
+
+
+_OK = (State.SUCCESS, State.WARNING, State.SKIPPED)
 
 
 def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
@@ -151,12 +368,6 @@ class Pause(FlowableTask):
     tasks: list[TaskSpec] = []
 
 
-class Sleep(TaskSpec):
-    TYPE = f"{CORE}.Sleep"
-
-    duration: Dynamic[Duration]
-
-
 class CheckFrequency(Spec):
     max_iterations: int = Field(100, ge=1)
     max_duration: Duration | None = None
@@ -172,23 +383,24 @@ class WaitFor(FlowableTask):
     fail_on_max_reached: bool = False
 
 
-class WorkingDirectory(FlowableTask):
+class WorkingDirectory(_SequentialBody):
     TYPE = f"{CORE}.WorkingDirectory"
     ALIASES = (f"{LEGACY}.WorkingDirectory",)
 
-    tasks: list[TaskSpec] = Field(min_length=1)
     input_files: dict[str, str] | str | None = None
     output_files: list[str] | None = None
     namespace_files: dict[str, Any] | None = None
 
 
-class AllowFailure(FlowableTask):
+class AllowFailure(_SequentialBody):
     TYPE = f"{CORE}.AllowFailure"
     ALIASES = (f"{LEGACY}.AllowFailure",)
     REPLACED_BY = "the allowFailure: true property on the tasks themselves"
 
-    tasks: list[TaskSpec] = Field(min_length=1)
+    def resolve_state(self, scope: Scope) -> State | None:
+        state = super().resolve_state(scope)
+        return State.WARNING if state is State.FAILED else state
 
 
-TYPES = [Sequential, Parallel, If, Switch, ForEach, EachSequential, EachParallel, Dag, Pause, Sleep, WaitFor,
+TYPES = [Sequential, Parallel, If, Switch, ForEach, EachSequential, EachParallel, Dag, Pause, WaitFor,
          WorkingDirectory, AllowFailure]

@@ -1,0 +1,1 @@
+"""The execution engine: the executor decides (``decide``), the worker runs runnable tasks."""

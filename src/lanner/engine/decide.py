@@ -1,0 +1,389 @@
+"""The executor's decisions: ``decide(execution, flow, event, now)`` -> the new execution and its effects.
+
+A pure function: no database, queue, clock or logging inside, so every rule can be
+tested with plain values.  Around it the executor locks the execution row, calls
+``decide``, saves the result and writes the effects (jobs for workers, log lines) in
+the same transaction: that shape, plus attempt fencing on results, is what makes a
+lost or doubled task impossible.
+
+Each call recomputes what to do from the task runs that exist ("no hidden cursor"):
+new task runs are dispatched (runnable ones become worker jobs), flowable ones are
+asked which children come next and whether they are done, and the flow's own task
+list is resolved the same way as a Sequential with the flow's ``errors`` and ``finally``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from lanner.durations import parse_duration
+from lanner.engine.retry import retry_delay
+from lanner.expr.truthiness import truthy
+from lanner.engine.variables import flow_variables, task_variables
+from lanner.expr import ExpressionError, render_value
+from lanner.model.execution import Attempt, Execution, TaskRun, new_id
+from lanner.model.flow import Flow
+from lanner.model.state import State, StateHistory
+from lanner.model.task import TaskKind, TaskSpec
+from lanner.tasks.flowable import NewRun, sequential_next, sequential_state
+
+
+# -- events ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Start:
+    """A new execution (CREATED or QUEUED) may start."""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """A worker's result for one attempt of one task run."""
+
+    task_run_id: str
+    attempt: int
+    state: State  # SUCCESS, WARNING, FAILED or KILLED
+    outputs: dict[str, Any] = field(default_factory=dict)
+    metrics: tuple[dict[str, Any], ...] = ()
+    labels: dict[str, str] | None = None
+    message: str | None = None
+    worker_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Kill:
+    """Stop the execution: running tasks are stopped, nothing new starts."""
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Run a FAILED or KILLED execution again from its failed task runs (same id)."""
+
+
+Event = Start | TaskResult | Kill | Restart
+
+
+# -- effects -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """Run one attempt of a runnable task on a worker."""
+
+    execution_id: str
+    task_run_id: str
+    attempt: int
+    task: dict[str, Any]  # the task's properties, unrendered, as written (camelCase)
+    variables: dict[str, Any]  # what its expressions see
+    timeout: float | None = None  # seconds
+    delay: float = 0.0  # seconds before it may start (retries)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A log line the executor writes about an execution (or one of its task runs)."""
+
+    level: str
+    message: str
+    task_run_id: str | None = None
+    task_id: str | None = None
+    attempt: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    execution: Execution
+    jobs: tuple[Job, ...] = ()
+    notes: tuple[Note, ...] = ()
+    kills: tuple[str, ...] = ()  # task runs whose running attempt must be stopped
+    ended: bool = False  # the execution reached a terminal state in this decision
+
+
+def decide(execution: Execution, flow: Flow, event: Event, now: datetime, *,
+           ids: Callable[[], str] = new_id, rng: random.Random | None = None,
+           environ: dict[str, str] | None = None) -> Decision:
+    work = _Work(execution, flow, now, ids, rng or random.Random(), environ)
+    was_terminal = execution.current.terminal
+    if isinstance(event, TaskResult):
+        work.apply_result(event)
+    elif isinstance(event, Kill):
+        work.kill()
+    elif isinstance(event, Restart):
+        work.restart()
+    elif execution.current in (State.CREATED, State.QUEUED):
+        work.execution = work.execution.to(State.RUNNING, now)
+    if not work.execution.current.terminal:
+        work.advance()
+    result = work.result()
+    return Decision(result, tuple(work.jobs), tuple(work.notes), tuple(work.kills),
+                    ended=result.current.terminal and not was_terminal)
+
+
+# -- the working copy --------------------------------------------------------------------------
+class _Work:
+    def __init__(self, execution: Execution, flow: Flow, now: datetime, ids: Callable[[], str], rng: random.Random,
+                 environ: dict[str, str] | None) -> None:
+        self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
+        self.tasks: dict[str, TaskSpec] = {task.id: task for task in flow.all_tasks()}
+        self.runs: dict[str, TaskRun] = {run.id: run for run in execution.task_runs}
+        self.order: list[str] = [run.id for run in execution.task_runs]
+        self.by_parent: dict[tuple[str | None, int | None], list[str]] = {}
+        self.all_children: dict[str | None, list[str]] = {}
+        for run in execution.task_runs:
+            self._index(run)
+        self.jobs: list[Job] = []
+        self.notes: list[Note] = []
+        self.kills: list[str] = []
+        self._base: dict[str, Any] | None = None
+
+    # bookkeeping
+    def _index(self, run: TaskRun) -> None:
+        self.all_children.setdefault(run.parent_task_run_id, []).append(run.id)
+        if run.iteration is not None:
+            self.by_parent.setdefault((run.parent_task_run_id, run.iteration), []).append(run.id)
+
+    def put(self, run: TaskRun) -> None:
+        if run.id not in self.runs:
+            self.order.append(run.id)
+            self._index(run)
+        previous = self.runs.get(run.id)
+        self.runs[run.id] = run
+        if previous is None or previous.outputs != run.outputs or previous.current != run.current:
+            self._base = None  # outputs seen by expressions may have changed
+
+    def result(self) -> Execution:
+        return replace(self.execution, task_runs=tuple(self.runs[i] for i in self.order))
+
+    def note(self, level: str, message: str, run: TaskRun | None = None) -> None:
+        self.notes.append(Note(level, message, run.id if run else None, run.task_id if run else None,
+                               run.attempt_number if run and run.attempts else None))
+
+    def variables(self, task: TaskSpec, run: TaskRun | None) -> dict[str, Any]:
+        if self._base is None:
+            self._base = flow_variables(self.flow, self.result(), self.environ)
+        return task_variables(self._base, self.execution, task, run, self.runs)
+
+    def render(self, value: Any, task: TaskSpec | None, run: TaskRun | None) -> Any:
+        if task is None:
+            if self._base is None:
+                self._base = flow_variables(self.flow, self.result(), self.environ)
+            return render_value(value, self._base)
+        return render_value(value, self.variables(task, run))
+
+    # events
+    def apply_result(self, result: TaskResult) -> None:
+        run = self.runs.get(result.task_run_id)
+        if run is None or run.current not in (State.RUNNING, State.RETRYING) or run.attempt_number != result.attempt:
+            where = f"attempt {result.attempt} of task run {result.task_run_id}"
+            current = f"state {run.current}, attempt {run.attempt_number}" if run else "unknown task run"
+            self.note("WARN", f"ignored a late or duplicate result ({result.state}) for {where} ({current})", run)
+            return
+        task = self.tasks[run.task_id]
+        attempts = list(run.attempts)
+        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(result.state, self.now),
+                               worker_id=result.worker_id or attempts[-1].worker_id, message=result.message)
+        run = replace(run, attempts=tuple(attempts))
+        if result.state in (State.SUCCESS, State.WARNING):
+            state = result.state
+            if len(attempts) > 1 and task.retry is not None and task.retry.warning_on_retry:
+                state = State.WARNING
+            run = replace(run, outputs=dict(result.outputs), metrics=tuple(result.metrics)).to(state, self.now)
+            if result.labels:
+                self.execution = replace(self.execution, labels={**self.execution.labels, **result.labels})
+        elif result.state is State.FAILED and self.execution.current is not State.KILLING:
+            if result.message:
+                self.note("ERROR", result.message, run)
+            delay = self._retry(task, run)
+            if delay is not None:
+                self.note("INFO", f"retrying in {delay:.3g} s (attempt {len(attempts) + 1})", run)
+                self.put(run.to(State.RETRYING, self.now))
+                self._dispatch(self.runs[run.id], task, delay=delay)
+                return
+            run = run.to(State.WARNING if task.allow_failure else State.FAILED, self.now)
+        else:
+            run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now)
+        self.put(run)
+
+    def _retry(self, task: TaskSpec, run: TaskRun) -> float | None:
+        if task.retry is None:
+            return None
+        try:
+            delay = retry_delay(task.retry, attempts=len(run.attempts), first_attempt_start=run.attempts[0].state.start_date,
+                                now=self.now, rng=self.rng, render=lambda v: self.render(v, task, run))
+        except (ExpressionError, ValueError) as exc:
+            self.note("ERROR", f"cannot apply the retry policy: {exc}", run)
+            return None
+        return None if delay is None else delay.total_seconds()
+
+    def kill(self) -> None:
+        if self.execution.current.terminal:
+            return
+        self.execution = self.execution.to(State.KILLING, self.now)
+        for run_id in self.order:
+            run = self.runs[run_id]
+            if run.current in (State.RUNNING, State.RETRYING) and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
+                self.kills.append(run.id)
+            elif run.current in (State.CREATED, State.RESTARTED):
+                self.put(run.to(State.KILLED, self.now))
+
+    def restart(self) -> None:
+        if self.execution.current not in (State.FAILED, State.KILLED):
+            self.note("WARN", f"only a FAILED or KILLED execution can be restarted; this one is {self.execution.current}")
+            return
+        self.execution = self.execution.to(State.RESTARTED, self.now)
+        for run_id in self.order:
+            run = self.runs[run_id]
+            if run.current.failed and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
+                self.put(run.to(State.RESTARTED, self.now))
+                parent_id = run.parent_task_run_id
+                while parent_id is not None:
+                    parent = self.runs[parent_id]
+                    if parent.current.failed:
+                        self.put(parent.to(State.RUNNING, self.now))
+                    parent_id = parent.parent_task_run_id
+        self.execution = self.execution.to(State.RUNNING, self.now)
+
+    # progress
+    def advance(self) -> None:
+        for _ in range(10_000):  # each pass makes progress; the bound only guards against a bug
+            changed = self._dispatch_new()
+            changed |= self._resolve_flowables()
+            if self.execution.current is State.KILLING:
+                changed |= self._finish_killing()
+            else:
+                changed |= self._resolve_root()
+            if not changed or self.execution.current.terminal:
+                return
+
+    def _dispatch_new(self) -> bool:
+        changed = False
+        for run_id in list(self.order):
+            run = self.runs[run_id]
+            if run.current not in (State.CREATED, State.RESTARTED):
+                continue
+            changed = True
+            task = self.tasks[run.task_id]
+            if task.run_if is not None:
+                try:
+                    allowed = truthy(self.render(task.run_if, task, run))
+                except (ExpressionError, ValueError) as exc:
+                    self.note("ERROR", f"runIf: {exc}", run)
+                    self.put(run.to(State.FAILED, self.now))
+                    continue
+                if not allowed:
+                    self.put(run.to(State.SKIPPED, self.now))
+                    continue
+            if task.KIND is TaskKind.FLOWABLE:
+                self.put(run.to(State.RUNNING, self.now))
+            elif task.KIND is TaskKind.RUNNABLE:
+                self._dispatch(run, task)
+            else:
+                self.note("ERROR", f"{task.type} is not supported by this version of Lanner yet", run)
+                self.put(run.to(State.FAILED, self.now))
+        return changed
+
+    def _dispatch(self, run: TaskRun, task: TaskSpec, delay: float = 0.0) -> None:
+        attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
+        run = replace(run, attempts=run.attempts + (attempt,))
+        if run.current is not State.RETRYING:
+            run = run.to(State.RUNNING, self.now)
+        self.put(run)
+        timeout = None
+        if task.timeout is not None:
+            try:
+                timeout = parse_duration(self.render(task.timeout, task, run)).total_seconds()
+            except (ExpressionError, ValueError) as exc:
+                self.note("ERROR", f"timeout: {exc}", run)
+                self.put(run.to(State.FAILED, self.now))
+                return
+        self.jobs.append(Job(self.execution.id, run.id, run.attempt_number,
+                             task.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": task.type},
+                             self.variables(task, run), timeout, delay))
+
+    def _resolve_flowables(self) -> bool:
+        changed = False
+        for run_id in reversed(list(self.order)):  # children before their parents
+            run = self.runs[run_id]
+            task = self.tasks[run.task_id]
+            if run.current is not State.RUNNING or task.KIND is not TaskKind.FLOWABLE:
+                continue
+            scope = _Scope(self, run, task)
+            try:
+                nexts = task.next_runs(scope)  # type: ignore[attr-defined]
+                self._create(nexts, run)
+                state = None if nexts else task.resolve_state(scope)  # type: ignore[attr-defined]
+            except (ExpressionError, ValueError) as exc:
+                self.note("ERROR", str(exc), run)
+                nexts, state = [], State.FAILED
+            if nexts:
+                changed = True
+            if state is not None and (self.execution.current is not State.KILLING or state.terminal):
+                self.put(self.runs[run.id].to(state, self.now))
+                changed = True
+        return changed
+
+    def _create(self, nexts: list[NewRun], parent: TaskRun | None) -> None:
+        for new in nexts:
+            self.put(TaskRun(id=self.ids(), task_id=new.task.id, state=StateHistory.start(State.CREATED, self.now),
+                             parent_task_run_id=parent.id if parent else None, value=new.value,
+                             iteration=new.iteration))
+
+    def _resolve_root(self) -> bool:
+        scope = _Scope(self, None, None)
+        flow = self.flow
+        nexts = sequential_next(scope, flow.tasks, flow.errors, flow.finally_)
+        if nexts:
+            self._create(nexts, None)
+            return True
+        state = sequential_state(scope, flow.tasks, flow.errors, flow.finally_)
+        if state is None:
+            return False
+        if state in (State.SUCCESS, State.WARNING) and flow.outputs:
+            try:
+                outputs = {out.id: self.render(out.value, None, None) for out in flow.outputs}
+                self.execution = replace(self.execution, outputs=outputs)
+            except (ExpressionError, ValueError) as exc:
+                self.note("ERROR", f"flow outputs: {exc}")
+                state = State.FAILED
+        self.execution = self.execution.to(state, self.now)
+        return True
+
+    def _finish_killing(self) -> bool:
+        active = [self.runs[i] for i in self.order if not self.runs[i].current.terminal]
+        if any(self.tasks[run.task_id].KIND is TaskKind.RUNNABLE for run in active):
+            return False  # wait for the workers to confirm the kills
+        for run in active:
+            self.put(run.to(State.KILLED, self.now))
+        self.execution = self.execution.to(State.KILLED, self.now)
+        return True
+
+
+class _Scope:
+    """A flowable's view of the working copy (see lanner.tasks.flowable.Scope)."""
+
+    def __init__(self, work: _Work, run: TaskRun | None, task: TaskSpec | None) -> None:
+        self.work, self._run_id, self.task = work, run.id if run else None, task
+
+    @property
+    def run(self) -> TaskRun | None:
+        return self.work.runs[self._run_id] if self._run_id else None
+
+    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
+        ids = {task.id for task in tasks}
+        if not ids:
+            return []
+        source = (self.work.by_parent.get((self._run_id, iteration), []) if iteration is not None
+                  else self.work.all_children.get(self._run_id, []))
+        runs = self.work.runs
+        return [runs[i] for i in source if runs[i].task_id in ids]
+
+    def render(self, value: Any) -> Any:
+        return self.work.render(value, self.task, self.run)
+
+    def set_outputs(self, outputs: dict[str, Any]) -> None:
+        run = self.run
+        if run is not None and any(run.outputs.get(k) != v for k, v in outputs.items()):
+            self.work.put(replace(run, outputs={**run.outputs, **outputs}))
+
+    def log(self, level: str, message: str) -> None:
+        self.work.note(level, message, self.run)

@@ -1,0 +1,166 @@
+"""An execution's inputs: the values given when it is created, read through the flow's declared inputs.
+
+A flow declares its inputs (``inputs:``), each with a type, constraints, ``required``
+and ``defaults``.  Creating an execution supplies some values; :func:`resolve_inputs`
+turns them into the execution's ``inputs`` mapping:
+
+1. For each declared input, in declaration order, take the given value; when none was
+   given, take its ``defaults`` (an expression default is rendered first); when there
+   is no default either, the input is missing.
+2. A missing required input is an error.  A missing optional input is still present,
+   as ``null``, so ``{{ inputs.x }}`` is defined and ``{{ inputs.x ?? 'fallback' }}``
+   works.
+3. The value is converted and checked by the input's own type (``InputSpec.check``).
+4. The result is made JSON-ready the way Kestra shows inputs: instants as ISO-8601 UTC
+   text (``2024-01-31T10:00:00Z``), dates as ``2024-01-31``, times as ``10:15:00``,
+   durations as ISO-8601 (``PT1H30M``), JSON and ARRAY values parsed, YAML text parsed.
+
+Values given for names the flow does not declare are ignored, as Kestra does.  Every
+problem is collected before anything is reported, so a user fixes them all in one go:
+one :class:`InputsError` lists them, one per line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from lanner.errors import UsageError
+from lanner.expr import ExpressionError
+from lanner.flows.yaml_source import YamlError
+from lanner.flows.yaml_source import parse as parse_yaml
+from lanner.model.flow import Flow
+from lanner.model.inputs import InputSpec, SecretInput
+from lanner.model.spec import is_template
+
+# How much of an offending value a message shows: enough to recognise it, never a wall of text.
+_SHOWN_CHARS = 60
+
+
+class InputsError(UsageError):
+    """The given values do not fit the flow's inputs; ``problems`` holds one line per input."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+def resolve_inputs(
+    flow: Flow, given: Mapping[str, Any], *, render: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """The execution's inputs, in declaration order; raise :class:`InputsError` listing every problem.
+
+    ``render`` renders an expression ``defaults``; without it an expression default is
+    used as written.
+    """
+    resolved: dict[str, Any] = {}
+    problems: list[str] = []
+    for spec in flow.inputs:
+        try:
+            value = _raw_value(spec, given, render)
+        except ExpressionError as exc:
+            problems.append(f"Invalid defaults of input `{spec.id}`: {exc.message}")
+            continue
+        if value is None:
+            if spec.required:
+                problems.append(f"Missing required input `{spec.id}` ({spec.TYPE_NAME})")
+            else:
+                resolved[spec.id] = None
+            continue
+        try:
+            checked = spec.check(value)
+            if spec.TYPE_NAME == "YAML":
+                checked = _parse_yaml(checked)
+            resolved[spec.id] = json_ready(checked)
+        except ValueError as exc:
+            problems.append(f"Invalid input `{spec.id}`: {exc}{_got(spec, value)}")
+    if problems:
+        raise InputsError(problems)
+    return resolved
+
+
+def _raw_value(spec: InputSpec, given: Mapping[str, Any], render: Callable[[Any], Any] | None) -> Any:
+    if given.get(spec.id) is not None:
+        return given[spec.id]
+    if render is not None and is_template(spec.defaults):
+        return render(spec.defaults)
+    return spec.defaults
+
+
+def _parse_yaml(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value  # already structured (given through the API as JSON)
+    try:
+        return parse_yaml(value).data
+    except YamlError as exc:
+        raise ValueError(f"expected YAML: {exc.message}") from None
+
+
+def _got(spec: InputSpec, value: Any) -> str:
+    # A secret's value must not reach a message, which may end up in a log or a UI.
+    if isinstance(spec, SecretInput):
+        return ""
+    shown = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[: _SHOWN_CHARS - 3] + "..."
+    return f", got {shown}"
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every date, time and duration (at any depth) in the text form Kestra shows."""
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return format_duration_iso(value)
+    if isinstance(value, Mapping):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    return value
+
+
+def format_instant(value: datetime) -> str:
+    """An instant as Kestra prints one: UTC with ``Z``, fractions only when present (in 3-digit groups).
+
+    A date-time written without an offset is taken as UTC.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # within hours of year 1 or 9999, the UTC moment is not representable
+        raise ValueError("the date-time is out of range once converted to UTC") from None
+    text = value.replace(tzinfo=None, microsecond=0).isoformat()
+    if value.microsecond:
+        text += "." + _fraction(value.microsecond)
+    return text + "Z"
+
+
+def _fraction(microseconds: int) -> str:
+    digits = f"{microseconds:06d}"
+    # Java prints milliseconds when that is exact, microseconds otherwise.
+    return digits[:3] if digits.endswith("000") else digits
+
+
+def format_duration_iso(value: timedelta) -> str:
+    """A duration as ISO-8601, the way Java's ``Duration`` prints it: ``PT5M``, ``PT1H30M``, ``PT0.5S``, ``PT48H``.
+
+    Hours are the largest unit (days are not calendar-safe); zero is ``PT0S``.
+    """
+    micros = value // timedelta(microseconds=1)
+    sign = "-" if micros < 0 else ""
+    micros = abs(micros)
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    seconds, micros = divmod(micros, 1_000_000)
+    parts = [f"{sign}{hours}H" if hours else "", f"{sign}{minutes}M" if minutes else ""]
+    if seconds or micros or not (hours or minutes):
+        fraction = f"{micros:06d}".rstrip("0")
+        parts.append(f"{sign}{seconds}{'.' + fraction if fraction else ''}S")
+    return "PT" + "".join(parts)

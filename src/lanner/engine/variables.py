@@ -1,0 +1,101 @@
+"""The variables a task's expressions see: Kestra's ``flow``, ``execution``, ``outputs``...
+
+Built from the execution as it is when the task runs:
+
+* ``flow``: id, namespace, revision, tenantId; ``execution``: id, startDate, originalId, state;
+* ``inputs``, ``vars`` (the flow's ``variables``), ``labels``, ``trigger``, ``envs``;
+* ``outputs``: the outputs of every task run that ended well, by task id; a task run
+  inside loops is filed under its loop values, outermost first
+  (``outputs['task-id'][value].value``);
+* ``task``: id and type; ``taskrun``: id, startDate, attemptsCount, value, parentId;
+* ``parent`` and ``parents``: the enclosing task runs, nearest first, each with its
+  ``taskrun`` (``parent.taskrun.value`` inside a loop) and ``outputs``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from lanner.expr import envs as env_variables
+from lanner.model.execution import Execution, TaskRun
+from lanner.model.flow import Flow
+from lanner.model.state import State
+from lanner.model.task import TaskSpec
+
+_ENDED_WELL = (State.SUCCESS, State.WARNING)
+
+
+def iso(moment: Any) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What every expression of this execution sees."""
+    return {
+        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": execution.flow_revision,
+                 "tenantId": execution.tenant_id},
+        "execution": {"id": execution.id, "startDate": iso(execution.state.start_date),
+                      "originalId": execution.original_id or execution.id, "state": str(execution.current)},
+        "inputs": execution.inputs,
+        "vars": flow.variables,
+        "labels": execution.labels,
+        "trigger": execution.trigger or {},
+        "envs": env_variables(os.environ if environ is None else environ),
+        "outputs": outputs_of(execution),
+    }
+
+
+def outputs_of(execution: Execution) -> dict[str, Any]:
+    by_id = {run.id: run for run in execution.task_runs}
+    outputs: dict[str, Any] = {}
+    for run in execution.task_runs:
+        if run.current not in _ENDED_WELL or not run.outputs:
+            continue
+        values = loop_values(run, by_id)
+        if not values:
+            outputs[run.task_id] = run.outputs
+            continue
+        target = outputs.setdefault(run.task_id, {})
+        for value in values[:-1]:
+            target = target.setdefault(value, {})
+        target[values[-1]] = run.outputs
+    return outputs
+
+
+def loop_values(run: TaskRun, by_id: Mapping[str, TaskRun]) -> list[str]:
+    """The loop values a task run is under, outermost first (its own value last)."""
+    values: list[str] = []
+    current: TaskRun | None = run
+    while current is not None:
+        if current.value is not None:
+            values.append(current.value)
+        current = by_id.get(current.parent_task_run_id) if current.parent_task_run_id else None
+    return list(reversed(values))
+
+
+def task_variables(base: Mapping[str, Any], execution: Execution, task: TaskSpec, run: TaskRun | None,
+                   by_id: Mapping[str, TaskRun]) -> dict[str, Any]:
+    """``base`` (from :func:`flow_variables`) plus ``task``, ``taskrun``, ``parent`` and ``parents``."""
+    variables = dict(base)
+    variables["task"] = {"id": task.id, "type": task.type}
+    if run is None:
+        return variables
+    variables["taskrun"] = _taskrun(run)
+    parents = []
+    parent = by_id.get(run.parent_task_run_id) if run.parent_task_run_id else None
+    while parent is not None:
+        parents.append({"taskrun": _taskrun(parent), "outputs": parent.outputs})
+        parent = by_id.get(parent.parent_task_run_id) if parent.parent_task_run_id else None
+    if parents:
+        variables["parent"] = parents[0]
+        variables["parents"] = parents
+    return variables
+
+
+def _taskrun(run: TaskRun) -> dict[str, Any]:
+    return {"id": run.id, "startDate": iso(run.state.start_date), "attemptsCount": run.attempt_number,
+            "value": run.value, "parentId": run.parent_task_run_id, "iteration": run.iteration}

@@ -1,0 +1,176 @@
+"""How flowable tasks steer an execution, and the helpers they share.
+
+The executor never names a flowable type.  For a running flowable task run it asks
+the task two questions through :class:`Scope`, each answered from the task runs that
+exist (no hidden cursor, so a restart or a resubmission needs no special path):
+
+* ``next_runs(scope)``: which child task runs to create now;
+* ``resolve_state(scope)``: the parent's final state once it is done, else None.
+
+``sequential_*`` and ``parallel_*`` implement the two shapes most flowables are made
+of, with Kestra's ``errors`` and ``finally`` branches: when a child fails, the
+``errors`` tasks run, then ``finally`` always runs; the parent ends FAILED when a child
+failed even if ``errors`` succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lanner.model.execution import TaskRun
+from lanner.model.state import State
+from lanner.model.task import TaskSpec
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """A child task run to create: which task, for which loop value."""
+
+    task: TaskSpec
+    value: str | None = None
+    iteration: int | None = None
+
+
+class Scope(Protocol):
+    """What a flowable task sees of the execution: its own task run and its children."""
+
+    @property
+    def run(self) -> TaskRun | None:
+        """The flowable's own task run (None for the flow's top level)."""
+
+    def children(self, tasks: Sequence[TaskSpec], value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
+        """The task runs of ``tasks`` under this run, in creation order; only one loop iteration's when given."""
+
+    def render(self, value: Any) -> Any:
+        """``value`` with its expressions rendered in this run's context."""
+
+    def set_outputs(self, outputs: dict[str, Any]) -> None:
+        """Record outputs of the flowable's own task run (Switch's ``value``...)."""
+
+    def log(self, level: str, message: str) -> None:
+        """A log line on the flowable's own task run (why a branch was taken, why it failed)."""
+
+
+class Flowable(Protocol):
+    def next_runs(self, scope: Scope) -> list[NewRun]: ...
+    def resolve_state(self, scope: Scope) -> State | None: ...
+
+
+def enabled(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
+    return [task for task in tasks if not task.disabled]
+
+
+def _ended_ok(run: TaskRun) -> bool:
+    return run.current in (State.SUCCESS, State.WARNING, State.SKIPPED)
+
+
+def _failed(runs: Sequence[TaskRun]) -> bool:
+    return any(run.current.failed for run in runs)
+
+
+def _one_after_another(tasks: Sequence[TaskSpec], runs: Sequence[TaskRun], value: str | None) -> list[NewRun]:
+    """The next task of a sequence: the first when none ran, the one after the last when it ended well."""
+    if not tasks:
+        return []
+    if not runs:
+        return [NewRun(tasks[0], value)]
+    last = runs[-1]
+    if not last.current.terminal or not _ended_ok(last):
+        return []
+    done = {run.task_id for run in runs}
+    remaining = [task for task in tasks if task.id not in done]
+    return [NewRun(remaining[0], value)] if remaining else []
+
+
+def _branches(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec], finally_: Sequence[TaskSpec],
+              value: str | None) -> tuple[list[TaskRun], list[TaskRun], list[TaskRun]]:
+    return (scope.children(tasks, value), scope.children(errors, value), scope.children(finally_, value))
+
+
+def _all_done(tasks: Sequence[TaskSpec], runs: Sequence[TaskRun]) -> bool:
+    return len(runs) >= len(tasks) and all(run.current.terminal for run in runs)
+
+
+def after_main(scope: Scope, main_failed: bool, errors: Sequence[TaskSpec], finally_: Sequence[TaskSpec],
+               value: str | None = None) -> list[NewRun]:
+    """Once the main tasks are over: ``errors`` if they failed, then ``finally``."""
+    errors, finally_ = enabled(errors), enabled(finally_)
+    error_runs = scope.children(errors, value)
+    if main_failed and errors:
+        if not all(run.current.terminal for run in error_runs):
+            return []  # an errors task is still running
+        if not _failed(error_runs):  # a failing errors task ends the branch; finally still runs
+            nexts = _one_after_another(errors, error_runs, value)
+            if nexts:
+                return nexts
+    return _one_after_another(finally_, scope.children(finally_, value), value)
+
+
+def final_state(runs: Sequence[TaskRun], error_runs: Sequence[TaskRun], finally_runs: Sequence[TaskRun]) -> State:
+    everything = [*runs, *error_runs, *finally_runs]
+    if any(run.current is State.KILLED for run in everything):
+        return State.KILLED
+    if _failed(everything):
+        return State.FAILED
+    if any(run.current is State.WARNING for run in everything):
+        return State.WARNING
+    return State.SUCCESS
+
+
+def sequential_next(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec] = (),
+                    finally_: Sequence[TaskSpec] = (), value: str | None = None) -> list[NewRun]:
+    tasks, errors, finally_ = enabled(tasks), enabled(errors), enabled(finally_)
+    runs = scope.children(tasks, value)
+    failed = _failed(runs)
+    if not failed:
+        nexts = _one_after_another(tasks, runs, value)
+        if nexts:
+            return nexts
+    done = failed and all(run.current.terminal for run in runs) or _all_done(tasks, runs)
+    return after_main(scope, failed, errors, finally_, value) if done else []
+
+
+def sequential_state(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec] = (),
+                     finally_: Sequence[TaskSpec] = (), value: str | None = None) -> State | None:
+    tasks, errors, finally_ = enabled(tasks), enabled(errors), enabled(finally_)
+    if sequential_next(scope, tasks, errors, finally_, value):
+        return None
+    runs, error_runs, finally_runs = _branches(scope, tasks, errors, finally_, value)
+    if not all(run.current.terminal for run in [*runs, *error_runs, *finally_runs]):
+        return None
+    return final_state(runs, error_runs, finally_runs)
+
+
+def parallel_next(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec] = (),
+                  finally_: Sequence[TaskSpec] = (), *, concurrency: int = 0, value: str | None = None) -> list[NewRun]:
+    """Start children side by side, at most ``concurrency`` at a time (0: all); none after a failure."""
+    tasks, errors, finally_ = enabled(tasks), enabled(errors), enabled(finally_)
+    runs = scope.children(tasks, value)
+    failed = _failed(runs)
+    if not failed:
+        started = {run.task_id for run in runs}
+        waiting = [task for task in tasks if task.id not in started]
+        running = sum(not run.current.terminal for run in runs)
+        room = len(waiting) if concurrency <= 0 else max(concurrency - running, 0)
+        if waiting and room:
+            return [NewRun(task, value) for task in waiting[:room]]
+        if waiting:
+            return []
+    done = all(run.current.terminal for run in runs) and (failed or len(runs) >= len(tasks))
+    return after_main(scope, failed, errors, finally_, value) if done else []
+
+
+def parallel_state(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec] = (),
+                   finally_: Sequence[TaskSpec] = (), *, concurrency: int = 0, value: str | None = None) -> State | None:
+    if parallel_next(scope, tasks, errors, finally_, concurrency=concurrency, value=value):
+        return None
+    tasks, errors, finally_ = enabled(tasks), enabled(errors), enabled(finally_)
+    runs, error_runs, finally_runs = _branches(scope, tasks, errors, finally_, value)
+    everything = [*runs, *error_runs, *finally_runs]
+    if not all(run.current.terminal for run in everything):
+        return None
+    if not _failed(runs) and len(runs) < len(tasks):
+        return None
+    return final_state(runs, error_runs, finally_runs)

@@ -1,0 +1,57 @@
+"""What a runnable task sees while it runs on a worker, and what it gives back.
+
+A runnable task type implements ``run(self, context: RunContext) -> TaskOutput``.  Its
+properties arrive unrendered (expressions are still strings): the task renders what it
+uses through ``context.render``, so an undefined variable fails that task with Kestra's
+message.  Raising :class:`TaskFailure` fails the attempt with a message; any other
+exception fails it too, reported as an unexpected error.  The worker — not the task —
+decides retries, timeouts and kills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lanner.model.state import State
+
+
+class TaskFailure(Exception):
+    """The task ran and failed for a reason it can state (the attempt ends FAILED)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    value: float
+    type: str = "counter"  # "counter" or "timer" (seconds), as Kestra's metrics
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    outputs: dict[str, Any] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+    # WARNING lets a task succeed with a warning; SUCCESS otherwise.
+    state: State = State.SUCCESS
+    # Labels the execution should get (the Labels task): merged into the execution's labels.
+    labels: dict[str, str] | None = None
+
+
+class RunContext(Protocol):
+    execution_id: str
+    task_run_id: str
+    attempt: int  # counted from 1
+
+    def render(self, value: Any) -> Any:
+        """``value`` with every expression rendered (recursing into lists and mappings)."""
+
+    def log(self, level: str, message: str) -> None:
+        """Record a task-run log line at TRACE, DEBUG, INFO, WARN or ERROR."""
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when the attempt was stopped (killed or timed out) meanwhile."""
+
+
+class RunnableTask(Protocol):
+    def run(self, context: RunContext) -> TaskOutput: ...

@@ -1,0 +1,277 @@
+"""The executor's decisions, driven in memory: every flowable shape, failures, retries, fencing, kill, restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanner.engine.decide import Kill, Restart, TaskResult
+from lanner.model.state import State
+from tests.unit.engine.sim import Simulation, run_for_real
+
+HEAD = "id: f\nnamespace: company.team\n"
+
+
+def flow(body: str) -> str:
+    return HEAD + body
+
+
+def ret(task_id: str, fmt: str = "x", extra: str = "", indent: int = 2) -> str:
+    pad = " " * indent
+    return (f"{pad}- id: {task_id}\n{pad}  type: io.kestra.plugin.core.debug.Return\n{pad}  format: \"{fmt}\"\n"
+            + "".join(f"{pad}  {line}\n" for line in extra.splitlines() if line))
+
+
+def fail(task_id: str, extra: str = "", indent: int = 2) -> str:
+    pad = " " * indent
+    return (f"{pad}- id: {task_id}\n{pad}  type: io.kestra.plugin.core.execution.Fail\n"
+            + "".join(f"{pad}  {line}\n" for line in extra.splitlines() if line))
+
+
+def test_sequential_tasks_see_earlier_outputs():
+    sim = Simulation.of(flow("tasks:\n" + ret("a", "one") + ret("b", "{{ outputs.a.value }}-two")
+                             + ret("c", "{{ outputs.b.value }}-three")))
+    execution = sim.run()
+    assert execution.current is State.SUCCESS
+    assert [run.task_id for run in execution.task_runs] == ["a", "b", "c"]
+    assert sim.run_of("c").outputs["value"] == "one-two-three"
+    assert [h.state for h in execution.state.histories] == [State.CREATED, State.RUNNING, State.SUCCESS]
+    assert all(run.attempt_number == 1 for run in execution.task_runs)
+
+
+def test_one_job_at_a_time_for_a_sequence():
+    sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b")))
+    first = sim.send(__import__("lanner.engine.decide", fromlist=["Start"]).Start())
+    assert [job.task_run_id for job in first.jobs] == ["tr1"]
+    assert first.execution.current is State.RUNNING
+
+
+def test_failure_runs_errors_then_finally_and_fails_the_execution():
+    sim = Simulation.of(flow("tasks:\n" + ret("a") + fail("boom", "errorMessage: it broke") + ret("never")
+                             + "errors:\n" + ret("handle", "{{ outputs.a.value }}") + "finally:\n" + ret("cleanup")))
+    execution = sim.run()
+    assert execution.current is State.FAILED
+    assert sim.states() == {"a": State.SUCCESS, "boom": State.FAILED, "handle": State.SUCCESS, "cleanup": State.SUCCESS}
+    assert any(note.message == "it broke" and note.level == "ERROR" for note in sim.notes)
+
+
+def test_finally_runs_after_success_too():
+    sim = Simulation.of(flow("tasks:\n" + ret("a") + "errors:\n" + ret("handle") + "finally:\n" + ret("cleanup")))
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"a": State.SUCCESS, "cleanup": State.SUCCESS}
+
+
+def test_allow_failure_turns_a_failure_into_a_warning():
+    sim = Simulation.of(flow("tasks:\n" + fail("soft", "allowFailure: true") + ret("after")))
+    assert sim.run().current is State.WARNING
+    assert sim.states() == {"soft": State.WARNING, "after": State.SUCCESS}
+
+
+def test_run_if_false_skips_and_a_render_error_fails():
+    sim = Simulation.of(flow("tasks:\n" + ret("skipped", extra="runIf: \"{{ 1 == 2 }}\"") + ret("kept", extra="runIf: 'true'")))
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"skipped": State.SKIPPED, "kept": State.SUCCESS}
+    broken = Simulation.of(flow("tasks:\n" + ret("bad", extra="runIf: \"{{ nope }}\"")))
+    assert broken.run().current is State.FAILED
+    assert any("Unable to find `nope`" in note.message for note in broken.notes)
+
+
+def test_disabled_tasks_are_not_run():
+    sim = Simulation.of(flow("tasks:\n" + ret("off", extra="disabled: true") + ret("on")))
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"on": State.SUCCESS}
+
+
+def test_undefined_variable_fails_the_task_with_kestras_message():
+    sim = Simulation.of(flow("tasks:\n" + ret("t", "{{ missing.value }}")))
+    assert sim.run().current is State.FAILED
+    assert any("Unable to find `missing` used in the expression" in note.message for note in sim.notes)
+
+
+@pytest.mark.parametrize(("concurrent", "first_wave"), [(0, 3), (1, 1), (2, 2)])
+def test_parallel_respects_concurrency(concurrent, first_wave):
+    sim = Simulation.of(flow(f"tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    concurrent: {concurrent}\n"
+                             "    tasks:\n" + ret("a", indent=6) + ret("b", indent=6) + ret("c", indent=6)))
+    from lanner.engine.decide import Start
+
+    assert len(sim.send(Start()).jobs) == first_wave
+    assert sim.run().current is State.SUCCESS
+    assert {run.task_id for run in sim.execution.task_runs} == {"p", "a", "b", "c"}
+
+
+def test_parallel_failure_fails_the_parent_after_running_siblings_end():
+    sim = Simulation.of(flow("tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n"
+                             + fail("x", indent=6) + ret("y", indent=6) + ret("after")))
+    assert sim.run().current is State.FAILED
+    assert sim.states() == {"p": State.FAILED, "x": State.FAILED, "y": State.SUCCESS}
+
+
+@pytest.mark.parametrize(("condition", "branch"), [("true", "yes"), ("'false'", "no"), ("0", "no"), ("1", "yes"),
+                                                   ("\"{{ inputs.n > 2 }}\"", "yes")])
+def test_if_takes_one_branch(condition, branch):
+    source = flow("inputs:\n  - id: n\n    type: INT\n    defaults: 5\ntasks:\n  - id: check\n"
+                  f"    type: io.kestra.plugin.core.flow.If\n    condition: {condition}\n"
+                  "    then:\n" + ret("yes", indent=6) + "    else:\n" + ret("no", indent=6))
+    sim = Simulation.of(source)
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"check": State.SUCCESS, branch: State.SUCCESS}
+
+
+def test_if_without_else_and_false_condition_succeeds_empty():
+    sim = Simulation.of(flow("tasks:\n  - id: check\n    type: io.kestra.plugin.core.flow.If\n    condition: false\n"
+                             "    then:\n" + ret("yes", indent=6)))
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"check": State.SUCCESS}
+
+
+@pytest.mark.parametrize(("value", "expected", "defaults"), [("A", "case_a", False), ("Z", "fallback", True)])
+def test_switch_picks_a_case_or_the_defaults(value, expected, defaults):
+    sim = Simulation.of(flow(f"tasks:\n  - id: sw\n    type: io.kestra.plugin.core.flow.Switch\n    value: {value}\n"
+                             "    cases:\n      A:\n" + ret("case_a", indent=8) + "    defaults:\n" + ret("fallback", indent=6)))
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"sw": State.SUCCESS, expected: State.SUCCESS}
+    assert sim.run_of("sw").outputs == {"value": value, "defaults": defaults}
+
+
+def test_switch_without_match_or_defaults_fails():
+    sim = Simulation.of(flow("tasks:\n  - id: sw\n    type: io.kestra.plugin.core.flow.Switch\n    value: Q\n"
+                             "    cases:\n      A:\n" + ret("case_a", indent=8)))
+    assert sim.run().current is State.FAILED
+    assert any("no case matches the value 'Q'" in note.message for note in sim.notes)
+
+
+@pytest.mark.parametrize("limit", [1, 0, 2])
+def test_foreach_runs_the_tasks_once_per_value(limit):
+    sim = Simulation.of(flow(f"tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
+                             f"    values: [\"a\", \"b\", \"c\"]\n    concurrencyLimit: {limit}\n    tasks:\n"
+                             + ret("echo", "{{ taskrun.value }}!", indent=6) + ret("then", "{{ outputs.echo[taskrun.value].value }}", indent=6)))
+    assert sim.run().current is State.SUCCESS
+    echoes = sim.runs("echo")
+    assert sorted(run.outputs["value"] for run in echoes) == ["a!", "b!", "c!"]
+    assert sorted(run.outputs["value"] for run in sim.runs("then")) == ["a!", "b!", "c!"]
+    assert len(sim.execution.task_runs) == 7
+
+
+def test_foreach_values_as_json_string_and_nested_parent_values():
+    inner = ("      - id: inner\n        type: io.kestra.plugin.core.flow.ForEach\n        values: [1, 2]\n        tasks:\n"
+             + ret("leaf", "{{ parent.taskrun.value }}/{{ parents[0].taskrun.value }}/{{ taskrun.value }}", indent=10))
+    sim = Simulation.of(flow("tasks:\n  - id: outer\n    type: io.kestra.plugin.core.flow.ForEach\n"
+                             "    values: '[\"x\", \"y\"]'\n    tasks:\n" + inner
+                             + ret("after", "{{ outputs.leaf['y']['2'].value }}")))
+    assert sim.run().current is State.SUCCESS
+    # The inner loop's task run carries the outer value, so parent.taskrun.value is the outer loop's value.
+    assert sorted(run.outputs["value"] for run in sim.runs("leaf")) == ["x/x/1", "x/x/2", "y/y/1", "y/y/2"]
+    assert sim.run_of("after").outputs["value"] == "y/y/2"
+
+
+def test_foreach_failure_stops_new_iterations():
+    sim = Simulation.of(flow("tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [1, 2, 3]\n"
+                             "    tasks:\n" + fail("f", "condition: \"{{ taskrun.value == '2' }}\"", indent=6)))
+    assert sim.run().current is State.FAILED
+    assert [run.current for run in sim.runs("f")] == [State.SUCCESS, State.FAILED]
+
+
+def test_dag_runs_in_dependency_order():
+    sim = Simulation.of(flow(
+        "tasks:\n  - id: dag\n    type: io.kestra.plugin.core.flow.Dag\n    tasks:\n"
+        "      - task:\n          id: load\n          type: io.kestra.plugin.core.debug.Return\n          format: \"{{ outputs.transform.value }}+l\"\n"
+        "        dependsOn: [transform]\n"
+        "      - task:\n          id: extract\n          type: io.kestra.plugin.core.debug.Return\n          format: e\n"
+        "      - task:\n          id: transform\n          type: io.kestra.plugin.core.debug.Return\n          format: \"{{ outputs.extract.value }}+t\"\n"
+        "        dependsOn: [extract]\n"))
+    assert sim.run().current is State.SUCCESS
+    assert [run.task_id for run in sim.execution.task_runs] == ["dag", "extract", "transform", "load"]
+    assert sim.run_of("load").outputs["value"] == "e+t+l"
+
+
+def test_retries_until_success_with_warning_on_retry():
+    calls = []
+
+    def flaky(job):
+        calls.append(job.attempt)
+        if job.attempt < 3:
+            return TaskResult(job.task_run_id, job.attempt, State.FAILED, message=f"flaky {job.attempt}")
+        return run_for_real(job)
+
+    sim = Simulation.of(flow("tasks:\n" + ret("t", extra="retry:\n  type: constant\n  interval: PT2S\n  maxAttempt: 5\n"
+                                                 "  warningOnRetry: true")), worker=flaky)
+    execution = sim.run()
+    assert calls == [1, 2, 3]
+    run = sim.run_of("t")
+    assert run.attempt_number == 3 and run.current is State.WARNING and execution.current is State.WARNING
+    assert [a.state.current for a in run.attempts] == [State.FAILED, State.FAILED, State.SUCCESS]
+    delays = [job.delay for d in sim.decisions for job in d.jobs]
+    assert delays == [0.0, 2.0, 2.0]
+
+
+def test_retries_stop_at_max_attempt():
+    always = lambda job: TaskResult(job.task_run_id, job.attempt, State.FAILED, message="no")  # noqa: E731
+    sim = Simulation.of(flow("tasks:\n" + ret("t", extra="retry:\n  type: constant\n  interval: PT1S\n  maxAttempt: 2")),
+                        worker=always)
+    assert sim.run().current is State.FAILED
+    assert sim.run_of("t").attempt_number == 2
+
+
+def test_duplicate_and_late_results_change_nothing():
+    sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b")), worker=lambda job: None)
+    from lanner.engine.decide import Start
+
+    first = sim.send(Start()).jobs[0]
+    ok = TaskResult(first.task_run_id, 1, State.SUCCESS, {"value": "x"})
+    sim.send(ok)
+    before = sim.execution
+    again = sim.send(ok)  # the same result delivered twice
+    assert again.execution == before and again.jobs == ()
+    late = sim.send(TaskResult(first.task_run_id, 7, State.FAILED, message="from a zombie"))
+    assert late.execution == before and late.jobs == ()
+    assert [n.level for n in late.notes] == ["WARN"] and "ignored a late or duplicate result" in late.notes[0].message
+
+
+def test_kill_stops_running_tasks_and_ends_killed():
+    sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b")), worker=lambda job: None)
+    from lanner.engine.decide import Start
+
+    job = sim.send(Start()).jobs[0]
+    killing = sim.send(Kill())
+    assert killing.execution.current is State.KILLING and killing.kills == (job.task_run_id,)
+    done = sim.send(TaskResult(job.task_run_id, 1, State.KILLED))
+    assert done.execution.current is State.KILLED and done.ended
+    assert sim.states() == {"a": State.KILLED}
+
+
+def test_restart_retries_only_the_failed_task_runs():
+    outcomes = {"b": [State.FAILED, State.SUCCESS]}
+
+    def worker(job):
+        task_id = job.task["id"]
+        if task_id in outcomes:
+            state = outcomes[task_id].pop(0)
+            return TaskResult(job.task_run_id, job.attempt, state, {"value": "ok"} if state is State.SUCCESS else {})
+        return run_for_real(job)
+
+    sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b") + ret("c")), worker=worker)
+    assert sim.run().current is State.FAILED
+    sim.send(Restart())
+    execution = sim.run()
+    assert execution.current is State.SUCCESS
+    assert [(run.task_id, run.attempt_number) for run in execution.task_runs] == [("a", 1), ("b", 2), ("c", 1)]
+    assert State.RESTARTED in [h.state for h in execution.state.histories]
+
+
+def test_flow_outputs_and_labels_task():
+    sim = Simulation.of(flow("labels:\n  team: data\ntasks:\n" + ret("a", "42")
+                             + "  - id: tag\n    type: io.kestra.plugin.core.execution.Labels\n    labels:\n      stage: done\n"
+                             + "outputs:\n  - id: answer\n    type: STRING\n    value: \"{{ outputs.a.value }}\"\n"))
+    execution = sim.run()
+    assert execution.current is State.SUCCESS
+    assert execution.outputs == {"answer": "42"}
+    assert execution.labels == {"team": "data", "stage": "done"}
+
+
+def test_decisions_are_pure():
+    sim = Simulation.of(flow("tasks:\n" + ret("a")), worker=lambda job: None)
+    from lanner.engine.decide import Start, decide
+
+    before = sim.execution
+    decision_a = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
+    decision_b = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
+    assert decision_a == decision_b and sim.execution is before
