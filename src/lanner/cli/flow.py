@@ -189,3 +189,57 @@ class _reader:
     def __exit__(self, *exc: object) -> None:
         self.connection.close()
         self.engine.dispose()
+
+
+@flow.command("test", context_settings=CONTEXT_SETTINGS)
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--inputs", "raw_inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for the end.")
+@common_options
+def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float) -> None:
+    """Run one flow to completion on a temporary embedded database and show what happened.
+
+    Prints the task-run tree (states, attempts, durations, outputs) and the logs.
+    Exits 0 when the execution ends SUCCESS or WARNING, 1 otherwise.
+    """
+    import tempfile
+
+    from lanner.cli.execution_view import print_execution
+    from lanner.config.settings import Database
+    from lanner.engine.runtime import Runtime
+    from lanner.engine.service import Executions
+    from lanner.errors import UsageError
+    from lanner.flows.files import read_source
+    from lanner.flows.validator import validate_source
+    from lanner.store import flow_repository
+    from lanner.store.engine import create_engine, write_connection
+    from lanner.store.migrator import migrate
+
+    inputs = {}
+    for item in raw_inputs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--inputs {item!r}: expected KEY=VALUE")
+        inputs[key] = value
+    source = read_source(file)
+    result = validate_source(source, str(file), _registry(app))
+    _print_problems([result])
+    if result.flow is None:
+        sys.exit(1)
+    with tempfile.TemporaryDirectory(prefix="lanner-flow-test-") as folder:
+        config = Database(url=f"sqlite:///{folder}/test.db")
+        engine = create_engine(config)
+        try:
+            migrate(engine, config)
+            with write_connection(engine) as connection, connection.begin():
+                flow_repository.save_flow(connection, result.flow, source)
+            with Runtime(engine, executors=1, worker_threads=4) as runtime:
+                service = Executions(engine, runtime.queue, runtime.flows)
+                execution = service.create(result.flow.namespace, result.flow.id, inputs)
+                execution = service.wait(execution.id, timeout)
+                logs = service.logs(execution.id)
+        finally:
+            engine.dispose()
+    print_execution(execution, logs)
+    if execution.current.value not in ("SUCCESS", "WARNING"):
+        sys.exit(1)

@@ -14,6 +14,7 @@ import click
 from lanner.cli.common import CONTEXT_SETTINGS
 from lanner.cli.configs import configs
 from lanner.cli.flow import flow
+from lanner.cli.server import server
 from lanner.cli.sys import sys_group
 
 
@@ -40,6 +41,7 @@ def cli() -> None:
 
 cli.add_command(configs)
 cli.add_command(flow)
+cli.add_command(server)
 cli.add_command(sys_group)
 
 

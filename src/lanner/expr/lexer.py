@@ -146,7 +146,7 @@ def _tokenize(source: str, start: int, pos: int, closer: str) -> tuple[tuple[Tok
                     continue
             tokens.append(Token(OP if word in WORD_OPERATORS else NAME, word, pos))
             pos = match.end()
-        elif char.isdigit():
+        elif "0" <= char <= "9":  # ASCII only: str.isdigit() also accepts superscripts
             pos = _number(source, start, pos, tokens)
         elif char in "'\"":
             pos = _string(source, start, pos, tokens)

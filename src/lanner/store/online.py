@@ -26,6 +26,9 @@ def create_index_online(name: str, table: str, columns: Sequence[str], *, unique
         op.create_index(name, table, list(columns), unique=unique, if_not_exists=True)
         return
     with context.autocommit_block():
+        if context.as_sql:  # a dry run prints the build; there is no catalogue to look at
+            op.create_index(name, table, list(columns), unique=unique, postgresql_concurrently=True, if_not_exists=True)
+            return
         connection = op.get_bind()
         valid = connection.execute(
             sa.text(

@@ -154,6 +154,9 @@ task_runs = sa.Table(
     sa.Column("start_date", Timestamp, nullable=True),
     sa.Column("end_date", Timestamp, nullable=True),
     *_timestamps(),
+    # The task run's position in its execution (added in 0002): reads return task runs in
+    # the order they were created, which timestamps cannot give (one transaction, one time).
+    sa.Column("ordinal", sa.Integer, nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "id"),
     sa.ForeignKeyConstraint(
         ["tenant_id", "execution_id"], ["executions.tenant_id", "executions.id"], ondelete="CASCADE"
@@ -181,8 +184,10 @@ logs = sa.Table(
 )
 
 # Work handed between components (executor <-> worker, scheduler -> executor...).
-# A message is claimed by one consumer until ``claimed_until``; an expired claim is
-# claimable again, which is how work held by a dead process comes back.
+# A consumer claims messages inside its own transaction (``FOR UPDATE SKIP LOCKED`` on
+# PostgreSQL), processes them and deletes them before committing: a crash or rollback
+# makes them available again, with no lease to expire (``store/queue.py``).  The
+# ``claimed_by``, ``claimed_until`` and ``deliveries`` columns are unused by that protocol.
 queue_messages = sa.Table(
     "queue_messages",
     metadata,
@@ -198,6 +203,8 @@ queue_messages = sa.Table(
     sa.Column("deliveries", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "topic", "available_at", "id"),
     sa.Index(None, "tenant_id", "key"),
+    # Claims read a topic in id order and stop at their limit (added in 0002).
+    sa.Index(None, "topic", "id"),
 )
 
 # Broadcast topics are read by every consumer group from its own offset.
@@ -209,6 +216,24 @@ queue_offsets = sa.Table(
     sa.Column("last_id", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("updated_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
     sa.PrimaryKeyConstraint("consumer_group", "topic"),
+)
+
+# The jobs a worker holds right now, one row per attempt: when a worker dies, what it
+# held is found here and resubmitted.  Workers serve every tenant, hence the index led by
+# ``worker_id`` alone.
+worker_jobs_running = sa.Table(
+    "worker_jobs_running",
+    metadata,
+    _tenant(),
+    sa.Column("task_run_id", sa.String(64), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("execution_id", sa.String(64), nullable=False),
+    sa.Column("worker_id", sa.String(64), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("taken_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.PrimaryKeyConstraint("tenant_id", "task_run_id", "attempt"),
+    sa.Index(None, "worker_id"),
+    sa.Index(None, "tenant_id", "execution_id"),
 )
 
 service_instances = sa.Table(

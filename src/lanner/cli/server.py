@@ -1,0 +1,80 @@
+"""``lanner server``: run Lanner's components (standalone, or one kind per process)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+
+log = logging.getLogger("lanner.server")
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+def server() -> None:
+    """Run Lanner's server components."""
+
+
+def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
+           name: str) -> None:
+    from lanner.engine.runtime import Runtime
+    from lanner.store.schema_guard import prepare_database
+
+    engine = prepare_database(app.loaded, may_migrate=may_migrate)
+    stop = threading.Event()
+    signals = {"count": 0}
+
+    def on_signal(number: int, _frame: object) -> None:
+        signals["count"] += 1
+        if signals["count"] > 1:
+            log.warning("second signal: stopping at once")
+            os._exit(130)
+        log.info("%s received: stopping (send it again to stop at once)", signal.Signals(number).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop)
+    try:
+        runtime.start()
+        log.info("Lanner %s ready", name)
+        stop.wait()
+    finally:
+        runtime.close()
+        engine.dispose()
+    log.info("Lanner %s stopped", name)
+
+
+@server.command(context_settings=CONTEXT_SETTINGS)
+@click.option("-f", "--flow-path", type=click.Path(path_type=Path, file_okay=False),
+              help="Deploy the flows of this folder, and follow its changes.")
+@click.option("--worker-thread", "worker_threads", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Tasks the embedded worker runs at once.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Webserver port (the webserver comes in a later release).")
+@common_options
+def standalone(app: App, flow_path: Path | None, worker_threads: int, port: int) -> None:
+    """Run every component in one process (embedded SQLite by default)."""
+    _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
+           name=f"standalone (executor, worker with {worker_threads} threads)")
+
+
+@server.command(context_settings=CONTEXT_SETTINGS)
+@common_options
+def executor(app: App) -> None:
+    """Run an executor: it decides what runs next for every execution."""
+    _serve(app, executors=1, worker_threads=0, flow_path=None, may_migrate=True, name="executor")
+
+
+@server.command(context_settings=CONTEXT_SETTINGS)
+@click.option("-t", "--thread", "threads", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Tasks this worker runs at once.")
+@common_options
+def worker(app: App, threads: int) -> None:
+    """Run a worker: it runs tasks. It never migrates the database; it waits for the schema."""
+    _serve(app, executors=0, worker_threads=threads, flow_path=None, may_migrate=False,
+           name=f"worker ({threads} threads)")

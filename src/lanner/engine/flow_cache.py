@@ -1,0 +1,49 @@
+"""Flows by revision, validated once per process.
+
+An execution runs the flow revision it was created with, whatever has been saved
+since; revisions are immutable, so a validated revision can be cached forever.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from lanner.errors import LannerError
+from lanner.flows.validator import validate_source
+from lanner.model.flow import Flow
+from lanner.store import flow_repository
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+class FlowNotFound(LannerError):
+    pass
+
+
+class FlowCache:
+    def __init__(self, size: int = 1024) -> None:
+        self._parse = lru_cache(maxsize=size)(self._validated)
+
+    def revision(self, connection: Connection, namespace: str, flow_id: str, revision: int,
+                 tenant_id: str = "main") -> Flow:
+        found = flow_repository.get_flow(connection, namespace, flow_id, revision, tenant_id)
+        if found is None:
+            raise FlowNotFound(f"flow {namespace}.{flow_id} revision {revision} not found")
+        return self._parse(found.source, f"{namespace}.{flow_id} revision {revision}")
+
+    def current(self, connection: Connection, namespace: str, flow_id: str,
+                tenant_id: str = "main") -> tuple[Flow, int]:
+        found = flow_repository.get_flow(connection, namespace, flow_id, None, tenant_id)
+        if found is None:
+            raise FlowNotFound(f"flow {namespace}.{flow_id} not found",
+                               "Deploy it first: lanner flow namespace update NAMESPACE DIR")
+        return self._parse(found.source, f"{namespace}.{flow_id}"), found.revision
+
+    @staticmethod
+    def _validated(source: str, name: str) -> Flow:
+        result = validate_source(source, name)
+        if result.flow is None:
+            raise FlowNotFound(f"stored flow {name} is no longer valid: " + "; ".join(p.format() for p in result.errors))
+        return result.flow

@@ -1,0 +1,60 @@
+"""The payloads exchanged through the queue, and the topic names.
+
+Every payload carries a ``v`` (format version): a component that receives a version
+it does not know leaves the message for one that does, which is what lets two Lanner
+versions run side by side during a rolling upgrade.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lanner.engine.decide import Event, Job, Kill, Restart, Start, TaskResult
+from lanner.model.state import State
+
+FORMAT = 1
+EXECUTOR = "executor"
+WORKER = "worker"
+
+
+def kill_topic(worker_id: str) -> str:
+    return f"kill.{worker_id}"
+
+
+def event_payload(execution_id: str, event: Event, tenant_id: str = "main") -> dict[str, Any]:
+    payload: dict[str, Any] = {"v": FORMAT, "executionId": execution_id, "tenantId": tenant_id}
+    if isinstance(event, TaskResult):
+        payload.update(type="result", taskRunId=event.task_run_id, attempt=event.attempt, state=str(event.state),
+                       outputs=event.outputs, metrics=list(event.metrics), labels=event.labels,
+                       message=event.message, workerId=event.worker_id)
+    elif isinstance(event, Kill):
+        payload["type"] = "kill"
+    elif isinstance(event, Restart):
+        payload["type"] = "restart"
+    else:
+        payload["type"] = "start"
+    return payload
+
+
+def event_of(payload: dict[str, Any]) -> Event:
+    kind = payload["type"]
+    if kind == "result":
+        return TaskResult(payload["taskRunId"], int(payload["attempt"]), State(payload["state"]),
+                          payload.get("outputs") or {}, tuple(payload.get("metrics") or ()), payload.get("labels"),
+                          payload.get("message"), payload.get("workerId"))
+    if kind == "kill":
+        return Kill()
+    if kind == "restart":
+        return Restart()
+    return Start()
+
+
+def job_payload(job: Job, tenant_id: str, namespace: str, flow_id: str) -> dict[str, Any]:
+    return {"v": FORMAT, "executionId": job.execution_id, "taskRunId": job.task_run_id, "attempt": job.attempt,
+            "task": job.task, "variables": job.variables, "timeout": job.timeout, "tenantId": tenant_id,
+            "namespace": namespace, "flowId": flow_id}
+
+
+def job_of(payload: dict[str, Any]) -> Job:
+    return Job(payload["executionId"], payload["taskRunId"], int(payload["attempt"]), payload["task"],
+               payload["variables"], payload.get("timeout"))

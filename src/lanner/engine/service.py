@@ -1,0 +1,104 @@
+"""Operations on executions, for the CLI, the API and tests: create, kill, restart, get, list, logs.
+
+Each operation is one transaction that records what was asked and queues a message
+for the executor, which does the work; nothing here changes task runs directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from lanner.engine import messages
+from lanner.engine.decide import Kill, Restart, Start
+from lanner.engine.flow_cache import FlowCache
+from lanner.engine.inputs import resolve_inputs
+from lanner.engine.variables import flow_variables
+from lanner.errors import LannerError, UsageError, WaitTimeoutError
+from lanner.expr import render_value
+from lanner.model.execution import Execution, new_id
+from lanner.model.state import State, StateHistory
+from lanner.store import execution_repository as repo
+from lanner.store.engine import write_connection
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from lanner.store.queue import Queue
+
+
+class ExecutionNotFound(LannerError):
+    pass
+
+
+class Executions:
+    def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None) -> None:
+        self.engine, self.queue, self.flows = engine, queue, flows or FlowCache()
+
+    def create(self, namespace: str, flow_id: str, inputs: Mapping[str, Any] | None = None, *,
+               labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
+               tenant_id: str = "main") -> Execution:
+        """A new execution of the flow's current revision, queued for the executor."""
+        now = datetime.now(UTC)
+        with write_connection(self.engine) as connection, connection.begin():
+            flow, revision = self.flows.current(connection, namespace, flow_id, tenant_id)
+            if flow.disabled:
+                raise UsageError(f"flow {namespace}.{flow_id} is disabled")
+            draft = Execution(id=new_id(), namespace=namespace, flow_id=flow_id, flow_revision=revision,
+                              state=StateHistory.start(State.CREATED, now), tenant_id=tenant_id,
+                              labels={**flow.labels, **(labels or {})}, trigger=trigger)
+            context = flow_variables(flow, draft, {})
+            resolved = resolve_inputs(flow, inputs or {}, render=lambda value: render_value(value, context))
+            execution = replace(draft, inputs=resolved)
+            repo.insert_execution(connection, execution)
+            self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Start(), tenant_id),
+                            key=execution.id)
+        return execution
+
+    def kill(self, execution_id: str, tenant_id: str = "main") -> None:
+        self._signal(execution_id, Kill(), tenant_id)
+
+    def restart(self, execution_id: str, tenant_id: str = "main") -> None:
+        execution = self.get(execution_id, tenant_id)
+        if execution.current not in (State.FAILED, State.KILLED):
+            raise UsageError(f"execution {execution_id} is {execution.current}; only FAILED or KILLED executions restart")
+        self._signal(execution_id, Restart(), tenant_id)
+
+    def _signal(self, execution_id: str, event: Any, tenant_id: str) -> None:
+        with write_connection(self.engine) as connection, connection.begin():
+            if repo.get_execution(connection, execution_id, tenant_id) is None:
+                raise ExecutionNotFound(f"execution {execution_id} not found")
+            self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution_id, event, tenant_id),
+                            key=execution_id)
+
+    def get(self, execution_id: str, tenant_id: str = "main") -> Execution:
+        with self.engine.connect() as connection:
+            execution = repo.get_execution(connection, execution_id, tenant_id)
+        if execution is None:
+            raise ExecutionNotFound(f"execution {execution_id} not found")
+        return execution
+
+    def list(self, **filters: Any) -> list[Execution]:
+        with self.engine.connect() as connection:
+            return repo.list_executions(connection, **filters)
+
+    def logs(self, execution_id: str, **filters: Any) -> list[repo.LogEntry]:
+        with self.engine.connect() as connection:
+            return repo.list_logs(connection, execution_id, **filters)
+
+    def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = "main") -> Execution:
+        """Poll until the execution is over (for `flow test` and tests)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            execution = self.get(execution_id, tenant_id)
+            if execution.current.terminal:
+                return execution
+            if time.monotonic() >= deadline:
+                raise WaitTimeoutError(f"execution {execution_id} still {execution.current} after {timeout:g} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+

@@ -1,0 +1,231 @@
+"""The worker: takes jobs, runs runnable tasks in threads, reports each attempt's result once.
+
+Taking a job, recording it in ``worker_jobs_running`` and deleting its message happen
+in one transaction, so a job is always either queued or held by a named worker (which
+is what lets a dead worker's jobs be resubmitted).  Reporting the result, forgetting
+the job and writing the attempt's log lines happen in one transaction too.  A job whose
+execution is being killed, or is already over, is not run: it is reported KILLED.
+
+A timeout or a kill sets the attempt's stop event; cooperative tasks (Sleep, scripts)
+end promptly, and the attempt is reported FAILED (timeout) or KILLED either way; if a
+task thread ignores the event its late result is simply discarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from lanner.engine import messages
+from lanner.engine.decide import Job, TaskResult
+from lanner.expr import ExpressionError, render_value
+from lanner.flows.registry import Registry, default_registry
+from lanner.model.execution import new_id
+from lanner.model.state import State
+from lanner.model.task import TaskSpec
+from lanner.store import execution_repository as repo
+from lanner.store.engine import write_connection
+from lanner.tasks.runnable import TaskFailure, TaskOutput
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from lanner.store.queue import Queue
+
+log = logging.getLogger(__name__)
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+@dataclass
+class _Attempt:
+    job: Job
+    payload: dict[str, Any]
+    stop: threading.Event = field(default_factory=threading.Event)
+    reason: State | None = None  # why it was stopped: KILLED or FAILED (timeout)
+    logs: list[tuple[str, str, datetime]] = field(default_factory=list)
+
+
+class _Context:
+    """The RunContext a task sees (lanner.tasks.runnable.RunContext)."""
+
+    def __init__(self, attempt: _Attempt) -> None:
+        self._attempt = attempt
+        job = attempt.job
+        self.execution_id, self.task_run_id, self.attempt = job.execution_id, job.task_run_id, job.attempt
+
+    def render(self, value: Any) -> Any:
+        return render_value(value, self._attempt.job.variables)
+
+    def log(self, level: str, message: str) -> None:
+        level = level.upper()
+        self._attempt.logs.append((level if level in LEVELS else "INFO", str(message), datetime.now(UTC)))
+
+    def wait(self, seconds: float) -> bool:
+        return self._attempt.stop.wait(max(seconds, 0.0))
+
+
+class Worker:
+    def __init__(self, engine: Engine, queue: Queue, *, threads: int = 8, worker_id: str | None = None,
+                 registry: Registry | None = None) -> None:
+        self.engine, self.queue = engine, queue
+        self.threads = max(threads, 1)
+        self.worker_id = worker_id or new_id()
+        self.registry = registry or default_registry()
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"worker-{self.worker_id[:6]}")
+        self._running: dict[tuple[str, int], _Attempt] = {}
+        self._lock = threading.Lock()
+
+    # the loop ----------------------------------------------------------------------------------
+    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    if self._running:
+                        self._handle_kills()
+                    taken = self.take_jobs()
+                except Exception:
+                    log.exception("worker loop failed; retrying")
+                    stop.wait(idle_wait)
+                    continue
+                if not taken:
+                    self.queue.wait(messages.WORKER, idle_wait if not self._running else min(idle_wait, 0.2))
+        finally:
+            self.drain()
+
+    def drain(self) -> None:
+        """Let running attempts finish (their results are always recorded), then stop the threads."""
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def take_jobs(self) -> int:
+        free = self._free_slots()
+        if not free:
+            return 0
+        with write_connection(self.engine) as connection, connection.begin():
+            batch = self.queue.claim(connection, messages.WORKER, free)
+            started: list[_Attempt] = []
+            finished: list[tuple[_Attempt, TaskResult]] = []
+            for message in batch:
+                if message.payload.get("v") != messages.FORMAT:
+                    continue
+                job = messages.job_of(message.payload)
+                attempt = _Attempt(job, message.payload)
+                execution = repo.get_execution(connection, job.execution_id, message.payload.get("tenantId", "main"))
+                if execution is None or execution.current.terminal or execution.current is State.KILLING:
+                    finished.append((attempt, TaskResult(job.task_run_id, job.attempt, State.KILLED,
+                                                         message="the execution was killed", worker_id=self.worker_id)))
+                    continue
+                repo.record_running_job(connection, tenant_id=message.payload.get("tenantId", "main"),
+                                        task_run_id=job.task_run_id, attempt=job.attempt,
+                                        execution_id=job.execution_id, worker_id=self.worker_id,
+                                        payload=message.payload)
+                started.append(attempt)
+            self.queue.ack(connection, [m.id for m in batch if m.payload.get("v") == messages.FORMAT])
+            for attempt, result in finished:
+                self._send_result(connection, attempt, result, forget=False)
+        for attempt in started:
+            with self._lock:
+                self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
+            self._pool.submit(self._execute, attempt)
+        return len(batch)
+
+    def _free_slots(self) -> int:
+        with self._lock:
+            return self.threads - len(self._running)
+
+    # running one attempt -----------------------------------------------------------------------
+    def _execute(self, attempt: _Attempt) -> None:
+        job = attempt.job
+        timer = None
+        if job.timeout:
+            timer = threading.Timer(job.timeout, self._stop, (attempt, State.FAILED))
+            timer.daemon = True
+            timer.start()
+        try:
+            result = self._run_task(attempt)
+        finally:
+            if timer:
+                timer.cancel()
+        if attempt.reason is State.KILLED:
+            result = TaskResult(job.task_run_id, job.attempt, State.KILLED, message="killed", worker_id=self.worker_id)
+        elif attempt.reason is State.FAILED:
+            result = TaskResult(job.task_run_id, job.attempt, State.FAILED,
+                                message=f"timeout: the attempt ran longer than {job.timeout:g} s", worker_id=self.worker_id)
+        try:
+            self._report(attempt, result)
+        finally:
+            with self._lock:
+                self._running.pop((job.task_run_id, job.attempt), None)
+
+    def _run_task(self, attempt: _Attempt) -> TaskResult:
+        job = attempt.job
+        context = _Context(attempt)
+        started = time.perf_counter()
+        try:
+            resolved = self.registry.resolve(TaskSpec, job.task["type"])
+            if resolved is None:
+                raise TaskFailure(f"unknown task type {job.task['type']} on this worker")
+            task = resolved.cls.model_validate(job.task)
+            output: TaskOutput = task.run(context)  # type: ignore[attr-defined]
+        except (TaskFailure, ExpressionError) as exc:
+            return TaskResult(job.task_run_id, job.attempt, State.FAILED, message=str(exc), worker_id=self.worker_id)
+        except Exception as exc:
+            log.exception("task %s failed unexpectedly", job.task.get("id"))
+            return TaskResult(job.task_run_id, job.attempt, State.FAILED,
+                              message=f"unexpected error: {type(exc).__name__}: {exc}", worker_id=self.worker_id)
+        metrics = tuple({"name": m.name, "value": m.value, "type": m.type, "tags": m.tags} for m in output.metrics)
+        log.debug("task %s ran in %.3f s", job.task.get("id"), time.perf_counter() - started)
+        return TaskResult(job.task_run_id, job.attempt, output.state, dict(output.outputs), metrics, output.labels,
+                          worker_id=self.worker_id)
+
+    def _report(self, attempt: _Attempt, result: TaskResult) -> None:
+        for delay in (0.1, 0.5, 1, 2, 5, 10, 30):
+            try:
+                with write_connection(self.engine) as connection, connection.begin():
+                    self._send_result(connection, attempt, result, forget=True)
+                return
+            except Exception:  # the database is away: the result must not be lost, keep trying
+                log.exception("cannot record the result of task run %s; retrying", result.task_run_id)
+                time.sleep(delay)
+        log.error("gave up recording the result of task run %s; it will be resubmitted", result.task_run_id)
+
+    def _send_result(self, connection: Any, attempt: _Attempt, result: TaskResult, *, forget: bool) -> None:
+        payload = attempt.payload
+        tenant_id = payload.get("tenantId", "main")
+        if attempt.logs:
+            repo.append_logs(connection, [
+                repo.LogEntry(tenant_id=tenant_id, namespace=payload.get("namespace", ""), flow_id=payload.get("flowId", ""),
+                              execution_id=attempt.job.execution_id, task_run_id=result.task_run_id,
+                              task_id=attempt.job.task.get("id"), attempt=attempt.job.attempt, level=level,
+                              message=message, timestamp=when)
+                for level, message, when in attempt.logs
+            ])
+        self.queue.send(connection, messages.EXECUTOR,
+                        messages.event_payload(attempt.job.execution_id, result, tenant_id), key=attempt.job.execution_id)
+        if forget:
+            repo.forget_running_job(connection, tenant_id=tenant_id, task_run_id=result.task_run_id,
+                                    attempt=result.attempt)
+
+    # kills --------------------------------------------------------------------------------------
+    def _stop(self, attempt: _Attempt, reason: State) -> None:
+        if attempt.reason is None:
+            attempt.reason = reason
+        attempt.stop.set()
+
+    def _handle_kills(self) -> None:
+        topic = messages.kill_topic(self.worker_id)
+        with write_connection(self.engine) as connection, connection.begin():
+            kills = self.queue.claim(connection, topic, 100)
+            for message in kills:
+                with self._lock:
+                    attempt = self._running.get((message.payload.get("taskRunId"), message.payload.get("attempt")))
+                if attempt is not None:
+                    self._stop(attempt, State.KILLED)
+            self.queue.ack(connection, [m.id for m in kills])
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,384 @@
+"""The database queue: messages between components, consumed inside the consumer's transaction.
+
+A message is a row of ``queue_messages``.  The protocol has no leases:
+
+1. a producer ``send``s inside its own transaction, so the message exists exactly when
+   the state change that caused it is committed;
+2. a consumer opens a write transaction, ``claim``s the oldest available messages of a
+   topic (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent consumers never get the
+   same row; on SQLite the transaction holds the database's write lock), processes them,
+   writes its effects, ``ack``s (deletes) them and commits.  A crash or a rollback
+   releases the rows, which are then claimed again: effects and acknowledgement commit
+   together or not at all.
+
+Consumed rows are deleted rather than marked: Kestra's JDBC queue kept them and its
+table grew to hundreds of gigabytes.  Claims return ascending ids among the committed
+messages; a transaction that took id 5 may commit after one that took id 6, so ids order
+messages of one producer, not of the whole system.
+
+Waking consumers.  ``wait(topic, timeout)`` blocks until a message may be available:
+
+* PostgreSQL: ``send`` issues ``NOTIFY lanner_queue, '<topic>'`` (PostgreSQL delivers it at
+  commit, drops it on rollback, even of a savepoint, and collapses duplicates within a
+  transaction; we send each topic once per transaction or savepoint).  Each ``Queue``
+  keeps one autocommit connection ``LISTEN``ing, read by a daemon thread.  It is opened
+  by the first ``claim`` or ``wait``, before the claim's query, so a message committed
+  after a claim always wakes the next wait; after a reconnection every topic is woken,
+  since notifications may have been lost.
+* SQLite (one machine): ``send`` marks the topic on the connection, and the connection's
+  ``commit`` event wakes the waiters of every ``Queue`` on the same database file in this
+  process.  The event fires as the commit starts; the sender still holds the write lock,
+  so a consumer's claim (a write transaction) runs after the commit and sees the message.
+  Senders in other processes are not heard: the timeout is then the polling interval.
+
+A notification is counted per topic, and each waiting thread remembers the count it last
+saw: one that arrives while the thread is busy (between its claim and its next wait)
+makes that wait return at once, whatever topic other threads were waiting on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import socket
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from lanner.store.engine import process_label
+from lanner.store.tables import DEFAULT_TENANT, queue_messages
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "lanner_queue"
+# How long a first claim or wait waits for LISTEN to be in place before going on without it.
+LISTEN_READY_TIMEOUT = 5.0
+RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+_ACK_CHUNK = 500  # ids per DELETE: well under SQLite's bound-parameter limit
+_PENDING = "lanner_queue_pending"  # Connection.info key: topics sent in the open transaction
+
+_q = queue_messages
+_COLUMNS = (_q.c.id, _q.c.topic, _q.c.key, _q.c.payload, _q.c.tenant_id)
+_INSERT = sa.insert(_q)
+# PostgreSQL takes "now" from the database clock, so producers' clocks need not agree.
+_INSERT_DELAYED_PG = sa.insert(_q).values(
+    available_at=sa.func.clock_timestamp() + sa.bindparam("delay", type_=sa.Interval))
+_NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("topic", type_=sa.String)))
+_CLAIM = (
+    sa.select(*_COLUMNS)
+    .where(_q.c.topic == sa.bindparam("topic"))
+    .order_by(_q.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+# clock_timestamp(), not now(): now() is the start of the consumer's transaction.
+_CLAIM_PG = _CLAIM.where(_q.c.available_at <= sa.func.clock_timestamp()).with_for_update(skip_locked=True)
+_CLAIM_SQLITE = _CLAIM.where(_q.c.available_at <= sa.bindparam("now", type_=_q.c.available_at.type))
+_ACK = sa.delete(_q).where(_q.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    topic: str
+    key: str | None
+    payload: dict[str, Any]
+    tenant_id: str
+
+
+class Queue:
+    """Send, claim, acknowledge and wait for messages on one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._signals = _Signals()
+        self._lock = threading.Lock()
+        self._listener: _Listener | None = None
+        self._closed = False
+        self._bus_key = None if self._postgres else _local_bus_join(engine, self._signals)
+
+    def send(self, connection: Connection, topic: str, payload: dict, *, key: str | None = None,
+             delay: float = 0.0, tenant_id: str = DEFAULT_TENANT) -> None:
+        """Add a message in the caller's transaction; ``delay`` seconds before it can be claimed."""
+        self._insert(connection, topic, [{"tenant_id": tenant_id, "topic": topic, "key": key, "payload": payload}],
+                     delay)
+
+    def send_many(self, connection: Connection, topic: str, payloads: list[dict], *,
+                  keys: list[str | None] | None = None, delay: float = 0.0,
+                  tenant_id: str = DEFAULT_TENANT) -> None:
+        """Add several messages to one topic with one statement."""
+        if keys is not None and len(keys) != len(payloads):
+            raise ValueError(f"{len(keys)} keys for {len(payloads)} payloads")
+        if not payloads:
+            return
+        keys = keys if keys is not None else [None] * len(payloads)
+        self._insert(connection, topic, [
+            {"tenant_id": tenant_id, "topic": topic, "key": key, "payload": payload}
+            for key, payload in zip(keys, payloads, strict=True)
+        ], delay)
+
+    def claim(self, connection: Connection, topic: str, limit: int = 100) -> list[Message]:
+        """The oldest available messages of ``topic``, held until the caller's transaction ends.
+
+        Acknowledge them with :meth:`ack` in the same transaction; a rollback releases them.
+        """
+        if self._postgres:
+            self._ensure_listening()  # before the query: what commits after it will wake us
+            rows = connection.execute(_CLAIM_PG, {"topic": topic, "limit": limit})
+        else:
+            rows = connection.execute(_CLAIM_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
+        return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
+
+    def ack(self, connection: Connection, ids: Sequence[int]) -> None:
+        """Delete consumed messages (in the transaction that claimed them)."""
+        ids = list(ids)
+        for start in range(0, len(ids), _ACK_CHUNK):
+            connection.execute(_ACK, {"ids": ids[start:start + _ACK_CHUNK]})
+
+    def wait(self, topic: str, timeout: float) -> bool:
+        """Block until a message may be available on ``topic``; True if a notification came.
+
+        Returns at once when a notification for ``topic`` arrived since this thread's
+        previous wait on it, and True for every waiter when the queue is closed (so that
+        consumers notice the shutdown).  False after ``timeout`` seconds without one
+        (messages sent by other processes on SQLite are only found by the claim that follows).
+        """
+        if self._postgres:
+            self._ensure_listening()
+        return self._signals.wait(topic, timeout)
+
+    def depth(self, connection: Connection, topic: str | None = None) -> int:
+        """Messages not yet acknowledged (delayed and claimed ones included)."""
+        query = sa.select(sa.func.count()).select_from(_q)
+        if topic is not None:
+            query = query.where(_q.c.topic == topic)
+        return connection.execute(query).scalar_one()
+
+    def close(self) -> None:
+        """Stop listening and wake every waiter; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+        if self._bus_key is not None:
+            _local_bus_leave(self._bus_key, self._signals)
+        self._signals.notify_every_topic()
+
+    def __enter__(self) -> Queue:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _insert(self, connection: Connection, topic: str, rows: list[dict], delay: float) -> None:
+        if self._postgres:
+            if delay > 0:
+                interval = timedelta(seconds=delay)
+                connection.execute(_INSERT_DELAYED_PG, [{**row, "delay": interval} for row in rows])
+            else:
+                connection.execute(_INSERT, rows)  # available_at: the column's default, now
+            # A savepoint rolled back drops its NOTIFYs: remember topics per innermost transaction.
+            scope = connection.get_nested_transaction() or connection.get_transaction()
+            if _mark_sent(connection, topic, scope, None):
+                connection.execute(_NOTIFY, {"topic": topic})
+        else:
+            available_at = _utcnow() + timedelta(seconds=max(delay, 0.0))
+            connection.execute(_INSERT, [{**row, "available_at": available_at} for row in rows])
+            # Waiters are woken at the outer commit (a savepoint rolled back only wakes them in vain).
+            _mark_sent(connection, topic, connection.get_transaction(), self._bus_key)
+
+    def _ensure_listening(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if self._listener is None:
+                self._listener = _Listener(_libpq_conninfo(self._engine), self._signals)
+            listener = self._listener
+        listener.wait_ready(LISTEN_READY_TIMEOUT)  # at once, but for the first callers
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _mark_sent(connection: Connection, topic: str, scope: object, bus_key: str | None) -> bool:
+    """Remember ``topic`` for the transaction ``scope``; False if it was already sent in it."""
+    pending = connection.info.get(_PENDING)
+    if pending is None or pending[0] is not scope:
+        pending = connection.info[_PENDING] = (scope, bus_key, set())
+    if topic in pending[2]:
+        return False
+    pending[2].add(topic)
+    return True
+
+
+class _Signals:
+    """Notification counts per topic; each thread remembers the counts it has seen."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._counts: dict[str, int] = {}
+        self._everything = 0  # bumped when any topic may have been missed (listener reconnected)
+        self._seen = threading.local()
+
+    def notify(self, topics: Iterable[str]) -> None:
+        with self._condition:
+            for topic in topics:
+                self._counts[topic] = self._counts.get(topic, 0) + 1
+            self._condition.notify_all()
+
+    def notify_every_topic(self) -> None:
+        with self._condition:
+            self._everything += 1
+            self._condition.notify_all()
+
+    def wait(self, topic: str, timeout: float) -> bool:
+        seen: dict[str, int] = self._seen.__dict__.setdefault("counts", {})
+        with self._condition:
+            def stamp() -> int:
+                return self._everything + self._counts.get(topic, 0)  # both only grow
+
+            woken = self._condition.wait_for(lambda: stamp() > seen.get(topic, 0), max(timeout, 0.0))
+            seen[topic] = stamp()
+        return woken
+
+
+# --- SQLite: waking waiters in this process when a sender commits -------------------
+
+_local_buses: dict[str, weakref.WeakSet[_Signals]] = {}
+_local_lock = threading.Lock()
+
+
+def _local_bus_join(engine: Engine, signals: _Signals) -> str:
+    path = engine.url.database
+    key = os.path.realpath(path) if path and path != ":memory:" else f"memory:{id(engine)}"
+    with _local_lock:
+        _local_buses.setdefault(key, weakref.WeakSet()).add(signals)
+        if not event.contains(engine, "commit", _on_commit):
+            event.listen(engine, "commit", _on_commit)
+            event.listen(engine, "rollback", _forget_sent)
+            event.listen(engine, "begin", _forget_sent)
+    return key
+
+
+def _local_bus_leave(key: str, signals: _Signals) -> None:
+    with _local_lock:
+        members = _local_buses.get(key)
+        if members is not None:
+            members.discard(signals)
+            if not members:
+                del _local_buses[key]
+
+
+def _on_commit(connection: Connection) -> None:
+    pending = connection.info.pop(_PENDING, None)
+    if not pending or not pending[2]:
+        return
+    with _local_lock:
+        members = list(_local_buses.get(pending[1], ()))
+    for signals in members:
+        signals.notify(pending[2])
+
+
+def _forget_sent(connection: Connection) -> None:
+    connection.info.pop(_PENDING, None)
+
+
+# --- PostgreSQL: the LISTEN connection ----------------------------------------------
+
+def _libpq_conninfo(engine: Engine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class _Listener:
+    """A daemon thread reading notifications from one autocommit ``LISTEN`` connection."""
+
+    def __init__(self, conninfo: str, signals: _Signals) -> None:
+        self._conninfo = conninfo
+        self._signals = signals
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._state_lock = threading.Lock()
+        self._connected_once = False
+        self._gave_up_waiting = False
+        # Writing to this socket pair interrupts the thread's select() at once on stop().
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="lanner-queue-listener", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait for the first LISTEN, once: later callers go on (and poll) while it is not there."""
+        if self._ready.is_set() or self._gave_up_waiting or self._ready.wait(timeout):
+            return
+        with self._state_lock:
+            if self._ready.is_set() or self._gave_up_waiting:
+                return
+            self._gave_up_waiting = True  # so the connection, when made, wakes every topic
+        log.warning("the queue's LISTEN connection is not ready after %.0f s; consumers poll until it is", timeout)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        try:
+            self._wake_writer.send(b"x")
+        except OSError:
+            pass
+        self._thread.join(timeout=15)
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def _run(self) -> None:
+        import psycopg
+
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                # Keepalives: a connection that died silently (no RST) must not go unnoticed.
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10,
+                                     keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+                                     application_name=f"lanner {process_label()} listen"[:63]) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    failures = 0
+                    self._listening()
+                    self._pump(connection)
+            except Exception as exc:  # psycopg.Error, OSError... the listener must outlive them all
+                if self._stopping.is_set():
+                    break
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                log.warning("queue LISTEN connection failed (%s); connecting again in %.1f s", exc, delay)
+                self._stopping.wait(delay)
+
+    def _listening(self) -> None:
+        with self._state_lock:
+            # Only the first connection, made while its starter still waited, missed nothing.
+            missed = self._connected_once or self._gave_up_waiting
+            self._connected_once = True
+            self._ready.set()
+        if missed:
+            self._signals.notify_every_topic()
+
+    def _pump(self, connection: Any) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(connection.fileno(), selectors.EVENT_READ, "database")
+            selector.register(self._wake_reader, selectors.EVENT_READ, "stop")
+            while not self._stopping.is_set():
+                ready = {key.data for key, _ in selector.select()}
+                if "stop" in ready:
+                    return
+                # Reads what arrived without blocking; raises if the server went away.
+                topics = [n.payload for n in connection.notifies(timeout=0) if n.channel == CHANNEL]
+                if topics:
+                    self._signals.notify(topics)

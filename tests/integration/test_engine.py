@@ -1,0 +1,129 @@
+"""The engine end to end on both backends: executor and worker threads, the real queue and store.
+
+Each flow lives in tests/flows/engine/ and is asserted by its final state, its task runs,
+their attempts and outputs, and its logs, the way Kestra's runner tests do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lanner.engine.runtime import Runtime
+from lanner.engine.service import Executions
+from lanner.flows.validator import validate_source
+from lanner.model.state import State
+from lanner.store import flow_repository
+from lanner.store.engine import write_connection
+from lanner.store.schema_guard import prepare_database
+from tests.helpers import config_for
+
+FLOWS = Path(__file__).parents[1] / "flows" / "engine"
+
+
+@pytest.fixture
+def lanner(database_url):
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    for path in sorted(FLOWS.glob("*.yaml")):
+        source = path.read_text()
+        with write_connection(engine) as connection, connection.begin():
+            flow_repository.save_flow(connection, validate_source(source).flow, source)
+    with Runtime(engine, executors=1, worker_threads=4) as runtime:
+        yield Executions(engine, runtime.queue, runtime.flows)
+    engine.dispose()
+
+
+def runs_by_task(execution):
+    found = {}
+    for run in execution.task_runs:
+        found.setdefault(run.task_id, []).append(run)
+    return found
+
+
+def test_sequential_outputs_and_flow_outputs(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "sequential_outputs", {"name": "ada"}).id)
+    assert execution.current is State.SUCCESS
+    runs = runs_by_task(execution)
+    assert list(runs) == ["hello", "shout", "log", "values"]
+    assert runs["shout"][0].outputs == {"value": "HELLO ADA"}
+    assert execution.outputs == {"result": "hello ada / HELLO ADA"}
+    assert execution.inputs == {"name": "ada"}
+    logs = lanner.logs(execution.id)
+    assert [(entry.task_id, entry.level, entry.message) for entry in logs if entry.task_id == "log"] == [
+        ("log", "INFO", "HELLO ADA")]
+    assert runs["hello"][0].metrics and {m["name"] for m in runs["hello"][0].metrics} == {"length", "duration"}
+
+
+def test_nested_flowables(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "nested_flowables").id)
+    assert execution.current is State.SUCCESS, [(r.task_id, r.current) for r in execution.task_runs]
+    runs = runs_by_task(execution)
+    assert runs["is_a"][0].outputs["value"] == "A from a"
+    assert runs["not_a"][0].outputs["value"] == "b"
+    assert runs["second"][0].outputs["value"] == "12"
+    assert runs["matched"][0].current is State.SUCCESS
+    assert len(execution.task_runs) == 11
+
+
+def test_failures_retries_errors_and_finally(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "failure_handling").id)
+    assert execution.current is State.FAILED
+    runs = runs_by_task(execution)
+    assert runs["tolerated"][0].current is State.WARNING
+    assert [a.state.current for a in runs["retried"][0].attempts] == [State.FAILED, State.SUCCESS]
+    assert runs["broken"][0].current is State.FAILED
+    assert "never" not in runs
+    assert runs["on_error"][0].current is State.SUCCESS and runs["cleanup"][0].current is State.SUCCESS
+    messages = [entry.message for entry in lanner.logs(execution.id)]
+    assert "broken on purpose" in messages
+
+
+def test_inputs_are_checked_when_creating(lanner):
+    from lanner.engine.inputs import InputsError
+
+    with pytest.raises(InputsError):
+        lanner.create("lanner.tests", "sequential_outputs", {"name": ["not", "a", "string"]})
+
+
+def test_kill_stops_a_running_task(lanner):
+    execution = lanner.create("lanner.tests", "sleepy")
+    _wait_until(lambda: any(run.task_id == "nap" and run.current is State.RUNNING
+                            for run in lanner.get(execution.id).task_runs))
+    lanner.kill(execution.id)
+    killed = lanner.wait(execution.id, timeout=30)
+    assert killed.current is State.KILLED
+    assert [(run.task_id, run.current) for run in killed.task_runs] == [("nap", State.KILLED)]
+
+
+def test_timeout_fails_the_attempt(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "timeout").id, timeout=30)
+    assert execution.current is State.FAILED
+    assert any("timeout" in entry.message for entry in lanner.logs(execution.id))
+
+
+def test_restart_a_failed_execution(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "failure_handling").id)
+    lanner.restart(execution.id)
+    restarted = _wait_restart(lanner, execution.id)
+    runs = runs_by_task(restarted)
+    assert runs["broken"][0].attempt_number == 2
+    assert restarted.current is State.FAILED  # it fails again, by design
+    assert State.RESTARTED in [h.state for h in restarted.state.histories]
+
+
+def _wait_restart(lanner, execution_id):
+    _wait_until(lambda: State.RESTARTED in [h.state for h in lanner.get(execution_id).state.histories]
+                and lanner.get(execution_id).current.terminal)
+    return lanner.get(execution_id)
+
+
+def _wait_until(condition, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)

@@ -1,0 +1,282 @@
+"""The database queue on both backends: claim in a transaction, ack by deleting, wake on commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from lanner.store.engine import write_connection
+from lanner.store.queue import Message, Queue
+from lanner.store.schema_guard import prepare_database
+from lanner.store.tables import queue_messages
+from tests.helpers import config_for
+
+PROMPTLY = 5.0  # seconds: a bound for "at once" that a loaded CI machine still meets
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def queue(engine):
+    with Queue(engine) as queue:
+        yield queue
+
+
+def send(engine, queue, topic, *payloads, **options):
+    with write_connection(engine) as connection, connection.begin():
+        for payload in payloads:
+            queue.send(connection, topic, payload, **options)
+
+
+def consume(engine, queue, topic, limit=100):
+    with write_connection(engine) as connection, connection.begin():
+        messages = queue.claim(connection, topic, limit)
+        queue.ack(connection, [m.id for m in messages])
+    return messages
+
+
+def rows(engine):
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(queue_messages)).scalar()
+
+
+def in_thread(target, *args):
+    """Run ``target`` in a thread; the returned function joins it and returns its result or raises."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = target(*args)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def join():
+        thread.join(30)
+        assert not thread.is_alive(), "thread did not finish"
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    return join
+
+
+def test_send_claim_ack_round_trip(engine, queue):
+    with write_connection(engine) as connection, connection.begin():
+        queue.send(connection, "jobs", {"n": 1, "nested": {"list": [1, "two", None]}}, key="k1", tenant_id="acme")
+        queue.send_many(connection, "jobs", [{"n": 2}, {"n": 3}], keys=["k2", None])
+        queue.send(connection, "other", {"n": 4})
+    with write_connection(engine) as connection, connection.begin():
+        messages = queue.claim(connection, "jobs")
+        assert [(m.topic, m.key, m.payload, m.tenant_id) for m in messages] == [
+            ("jobs", "k1", {"n": 1, "nested": {"list": [1, "two", None]}}, "acme"),
+            ("jobs", "k2", {"n": 2}, "main"),
+            ("jobs", None, {"n": 3}, "main"),
+        ]
+        assert all(isinstance(m, Message) for m in messages)
+        queue.ack(connection, [m.id for m in messages])
+    assert consume(engine, queue, "jobs") == []
+    assert [m.payload for m in consume(engine, queue, "other")] == [{"n": 4}]
+    assert rows(engine) == 0  # acknowledged messages are deleted, not kept
+
+
+def test_claims_come_in_id_order_up_to_the_limit(engine, queue):
+    with write_connection(engine) as connection, connection.begin():
+        queue.send_many(connection, "jobs", [{"n": n} for n in range(10)])
+        with pytest.raises(ValueError, match="2 keys for 1 payloads"):
+            queue.send_many(connection, "jobs", [{}], keys=["a", "b"])
+        queue.send_many(connection, "jobs", [])
+    first = consume(engine, queue, "jobs", limit=4)
+    rest = consume(engine, queue, "jobs")
+    assert [m.payload["n"] for m in first + rest] == list(range(10))
+    assert [m.id for m in first + rest] == sorted(m.id for m in first + rest)
+
+
+def test_a_delayed_message_waits_for_its_time(engine, queue):
+    send(engine, queue, "jobs", {"n": "later"}, delay=3600)
+    send(engine, queue, "jobs", {"n": "soon"}, delay=0.3)
+    send(engine, queue, "jobs", {"n": "now"})
+    assert [m.payload["n"] for m in consume(engine, queue, "jobs")] == ["now"]
+    deadline = time.monotonic() + PROMPTLY
+    found = []
+    while not found and time.monotonic() < deadline:
+        found = consume(engine, queue, "jobs")
+    assert [m.payload["n"] for m in found] == ["soon"]
+    with engine.connect() as connection:
+        assert queue.depth(connection, "jobs") == 1  # the one due in an hour is still there
+
+
+def test_a_rollback_makes_claimed_messages_available_again(engine, queue):
+    send(engine, queue, "jobs", {"n": 1}, {"n": 2})
+    with write_connection(engine) as connection:
+        with connection.begin():
+            claimed = queue.claim(connection, "jobs")
+            queue.ack(connection, [m.id for m in claimed])
+            connection.rollback()  # as a crash before the commit would
+    assert consume(engine, queue, "jobs") == claimed
+
+
+def test_two_consumers_never_share_a_message_and_together_take_all(engine, queue):
+    send(engine, queue, "jobs", *({"n": n} for n in range(200)))
+
+    def consumer():
+        taken = []
+        while batch := consume(engine, queue, "jobs", limit=7):
+            taken.extend(m.id for m in batch)
+        return taken
+
+    first, second = in_thread(consumer), in_thread(consumer)
+    a, b = first(), second()
+    assert not set(a) & set(b)
+    assert len(a) + len(b) == 200 and rows(engine) == 0
+
+
+def test_concurrent_claims_skip_each_others_locked_messages(engine, queue, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite claims run one write transaction at a time")
+    send(engine, queue, "jobs", *({"n": n} for n in range(10)))
+    first_holds, second_done = threading.Event(), threading.Event()
+
+    def second():
+        assert first_holds.wait(10)
+        try:
+            return consume(engine, queue, "jobs", limit=4)  # does not wait for the first's locks
+        finally:
+            second_done.set()
+
+    join = in_thread(second)
+    with write_connection(engine) as connection, connection.begin():
+        held = queue.claim(connection, "jobs", limit=4)
+        first_holds.set()
+        assert second_done.wait(10)
+        queue.ack(connection, [m.id for m in held])
+    taken = join()
+    assert [m.payload["n"] for m in held] == [0, 1, 2, 3]
+    assert [m.payload["n"] for m in taken] == [4, 5, 6, 7]
+
+
+def test_depth_counts_waiting_messages(engine, queue):
+    send(engine, queue, "a", {}, {}, {})
+    send(engine, queue, "b", {}, delay=3600)
+    with engine.connect() as connection:
+        assert (queue.depth(connection), queue.depth(connection, "a"), queue.depth(connection, "b"),
+                queue.depth(connection, "c")) == (4, 3, 1, 0)
+
+
+def test_wait_wakes_when_another_thread_sends_and_commits(engine, queue):
+    assert consume(engine, queue, "jobs") == []  # a consumer claims, then waits
+    started = time.monotonic()
+    waiter = in_thread(queue.wait, "jobs", 30)
+    send(engine, queue, "jobs", {"n": 1})
+    assert waiter() is True
+    assert time.monotonic() - started < PROMPTLY
+    assert [m.payload for m in consume(engine, queue, "jobs")] == [{"n": 1}]
+
+
+def test_wait_times_out_when_nothing_is_sent(engine, queue):
+    consume(engine, queue, "jobs")
+    send(engine, queue, "elsewhere", {})
+    started = time.monotonic()
+    assert queue.wait("jobs", 0.2) is False
+    assert 0.2 <= time.monotonic() - started < PROMPTLY
+
+
+def test_a_notification_that_arrives_between_claim_and_wait_is_not_lost(engine, queue):
+    consume(engine, queue, "a")
+    consume(engine, queue, "b")
+    in_thread(send, engine, queue, "a", {"n": 1})()  # committed while nobody waits
+    in_thread(send, engine, queue, "b", {"n": 2})()
+    started = time.monotonic()
+    assert queue.wait("a", 30) is True
+    assert queue.wait("b", 30) is True  # remembered for b although we first waited on a
+    assert time.monotonic() - started < PROMPTLY
+    assert queue.wait("a", 0.1) is False  # consumed by the previous wait
+
+
+def test_threads_waiting_on_different_topics_wake_for_their_own(engine, queue):
+    consume(engine, queue, "a")
+    waiters = {topic: in_thread(queue.wait, topic, 30 if topic == "b" else 0.5) for topic in ("a", "b", "c")}
+    send(engine, queue, "b", {})
+    assert {topic: join() for topic, join in waiters.items()} == {"a": False, "b": True, "c": False}
+
+
+def test_a_queue_on_another_engine_wakes_the_waiter(engine, queue, database_url):
+    consume(engine, queue, "jobs")
+    other_engine = prepare_database(config_for(database_url), may_migrate=False)
+    try:
+        with Queue(other_engine) as other:
+            waiter = in_thread(queue.wait, "jobs", 30)
+            send(other_engine, other, "jobs", {"from": "elsewhere"})
+            assert waiter() is True
+    finally:
+        other_engine.dispose()
+
+
+def test_a_rolled_back_send_wakes_nobody(engine, queue):
+    consume(engine, queue, "jobs")
+    with write_connection(engine) as connection, connection.begin():
+        queue.send(connection, "jobs", {})
+        connection.rollback()
+    assert queue.wait("jobs", 0.3) is False
+    assert rows(engine) == 0
+
+
+def test_one_notification_per_topic_and_transaction(engine, queue, database_url):
+    statements = []
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        with write_connection(engine) as connection, connection.begin():
+            for _ in range(3):
+                queue.send(connection, "a", {})
+            queue.send_many(connection, "b", [{}, {}])
+        send(engine, queue, "a", {})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    notifies = [s for s in statements if "pg_notify" in s]
+    assert len(notifies) == (3 if database_url.startswith("postgresql") else 0)
+
+
+def test_close_wakes_waiters_and_is_idempotent(engine):
+    queue = Queue(engine)
+    queue.wait("jobs", 0)  # opens the listening connection on PostgreSQL
+    waiter = in_thread(queue.wait, "jobs", 30)
+    queue.close()
+    queue.close()
+    assert waiter() is True
+
+
+def test_the_listening_connection_comes_back_after_it_drops(engine, queue, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL listens on a connection")
+    consume(engine, queue, "jobs")
+    with engine.connect() as connection:
+        killed = connection.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query ILIKE 'LISTEN %'")).scalar()
+    assert killed == 1
+    # Notifications may have been lost while it was down: every topic is woken once.
+    assert queue.wait("jobs", 30) is True
+    in_thread(send, engine, queue, "jobs", {})()
+    assert queue.wait("jobs", 30) is True  # heard on the new connection
+
+
+def test_a_send_after_a_rolled_back_savepoint_still_wakes(engine, queue):
+    consume(engine, queue, "jobs")
+    with write_connection(engine) as connection, connection.begin():
+        savepoint = connection.begin_nested()
+        queue.send(connection, "jobs", {"n": "lost"})
+        savepoint.rollback()  # PostgreSQL drops the savepoint's NOTIFY with it
+        queue.send(connection, "jobs", {"n": "kept"})
+    assert queue.wait("jobs", 30) is True
+    assert [m.payload["n"] for m in consume(engine, queue, "jobs")] == ["kept"]
