@@ -13,10 +13,10 @@ $(VENV)/.installed-test: pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh test
 	touch $@ $(VENV)/.installed-run
 
-# The main job on the embedded SQLite default (./data/lanner.db): migrate it and show its status.
+# The main job: the standalone server on the embedded SQLite default (./data/lanner.db),
+# serving the example flows (it migrates the database first). Stop it with Ctrl-C.
 run: $(VENV)/.installed-run
-	$(BIN)/lanner sys database migrate
-	$(BIN)/lanner sys database status
+	$(BIN)/lanner server standalone --flow-path examples
 
 # The whole suite: unit, integration and acceptance tests, on SQLite and PostgreSQL.
 test: $(VENV)/.installed-test
