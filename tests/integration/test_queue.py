@@ -280,3 +280,28 @@ def test_a_send_after_a_rolled_back_savepoint_still_wakes(engine, queue):
         queue.send(connection, "jobs", {"n": "kept"})
     assert queue.wait("jobs", 30) is True
     assert [m.payload["n"] for m in consume(engine, queue, "jobs")] == ["kept"]
+
+
+_SEND_FROM_ANOTHER_PROCESS = """
+import os
+from lanner.config import load_config
+from lanner.store.engine import create_engine, write_connection
+from lanner.store.queue import Queue
+engine = create_engine(load_config().settings.database)
+with Queue(engine) as queue, write_connection(engine) as connection, connection.begin():
+    queue.send(connection, "jobs", {"from": "another process"})
+engine.dispose()
+"""
+
+
+def test_a_send_from_another_process_wakes_the_waiter(engine, queue, database_url):
+    import os
+    import subprocess
+    import sys
+
+    consume(engine, queue, "jobs")
+    waiter = in_thread(queue.wait, "jobs", 60)
+    subprocess.run([sys.executable, "-c", _SEND_FROM_ANOTHER_PROCESS], check=True,
+                   env={**os.environ, "LANNER_DATABASE_URL": database_url})
+    assert waiter() is True  # within the poll, not after the 60 s timeout
+    assert [m.payload for m in consume(engine, queue, "jobs")] == [{"from": "another process"}]

@@ -52,7 +52,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from lanner.store.engine import process_label
+from lanner.store.engine import process_label, sqlite_path
+from lanner.store.sqlite_watch import CommitWatcher
 from lanner.store.tables import DEFAULT_TENANT, queue_messages
 
 if TYPE_CHECKING:
@@ -106,6 +107,9 @@ class Queue:
         self._listener: _Listener | None = None
         self._closed = False
         self._bus_key = None if self._postgres else _local_bus_join(engine, self._signals)
+        path = sqlite_path(engine.url) if not self._postgres else None
+        # Commits by other processes wake waiters too (in-process ones already do, through the bus).
+        self._watcher = CommitWatcher(path, self._wake_waiting_topics) if path else None
 
     def send(self, connection: Connection, topic: str, payload: dict, *, key: str | None = None,
              delay: float = 0.0, tenant_id: str = DEFAULT_TENANT) -> None:
@@ -155,7 +159,15 @@ class Queue:
         """
         if self._postgres:
             self._ensure_listening()
+        elif self._watcher is not None and not self._closed:
+            self._watcher.start()
         return self._signals.wait(topic, timeout)
+
+    def _wake_waiting_topics(self, connection: Any) -> None:
+        """After another connection committed (SQLite): wake the topics that hold messages."""
+        topics = [row[0] for row in connection.execute(f"SELECT DISTINCT topic FROM {_q.name}")]
+        if topics:
+            self._signals.notify(topics)
 
     def depth(self, connection: Connection, topic: str | None = None) -> int:
         """Messages not yet acknowledged (delayed and claimed ones included)."""
@@ -173,6 +185,8 @@ class Queue:
             listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
         if self._bus_key is not None:
             _local_bus_leave(self._bus_key, self._signals)
         self._signals.notify_every_topic()
