@@ -15,7 +15,7 @@ list is resolved the same way as a Sequential with the flow's ``errors`` and ``f
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -99,19 +99,25 @@ class Decision:
     ended: bool = False  # the execution reached a terminal state in this decision
 
 
-def decide(execution: Execution, flow: Flow, event: Event, now: datetime, *,
+def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], now: datetime, *,
            ids: Callable[[], str] = new_id, rng: random.Random | None = None,
            environ: dict[str, str] | None = None) -> Decision:
+    """Apply ``events`` (one, or a batch in arrival order), then work out what happens next.
+
+    Folding a batch before advancing once gives the same result as deciding each event
+    in turn, at a fraction of the cost for executions with many task runs.
+    """
     work = _Work(execution, flow, now, ids, rng or random.Random(), environ)
     was_terminal = execution.current.terminal
-    if isinstance(event, TaskResult):
-        work.apply_result(event)
-    elif isinstance(event, Kill):
-        work.kill()
-    elif isinstance(event, Restart):
-        work.restart()
-    elif execution.current in (State.CREATED, State.QUEUED):
-        work.execution = work.execution.to(State.RUNNING, now)
+    for event in (events if isinstance(events, Sequence) else (events,)):
+        if isinstance(event, TaskResult):
+            work.apply_result(event)
+        elif isinstance(event, Kill):
+            work.kill()
+        elif isinstance(event, Restart):
+            work.restart()
+        elif work.execution.current in (State.CREATED, State.QUEUED):
+            work.execution = work.execution.to(State.RUNNING, now)
     if not work.execution.current.terminal:
         work.advance()
     result = work.result()

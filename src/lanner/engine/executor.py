@@ -83,12 +83,9 @@ class Executor:
             log.warning("message for unknown execution %s dropped", execution_id)
             return
         flow = self.flows.revision(connection, before.namespace, before.flow_id, before.flow_revision, tenant_id)
-        execution = before
-        decisions: list[Decision] = []
-        for message in items:
-            decision = decide(execution, flow, messages.event_of(message.payload), self.clock())
-            decisions.append(decision)
-            execution = decision.execution
+        decision = decide(before, flow, [messages.event_of(m.payload) for m in items], self.clock())
+        decisions: list[Decision] = [decision]
+        execution = decision.execution
         if execution != before:
             repo.save_execution(connection, before, execution)
         self._effects(connection, execution, decisions)

@@ -275,3 +275,22 @@ def test_decisions_are_pure():
     decision_a = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
     decision_b = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
     assert decision_a == decision_b and sim.execution is before
+
+
+def test_a_batch_of_results_decides_like_the_same_results_one_by_one():
+    from lanner.engine.decide import Start, decide
+
+    source = flow("tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n"
+                  + ret("a", indent=6) + ret("b", indent=6) + ret("c", indent=6) + ret("after"))
+    one_by_one = Simulation.of(source, worker=lambda job: None)
+    jobs = one_by_one.send(Start()).jobs
+    results = [TaskResult(job.task_run_id, 1, State.SUCCESS, {"value": job.task_run_id}) for job in jobs]
+    for result in results:
+        one_by_one.send(result)
+    batched = Simulation.of(source, worker=lambda job: None)
+    batched.send(Start())
+    ids = iter(f"tr{n}" for n in range(5, 100))
+    decision = decide(batched.execution, batched.flow, results, one_by_one.clock, ids=lambda: next(ids), environ={})
+    assert [(r.task_id, r.current) for r in decision.execution.task_runs] == [
+        (r.task_id, r.current) for r in one_by_one.execution.task_runs]
+    assert [job.task["id"] for job in decision.jobs] == ["after"]

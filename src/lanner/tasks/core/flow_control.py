@@ -165,15 +165,24 @@ class _Loop(FlowableTask):
     def _iterations(self, scope: Scope) -> tuple[list[NewRun], bool, bool]:
         """(runs to create now, all iterations over, one failed), from the runs that exist."""
         values = self._values(scope)
-        first = next((task for task in self.tasks if not task.disabled), None)
-        if first is None:
+        body = [task for task in self.tasks if not task.disabled]
+        if not body:
             return [], True, False
         nexts: list[NewRun] = []
         running, failed, not_started = 0, False, []
         for index, value in enumerate(values):
             iteration = _Iteration(scope, index)
-            if not iteration.children(self.tasks):
+            runs = iteration.children(self.tasks)
+            if not runs:
                 not_started.append(index)
+                continue
+            # Fast path, which keeps a loop of thousands linear: an iteration whose every task
+            # ended is over; only iterations in progress need the sequential rules.
+            if len(runs) == len(body) and all(run.current.terminal for run in runs):
+                failed = failed or any(run.current.failed for run in runs)
+                continue
+            if not runs[-1].current.terminal:  # its task in hand still runs: nothing new for it yet
+                running += 1
                 continue
             state = sequential_state(iteration, self.tasks, value=value)
             if state is None:
@@ -184,7 +193,7 @@ class _Loop(FlowableTask):
         if not failed:
             limit = self._limit(scope)
             room = len(not_started) if limit <= 0 else max(limit - running, 0)
-            nexts.extend(NewRun(first, values[index], index) for index in not_started[:room])
+            nexts.extend(NewRun(body[0], values[index], index) for index in not_started[:room])
         over = running == 0 and (failed or not not_started)
         return nexts, over, failed
 
