@@ -14,6 +14,7 @@ list is resolved the same way as a Sequential with the flow's ``errors`` and ``f
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from typing import Any
 from lanner.durations import parse_duration
 from lanner.engine.retry import retry_delay
 from lanner.expr.truthiness import truthy
-from lanner.engine.variables import flow_variables, task_variables
+from lanner.engine.variables import flow_variables, referenced_outputs, task_variables
 from lanner.expr import ExpressionError, render_value
 from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
@@ -302,9 +303,10 @@ class _Work:
                 self.note("ERROR", f"timeout: {exc}", run)
                 self.put(run.to(State.FAILED, self.now))
                 return
-        self.jobs.append(Job(self.execution.id, run.id, run.attempt_number,
-                             task.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": task.type},
-                             self.variables(task, run), timeout, delay))
+        properties = task.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": task.type}
+        variables = self.variables(task, run)
+        variables["outputs"] = referenced_outputs(variables["outputs"], json.dumps(properties))
+        self.jobs.append(Job(self.execution.id, run.id, run.attempt_number, properties, variables, timeout, delay))
 
     def _resolve_flowables(self) -> bool:
         changed = False

@@ -15,6 +15,7 @@ Built from the execution as it is when the task runs:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,24 @@ def outputs_of(execution: Execution) -> dict[str, Any]:
             target = target.setdefault(value, {})
         target[values[-1]] = run.outputs
     return outputs
+
+
+# Whole-`outputs` uses: piped (`outputs | keys`), printed, or indexed by a computed key, or
+# templates rendered from data (`render(...)`): the task then gets every output.
+_ALL_OUTPUTS = re.compile(r"outputs\s*(?:\||\)|\}|,|\[\s*[^'\"\s])|render(?:Once)?\s*\(")
+
+
+def referenced_outputs(outputs: Mapping[str, Any], task_text: str) -> dict[str, Any]:
+    """The outputs a task can reach: those whose task id its properties mention.
+
+    A job carries the outputs its task may read, not the whole execution's: without
+    this, each task of a 1,000-iteration ForEach would carry 1,000 outputs.
+    """
+    if _ALL_OUTPUTS.search(task_text):
+        return dict(outputs)
+    if "outputs" not in task_text:
+        return {}
+    return {task_id: value for task_id, value in outputs.items() if task_id in task_text}
 
 
 def loop_values(run: TaskRun, by_id: Mapping[str, TaskRun]) -> list[str]:

@@ -114,8 +114,9 @@ class Worker:
                     continue
                 job = messages.job_of(message.payload)
                 attempt = _Attempt(job, message.payload)
-                execution = repo.get_execution(connection, job.execution_id, message.payload.get("tenantId", "main"))
-                if execution is None or execution.current.terminal or execution.current is State.KILLING:
+                state = repo.execution_state(connection, job.execution_id, message.payload.get("tenantId", "main"),
+                                             share_lock=True)
+                if state is None or state.terminal or state is State.KILLING:
                     finished.append((attempt, TaskResult(job.task_run_id, job.attempt, State.KILLED,
                                                          message="the execution was killed", worker_id=self.worker_id)))
                     continue

@@ -294,3 +294,18 @@ def test_a_batch_of_results_decides_like_the_same_results_one_by_one():
     assert [(r.task_id, r.current) for r in decision.execution.task_runs] == [
         (r.task_id, r.current) for r in one_by_one.execution.task_runs]
     assert [job.task["id"] for job in decision.jobs] == ["after"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"format": "plain"}', set()),
+    ('{"format": "{{ outputs.alpha.value }}"}', {"alpha"}),
+    ('{"format": "{{ outputs[\'beta\'][taskrun.value].value }}"}', {"beta"}),
+    ('{"format": "{{ outputs | keys }}"}', {"alpha", "beta", "gamma"}),
+    ('{"format": "{{ outputs[vars.name].value }}"}', {"alpha", "beta", "gamma"}),
+    ('{"format": "{{ render(vars.template) }}"}', {"alpha", "beta", "gamma"}),
+])
+def test_jobs_carry_the_outputs_their_task_can_reach(text, expected):
+    from lanner.engine.variables import referenced_outputs
+
+    outputs = {"alpha": {"value": 1}, "beta": {"x": {"value": 2}}, "gamma": {"value": 3}}
+    assert set(referenced_outputs(outputs, text)) == expected
