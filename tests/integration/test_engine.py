@@ -79,6 +79,36 @@ def test_failures_retries_errors_and_finally(lanner):
     assert "broken on purpose" in messages
 
 
+def test_legacy_loops_allow_failure_working_directory_and_log_levels(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "legacy_loops").id)
+    assert execution.current is State.WARNING, [(r.task_id, r.current) for r in execution.task_runs]
+    runs = runs_by_task(execution)
+    assert sorted(run.outputs["value"] for run in runs["in_seq"]) == ["seq x", "seq y"]
+    assert len(runs["in_par"]) == 3 and all(run.current is State.SUCCESS for run in runs["in_par"])
+    assert runs["fails"][0].current is State.FAILED and runs["tolerate"][0].current is State.WARNING
+    assert runs["nap"][0].current is State.SUCCESS and runs["workdir"][0].current is State.SUCCESS
+    assert execution.labels["stage"] == "seq y"
+    logs = [(entry.task_id, entry.level, entry.message) for entry in lanner.logs(execution.id)]
+    assert ("loud", "WARN", "kept") in logs
+    assert not any(task_id == "quiet" for task_id, _, _ in logs)
+    assert sorted(m for t, _, m in logs if t == "in_par") == ["par 1", "par 2", "par 3"]
+
+
+def test_a_replayed_result_changes_nothing(lanner):
+    from lanner.engine import messages
+    from lanner.engine.decide import TaskResult
+    from lanner.store.engine import write_connection as writer
+
+    execution = lanner.wait(lanner.create("lanner.tests", "sequential_outputs").id)
+    first = execution.task_runs[0]
+    replay = TaskResult(first.id, 1, State.FAILED, message="a zombie worker's late failure")
+    with writer(lanner.engine) as connection, connection.begin():
+        lanner.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, replay))
+    _wait_until(lambda: any("ignored a late or duplicate result" in entry.message
+                            for entry in lanner.logs(execution.id)))
+    assert lanner.get(execution.id) == execution
+
+
 def test_inputs_are_checked_when_creating(lanner):
     from lanner.engine.inputs import InputsError
 

@@ -194,6 +194,8 @@ class _Work:
             state = result.state
             if len(attempts) > 1 and task.retry is not None and task.retry.warning_on_retry:
                 state = State.WARNING
+            if state is State.WARNING and task.allow_warning:
+                state = State.SUCCESS
             run = replace(run, outputs=dict(result.outputs), metrics=tuple(result.metrics)).to(state, self.now)
             if result.labels:
                 self.execution = replace(self.execution, labels={**self.execution.labels, **result.labels})

@@ -57,13 +57,17 @@ class _Context:
         self._attempt = attempt
         job = attempt.job
         self.execution_id, self.task_run_id, self.attempt = job.execution_id, job.task_run_id, job.attempt
+        level = str(job.task.get("logLevel") or "TRACE").upper()
+        self._minimum = LEVELS.index(level) if level in LEVELS else 0
 
     def render(self, value: Any) -> Any:
         return render_value(value, self._attempt.job.variables)
 
     def log(self, level: str, message: str) -> None:
-        level = level.upper()
-        self._attempt.logs.append((level if level in LEVELS else "INFO", str(message), datetime.now(UTC)))
+        level = level.upper() if level.upper() in LEVELS else "INFO"
+        # The task's logLevel drops what is less severe than it.
+        if LEVELS.index(level) >= self._minimum:
+            self._attempt.logs.append((level, str(message), datetime.now(UTC)))
 
     def wait(self, seconds: float) -> bool:
         return self._attempt.stop.wait(max(seconds, 0.0))

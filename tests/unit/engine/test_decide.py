@@ -309,3 +309,13 @@ def test_jobs_carry_the_outputs_their_task_can_reach(text, expected):
 
     outputs = {"alpha": {"value": 1}, "beta": {"x": {"value": 2}}, "gamma": {"value": 3}}
     assert set(referenced_outputs(outputs, text)) == expected
+
+
+def test_allow_warning_turns_a_warning_into_a_success():
+    def warn(job):
+        return TaskResult(job.task_run_id, job.attempt, State.WARNING, {"value": "w"})
+
+    tolerant = Simulation.of(flow("tasks:\n" + ret("t", extra="allowWarning: true")), worker=warn)
+    assert tolerant.run().current is State.SUCCESS
+    strict = Simulation.of(flow("tasks:\n" + ret("t")), worker=warn)
+    assert strict.run().current is State.WARNING
