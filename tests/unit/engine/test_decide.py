@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.decide import Kill, Restart, TaskResult
+from lanner.engine.decide import Kill, Restart, Start, TaskResult
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation, run_for_real
 
@@ -40,7 +40,7 @@ def test_sequential_tasks_see_earlier_outputs():
 
 def test_one_job_at_a_time_for_a_sequence():
     sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b")))
-    first = sim.send(__import__("lanner.engine.decide", fromlist=["Start"]).Start())
+    first = sim.send(Start())
     assert [job.task_run_id for job in first.jobs] == ["tr1"]
     assert first.execution.current is State.RUNNING
 
@@ -91,8 +91,6 @@ def test_undefined_variable_fails_the_task_with_kestras_message():
 def test_parallel_respects_concurrency(concurrent, first_wave):
     sim = Simulation.of(flow(f"tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    concurrent: {concurrent}\n"
                              "    tasks:\n" + ret("a", indent=6) + ret("b", indent=6) + ret("c", indent=6)))
-    from lanner.engine.decide import Start
-
     assert len(sim.send(Start()).jobs) == first_wave
     assert sim.run().current is State.SUCCESS
     assert {run.task_id for run in sim.execution.task_runs} == {"p", "a", "b", "c"}
@@ -213,8 +211,6 @@ def test_retries_stop_at_max_attempt():
 
 def test_duplicate_and_late_results_change_nothing():
     sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b")), worker=lambda job: None)
-    from lanner.engine.decide import Start
-
     first = sim.send(Start()).jobs[0]
     ok = TaskResult(first.task_run_id, 1, State.SUCCESS, {"value": "x"})
     sim.send(ok)
@@ -228,8 +224,6 @@ def test_duplicate_and_late_results_change_nothing():
 
 def test_kill_stops_running_tasks_and_ends_killed():
     sim = Simulation.of(flow("tasks:\n" + ret("a") + ret("b")), worker=lambda job: None)
-    from lanner.engine.decide import Start
-
     job = sim.send(Start()).jobs[0]
     killing = sim.send(Kill())
     assert killing.execution.current is State.KILLING and killing.kills == (job.task_run_id,)
@@ -269,7 +263,7 @@ def test_flow_outputs_and_labels_task():
 
 def test_decisions_are_pure():
     sim = Simulation.of(flow("tasks:\n" + ret("a")), worker=lambda job: None)
-    from lanner.engine.decide import Start, decide
+    from lanner.engine.decide import decide
 
     before = sim.execution
     decision_a = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
@@ -278,7 +272,7 @@ def test_decisions_are_pure():
 
 
 def test_a_batch_of_results_decides_like_the_same_results_one_by_one():
-    from lanner.engine.decide import Start, decide
+    from lanner.engine.decide import decide
 
     source = flow("tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n"
                   + ret("a", indent=6) + ret("b", indent=6) + ret("c", indent=6) + ret("after"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from lanner.model.spec import Duration, FlowId, Labels, Namespace, Spec
 from lanner.model.task import TriggerSpec
@@ -12,6 +12,19 @@ from lanner.model.task import TriggerSpec
 CORE = "io.kestra.plugin.core.trigger"
 LEGACY = "io.kestra.core.models.triggers.types"
 RecoverMissed = Literal["ALL", "LAST", "NONE"]
+
+
+def _known_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_known_timezone)]
 
 
 class Backfill(Spec):
@@ -28,7 +41,7 @@ class Schedule(TriggerSpec):
 
     cron: str
     with_seconds: bool = False
-    timezone: str | None = None
+    timezone: TimeZone | None = None
     inputs: dict[str, Any] = {}
     backfill: Backfill | None = None
     recover_missed_schedules: RecoverMissed | None = None
@@ -45,37 +58,14 @@ class Schedule(TriggerSpec):
             raise ValueError(f"invalid cron expression {value!r}: expected 5 fields (6 with withSeconds: true)")
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_timezone(value)
-        return value
-
-
-def _check_timezone(value: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/Paris or UTC") from None
-
 
 class ScheduleOnDates(TriggerSpec):
     TYPE = f"{CORE}.ScheduleOnDates"
 
     dates: list[str] | str = Field(min_length=1)
-    timezone: str | None = None
+    timezone: TimeZone | None = None
     inputs: dict[str, Any] = {}
     recover_missed_schedules: RecoverMissed | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_timezone(value)
-        return value
 
 
 class UpstreamFlow(Spec):
