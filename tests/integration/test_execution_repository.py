@@ -285,3 +285,38 @@ def test_running_jobs_record_forget_and_list(engine):
     with engine.connect() as connection:
         assert [(j["task_run_id"], j["attempt"]) for j in repo.running_jobs(connection, worker_id="w1")] == [("r1", 2)]
         assert [j["worker_id"] for j in repo.running_jobs(connection) if j["task_run_id"] == "r2"] == ["w3"]
+
+
+def test_the_cache_reuses_an_unchanged_execution_and_notices_any_write(engine):
+    value = execution(task_run("a", State.CREATED, State.RUNNING), task_run("b"))
+    insert(engine, value)
+    cache = repo.ExecutionCache()
+    with write_connection(engine) as connection, connection.begin():
+        first = cache.lock(connection, value.id)
+    with write_connection(engine) as connection, connection.begin():
+        assert cache.lock(connection, value.id) is first  # same version: nothing re-read
+        changed = dataclasses.replace(first, labels={"x": "1"})
+        repo.save_execution(connection, first, changed)
+    cache.saved(first, changed)
+    with write_connection(engine) as connection, connection.begin():
+        assert cache.lock(connection, value.id) is changed
+    # Another executor (a second cache) writes: the first cache must read it again.
+    other = repo.ExecutionCache()
+    with write_connection(engine) as connection, connection.begin():
+        theirs = other.lock(connection, value.id)
+        repo.save_execution(connection, theirs, dataclasses.replace(theirs, labels={"x": "2"}))
+    with write_connection(engine) as connection, connection.begin():
+        assert cache.lock(connection, value.id).labels == {"x": "2"}
+
+
+def test_the_cache_ignores_a_write_that_was_rolled_back(engine):
+    value = execution(task_run("a"))
+    insert(engine, value)
+    cache = repo.ExecutionCache()
+    with write_connection(engine) as connection, connection.begin():
+        first = cache.lock(connection, value.id)
+        repo.save_execution(connection, first, dataclasses.replace(first, labels={"lost": "yes"}))
+        connection.rollback()
+    # The caller only reports a save once committed; here it never did.
+    with write_connection(engine) as connection, connection.begin():
+        assert cache.lock(connection, value.id).labels == {}

@@ -25,10 +25,10 @@ from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
 from lanner.store.queue import Message, Queue
 
+from lanner.model.execution import Execution
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-
-    from lanner.model.execution import Execution
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -38,6 +38,7 @@ class Executor:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine, self.queue, self.flows, self.clock = engine, queue, flows or FlowCache(), clock
+        self.cache = repo.ExecutionCache()
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         while not stop.is_set():
@@ -51,6 +52,20 @@ class Executor:
                 self.queue.wait(messages.EXECUTOR, idle_wait)
 
     def process_batch(self, limit: int = BATCH) -> int:
+        # Written values enter the cache only once their transaction committed: a cached
+        # version that never reached the database could match another executor's write.
+        self._written: list[tuple[Execution, Execution]] = []
+        try:
+            handled = self._batch(limit)
+        except BaseException:
+            for before, _ in self._written:
+                self.cache.forget(before.id, before.tenant_id)
+            raise
+        for before, after in self._written:
+            self.cache.saved(before, after)
+        return handled
+
+    def _batch(self, limit: int) -> int:
         with write_connection(self.engine) as connection, connection.begin():
             batch = self.queue.claim(connection, messages.EXECUTOR, limit)
             if not batch:
@@ -70,6 +85,8 @@ class Executor:
                     savepoint.commit()
                 except Exception as exc:
                     savepoint.rollback()
+                    self._written = [w for w in self._written if w[1].id != execution_id]
+                    self.cache.forget(execution_id, tenant_id)
                     log.exception("cannot process execution %s", execution_id)
                     self._fail(connection, tenant_id, execution_id, exc)
             self.queue.ack(connection, [m.id for m in batch if m.id not in unknown])
@@ -78,7 +95,7 @@ class Executor:
             return len(batch)
 
     def _process(self, connection: Connection, tenant_id: str, execution_id: str, items: list[Message]) -> None:
-        before = repo.lock_execution(connection, execution_id, tenant_id)
+        before = self.cache.lock(connection, execution_id, tenant_id)
         if before is None:
             log.warning("message for unknown execution %s dropped", execution_id)
             return
@@ -88,6 +105,7 @@ class Executor:
         execution = decision.execution
         if execution != before:
             repo.save_execution(connection, before, execution)
+            self._written.append((before, execution))
         self._effects(connection, execution, decisions)
 
     def _effects(self, connection: Connection, execution: Execution, decisions: list[Decision]) -> None:
@@ -120,6 +138,7 @@ class Executor:
         now = self.clock()
         failed = execution.to(State.FAILED, now)
         repo.save_execution(connection, execution, failed)
+        self.cache.forget(execution_id, tenant_id)
         repo.append_logs(connection, [_log_entry(failed, Note("ERROR", f"internal error: {type(exc).__name__}: {exc}"), now)])
 
 
