@@ -25,13 +25,23 @@ class FlowNotFound(LannerError):
 class FlowCache:
     def __init__(self, size: int = 1024) -> None:
         self._parse = lru_cache(maxsize=size)(self._validated)
+        self._revisions: dict[tuple[str, str, str, int], Flow] = {}
+        self._size = size
 
     def revision(self, connection: Connection, namespace: str, flow_id: str, revision: int,
                  tenant_id: str = "main") -> Flow:
+        key = (tenant_id, namespace, flow_id, revision)
+        cached = self._revisions.get(key)
+        if cached is not None:  # a revision never changes: no need to read it again
+            return cached
         found = flow_repository.get_flow(connection, namespace, flow_id, revision, tenant_id)
         if found is None:
             raise FlowNotFound(f"flow {namespace}.{flow_id} revision {revision} not found")
-        return self._parse(found.source, f"{namespace}.{flow_id} revision {revision}")
+        flow = self._parse(found.source, f"{namespace}.{flow_id} revision {revision}")
+        if len(self._revisions) >= self._size:
+            self._revisions.pop(next(iter(self._revisions)))
+        self._revisions[key] = flow
+        return flow
 
     def current(self, connection: Connection, namespace: str, flow_id: str,
                 tenant_id: str = "main") -> tuple[Flow, int]:

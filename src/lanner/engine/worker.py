@@ -42,6 +42,13 @@ LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
 @dataclass
+class _Pending:
+    attempt: _Attempt
+    result: TaskResult
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class _Attempt:
     job: Job
     payload: dict[str, Any]
@@ -83,6 +90,9 @@ class Worker:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"worker-{self.worker_id[:6]}")
         self._running: dict[tuple[str, int], _Attempt] = {}
         self._lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
 
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
@@ -130,8 +140,8 @@ class Worker:
                                         payload=message.payload)
                 started.append(attempt)
             self.queue.ack(connection, [m.id for m in batch if m.payload.get("v") == messages.FORMAT])
-            for attempt, result in finished:
-                self._send_result(connection, attempt, result, forget=False)
+            if finished:
+                self._write_results(connection, finished, forget=False)
         for attempt in started:
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
@@ -188,32 +198,57 @@ class Worker:
                           worker_id=self.worker_id)
 
     def _report(self, attempt: _Attempt, result: TaskResult) -> None:
-        for delay in (0.1, 0.5, 1, 2, 5, 10, 30):
+        """Record a result, sharing one transaction with the results finished meanwhile (group commit).
+
+        Returns once the result is committed: the job's slot is freed only then.
+        """
+        item = _Pending(attempt, result)
+        with self._pending_lock:
+            self._pending.append(item)
+        while not item.done.is_set():
+            with self._flush_lock:  # one flusher at a time; the others' results ride along
+                if item.done.is_set():
+                    break
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._flush(batch)
+
+    def _flush(self, batch: list[_Pending]) -> None:
+        for delay in (0.1, 0.5, 1, 2, 5, 10, 30, None):
             try:
                 with write_connection(self.engine) as connection, connection.begin():
-                    self._send_result(connection, attempt, result, forget=True)
-                return
-            except Exception:  # the database is away: the result must not be lost, keep trying
-                log.exception("cannot record the result of task run %s; retrying", result.task_run_id)
+                    self._write_results(connection, [(p.attempt, p.result) for p in batch], forget=True)
+                break
+            except Exception:  # the database is away: the results must not be lost, keep trying
+                if delay is None:
+                    log.error("gave up recording %d result(s); their jobs will be resubmitted", len(batch))
+                    break
+                log.exception("cannot record %d result(s); retrying", len(batch))
                 time.sleep(delay)
-        log.error("gave up recording the result of task run %s; it will be resubmitted", result.task_run_id)
+        for pending in batch:
+            pending.done.set()
 
-    def _send_result(self, connection: Any, attempt: _Attempt, result: TaskResult, *, forget: bool) -> None:
-        payload = attempt.payload
-        tenant_id = payload.get("tenantId", "main")
-        if attempt.logs:
-            repo.append_logs(connection, [
-                repo.LogEntry(tenant_id=tenant_id, namespace=payload.get("namespace", ""), flow_id=payload.get("flowId", ""),
-                              execution_id=attempt.job.execution_id, task_run_id=result.task_run_id,
-                              task_id=attempt.job.task.get("id"), attempt=attempt.job.attempt, level=level,
-                              message=message, timestamp=when)
-                for level, message, when in attempt.logs
-            ])
-        self.queue.send(connection, messages.EXECUTOR,
-                        messages.event_payload(attempt.job.execution_id, result, tenant_id), key=attempt.job.execution_id)
-        if forget:
-            repo.forget_running_job(connection, tenant_id=tenant_id, task_run_id=result.task_run_id,
-                                    attempt=result.attempt)
+    def _write_results(self, connection: Any, results: list[tuple[_Attempt, TaskResult]], *, forget: bool) -> None:
+        entries = [
+            repo.LogEntry(tenant_id=attempt.payload.get("tenantId", "main"), namespace=attempt.payload.get("namespace", ""),
+                          flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
+                          task_run_id=result.task_run_id, task_id=attempt.job.task.get("id"), attempt=attempt.job.attempt,
+                          level=level, message=message, timestamp=when)
+            for attempt, result in results for level, message, when in attempt.logs
+        ]
+        if entries:
+            repo.append_logs(connection, entries)
+        by_tenant: dict[str, list[tuple[_Attempt, TaskResult]]] = {}
+        for attempt, result in results:
+            by_tenant.setdefault(attempt.payload.get("tenantId", "main"), []).append((attempt, result))
+        for tenant_id, items in by_tenant.items():
+            self.queue.send_many(connection, messages.EXECUTOR,
+                                 [messages.event_payload(a.job.execution_id, r, tenant_id) for a, r in items],
+                                 keys=[a.job.execution_id for a, _ in items], tenant_id=tenant_id)
+            if forget:
+                for _, result in items:
+                    repo.forget_running_job(connection, tenant_id=tenant_id, task_run_id=result.task_run_id,
+                                            attempt=result.attempt)
 
     # kills --------------------------------------------------------------------------------------
     def _stop(self, attempt: _Attempt, reason: State) -> None:
