@@ -175,6 +175,7 @@ class Worker:
         finally:
             with self._lock:
                 self._running.pop((job.task_run_id, job.attempt), None)
+            self.queue.wake(messages.WORKER)  # a slot is free: take the next job now, not at the next poll
 
     def _run_task(self, attempt: _Attempt) -> TaskResult:
         job = attempt.job

@@ -163,6 +163,10 @@ class Queue:
             self._watcher.start()
         return self._signals.wait(topic, timeout)
 
+    def wake(self, topic: str) -> None:
+        """Wake this process's waiters on ``topic`` (a consumer that can take more work now)."""
+        self._signals.notify([topic])
+
     def _wake_waiting_topics(self, connection: Any) -> None:
         """After another connection committed (SQLite): wake the topics that hold messages."""
         topics = [row[0] for row in connection.execute(f"SELECT DISTINCT topic FROM {_q.name}")]
