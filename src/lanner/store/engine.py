@@ -80,7 +80,9 @@ def create_engine(config: Database, *, create: bool = True) -> Engine:
         _configure_sqlite(engine, busy_ms=int(config.busy_timeout.total_seconds() * 1000))
         return engine
     connect_args = {"application_name": f"lanner {process_label()}"[:63], "connect_timeout": 10}
-    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per transaction; a dropped connection fails its
+    # transaction instead, which every caller already retries.
+    return sa.create_engine(url, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
