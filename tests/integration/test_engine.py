@@ -27,8 +27,10 @@ def lanner(database_url):
     engine = prepare_database(config_for(database_url), may_migrate=True)
     for path in sorted(FLOWS.glob("*.yaml")):
         source = path.read_text()
+        validation = validate_source(source, path.name)
+        assert validation.valid, [p.format() for p in validation.errors]
         with write_connection(engine) as connection, connection.begin():
-            flow_repository.save_flow(connection, validate_source(source).flow, source)
+            flow_repository.save_flow(connection, validation.flow, source)
     with Runtime(engine, executors=1, worker_threads=4) as runtime:
         yield Executions(engine, runtime.queue, runtime.flows)
     engine.dispose()
@@ -45,7 +47,8 @@ def test_sequential_outputs_and_flow_outputs(lanner):
     execution = lanner.wait(lanner.create("lanner.tests", "sequential_outputs", {"name": "ada"}).id)
     assert execution.current is State.SUCCESS
     runs = runs_by_task(execution)
-    assert list(runs) == ["hello", "shout", "log", "values"]
+    assert list(runs) == ["hello", "shout", "log", "values", "grouped", "inside"]
+    assert runs["inside"][0].outputs["value"] == "no loop" and runs["grouped"][0].current is State.SUCCESS
     assert runs["shout"][0].outputs == {"value": "HELLO ADA"}
     assert execution.outputs == {"result": "hello ada / HELLO ADA"}
     assert execution.inputs == {"name": "ada"}

@@ -188,7 +188,9 @@ class _Walker:
         if resolved.alias:
             self.report(Severity.DEPRECATION, path + ("type",), f"`{resolved.alias}` is replaced by `{cls.TYPE}`")
         if cls.REPLACED_BY:
-            self.report(Severity.DEPRECATION, path + ("type",), f"`{cls.TYPE}` is deprecated; use `{cls.REPLACED_BY}`")
+            # A type name is quoted as code; an explanation ("the allowFailure property...") is not.
+            instead = f"`{cls.REPLACED_BY}`" if " " not in cls.REPLACED_BY else cls.REPLACED_BY
+            self.report(Severity.DEPRECATION, path + ("type",), f"`{cls.TYPE}` is deprecated; use {instead}")
         data = {**value, "type": cls.TYPE}
         if issubclass(cls, TaskSpec):
             data = self._apply_defaults(data, cls, name)

@@ -241,7 +241,7 @@ class EachSequential(_Loop):
 class EachParallel(_Loop):
     TYPE = f"{CORE}.EachParallel"
     ALIASES = (f"{LEGACY}.EachParallel",)
-    REPLACED_BY = f"{CORE}.ForEach (with concurrencyLimit)"
+    REPLACED_BY = f"`{CORE}.ForEach` with concurrencyLimit"
 
     value: list[Any] | str
     concurrent: Dynamic[Count] = 0
