@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.state import State, StateHistory
+from lanner.store import execution_batch
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database
@@ -290,7 +291,7 @@ def test_running_jobs_record_forget_and_list(engine):
 def test_the_cache_reuses_an_unchanged_execution_and_notices_any_write(engine):
     value = execution(task_run("a", State.CREATED, State.RUNNING), task_run("b"))
     insert(engine, value)
-    cache = repo.ExecutionCache()
+    cache = execution_batch.ExecutionCache()
     with write_connection(engine) as connection, connection.begin():
         first = cache.lock(connection, value.id)
     with write_connection(engine) as connection, connection.begin():
@@ -301,7 +302,7 @@ def test_the_cache_reuses_an_unchanged_execution_and_notices_any_write(engine):
     with write_connection(engine) as connection, connection.begin():
         assert cache.lock(connection, value.id) is changed
     # Another executor (a second cache) writes: the first cache must read it again.
-    other = repo.ExecutionCache()
+    other = execution_batch.ExecutionCache()
     with write_connection(engine) as connection, connection.begin():
         theirs = other.lock(connection, value.id)
         repo.save_execution(connection, theirs, dataclasses.replace(theirs, labels={"x": "2"}))
@@ -312,7 +313,7 @@ def test_the_cache_reuses_an_unchanged_execution_and_notices_any_write(engine):
 def test_the_cache_ignores_a_write_that_was_rolled_back(engine):
     value = execution(task_run("a"))
     insert(engine, value)
-    cache = repo.ExecutionCache()
+    cache = execution_batch.ExecutionCache()
     with write_connection(engine) as connection, connection.begin():
         first = cache.lock(connection, value.id)
         repo.save_execution(connection, first, dataclasses.replace(first, labels={"lost": "yes"}))
@@ -320,3 +321,18 @@ def test_the_cache_ignores_a_write_that_was_rolled_back(engine):
     # The caller only reports a save once committed; here it never did.
     with write_connection(engine) as connection, connection.begin():
         assert cache.lock(connection, value.id).labels == {}
+
+
+def test_many_executions_are_read_locked_and_saved_together(engine):
+    values = [execution(task_run("a", State.CREATED, State.RUNNING), task_run("b")) for _ in range(3)]
+    for value in values:
+        insert(engine, value)
+    keys = [("main", value.id) for value in values] + [("main", "missing")]
+    with write_connection(engine) as connection, connection.begin():
+        found = execution_batch.read_many(connection, keys)
+        assert {key: found[key] for key in keys[:3]} == {("main", v.id): v for v in values}
+        assert set(execution_batch.lock_versions(connection, keys)) == set(keys[:3])
+        changed = [(v, dataclasses.replace(v, labels={"n": str(i)}, task_runs=v.task_runs + (task_run("c"),)))
+                   for i, v in enumerate(values[:2])]
+        execution_batch.save_many(connection, changed)
+    assert [read(engine, v.id) for v in values] == [after for _, after in changed] + [values[2]]

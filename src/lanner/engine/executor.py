@@ -1,12 +1,13 @@
 """The executor: the thin I/O shell around ``decide``, one transaction per batch of messages.
 
 For each batch of messages on the ``executor`` topic, in one write transaction: lock
-each execution concerned, fold its messages through ``decide``, save what changed,
-queue the jobs and kills, write the log lines, and delete the messages.  A crash
-anywhere rolls all of it back and the messages are processed again; the attempt
-fencing in ``decide`` makes a replayed result harmless.  Each execution gets a
-savepoint, so a bug met while deciding one execution fails that execution (with a log
-line) instead of blocking the queue.
+every execution concerned, fold each one's messages through ``decide``, then save what
+changed, queue the jobs and kills, write the log lines and delete the messages, each
+kind of write once for the whole batch.  A crash anywhere rolls all of it back and the
+messages are processed again; the attempt fencing in ``decide`` makes a replayed result
+harmless.  All decisions are made before anything is written, so a bug met while
+deciding one execution fails that execution (with a log line) instead of blocking the
+queue.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import TYPE_CHECKING
 
 from lanner.engine import messages
 from lanner.engine.decide import Decision, Note, decide
-from lanner.engine.flow_cache import FlowCache
+from lanner.engine.flow_cache import FlowCache, FlowNotFound
+from lanner.model.execution import Execution
 from lanner.model.state import State
+from lanner.store import execution_batch
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
 from lanner.store.queue import Message, Queue
-
-from lanner.model.execution import Execution
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -38,7 +39,7 @@ class Executor:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine, self.queue, self.flows, self.clock = engine, queue, flows or FlowCache(), clock
-        self.cache = repo.ExecutionCache()
+        self.cache = execution_batch.ExecutionCache()
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         while not stop.is_set():
@@ -71,76 +72,74 @@ class Executor:
             if not batch:
                 return 0
             by_execution: dict[tuple[str, str], list[Message]] = {}
-            unknown: list[int] = []
-            for message in batch:
-                if message.payload.get("v") != messages.FORMAT:
-                    unknown.append(message.id)  # a newer Lanner's message: left for a component that knows it
-                    continue
+            known = [m for m in batch if m.payload.get("v") == messages.FORMAT]
+            for message in known:
                 key = (message.payload.get("tenantId", "main"), message.payload["executionId"])
                 by_execution.setdefault(key, []).append(message)
-            for (tenant_id, execution_id), items in by_execution.items():
-                savepoint = connection.begin_nested()
-                try:
-                    self._process(connection, tenant_id, execution_id, items)
-                    savepoint.commit()
-                except Exception as exc:
-                    savepoint.rollback()
-                    self._written = [w for w in self._written if w[1].id != execution_id]
-                    self.cache.forget(execution_id, tenant_id)
-                    log.exception("cannot process execution %s", execution_id)
-                    self._fail(connection, tenant_id, execution_id, exc)
-            self.queue.ack(connection, [m.id for m in batch if m.id not in unknown])
-            if unknown:
-                log.warning("left %d message(s) in a format this Lanner does not know", len(unknown))
+            if len(known) < len(batch):  # a newer Lanner's messages: left for a component that knows them
+                log.warning("left %d message(s) in a format this Lanner does not know", len(batch) - len(known))
+            current = self.cache.lock_many(connection, by_execution)
+            decided: list[tuple[Execution, Decision]] = []
+            for key, items in by_execution.items():
+                before = current.get(key)
+                if before is None:
+                    log.warning("message for unknown execution %s dropped", key[1])
+                    continue
+                decided.append((before, self._decide(connection, before, items)))
+            # Every decision is made before anything is written: a bug in one execution's
+            # decision fails that execution only, and the writes below are shared by all.
+            changed = [(before, d.execution) for before, d in decided if d.execution != before]
+            execution_batch.save_many(connection, changed)
+            self._written.extend(changed)
+            self._effects(connection, decided)
+            self.queue.ack(connection, [m.id for m in known])
             return len(batch)
 
-    def _process(self, connection: Connection, tenant_id: str, execution_id: str, items: list[Message]) -> None:
-        before = self.cache.lock(connection, execution_id, tenant_id)
-        if before is None:
-            log.warning("message for unknown execution %s dropped", execution_id)
-            return
-        flow = self.flows.revision(connection, before.namespace, before.flow_id, before.flow_revision, tenant_id)
-        decision = decide(before, flow, [messages.event_of(m.payload) for m in items], self.clock())
-        decisions: list[Decision] = [decision]
-        execution = decision.execution
-        if execution != before:
-            repo.save_execution(connection, before, execution)
-            self._written.append((before, execution))
-        self._effects(connection, execution, decisions)
+    def _decide(self, connection: Connection, before: Execution, items: list[Message]) -> Decision:
+        try:
+            flow = self.flows.revision(connection, before.namespace, before.flow_id, before.flow_revision,
+                                       before.tenant_id)
+            return decide(before, flow, [messages.event_of(m.payload) for m in items], self.clock())
+        except FlowNotFound as exc:
+            return self._failed(before, exc)
+        except Exception as exc:  # a bug while deciding: fail this execution rather than block the queue
+            log.exception("cannot decide execution %s", before.id)
+            return self._failed(before, exc)
 
-    def _effects(self, connection: Connection, execution: Execution, decisions: list[Decision]) -> None:
-        now_jobs = [j for d in decisions for j in d.jobs if j.delay <= 0]
-        payloads = [messages.job_payload(j, execution.tenant_id, execution.namespace, execution.flow_id) for j in now_jobs]
-        if payloads:
-            self.queue.send_many(connection, messages.WORKER, payloads, keys=[j.execution_id for j in now_jobs])
-        for job in (j for d in decisions for j in d.jobs if j.delay > 0):
+    def _failed(self, execution: Execution, exc: Exception) -> Decision:
+        if execution.current.terminal:
+            return Decision(execution)
+        message = str(exc) if isinstance(exc, FlowNotFound) else f"internal error: {type(exc).__name__}: {exc}"
+        return Decision(execution.to(State.FAILED, self.clock()), notes=(Note("ERROR", message),), ended=True)
+
+    def _effects(self, connection: Connection, decided: list[tuple[Execution, Decision]]) -> None:
+        jobs = [(d.execution, job) for _, d in decided for job in d.jobs]
+        now_jobs = [(e, j) for e, j in jobs if j.delay <= 0]
+        for tenant_id in {e.tenant_id for e, _ in now_jobs}:
+            mine = [(e, j) for e, j in now_jobs if e.tenant_id == tenant_id]
+            self.queue.send_many(connection, messages.WORKER,
+                                 [messages.job_payload(j, e.tenant_id, e.namespace, e.flow_id) for e, j in mine],
+                                 keys=[j.execution_id for _, j in mine], tenant_id=tenant_id)
+        for execution, job in ((e, j) for e, j in jobs if j.delay > 0):
             self.queue.send(connection, messages.WORKER,
                             messages.job_payload(job, execution.tenant_id, execution.namespace, execution.flow_id),
-                            key=job.execution_id, delay=job.delay)
-        kills = [task_run_id for d in decisions for task_run_id in d.kills]
-        if kills:
-            held = {(job["task_run_id"], job["attempt"]): job["worker_id"]
-                    for job in repo.running_jobs(connection, execution_id=execution.id, tenant_id=execution.tenant_id)}
-            for run in execution.task_runs:
-                worker_id = held.get((run.id, run.attempt_number))
-                if run.id in kills and worker_id:
-                    self.queue.send(connection, messages.kill_topic(worker_id),
-                                    {"v": messages.FORMAT, "taskRunId": run.id, "attempt": run.attempt_number})
-        notes = [note for d in decisions for note in d.notes]
-        if notes:
-            repo.append_logs(connection, [_log_entry(execution, note, self.clock()) for note in notes])
-
-    def _fail(self, connection: Connection, tenant_id: str, execution_id: str, exc: Exception) -> None:
-        """Mark an execution FAILED after an internal error while deciding it, so it never hangs."""
-        execution = repo.lock_execution(connection, execution_id, tenant_id)
-        if execution is None or execution.current.terminal:
-            return
+                            key=job.execution_id, delay=job.delay, tenant_id=execution.tenant_id)
+        for _, decision in decided:
+            if decision.kills:
+                self._send_kills(connection, decision.execution, set(decision.kills))
         now = self.clock()
-        failed = execution.to(State.FAILED, now)
-        repo.save_execution(connection, execution, failed)
-        self.cache.forget(execution_id, tenant_id)
-        repo.append_logs(connection, [_log_entry(failed, Note("ERROR", f"internal error: {type(exc).__name__}: {exc}"), now)])
+        entries = [_log_entry(d.execution, note, now) for _, d in decided for note in d.notes]
+        if entries:
+            repo.append_logs(connection, entries)
 
+    def _send_kills(self, connection: Connection, execution: Execution, kills: set[str]) -> None:
+        held = {(job["task_run_id"], job["attempt"]): job["worker_id"]
+                for job in repo.running_jobs(connection, execution_id=execution.id, tenant_id=execution.tenant_id)}
+        for run in execution.task_runs:
+            worker_id = held.get((run.id, run.attempt_number))
+            if run.id in kills and worker_id:
+                self.queue.send(connection, messages.kill_topic(worker_id),
+                                {"v": messages.FORMAT, "taskRunId": run.id, "attempt": run.attempt_number})
 
 def _log_entry(execution: Execution, note: Note, now: datetime) -> repo.LogEntry:
     return repo.LogEntry(tenant_id=execution.tenant_id, namespace=execution.namespace, flow_id=execution.flow_id,

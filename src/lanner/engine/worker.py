@@ -28,6 +28,7 @@ from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
+from lanner.store import execution_batch
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
@@ -123,23 +124,24 @@ class Worker:
             batch = self.queue.claim(connection, messages.WORKER, free)
             started: list[_Attempt] = []
             finished: list[tuple[_Attempt, TaskResult]] = []
-            for message in batch:
-                if message.payload.get("v") != messages.FORMAT:
-                    continue
+            known = [m for m in batch if m.payload.get("v") == messages.FORMAT]
+            current = execution_batch.states(
+                connection, [(m.payload.get("tenantId", "main"), m.payload["executionId"]) for m in known],
+                share_lock=True)
+            for message in known:
                 job = messages.job_of(message.payload)
                 attempt = _Attempt(job, message.payload)
-                state = repo.execution_state(connection, job.execution_id, message.payload.get("tenantId", "main"),
-                                             share_lock=True)
+                tenant_id = message.payload.get("tenantId", "main")
+                state = current.get((tenant_id, job.execution_id))
                 if state is None or state.terminal or state is State.KILLING:
                     finished.append((attempt, TaskResult(job.task_run_id, job.attempt, State.KILLED,
                                                          message="the execution was killed", worker_id=self.worker_id)))
                     continue
-                repo.record_running_job(connection, tenant_id=message.payload.get("tenantId", "main"),
-                                        task_run_id=job.task_run_id, attempt=job.attempt,
-                                        execution_id=job.execution_id, worker_id=self.worker_id,
-                                        payload=message.payload)
+                repo.record_running_job(connection, tenant_id=tenant_id, task_run_id=job.task_run_id,
+                                        attempt=job.attempt, execution_id=job.execution_id,
+                                        worker_id=self.worker_id, payload=message.payload)
                 started.append(attempt)
-            self.queue.ack(connection, [m.id for m in batch if m.payload.get("v") == messages.FORMAT])
+            self.queue.ack(connection, [m.id for m in known])
             if finished:
                 self._write_results(connection, finished, forget=False)
         for attempt in started:

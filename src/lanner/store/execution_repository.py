@@ -72,7 +72,6 @@ _EXECUTION_COLUMNS = (_e.c.tenant_id, _e.c.id, _e.c.namespace, _e.c.flow_id, _e.
 _EXECUTION_KEY = (_e.c.tenant_id == sa.bindparam("tenant_id"), _e.c.id == sa.bindparam("id"))
 _GET_EXECUTION = sa.select(*_EXECUTION_COLUMNS).where(*_EXECUTION_KEY, ~_e.c.deleted)
 _LOCK_EXECUTION = _GET_EXECUTION.with_for_update()  # SQLite renders no FOR UPDATE: its caller holds the write lock
-_LOCK_VERSION = sa.select(_e.c.version).where(*_EXECUTION_KEY, ~_e.c.deleted).with_for_update()
 _GET_TASK_RUNS = (
     sa.select(_t.c.id, _t.c.task_id, _t.c.parent_task_run_id, _t.c.value, _t.c.iteration, _t.c.state_history,
               _t.c.attempts, _t.c.outputs, _t.c.metrics)
@@ -141,52 +140,6 @@ def lock_execution(connection: Connection, execution_id: str, tenant_id: str = D
     on SQLite the caller's write transaction already does.
     """
     return _read(connection, _LOCK_EXECUTION, execution_id, tenant_id)
-
-
-class ExecutionCache:
-    """Executions an executor read or wrote, by the row ``version`` they were at.
-
-    Locking a large execution then costs one small row read instead of re-reading its
-    thousands of task runs: when the version in the database is the one cached, nobody
-    changed it since (every write bumps it).  Bounded; the oldest entries go first.
-    """
-
-    def __init__(self, size: int = 1000) -> None:
-        self.size = size
-        self._entries: dict[tuple[str, str], tuple[int, Execution]] = {}
-
-    def lock(self, connection: Connection, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution | None:
-        """Like :func:`lock_execution`, reusing the cached value when it is current."""
-        key = (tenant_id, execution_id)
-        version = connection.execute(_LOCK_VERSION, {"tenant_id": tenant_id, "id": execution_id}).scalar()
-        if version is None:
-            self._entries.pop(key, None)
-            return None
-        cached = self._entries.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        execution = lock_execution(connection, execution_id, tenant_id)
-        if execution is not None:
-            self._remember(key, version, execution)
-        return execution
-
-    def saved(self, before: Execution, after: Execution) -> None:
-        """Record that ``after`` was written over ``before`` (one version later)."""
-        key = (after.tenant_id, after.id)
-        cached = self._entries.get(key)
-        if cached is not None and cached[1] is before:
-            self._remember(key, cached[0] + 1, after)
-        else:
-            self._entries.pop(key, None)
-
-    def forget(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
-        self._entries.pop((tenant_id, execution_id), None)
-
-    def _remember(self, key: tuple[str, str], version: int, execution: Execution) -> None:
-        self._entries.pop(key, None)
-        self._entries[key] = (version, execution)
-        while len(self._entries) > self.size:
-            self._entries.pop(next(iter(self._entries)))
 
 
 def save_execution(connection: Connection, before: Execution | None, after: Execution) -> None:
