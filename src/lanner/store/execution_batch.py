@@ -78,6 +78,7 @@ def save_many(connection: Connection, pairs: Sequence[tuple[Execution, Execution
     """Write what changed in each (before, after) pair: one executemany per kind of statement."""
     now = repo._utcnow()
     rows: list[dict] = []
+    touched: list[dict] = []  # only their task runs changed: the row gets a new version, nothing else
     inserts: list[dict] = []
     updates: list[dict] = []
     deletes: list[dict] = []
@@ -86,15 +87,20 @@ def save_many(connection: Connection, pairs: Sequence[tuple[Execution, Execution
         row_changed = any(repo._differs(getattr(before, n), getattr(after, n)) for n in repo._EXECUTION_FIELDS)
         if not (row_changed or new or changed or removed):
             continue
-        values = repo._execution_row(after, now)
-        values.pop("tenant_id", None)
-        values.pop("id", None)
-        rows.append({**values, "key_tenant_id": after.tenant_id, "key_id": after.id})
+        key = {"key_tenant_id": after.tenant_id, "key_id": after.id}
+        if row_changed:
+            values = repo._execution_row(after, now)
+            values.pop("tenant_id", None)
+            values.pop("id", None)
+            rows.append({**values, **key})
+        else:
+            touched.append({"updated_at": now, **key})
         inserts += new
         updates += changed
         deletes += removed
-    if rows:
-        connection.execute(repo._UPDATE_EXECUTION, rows)
+    for group in (rows, touched):
+        if group:
+            connection.execute(repo._UPDATE_EXECUTION, group)
     if deletes:
         connection.execute(repo._DELETE_TASK_RUNS, deletes)
     if updates:
