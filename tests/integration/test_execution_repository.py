@@ -14,18 +14,9 @@ from lanner.model.state import State, StateHistory
 from lanner.store import execution_batch
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
-from lanner.store.schema_guard import prepare_database
 from lanner.store.tables import executions, task_runs
-from tests.helpers import config_for
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    yield engine
-    engine.dispose()
 
 
 def at(seconds: float) -> datetime:

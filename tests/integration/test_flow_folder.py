@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
 from lanner.engine.flow_folder import FlowFolder
 from lanner.store import flow_repository
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
 
 FLOW = "id: {id}\nnamespace: team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {message}\n"
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    yield engine
-    engine.dispose()
 
 
 def revisions(engine, flow_id):

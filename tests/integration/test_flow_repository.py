@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository as repo
 from lanner.store.engine import write_connection
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
 
 SOURCE = """# comments and key order are part of the source
 namespace: company.team
@@ -18,13 +15,6 @@ tasks:
     id: hello
     message: "{{ flow.id }}"
 """
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    yield engine
-    engine.dispose()
 
 
 def save(engine, source):

@@ -18,13 +18,6 @@ PROMPTLY = 5.0  # seconds: a bound for "at once" that a loaded CI machine still 
 
 
 @pytest.fixture
-def engine(database_url):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def queue(engine):
     with Queue(engine) as queue:
         yield queue

@@ -29,7 +29,8 @@ Waking consumers.  ``wait(topic, timeout)`` blocks until a message may be availa
   ``commit`` event wakes the waiters of every ``Queue`` on the same database file in this
   process.  The event fires as the commit starts; the sender still holds the write lock,
   so a consumer's claim (a write transaction) runs after the commit and sees the message.
-  Senders in other processes are not heard: the timeout is then the polling interval.
+  Senders in other processes are noticed within milliseconds by ``sqlite_watch``, which
+  watches ``PRAGMA data_version`` and wakes the topics that hold messages.
 
 A notification is counted per topic, and each waiting thread remembers the count it last
 saw: one that arrives while the thread is busy (between its claim and its next wait)
