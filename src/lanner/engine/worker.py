@@ -123,6 +123,7 @@ class Worker:
         with write_connection(self.engine) as connection, connection.begin():
             batch = self.queue.claim(connection, messages.WORKER, free)
             started: list[_Attempt] = []
+            held: list[dict[str, Any]] = []
             finished: list[tuple[_Attempt, TaskResult]] = []
             known = [m for m in batch if m.payload.get("v") == messages.FORMAT]
             current = execution_batch.states(
@@ -137,10 +138,11 @@ class Worker:
                     finished.append((attempt, TaskResult(job.task_run_id, job.attempt, State.KILLED,
                                                          message="the execution was killed", worker_id=self.worker_id)))
                     continue
-                repo.record_running_job(connection, tenant_id=tenant_id, task_run_id=job.task_run_id,
-                                        attempt=job.attempt, execution_id=job.execution_id,
-                                        worker_id=self.worker_id, payload=message.payload)
+                held.append({"tenant_id": tenant_id, "task_run_id": job.task_run_id, "attempt": job.attempt,
+                             "execution_id": job.execution_id, "worker_id": self.worker_id,
+                             "payload": message.payload})
                 started.append(attempt)
+            repo.record_running_jobs(connection, held)
             self.queue.ack(connection, [m.id for m in known])
             if finished:
                 self._write_results(connection, finished, forget=False)
@@ -249,9 +251,8 @@ class Worker:
                                  [messages.event_payload(a.job.execution_id, r, tenant_id) for a, r in items],
                                  keys=[a.job.execution_id for a, _ in items], tenant_id=tenant_id)
             if forget:
-                for _, result in items:
-                    repo.forget_running_job(connection, tenant_id=tenant_id, task_run_id=result.task_run_id,
-                                            attempt=result.attempt)
+                repo.forget_running_jobs(connection, [
+                    {"tenant_id": tenant_id, "task_run_id": r.task_run_id, "attempt": r.attempt} for _, r in items])
 
     # kills --------------------------------------------------------------------------------------
     def _stop(self, attempt: _Attempt, reason: State) -> None:

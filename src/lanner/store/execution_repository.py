@@ -365,19 +365,31 @@ def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | N
 def record_running_job(connection: Connection, *, tenant_id: str, task_run_id: str, attempt: int,
                        execution_id: str, worker_id: str, payload: dict[str, Any]) -> None:
     """Note that ``worker_id`` holds this attempt; a job taken over by another worker moves to it."""
+    record_running_jobs(connection, [{"tenant_id": tenant_id, "task_run_id": task_run_id, "attempt": attempt,
+                                      "execution_id": execution_id, "worker_id": worker_id, "payload": payload}])
+
+
+def record_running_jobs(connection: Connection, jobs: Sequence[dict[str, Any]]) -> None:
+    """:func:`record_running_job` for many jobs, in one statement (keys as its arguments)."""
+    if not jobs:
+        return
     insert = postgresql_insert(_j) if connection.dialect.name == "postgresql" else sqlite_insert(_j)
     statement = insert.on_conflict_do_update(
         index_elements=[_j.c.tenant_id, _j.c.task_run_id, _j.c.attempt],
         set_={name: insert.excluded[name] for name in ("execution_id", "worker_id", "payload", "taken_at")},
     )
-    connection.execute(statement, {
-        "tenant_id": tenant_id, "task_run_id": task_run_id, "attempt": attempt, "execution_id": execution_id,
-        "worker_id": worker_id, "payload": payload, "taken_at": _utcnow(),
-    })
+    now = _utcnow()
+    connection.execute(statement, [{**job, "taken_at": now} for job in jobs])
 
 
 def forget_running_job(connection: Connection, *, tenant_id: str, task_run_id: str, attempt: int) -> None:
-    connection.execute(_FORGET_JOB, {"tenant_id": tenant_id, "task_run_id": task_run_id, "attempt": attempt})
+    forget_running_jobs(connection, [{"tenant_id": tenant_id, "task_run_id": task_run_id, "attempt": attempt}])
+
+
+def forget_running_jobs(connection: Connection, jobs: Sequence[dict[str, Any]]) -> None:
+    """Forget many held jobs at once (each a mapping of tenant_id, task_run_id, attempt)."""
+    if jobs:
+        connection.execute(_FORGET_JOB, list(jobs))
 
 
 def running_jobs(connection: Connection, *, worker_id: str | None = None, execution_id: str | None = None,
