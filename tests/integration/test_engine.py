@@ -160,3 +160,26 @@ def _wait_until(condition, timeout: float = 30.0) -> None:
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+def test_two_executors_and_two_workers_share_the_work_without_doubles(postgres_url):
+    """Several executors race for the same executions' messages: the row lock serialises them."""
+    engine = prepare_database(config_for(postgres_url), may_migrate=True)
+    try:
+        for name in ("nested_flowables", "sequential_outputs"):
+            source = (FLOWS / f"{name}.yaml").read_text()
+            with write_connection(engine) as connection, connection.begin():
+                flow_repository.save_flow(connection, validate_source(source).flow, source)
+        with Runtime(engine, executors=2, worker_threads=4) as first, \
+                Runtime(engine, executors=1, worker_threads=4) as second:
+            service = Executions(engine, first.queue, first.flows)
+            ids = [service.create("lanner.tests", name).id for name in ("nested_flowables", "sequential_outputs") * 10]
+            finished = [service.wait(execution_id, timeout=120) for execution_id in ids]
+        assert all(execution.current is State.SUCCESS for execution in finished)
+        for execution in finished:
+            assert all(run.attempt_number <= 1 for run in execution.task_runs)  # nothing ran twice
+            expected = 11 if execution.flow_id == "nested_flowables" else 6
+            assert len(execution.task_runs) == expected
+        assert second.worker is not None
+    finally:
+        engine.dispose()
