@@ -230,9 +230,10 @@ class _Work:
         self.execution = self.execution.to(State.KILLING, self.now)
         for run_id in self.order:
             run = self.runs[run_id]
-            if run.current in (State.RUNNING, State.RETRYING) and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
-                self.kills.append(run.id)
-            elif run.current in (State.CREATED, State.RESTARTED):
+            if run.current is State.RUNNING and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
+                self.kills.append(run.id)  # a worker may hold it: wait for it to confirm
+            elif run.current in (State.CREATED, State.RESTARTED, State.RETRYING):
+                # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
                 self.put(run.to(State.KILLED, self.now))
 
     def restart(self) -> None:

@@ -313,3 +313,15 @@ def test_allow_warning_turns_a_warning_into_a_success():
     assert tolerant.run().current is State.SUCCESS
     strict = Simulation.of(flow("tasks:\n" + ret("t")), worker=warn)
     assert strict.run().current is State.WARNING
+
+
+def test_kill_during_a_retry_wait_ends_at_once():
+    sim = Simulation.of(flow("tasks:\n" + ret("t", extra="retry:\n  type: constant\n  interval: PT1H\n  maxAttempt: 3")),
+                        worker=lambda job: None)
+    job = sim.send(Start()).jobs[0]
+    waiting = sim.send(TaskResult(job.task_run_id, 1, State.FAILED, message="first failure"))
+    assert waiting.execution.task_runs[0].current is State.RETRYING and waiting.jobs[0].delay == 3600
+    killed = sim.send(Kill())
+    assert killed.execution.current is State.KILLED and killed.kills == ()
+    late = sim.send(TaskResult(job.task_run_id, 2, State.KILLED))  # the delayed job, taken an hour later
+    assert late.execution == killed.execution
