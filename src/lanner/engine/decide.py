@@ -108,7 +108,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     Folding a batch before advancing once gives the same result as deciding each event
     in turn, at a fraction of the cost for executions with many task runs.
     """
-    work = _Work(execution, flow, now, ids, rng or random.Random(), environ)
+    work = _Work(execution, flow, now, ids, rng or _RANDOM, environ)
     was_terminal = execution.current.terminal
     for event in (events if isinstance(events, Sequence) else (events,)):
         if isinstance(event, TaskResult):
@@ -124,6 +124,9 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     result = work.result()
     return Decision(result, tuple(work.jobs), tuple(work.notes), tuple(work.kills),
                     ended=result.current.terminal and not was_terminal)
+
+
+_RANDOM = random.Random()  # seeded once: seeding one per decision reads the OS entropy pool each time
 
 
 # -- the working copy --------------------------------------------------------------------------
