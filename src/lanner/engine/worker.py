@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+KILL_CHECK_EVERY = 0.1  # seconds between looks for kill orders while tasks run
 
 
 @dataclass
@@ -94,13 +95,16 @@ class Worker:
         self._pending: list[_Pending] = []
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._next_kill_check = 0.0
 
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         try:
             while not stop.is_set():
                 try:
-                    if self._running:
+                    if self._running and time.monotonic() >= self._next_kill_check:
+                        # Throttled: a busy loop would otherwise spend a transaction per turn on it.
+                        self._next_kill_check = time.monotonic() + KILL_CHECK_EVERY
                         self._handle_kills()
                     taken = self.take_jobs()
                 except Exception:
