@@ -65,12 +65,6 @@ FlowId = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$
 Namespace = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=150)]
 InputId = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$", max_length=100)]
 
-ID_RULES = {
-    "TaskId": "letters, digits, '_' and '-', starting with a letter or digit",
-    "FlowId": "letters, digits, '.', '_' and '-', starting with a letter or digit",
-    "Namespace": "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
-}
-
 
 def _labels(value: Any) -> Any:
     """Labels are a map, or Kestra's list of ``{key, value}``; both become ``{key: value}``."""
