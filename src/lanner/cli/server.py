@@ -59,6 +59,8 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
 @common_options
 def standalone(app: App, flow_path: Path | None, worker_threads: int, port: int) -> None:
     """Run every component in one process (embedded SQLite by default)."""
+    log.info("the webserver (port %d) is not part of this release yet: executions are created with "
+             "`lanner flow test` or the Python service API", port)
     _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
            name=f"standalone (executor, worker with {worker_threads} threads)")
 
