@@ -298,3 +298,41 @@ def test_a_send_from_another_process_wakes_the_waiter(engine, queue, database_ur
                    env={**os.environ, "LANNER_DATABASE_URL": database_url})
     assert waiter() is True  # within the poll, not after the 60 s timeout
     assert [m.payload for m in consume(engine, queue, "jobs")] == [{"from": "another process"}]
+
+
+def test_take_claims_and_deletes_in_one_statement_and_a_rollback_restores(engine, queue):
+    for n in range(3):
+        send(engine, queue, "jobs", {"n": n})
+    with write_connection(engine) as connection, connection.begin():
+        taken = queue.take(connection, "jobs", 2)
+        assert [m.payload["n"] for m in taken] == [0, 1]
+        connection.rollback()
+    assert rows(engine) == 3
+    with write_connection(engine) as connection, connection.begin():
+        assert [m.payload["n"] for m in queue.take(connection, "jobs", 10)] == [0, 1, 2]
+    assert rows(engine) == 0
+
+
+def test_concurrent_takers_never_share_a_message(engine, queue, database_url):
+    import threading
+
+    for n in range(40):
+        send(engine, queue, "jobs", {"n": n})
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def taker():
+        while True:
+            with write_connection(engine) as connection, connection.begin():
+                batch = queue.take(connection, "jobs", 3)
+            if not batch:
+                return
+            with lock:
+                taken.extend(m.payload["n"] for m in batch)
+
+    threads = [threading.Thread(target=taker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(taken) == list(range(40))

@@ -68,7 +68,7 @@ class Executor:
 
     def _batch(self, limit: int) -> int:
         with write_connection(self.engine) as connection, connection.begin():
-            batch = self.queue.claim(connection, messages.EXECUTOR, limit)
+            batch = self.queue.take(connection, messages.EXECUTOR, limit)
             if not batch:
                 return 0
             by_execution: dict[tuple[str, str], list[Message]] = {}
@@ -76,8 +76,8 @@ class Executor:
             for message in known:
                 key = (message.payload.get("tenantId", "main"), message.payload["executionId"])
                 by_execution.setdefault(key, []).append(message)
-            if len(known) < len(batch):  # a newer Lanner's messages: left for a component that knows them
-                log.warning("left %d message(s) in a format this Lanner does not know", len(batch) - len(known))
+            if len(known) < len(batch):  # a newer Lanner's messages: put back for a component that knows them
+                _put_back(self.queue, connection, messages.EXECUTOR, [m for m in batch if m not in known])
             current = self.cache.lock_many(connection, by_execution)
             decided: list[tuple[Execution, Decision]] = []
             for key, items in by_execution.items():
@@ -92,7 +92,6 @@ class Executor:
             execution_batch.save_many(connection, changed)
             self._written.extend(changed)
             self._effects(connection, decided)
-            self.queue.ack(connection, [m.id for m in known])
             return len(batch)
 
     def _decide(self, connection: Connection, before: Execution, items: list[Message]) -> Decision:
@@ -140,6 +139,12 @@ class Executor:
             if run.id in kills and worker_id:
                 self.queue.send(connection, messages.kill_topic(worker_id),
                                 {"v": messages.FORMAT, "taskRunId": run.id, "attempt": run.attempt_number})
+
+def _put_back(queue: Queue, connection: Connection, topic: str, unknown: list[Message]) -> None:
+    log.warning("left %d message(s) in a format this Lanner does not know", len(unknown))
+    for message in unknown:
+        queue.send(connection, topic, message.payload, key=message.key, tenant_id=message.tenant_id)
+
 
 def _log_entry(execution: Execution, note: Note, now: datetime) -> repo.LogEntry:
     return repo.LogEntry(tenant_id=execution.tenant_id, namespace=execution.namespace, flow_id=execution.flow_id,

@@ -125,7 +125,7 @@ class Worker:
         if not free:
             return 0
         with write_connection(self.engine) as connection, connection.begin():
-            batch = self.queue.claim(connection, messages.WORKER, free)
+            batch = self.queue.take(connection, messages.WORKER, free)
             started: list[_Attempt] = []
             held: list[dict[str, Any]] = []
             finished: list[tuple[_Attempt, TaskResult]] = []
@@ -147,7 +147,10 @@ class Worker:
                              "payload": message.payload})
                 started.append(attempt)
             repo.record_running_jobs(connection, held)
-            self.queue.ack(connection, [m.id for m in known])
+            for message in batch:
+                if message not in known:  # a newer Lanner's job: put back for a worker that knows it
+                    self.queue.send(connection, messages.WORKER, message.payload, key=message.key,
+                                    tenant_id=message.tenant_id)
             if finished:
                 self._write_results(connection, finished, forget=False)
         for attempt in started:
@@ -267,13 +270,11 @@ class Worker:
     def _handle_kills(self) -> None:
         topic = messages.kill_topic(self.worker_id)
         with write_connection(self.engine) as connection, connection.begin():
-            kills = self.queue.claim(connection, topic, 100)
-            for message in kills:
+            for message in self.queue.take(connection, topic, 100):
                 with self._lock:
                     attempt = self._running.get((message.payload.get("taskRunId"), message.payload.get("attempt")))
                 if attempt is not None:
                     self._stop(attempt, State.KILLED)
-            self.queue.ack(connection, [m.id for m in kills])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -86,6 +86,11 @@ _CLAIM = (
 _CLAIM_PG = _CLAIM.where(_q.c.available_at <= sa.func.clock_timestamp()).with_for_update(skip_locked=True)
 _CLAIM_SQLITE = _CLAIM.where(_q.c.available_at <= sa.bindparam("now", type_=_q.c.available_at.type))
 _ACK = sa.delete(_q).where(_q.c.id.in_(sa.bindparam("ids", expanding=True)))
+# Claim and delete in one statement: inside the caller's transaction this is the same as
+# claim() then ack(), one round trip shorter (a rollback brings the rows back).
+_TAKE_PG = sa.delete(_q).where(_q.c.id.in_(_CLAIM_PG.with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
+_TAKE_SQLITE = sa.delete(_q).where(_q.c.id.in_(_CLAIM_SQLITE.with_only_columns(_q.c.id).scalar_subquery())).returning(
+    *_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,20 @@ class Queue:
         else:
             rows = connection.execute(_CLAIM_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
         return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
+
+    def take(self, connection: Connection, topic: str, limit: int = 100) -> list[Message]:
+        """:meth:`claim` and :meth:`ack` at once: the messages are deleted as they are returned.
+
+        The caller's transaction still decides: a rollback puts them back.  Use it when
+        every message taken will be handled (or sent again) in that transaction.
+        """
+        if self._postgres:
+            self._ensure_listening()
+            rows = connection.execute(_TAKE_PG, {"topic": topic, "limit": limit})
+        else:
+            rows = connection.execute(_TAKE_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
+        messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
+        return sorted(messages, key=lambda message: message.id)
 
     def ack(self, connection: Connection, ids: Sequence[int]) -> None:
         """Delete consumed messages (in the transaction that claimed them)."""
