@@ -126,6 +126,21 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
                     ended=result.current.terminal and not was_terminal)
 
 
+_TASK_INDEX: dict[int, tuple[Flow, dict[str, TaskSpec]]] = {}
+
+
+def _tasks_by_id(flow: Flow) -> dict[str, TaskSpec]:
+    """Every task of a flow by id; computed once per flow value (walking a flow costs more than deciding)."""
+    cached = _TASK_INDEX.get(id(flow))
+    if cached is not None and cached[0] is flow:
+        return cached[1]
+    index = {task.id: task for task in flow.all_tasks()}
+    if len(_TASK_INDEX) >= 256:
+        _TASK_INDEX.pop(next(iter(_TASK_INDEX)))
+    _TASK_INDEX[id(flow)] = (flow, index)
+    return index
+
+
 _RANDOM = random.Random()  # seeded once: seeding one per decision reads the OS entropy pool each time
 
 
@@ -134,7 +149,7 @@ class _Work:
     def __init__(self, execution: Execution, flow: Flow, now: datetime, ids: Callable[[], str], rng: random.Random,
                  environ: dict[str, str] | None) -> None:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
-        self.tasks: dict[str, TaskSpec] = {task.id: task for task in flow.all_tasks()}
+        self.tasks = _tasks_by_id(flow)
         self.runs: dict[str, TaskRun] = {run.id: run for run in execution.task_runs}
         self.order: list[str] = [run.id for run in execution.task_runs]
         self.by_parent: dict[tuple[str | None, int | None], list[str]] = {}

@@ -49,7 +49,9 @@ class Executor:
                 log.exception("executor batch failed; retrying")
                 stop.wait(idle_wait)
                 continue
-            if not handled:
+            if handled < BATCH:
+                # A partial batch emptied the topic; anything sent since has already signalled
+                # the wait, which then returns at once (no empty transaction to find out).
                 self.queue.wait(messages.EXECUTOR, idle_wait)
 
     def process_batch(self, limit: int = BATCH) -> int:

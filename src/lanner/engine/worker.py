@@ -106,12 +106,15 @@ class Worker:
                         # Throttled: a busy loop would otherwise spend a transaction per turn on it.
                         self._next_kill_check = time.monotonic() + KILL_CHECK_EVERY
                         self._handle_kills()
-                    taken = self.take_jobs()
+                    free = self._free_slots()
+                    taken = self.take_jobs() if free else 0
                 except Exception:
                     log.exception("worker loop failed; retrying")
                     stop.wait(idle_wait)
                     continue
-                if not taken:
+                if taken < free or not free:
+                    # The topic is empty (or every slot busy): a job sent since, or a slot freed,
+                    # has already signalled this wait, which then returns at once.
                     self.queue.wait(messages.WORKER, idle_wait if not self._running else min(idle_wait, 0.2))
         finally:
             self.drain()
