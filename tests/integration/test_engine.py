@@ -183,3 +183,21 @@ def test_two_executors_and_two_workers_share_the_work_without_doubles(postgres_u
         assert second.worker is not None
     finally:
         engine.dispose()
+
+
+def test_a_bug_while_deciding_fails_that_execution_only(lanner, monkeypatch):
+    from lanner.engine import executor as executor_module
+
+    real_decide = executor_module.decide
+
+    def flaky_decide(execution, flow, events, now, **options):
+        if execution.flow_id == "timeout":
+            raise RuntimeError("a bug in deciding")
+        return real_decide(execution, flow, events, now, **options)
+
+    monkeypatch.setattr(executor_module, "decide", flaky_decide)
+    broken = lanner.create("lanner.tests", "timeout")
+    fine = lanner.create("lanner.tests", "sequential_outputs")
+    assert lanner.wait(broken.id).current is State.FAILED
+    assert lanner.wait(fine.id).current is State.SUCCESS
+    assert any("internal error: RuntimeError: a bug in deciding" in entry.message for entry in lanner.logs(broken.id))

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from lanner.engine import messages
 from lanner.engine.decide import Decision, Note, decide
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
@@ -103,6 +105,8 @@ class Executor:
             return decide(before, flow, [messages.event_of(m.payload) for m in items], self.clock())
         except FlowNotFound as exc:
             return self._failed(before, exc)
+        except sa.exc.SQLAlchemyError:
+            raise  # the database, not the execution: the whole batch is retried
         except Exception as exc:  # a bug while deciding: fail this execution rather than block the queue
             log.exception("cannot decide execution %s", before.id)
             return self._failed(before, exc)
