@@ -13,6 +13,7 @@ task thread ignores the event its late result is simply discarded.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 KILL_CHECK_EVERY = 0.1  # seconds between looks for kill orders while tasks run
+RETRY_DELAYS = (0.1, 0.5, 1, 2, 5, 10, 30)  # seconds between attempts to record results
 
 
 @dataclass
@@ -229,16 +231,15 @@ class Worker:
                 self._flush(batch)
 
     def _flush(self, batch: list[_Pending]) -> None:
-        for delay in (0.1, 0.5, 1, 2, 5, 10, 30, None):
+        """Commit these results, retrying for as long as the database is away: a result is never dropped."""
+        for attempt in itertools.count():
             try:
                 with write_connection(self.engine) as connection, connection.begin():
                     self._write_results(connection, [(p.attempt, p.result) for p in batch], forget=True)
                 break
-            except Exception:  # the database is away: the results must not be lost, keep trying
-                if delay is None:
-                    log.error("gave up recording %d result(s); their jobs will be resubmitted", len(batch))
-                    break
-                log.exception("cannot record %d result(s); retrying", len(batch))
+            except Exception:
+                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+                log.exception("cannot record %d result(s); retrying in %.1f s", len(batch), delay)
                 time.sleep(delay)
         for pending in batch:
             pending.done.set()
