@@ -118,3 +118,15 @@ def test_engine_commands_take_the_global_options(command):
     result = run_lanner(*command, "-h")
     assert result.returncode == 0
     assert "-c, --config" in result.stdout and "--internal-log" in result.stdout
+
+
+def test_flow_test_names_each_bad_input(tmp_path):
+    flow = tmp_path / "typed.yml"
+    flow.write_text("id: typed\nnamespace: t\ninputs:\n  - id: n\n    type: INT\n  - id: when\n    type: DATE\n"
+                    "tasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ inputs.n }}\"\n")
+    result = run_lanner("flow", "test", str(flow), "--inputs", "n=abc", "-l", "ERROR")
+    assert result.returncode == 2
+    assert "Invalid input `n`: expected an integer, got 'abc'" in result.stderr
+    assert "Missing required input `when` (DATE)" in result.stderr
+    ok = run_lanner("flow", "test", str(flow), "--inputs", "n=41", "--inputs", "when=2026-11-28", "-l", "ERROR")
+    assert ok.returncode == 0 and '{"value": "41"}' in ok.stdout
