@@ -98,6 +98,7 @@ class Worker:
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._next_kill_check = 0.0
+        self._saturated = False
 
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
@@ -110,6 +111,8 @@ class Worker:
                         self._handle_kills()
                     free = self._free_slots()
                     taken = self.take_jobs() if free else 0
+                    # Every slot filled: more jobs may wait, so a slot freeing up is worth a look.
+                    self._saturated = not free or taken == free
                 except Exception:
                     log.exception("worker loop failed; retrying")
                     stop.wait(idle_wait)
@@ -191,7 +194,8 @@ class Worker:
         finally:
             with self._lock:
                 self._running.pop((job.task_run_id, job.attempt), None)
-            self.queue.wake(messages.WORKER)  # a slot is free: take the next job now, not at the next poll
+            if self._saturated:  # jobs may be waiting for this slot: take the next one now, not at the next poll
+                self.queue.wake(messages.WORKER)
 
     def _run_task(self, attempt: _Attempt) -> TaskResult:
         job = attempt.job
