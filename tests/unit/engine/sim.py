@@ -16,7 +16,7 @@ from typing import Any
 
 from lanner.engine.decide import Decision, Event, Job, Note, Start, TaskResult, decide
 from lanner.engine.inputs import resolve_inputs
-from lanner.expr import ExpressionError, render_value
+from lanner.expr import ExpressionError
 from lanner.flows.registry import default_registry
 from lanner.flows.validator import validate_source
 from lanner.model.execution import Execution, TaskRun
@@ -24,22 +24,7 @@ from lanner.model.flow import Flow
 from lanner.model.state import State, StateHistory
 from lanner.model.task import TaskSpec
 from lanner.tasks.runnable import TaskFailure
-
-
-class FakeContext:
-    def __init__(self, job: Job) -> None:
-        self.execution_id, self.task_run_id, self.attempt = job.execution_id, job.task_run_id, job.attempt
-        self.variables = job.variables
-        self.logs: list[tuple[str, str]] = []
-
-    def render(self, value: Any) -> Any:
-        return render_value(value, self.variables)
-
-    def log(self, level: str, message: str) -> None:
-        self.logs.append((level, message))
-
-    def wait(self, seconds: float) -> bool:
-        return False
+from tests.unit.tasks.fake_context import FakeContext
 
 
 def run_for_real(job: Job) -> TaskResult:
@@ -47,7 +32,9 @@ def run_for_real(job: Job) -> TaskResult:
     resolved = default_registry().resolve(TaskSpec, job.task["type"])
     task = resolved.cls.model_validate(job.task)
     try:
-        output = task.run(FakeContext(job))  # type: ignore[attr-defined]
+        context = FakeContext(job.variables, execution_id=job.execution_id, task_run_id=job.task_run_id,
+                              attempt=job.attempt)
+        output = task.run(context)  # type: ignore[attr-defined]
     except (TaskFailure, ExpressionError) as exc:
         return TaskResult(job.task_run_id, job.attempt, State.FAILED, message=str(exc))
     metrics = tuple({"name": m.name, "value": m.value, "type": m.type} for m in output.metrics)
