@@ -56,9 +56,9 @@ def _servers(url: str, backend: str):
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, validate_source(source).flow, source)
         if backend == "sqlite":
-            processes = [_spawn(["standalone", "--worker-thread", "8"], url, folder)]
+            processes = [_spawn(["standalone"], url, folder)]
         else:
-            processes = [_spawn(["executor"], url, folder), _spawn(["worker", "--thread", "8"], url, folder)]
+            processes = [_spawn(["executor"], url, folder), _spawn(["worker"], url, folder)]
         queue = Queue(engine)
         try:
             time.sleep(1.5)  # let the servers connect before timing anything

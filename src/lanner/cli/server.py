@@ -15,6 +15,15 @@ from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
 log = logging.getLogger("lanner.server")
 
 
+def default_worker_threads() -> int:
+    """Eight per CPU this process may use, as Kestra 1.0 does: most tasks wait on I/O."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return 8 * max(cpus, 1)
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 def server() -> None:
     """Run Lanner's server components."""
@@ -53,12 +62,13 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
 @server.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-f", "--flow-path", type=click.Path(path_type=Path, file_okay=False),
               help="Deploy the flows of this folder, and follow its changes.")
-@click.option("--worker-thread", "worker_threads", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Tasks the embedded worker runs at once.")
+@click.option("--worker-thread", "worker_threads", type=click.IntRange(min=1), default=None,
+              help="Tasks the embedded worker runs at once.  [default: 8 per CPU]")
 @click.option("--port", type=int, default=8080, show_default=True, help="Webserver port (the webserver comes in a later release).")
 @common_options
-def standalone(app: App, flow_path: Path | None, worker_threads: int, port: int) -> None:
+def standalone(app: App, flow_path: Path | None, worker_threads: int | None, port: int) -> None:
     """Run every component in one process (embedded SQLite by default)."""
+    worker_threads = worker_threads or default_worker_threads()
     log.info("the webserver (port %d) is not part of this release yet: executions are created with "
              "`lanner flow test` or the Python service API", port)
     _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
@@ -73,10 +83,11 @@ def executor(app: App) -> None:
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
-@click.option("-t", "--thread", "threads", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Tasks this worker runs at once.")
+@click.option("-t", "--thread", "threads", type=click.IntRange(min=1), default=None,
+              help="Tasks this worker runs at once.  [default: 8 per CPU]")
 @common_options
-def worker(app: App, threads: int) -> None:
+def worker(app: App, threads: int | None) -> None:
     """Run a worker: it runs tasks. It never migrates the database; it waits for the schema."""
+    threads = threads or default_worker_threads()
     _serve(app, executors=0, worker_threads=threads, flow_path=None, may_migrate=False,
            name=f"worker ({threads} threads)")

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
@@ -31,13 +32,33 @@ Key = tuple[str, str]  # (tenant_id, execution_id)
 _e, _t = executions, task_runs
 
 
+def _among(connection: Connection, query: sa.Select, table: sa.Table, column: sa.Column, tenant_id: str,
+           ids: Iterable[str]) -> sa.Select:
+    """``query`` restricted to the rows of ``tenant_id`` whose ``column`` is one of ``ids``.
+
+    PostgreSQL joins ``unnest`` of both key columns, so that no condition on the table
+    alone is left for the planner to misjudge.  With ``tenant_id = ? AND id IN (...)``
+    on a new or fast-growing table (no statistics yet, or stale ones), it guessed the
+    tenant condition selective and read every row of the tenant for each batch:
+    quadratic work as executions piled up.  Now it can only choose between a lookup
+    per key and one scan, by the table's actual size.
+    """
+    ids = sorted(ids)
+    if connection.dialect.name != "postgresql":
+        return query.where(table.c.tenant_id == tenant_id, column.in_(ids))
+    keys = sa.func.unnest(sa.bindparam("key_tenants", [tenant_id] * len(ids), type_=ARRAY(sa.String)),
+                          sa.bindparam("key_ids", ids, type_=ARRAY(sa.String))
+                          ).table_valued("tenant_id", "id").render_derived(name="keys")
+    return query.join(keys, sa.and_(table.c.tenant_id == keys.c.tenant_id, column == keys.c.id))
+
+
 def lock_versions(connection: Connection, keys: Iterable[Key]) -> dict[Key, int]:
     """Lock the rows of these executions (FOR UPDATE on PostgreSQL) and return their versions."""
     found: dict[Key, int] = {}
     for tenant_id, ids in _by_tenant(keys).items():
-        query = (sa.select(_e.c.id, _e.c.version)
-                 .where(_e.c.tenant_id == tenant_id, _e.c.id.in_(sorted(ids)), ~_e.c.deleted)
-                 .order_by(_e.c.id).with_for_update())
+        query = (_among(connection, sa.select(_e.c.id, _e.c.version), _e, _e.c.id, tenant_id, ids)
+                 .where(~_e.c.deleted)
+                 .order_by(_e.c.id).with_for_update(of=_e))
         found.update({(tenant_id, row.id): row.version for row in connection.execute(query)})
     return found
 
@@ -50,9 +71,9 @@ def states(connection: Connection, keys: Iterable[Key], *, share_lock: bool = Fa
     """
     found: dict[Key, State] = {}
     for tenant_id, ids in _by_tenant(keys).items():
-        query = sa.select(_e.c.id, _e.c.state).where(_e.c.tenant_id == tenant_id, _e.c.id.in_(sorted(ids)))
+        query = _among(connection, sa.select(_e.c.id, _e.c.state), _e, _e.c.id, tenant_id, ids)
         if share_lock and connection.dialect.name == "postgresql":
-            query = query.order_by(_e.c.id).with_for_update(read=True)
+            query = query.order_by(_e.c.id).with_for_update(read=True, of=_e)
         found.update({(tenant_id, row.id): State(row.state) for row in connection.execute(query)})
     return found
 
@@ -61,12 +82,11 @@ def read_many(connection: Connection, keys: Iterable[Key]) -> dict[Key, Executio
     """These executions with their task runs, in two queries per tenant."""
     result: dict[Key, Execution] = {}
     for tenant_id, ids in _by_tenant(keys).items():
-        rows = connection.execute(sa.select(*repo._EXECUTION_COLUMNS).where(_e.c.tenant_id == tenant_id,
-                                                                         _e.c.id.in_(sorted(ids))))
+        rows = connection.execute(_among(connection, sa.select(*repo._EXECUTION_COLUMNS), _e, _e.c.id, tenant_id, ids))
         heads = {row.id: row for row in rows}
         runs: dict[str, list] = {execution_id: [] for execution_id in heads}
-        query = (sa.select(_t.c.execution_id, *repo._GET_TASK_RUNS.selected_columns)
-                 .where(_t.c.tenant_id == tenant_id, _t.c.execution_id.in_(sorted(heads)))
+        query = (_among(connection, sa.select(_t.c.execution_id, *repo._GET_TASK_RUNS.selected_columns),
+                        _t, _t.c.execution_id, tenant_id, heads)
                  .order_by(_t.c.execution_id, _t.c.ordinal, _t.c.created_at, _t.c.id))
         for row in connection.execute(query):
             runs[row.execution_id].append(repo._task_run(row))
