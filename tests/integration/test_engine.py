@@ -129,6 +129,31 @@ def test_kill_stops_a_running_task(lanner):
     assert [(run.task_id, run.current) for run in killed.task_runs] == [("nap", State.KILLED)]
 
 
+def test_kill_withdraws_jobs_no_worker_took(database_url):
+    """With no worker running, the queued job is withdrawn, reported KILLED, and never runs."""
+    from lanner.engine import messages
+
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    source = (FLOWS / "sequential_outputs.yaml").read_text()
+    with write_connection(engine) as connection, connection.begin():
+        flow_repository.save_flow(connection, validate_source(source).flow, source)
+    try:
+        with Runtime(engine, executors=1, worker_threads=0) as runtime:
+            service = Executions(engine, runtime.queue, runtime.flows)
+            execution = service.create("lanner.tests", "sequential_outputs", {"name": "ada"})
+            _wait_until(lambda: any(run.current is State.RUNNING for run in service.get(execution.id).task_runs))
+            service.kill(execution.id)
+            killed = service.wait(execution.id, timeout=30)
+            with engine.connect() as connection:
+                queued = runtime.queue.depth(connection, messages.WORKER)
+        assert killed.current is State.KILLED
+        assert [(run.task_id, run.current, run.attempt_number) for run in killed.task_runs] == [
+            ("hello", State.KILLED, 1)]
+        assert queued == 0
+    finally:
+        engine.dispose()
+
+
 def test_timeout_fails_the_attempt(lanner):
     execution = lanner.wait(lanner.create("lanner.tests", "timeout").id, timeout=30)
     assert execution.current is State.FAILED

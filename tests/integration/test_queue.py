@@ -336,3 +336,42 @@ def test_concurrent_takers_never_share_a_message(engine, queue, database_url):
     for thread in threads:
         thread.join(60)
     assert sorted(taken) == list(range(40))
+
+
+def test_withdraw_removes_one_keys_messages_of_one_topic_delayed_ones_included(engine, queue):
+    send(engine, queue, "jobs", {"n": 1}, key="e1")
+    send(engine, queue, "jobs", {"n": 2}, key="e1", delay=3600)
+    send(engine, queue, "jobs", {"n": 3}, key="e2")
+    send(engine, queue, "results", {"n": 4}, key="e1")
+    with write_connection(engine) as connection, connection.begin():
+        withdrawn = queue.withdraw(connection, "jobs", "e1")
+    assert [m.payload for m in withdrawn] == [{"n": 1}, {"n": 2}]
+    assert [m.payload for m in consume(engine, queue, "jobs")] == [{"n": 3}]
+    assert [m.payload for m in consume(engine, queue, "results")] == [{"n": 4}]
+
+
+def test_withdraw_never_returns_a_message_a_consumer_is_taking(engine, queue, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one write transaction at a time")
+    send(engine, queue, "jobs", {"n": 1}, key="e1")
+    taken = threading.Event()
+    release = threading.Event()
+
+    def take():
+        with write_connection(engine) as connection, connection.begin():
+            messages = queue.take(connection, "jobs", 10)
+            taken.set()
+            release.wait(PROMPTLY)
+        return messages
+
+    join_taker = in_thread(take)
+    assert taken.wait(PROMPTLY)
+
+    def withdraw():
+        with write_connection(engine) as connection, connection.begin():
+            return queue.withdraw(connection, "jobs", "e1")
+
+    join_withdraw = in_thread(withdraw)
+    release.set()
+    assert [m.payload for m in join_taker()] == [{"n": 1}]
+    assert join_withdraw() == []  # the taker's: not withdrawn twice

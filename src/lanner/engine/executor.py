@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from lanner.engine import messages
-from lanner.engine.decide import Decision, Note, decide
+from lanner.engine.decide import Decision, Note, TaskResult, decide
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.state import State
@@ -138,6 +138,18 @@ class Executor:
             repo.append_logs(connection, entries)
 
     def _send_kills(self, connection: Connection, execution: Execution, kills: set[str]) -> None:
+        # Jobs no worker took yet (retries waiting for their delay included) are withdrawn and
+        # reported KILLED here; only then are the holders looked up: on PostgreSQL, withdrawing
+        # waits for a worker taking one of them, whose holding is then visible.
+        withdrawn = [m for m in self.queue.withdraw(connection, messages.WORKER, execution.id,
+                                                    tenant_id=execution.tenant_id)
+                     if m.payload.get("v") == messages.FORMAT]
+        if withdrawn:
+            self.queue.send_many(connection, messages.EXECUTOR, [
+                messages.event_payload(execution.id, TaskResult(
+                    m.payload["taskRunId"], int(m.payload["attempt"]), State.KILLED,
+                    message="killed before a worker took it"), execution.tenant_id)
+                for m in withdrawn], keys=[execution.id] * len(withdrawn), tenant_id=execution.tenant_id)
         held = {(job["task_run_id"], job["attempt"]): job["worker_id"]
                 for job in repo.running_jobs(connection, execution_id=execution.id, tenant_id=execution.tenant_id)}
         for run in execution.task_runs:

@@ -3,8 +3,9 @@
 Taking a job, recording it in ``worker_jobs_running`` and deleting its message happen
 in one transaction, so a job is always either queued or held by a named worker (which
 is what lets a dead worker's jobs be resubmitted).  Reporting the result, forgetting
-the job and writing the attempt's log lines happen in one transaction too.  A job whose
-execution is being killed, or is already over, is not run: it is reported KILLED.
+the job and writing the attempt's log lines happen in one transaction too.  The worker
+never reads executions: killing one withdraws its queued jobs in the executor's
+transaction, so a job found in the queue is always one to run.
 
 A timeout or a kill sets the attempt's stop event; cooperative tasks (Sleep, scripts)
 end promptly, and the attempt is reported FAILED (timeout) or KILLED either way; if a
@@ -29,7 +30,6 @@ from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
-from lanner.store import execution_batch
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
@@ -136,31 +136,18 @@ class Worker:
             batch = self.queue.take(connection, messages.WORKER, free)
             started: list[_Attempt] = []
             held: list[dict[str, Any]] = []
-            finished: list[tuple[_Attempt, TaskResult]] = []
             known = [m for m in batch if m.payload.get("v") == messages.FORMAT]
-            current = execution_batch.states(
-                connection, [(m.payload.get("tenantId", "main"), m.payload["executionId"]) for m in known],
-                share_lock=True)
             for message in known:
                 job = messages.job_of(message.payload)
-                attempt = _Attempt(job, message.payload)
-                tenant_id = message.payload.get("tenantId", "main")
-                state = current.get((tenant_id, job.execution_id))
-                if state is None or state.terminal or state is State.KILLING:
-                    finished.append((attempt, TaskResult(job.task_run_id, job.attempt, State.KILLED,
-                                                         message="the execution was killed", worker_id=self.worker_id)))
-                    continue
-                held.append({"tenant_id": tenant_id, "task_run_id": job.task_run_id, "attempt": job.attempt,
-                             "execution_id": job.execution_id, "worker_id": self.worker_id,
+                held.append({"tenant_id": message.payload.get("tenantId", "main"), "task_run_id": job.task_run_id,
+                             "attempt": job.attempt, "execution_id": job.execution_id, "worker_id": self.worker_id,
                              "payload": message.payload})
-                started.append(attempt)
+                started.append(_Attempt(job, message.payload))
             repo.record_running_jobs(connection, held)
             for message in batch:
                 if message not in known:  # a newer Lanner's job: put back for a worker that knows it
                     self.queue.send(connection, messages.WORKER, message.payload, key=message.key,
                                     tenant_id=message.tenant_id)
-            if finished:
-                self._write_results(connection, finished, forget=False)
         for attempt in started:
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
@@ -239,7 +226,7 @@ class Worker:
         for attempt in itertools.count():
             try:
                 with write_connection(self.engine) as connection, connection.begin():
-                    self._write_results(connection, [(p.attempt, p.result) for p in batch], forget=True)
+                    self._write_results(connection, [(p.attempt, p.result) for p in batch])
                 break
             except Exception:
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
@@ -248,7 +235,7 @@ class Worker:
         for pending in batch:
             pending.done.set()
 
-    def _write_results(self, connection: Any, results: list[tuple[_Attempt, TaskResult]], *, forget: bool) -> None:
+    def _write_results(self, connection: Any, results: list[tuple[_Attempt, TaskResult]]) -> None:
         entries = [
             repo.LogEntry(tenant_id=attempt.payload.get("tenantId", "main"), namespace=attempt.payload.get("namespace", ""),
                           flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
@@ -265,9 +252,8 @@ class Worker:
             self.queue.send_many(connection, messages.EXECUTOR,
                                  [messages.event_payload(a.job.execution_id, r, tenant_id) for a, r in items],
                                  keys=[a.job.execution_id for a, _ in items], tenant_id=tenant_id)
-            if forget:
-                repo.forget_running_jobs(connection, [
-                    {"tenant_id": tenant_id, "task_run_id": r.task_run_id, "attempt": r.attempt} for _, r in items])
+            repo.forget_running_jobs(connection, [
+                {"tenant_id": tenant_id, "task_run_id": r.task_run_id, "attempt": r.attempt} for _, r in items])
 
     # kills --------------------------------------------------------------------------------------
     def _stop(self, attempt: _Attempt, reason: State) -> None:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from lanner.model.state import State
 from lanner.store import execution_repository as repo
 from lanner.store.tables import executions, task_runs
 
@@ -60,21 +59,6 @@ def lock_versions(connection: Connection, keys: Iterable[Key]) -> dict[Key, int]
                  .where(~_e.c.deleted)
                  .order_by(_e.c.id).with_for_update(of=_e))
         found.update({(tenant_id, row.id): row.version for row in connection.execute(query)})
-    return found
-
-
-def states(connection: Connection, keys: Iterable[Key], *, share_lock: bool = False) -> dict[Key, State]:
-    """The current state of each execution (absent ones are left out), in one query per tenant.
-
-    ``share_lock`` (PostgreSQL) waits for executors holding these rows, so a worker taking
-    jobs sees every kill committed before it.
-    """
-    found: dict[Key, State] = {}
-    for tenant_id, ids in _by_tenant(keys).items():
-        query = _among(connection, sa.select(_e.c.id, _e.c.state), _e, _e.c.id, tenant_id, ids)
-        if share_lock and connection.dialect.name == "postgresql":
-            query = query.order_by(_e.c.id).with_for_update(read=True, of=_e)
-        found.update({(tenant_id, row.id): State(row.state) for row in connection.execute(query)})
     return found
 
 

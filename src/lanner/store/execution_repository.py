@@ -119,16 +119,9 @@ def get_execution(connection: Connection, execution_id: str, tenant_id: str = DE
     return _read(connection, _GET_EXECUTION, execution_id, tenant_id)
 
 
-def execution_state(connection: Connection, execution_id: str, tenant_id: str = DEFAULT_TENANT,
-                    *, share_lock: bool = False) -> State | None:
-    """Only the execution's current state (cheap: no task runs are read).
-
-    ``share_lock`` (PostgreSQL) waits for an executor holding the row, so the state read is
-    the one it committed: a worker taking a job cannot miss a kill decided meanwhile.
-    """
+def execution_state(connection: Connection, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> State | None:
+    """Only the execution's current state (cheap: no task runs are read)."""
     query = sa.select(executions.c.state).where(executions.c.tenant_id == tenant_id, executions.c.id == execution_id)
-    if share_lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
     state = connection.execute(query).scalar()
     return None if state is None else State(state)
 

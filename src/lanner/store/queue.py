@@ -89,6 +89,10 @@ _ACK = sa.delete(_q).where(_q.c.id.in_(sa.bindparam("ids", expanding=True)))
 # Claim and delete in one statement: inside the caller's transaction this is the same as
 # claim() then ack(), one round trip shorter (a rollback brings the rows back).
 _TAKE_PG = sa.delete(_q).where(_q.c.id.in_(_CLAIM_PG.with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
+_WITHDRAW = (sa.delete(_q)
+             .where(_q.c.tenant_id == sa.bindparam("tenant_id"), _q.c.key == sa.bindparam("key"),
+                    _q.c.topic == sa.bindparam("topic"))
+             .returning(*_COLUMNS))
 _TAKE_SQLITE = sa.delete(_q).where(_q.c.id.in_(_CLAIM_SQLITE.with_only_columns(_q.c.id).scalar_subquery())).returning(
     *_COLUMNS)
 
@@ -162,6 +166,18 @@ class Queue:
             rows = connection.execute(_TAKE_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
         messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
         return sorted(messages, key=lambda message: message.id)
+
+    def withdraw(self, connection: Connection, topic: str, key: str, *,
+                 tenant_id: str = DEFAULT_TENANT) -> list[Message]:
+        """Delete the messages of ``topic`` sent with ``key``, delayed ones included, and return them.
+
+        Unlike :meth:`take` it does not skip rows a consumer is taking: on PostgreSQL it
+        waits for that consumer's transaction, after which the message is the consumer's
+        (and not returned here).
+        """
+        rows = connection.execute(_WITHDRAW, {"tenant_id": tenant_id, "key": key, "topic": topic})
+        return sorted((Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows),
+                      key=lambda message: message.id)
 
     def ack(self, connection: Connection, ids: Sequence[int]) -> None:
         """Delete consumed messages (in the transaction that claimed them)."""
