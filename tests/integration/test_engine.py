@@ -226,3 +226,22 @@ def test_a_bug_while_deciding_fails_that_execution_only(lanner, monkeypatch):
     assert lanner.wait(broken.id).current is State.FAILED
     assert lanner.wait(fine.id).current is State.SUCCESS
     assert any("internal error: RuntimeError: a bug in deciding" in entry.message for entry in lanner.logs(broken.id))
+
+
+def test_creation_leaves_the_start_to_the_executor_when_deciding_it_fails(lanner, monkeypatch):
+    from lanner.engine import service as service_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in deciding the start")
+
+    monkeypatch.setattr(service_module, "decide", broken)
+    created = lanner.create("lanner.tests", "sequential_outputs", {"name": "ada"})
+    assert created.current is State.CREATED and not created.task_runs
+    assert lanner.wait(created.id).current is State.SUCCESS
+
+
+def test_creation_queues_the_first_jobs_itself(lanner):
+    created = lanner.create("lanner.tests", "sequential_outputs", {"name": "ada"})
+    assert created.current is State.RUNNING
+    assert [(run.task_id, run.current) for run in created.task_runs] == [("hello", State.RUNNING)]
+    assert lanner.wait(created.id).current is State.SUCCESS

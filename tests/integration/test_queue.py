@@ -224,9 +224,16 @@ def test_a_rolled_back_send_wakes_nobody(engine, queue):
     assert rows(engine) == 0
 
 
-def test_one_notification_per_topic_and_transaction(engine, queue, database_url):
+def test_one_statement_per_send_and_one_notification_per_topic_and_transaction(engine, queue, database_url):
     statements = []
     record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    listener = None
+    if database_url.startswith("postgresql"):
+        import psycopg
+
+        listener = psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                                   autocommit=True)
+        listener.execute("LISTEN lanner_queue")
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
         with write_connection(engine) as connection, connection.begin():
@@ -236,8 +243,12 @@ def test_one_notification_per_topic_and_transaction(engine, queue, database_url)
         send(engine, queue, "a", {})
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
-    notifies = [s for s in statements if "pg_notify" in s]
-    assert len(notifies) == (3 if database_url.startswith("postgresql") else 0)
+    assert len([s for s in statements if "INSERT INTO queue_messages" in s]) == 5
+    if listener is not None:
+        with listener:
+            received = [n.payload for n in listener.notifies(timeout=1, stop_after=3)]
+            received += [n.payload for n in listener.notifies(timeout=0.2)]  # and nothing more
+        assert sorted(received) == ["a", "a", "b"]
 
 
 def test_close_wakes_waiters_and_is_idempotent(engine):

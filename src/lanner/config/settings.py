@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -72,6 +72,11 @@ class Database(_Section):
     )
     busy_timeout: Duration = Field(
         timedelta(seconds=5), description="SQLite only: how long a write waits for another writer."
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="SQLite only: NORMAL syncs the disk at checkpoints (a power cut may undo the last "
+                    "commits, never corrupt); FULL syncs at every commit (slower).",
     )
 
     @field_validator("url")

@@ -7,7 +7,8 @@ kind of write once for the whole batch.  A crash anywhere rolls all of it back a
 messages are processed again; the attempt fencing in ``decide`` makes a replayed result
 harmless.  All decisions are made before anything is written, so a bug met while
 deciding one execution fails that execution (with a log line) instead of blocking the
-queue.
+queue.  What a decision asks for (jobs, kills, log lines) is written by
+:mod:`lanner.engine.effects`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from lanner.engine import messages
-from lanner.engine.decide import Decision, Note, TaskResult, decide
+from lanner.engine import effects, messages
+from lanner.engine.decide import Decision, Note, decide
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.state import State
 from lanner.store import execution_batch
-from lanner.store import execution_repository as repo
-from lanner.store.engine import write_connection
+from lanner.store.engine import then_commit, write_connection
 from lanner.store.queue import Message, Queue
 
 if TYPE_CHECKING:
@@ -93,9 +93,11 @@ class Executor:
             # Every decision is made before anything is written: a bug in one execution's
             # decision fails that execution only, and the writes below are shared by all.
             changed = [(before, d.execution) for before, d in decided if d.execution != before]
-            execution_batch.save_many(connection, changed)
+            effects.stop(connection, self.queue, decided)
+            with then_commit(connection):
+                execution_batch.save_many(connection, changed)
+                effects.write(connection, self.queue, decided, self.clock())
             self._written.extend(changed)
-            self._effects(connection, decided)
             return len(batch)
 
     def _decide(self, connection: Connection, before: Execution, items: list[Message]) -> Decision:
@@ -117,55 +119,8 @@ class Executor:
         message = str(exc) if isinstance(exc, FlowNotFound) else f"internal error: {type(exc).__name__}: {exc}"
         return Decision(execution.to(State.FAILED, self.clock()), notes=(Note("ERROR", message),), ended=True)
 
-    def _effects(self, connection: Connection, decided: list[tuple[Execution, Decision]]) -> None:
-        jobs = [(d.execution, job) for _, d in decided for job in d.jobs]
-        now_jobs = [(e, j) for e, j in jobs if j.delay <= 0]
-        for tenant_id in {e.tenant_id for e, _ in now_jobs}:
-            mine = [(e, j) for e, j in now_jobs if e.tenant_id == tenant_id]
-            self.queue.send_many(connection, messages.WORKER,
-                                 [messages.job_payload(j, e.tenant_id, e.namespace, e.flow_id) for e, j in mine],
-                                 keys=[j.execution_id for _, j in mine], tenant_id=tenant_id)
-        for execution, job in ((e, j) for e, j in jobs if j.delay > 0):
-            self.queue.send(connection, messages.WORKER,
-                            messages.job_payload(job, execution.tenant_id, execution.namespace, execution.flow_id),
-                            key=job.execution_id, delay=job.delay, tenant_id=execution.tenant_id)
-        for _, decision in decided:
-            if decision.kills:
-                self._send_kills(connection, decision.execution, set(decision.kills))
-        now = self.clock()
-        entries = [_log_entry(d.execution, note, now) for _, d in decided for note in d.notes]
-        if entries:
-            repo.append_logs(connection, entries)
-
-    def _send_kills(self, connection: Connection, execution: Execution, kills: set[str]) -> None:
-        # Jobs no worker took yet (retries waiting for their delay included) are withdrawn and
-        # reported KILLED here; only then are the holders looked up: on PostgreSQL, withdrawing
-        # waits for a worker taking one of them, whose holding is then visible.
-        withdrawn = [m for m in self.queue.withdraw(connection, messages.WORKER, execution.id,
-                                                    tenant_id=execution.tenant_id)
-                     if m.payload.get("v") == messages.FORMAT]
-        if withdrawn:
-            self.queue.send_many(connection, messages.EXECUTOR, [
-                messages.event_payload(execution.id, TaskResult(
-                    m.payload["taskRunId"], int(m.payload["attempt"]), State.KILLED,
-                    message="killed before a worker took it"), execution.tenant_id)
-                for m in withdrawn], keys=[execution.id] * len(withdrawn), tenant_id=execution.tenant_id)
-        held = {(job["task_run_id"], job["attempt"]): job["worker_id"]
-                for job in repo.running_jobs(connection, execution_id=execution.id, tenant_id=execution.tenant_id)}
-        for run in execution.task_runs:
-            worker_id = held.get((run.id, run.attempt_number))
-            if run.id in kills and worker_id:
-                self.queue.send(connection, messages.kill_topic(worker_id),
-                                {"v": messages.FORMAT, "taskRunId": run.id, "attempt": run.attempt_number})
 
 def _put_back(queue: Queue, connection: Connection, topic: str, unknown: list[Message]) -> None:
     log.warning("left %d message(s) in a format this Lanner does not know", len(unknown))
     for message in unknown:
         queue.send(connection, topic, message.payload, key=message.key, tenant_id=message.tenant_id)
-
-
-def _log_entry(execution: Execution, note: Note, now: datetime) -> repo.LogEntry:
-    return repo.LogEntry(tenant_id=execution.tenant_id, namespace=execution.namespace, flow_id=execution.flow_id,
-                         execution_id=execution.id, task_run_id=note.task_run_id, task_id=note.task_id,
-                         attempt=note.attempt, level=note.level, message=note.message, timestamp=now)
-

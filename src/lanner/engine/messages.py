@@ -15,6 +15,7 @@ from lanner.model.state import State
 FORMAT = 1
 EXECUTOR = "executor"
 WORKER = "worker"
+ENDED = "ended"  # signal only, no messages: some execution ended (what `wait` listens for)
 
 
 def kill_topic(worker_id: str) -> str:

@@ -1,19 +1,21 @@
 """Operations on executions, for the CLI, the API and tests: create, kill, restart, get, list, logs.
 
-Each operation is one transaction that records what was asked and queues a message
-for the executor, which does the work; nothing here changes task runs directly.
+Each operation is one transaction.  Creating an execution also makes its first
+decision (the same pure ``decide`` the executor runs), so its first jobs are queued at
+once; kill and restart queue a message for the executor, which does the work.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import messages
-from lanner.engine.decide import Kill, Restart, Start
+from lanner.engine import effects, messages
+from lanner.engine.decide import Decision, Kill, Restart, Start, decide
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.inputs import resolve_inputs
 from lanner.engine.variables import flow_variables
@@ -27,11 +29,28 @@ from lanner.store.engine import write_connection
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from lanner.model.flow import Flow
     from lanner.store.queue import Queue
+
+log = logging.getLogger(__name__)
 
 
 class ExecutionNotFound(LannerError):
     pass
+
+
+def _start(execution: Execution, flow: Flow, now: datetime) -> Decision | None:
+    """The execution's first decision, made here rather than one executor round trip later.
+
+    ``decide`` is a pure function, so whoever creates the execution can make it.  None
+    on a bug: the execution is then queued for the executor as it is, which fails it
+    with the reason in its logs instead of refusing the creation.
+    """
+    try:
+        return decide(execution, flow, [Start()], now)
+    except Exception:
+        log.exception("cannot decide the start of execution %s; the executor will", execution.id)
+        return None
 
 
 class Executions:
@@ -41,7 +60,7 @@ class Executions:
     def create(self, namespace: str, flow_id: str, inputs: Mapping[str, Any] | None = None, *,
                labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
                tenant_id: str = "main") -> Execution:
-        """A new execution of the flow's current revision, queued for the executor."""
+        """A new execution of the flow's current revision, started: its first jobs are queued."""
         now = datetime.now(UTC)
         with write_connection(self.engine) as connection, connection.begin():
             flow, revision = self.flows.current(connection, namespace, flow_id, tenant_id)
@@ -53,10 +72,15 @@ class Executions:
             context = flow_variables(flow, draft, {})
             resolved = resolve_inputs(flow, inputs or {}, render=lambda value: render_value(value, context))
             execution = replace(draft, inputs=resolved)
-            repo.insert_execution(connection, execution)
-            self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Start(), tenant_id),
-                            key=execution.id)
-        return execution
+            decision = _start(execution, flow, now)
+            if decision is None:  # left to the executor, which fails the execution with the reason
+                repo.insert_execution(connection, execution)
+                self.queue.send(connection, messages.EXECUTOR,
+                                messages.event_payload(execution.id, Start(), tenant_id), key=execution.id)
+                return execution
+            repo.insert_execution(connection, decision.execution)
+            effects.apply(connection, self.queue, [(execution, decision)], now)
+        return decision.execution
 
     def kill(self, execution_id: str, tenant_id: str = "main") -> None:
         self._signal(execution_id, Kill(), tenant_id)
@@ -90,8 +114,10 @@ class Executions:
             return repo.list_logs(connection, execution_id, **filters)
 
     def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = "main") -> Execution:
-        """Poll (cheaply: the state only) until the execution is over; for `flow test` and tests."""
+        """Block until the execution is over, woken by the executor's signal when executions end."""
         deadline = time.monotonic() + timeout
+        self.queue.follow_signals(messages.ENDED)
+        self.queue.wait(messages.ENDED, 0)  # listening from now on: an end after the check below wakes the wait
         while True:
             with self.engine.connect() as connection:
                 state = repo.execution_state(connection, execution_id, tenant_id)
@@ -99,6 +125,8 @@ class Executions:
                 raise ExecutionNotFound(f"execution {execution_id} not found")
             if state.terminal:
                 return self.get(execution_id, tenant_id)
-            if time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise WaitTimeoutError(f"execution {execution_id} still {state} after {timeout:g} s")
-            time.sleep(0.002)
+            # Bounded: a signal may be lost (a listener reconnecting); the state check is the truth.
+            self.queue.wait(messages.ENDED, min(remaining, 1.0))

@@ -31,7 +31,7 @@ from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
-from lanner.store.engine import write_connection
+from lanner.store.engine import then_commit, write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 
 if TYPE_CHECKING:
@@ -143,11 +143,14 @@ class Worker:
                              "attempt": job.attempt, "execution_id": job.execution_id, "worker_id": self.worker_id,
                              "payload": message.payload})
                 started.append(_Attempt(job, message.payload))
-            repo.record_running_jobs(connection, held)
-            for message in batch:
-                if message not in known:  # a newer Lanner's job: put back for a worker that knows it
-                    self.queue.send(connection, messages.WORKER, message.payload, key=message.key,
-                                    tenant_id=message.tenant_id)
+            if not batch:
+                return 0
+            with then_commit(connection):
+                repo.record_running_jobs(connection, held)
+                for message in batch:
+                    if message not in known:  # a newer Lanner's job: put back for a worker that knows it
+                        self.queue.send(connection, messages.WORKER, message.payload, key=message.key,
+                                        tenant_id=message.tenant_id)
         for attempt in started:
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
@@ -225,7 +228,7 @@ class Worker:
         """Commit these results, retrying for as long as the database is away: a result is never dropped."""
         for attempt in itertools.count():
             try:
-                with write_connection(self.engine) as connection, connection.begin():
+                with write_connection(self.engine) as connection, connection.begin(), then_commit(connection):
                     self._write_results(connection, [(p.attempt, p.result) for p in batch])
                 break
             except Exception:

@@ -4,7 +4,7 @@ An executor handles a batch of messages concerning many executions.  Doing it on
 execution at a time costs a dozen round trips each; here a batch costs a fixed
 handful: one locking read of the rows' versions (ordered by id, so two executors lock
 in the same order), one read of the executions and task runs it does not already hold,
-and one ``executemany`` per kind of write.
+and one statement per kind of write (:mod:`lanner.store.bulk`).
 
 :class:`ExecutionCache` keeps what an executor read or wrote, keyed by the row
 ``version`` that every write bumps: a large execution is then not re-read for each
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from lanner.store import bulk
 from lanner.store import execution_repository as repo
 from lanner.store.tables import executions, task_runs
 
@@ -103,12 +104,9 @@ def save_many(connection: Connection, pairs: Sequence[tuple[Execution, Execution
         updates += changed
         deletes += removed
     for group in (rows, touched):
-        if group:
-            connection.execute(repo._UPDATE_EXECUTION, group)
-    if deletes:
-        connection.execute(repo._DELETE_TASK_RUNS, deletes)
-    if updates:
-        connection.execute(repo._UPDATE_TASK_RUNS, updates)
+        bulk.update(connection, repo._UPDATE_EXECUTION, _e, group, also=repo.BUMP_VERSION)
+    bulk.delete(connection, repo._DELETE_TASK_RUNS, _t, deletes)
+    bulk.update(connection, repo._UPDATE_TASK_RUNS, _t, updates)
     if inserts:
         connection.execute(repo._INSERT_TASK_RUNS, inserts)
 

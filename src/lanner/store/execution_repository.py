@@ -40,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
+from lanner.store import bulk
 from lanner.store.tables import DEFAULT_TENANT, executions, logs, task_runs, worker_jobs_running
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ _UPDATE_EXECUTION = (
     .where(_e.c.tenant_id == sa.bindparam("key_tenant_id"), _e.c.id == sa.bindparam("key_id"))
     .values(version=_e.c.version + 1)
 )
+BUMP_VERSION = "version = t.version + 1"  # the same, for lanner.store.bulk on PostgreSQL
 _INSERT_TASK_RUNS = sa.insert(_t)
 _UPDATE_TASK_RUNS = sa.update(_t).where(_t.c.tenant_id == sa.bindparam("key_tenant_id"),
                                         _t.c.id == sa.bindparam("key_id"))
@@ -154,11 +156,9 @@ def save_execution(connection: Connection, before: Execution | None, after: Exec
     values = _execution_row(after, now) if row_changed else {"updated_at": now}
     values.pop("tenant_id", None)  # the key goes in the WHERE clause, not in SET
     values.pop("id", None)
-    connection.execute(_UPDATE_EXECUTION, {**values, **key})
-    if deletes:
-        connection.execute(_DELETE_TASK_RUNS, deletes)
-    if updates:
-        connection.execute(_UPDATE_TASK_RUNS, updates)
+    bulk.update(connection, _UPDATE_EXECUTION, _e, [{**values, **key}], also=BUMP_VERSION)
+    bulk.delete(connection, _DELETE_TASK_RUNS, _t, deletes)
+    bulk.update(connection, _UPDATE_TASK_RUNS, _t, updates)
     if inserts:
         connection.execute(_INSERT_TASK_RUNS, inserts)
 
@@ -381,8 +381,7 @@ def forget_running_job(connection: Connection, *, tenant_id: str, task_run_id: s
 
 def forget_running_jobs(connection: Connection, jobs: Sequence[dict[str, Any]]) -> None:
     """Forget many held jobs at once (each a mapping of tenant_id, task_run_id, attempt)."""
-    if jobs:
-        connection.execute(_FORGET_JOB, list(jobs))
+    bulk.delete(connection, _FORGET_JOB, _j, list(jobs))
 
 
 def running_jobs(connection: Connection, *, worker_id: str | None = None, execution_id: str | None = None,

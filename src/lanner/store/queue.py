@@ -18,9 +18,9 @@ messages of one producer, not of the whole system.
 
 Waking consumers.  ``wait(topic, timeout)`` blocks until a message may be available:
 
-* PostgreSQL: ``send`` issues ``NOTIFY lanner_queue, '<topic>'`` (PostgreSQL delivers it at
-  commit, drops it on rollback, even of a savepoint, and collapses duplicates within a
-  transaction; we send each topic once per transaction or savepoint).  Each ``Queue``
+* PostgreSQL: ``send`` issues ``NOTIFY lanner_queue, '<topic>'`` in the statement that
+  inserts the messages (PostgreSQL delivers it at commit, drops it on rollback, even of a
+  savepoint, and collapses duplicates within a transaction).  Each ``Queue``
   keeps one autocommit connection ``LISTEN``ing, read by a daemon thread.  It is opened
   by the first ``claim`` or ``wait``, before the claim's query, so a message committed
   after a claim always wakes the next wait; after a reconnection every topic is woken,
@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
 
 from lanner.store.engine import process_label, sqlite_path
 from lanner.store.sqlite_watch import CommitWatcher
@@ -72,9 +73,18 @@ _PENDING = "lanner_queue_pending"  # Connection.info key: topics sent in the ope
 _q = queue_messages
 _COLUMNS = (_q.c.id, _q.c.topic, _q.c.key, _q.c.payload, _q.c.tenant_id)
 _INSERT = sa.insert(_q)
-# PostgreSQL takes "now" from the database clock, so producers' clocks need not agree.
-_INSERT_DELAYED_PG = sa.insert(_q).values(
-    available_at=sa.func.clock_timestamp() + sa.bindparam("delay", type_=sa.Interval))
+# PostgreSQL: any number of messages and their notification in one statement (one round
+# trip, one prepared statement whatever the count).  "now" comes from the database clock,
+# so producers' clocks need not agree.  PostgreSQL folds identical notifications of one
+# transaction into one, and drops them with a savepoint rolled back, so every send notifies.
+_SEND_PG = sa.text(
+    f"WITH sent AS (INSERT INTO {_q.name} (tenant_id, topic, key, payload, available_at) "
+    "SELECT :tenant_id, :topic, r.key, r.payload, clock_timestamp() + :delay "
+    "FROM jsonb_to_recordset(:rows) AS r(key varchar, payload jsonb)) "
+    "SELECT pg_notify(:channel, :topic)"
+).bindparams(sa.bindparam("rows", type_=JSONB), sa.bindparam("delay", type_=sa.Interval),
+             sa.bindparam("tenant_id", type_=sa.String), sa.bindparam("topic", type_=sa.String),
+             sa.bindparam("channel", CHANNEL, type_=sa.String))
 _NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("topic", type_=sa.String)))
 _CLAIM = (
     sa.select(*_COLUMNS)
@@ -116,6 +126,7 @@ class Queue:
         self._lock = threading.Lock()
         self._listener: _Listener | None = None
         self._closed = False
+        self._signal_topics: set[str] = set()
         self._bus_key = None if self._postgres else _local_bus_join(engine, self._signals)
         path = sqlite_path(engine.url) if not self._postgres else None
         # Commits by other processes wake waiters too (in-process ones already do, through the bus).
@@ -124,8 +135,7 @@ class Queue:
     def send(self, connection: Connection, topic: str, payload: dict, *, key: str | None = None,
              delay: float = 0.0, tenant_id: str = DEFAULT_TENANT) -> None:
         """Add a message in the caller's transaction; ``delay`` seconds before it can be claimed."""
-        self._insert(connection, topic, [{"tenant_id": tenant_id, "topic": topic, "key": key, "payload": payload}],
-                     delay)
+        self._insert(connection, topic, tenant_id, [key], [payload], delay)
 
     def send_many(self, connection: Connection, topic: str, payloads: list[dict], *,
                   keys: list[str | None] | None = None, delay: float = 0.0,
@@ -135,11 +145,8 @@ class Queue:
             raise ValueError(f"{len(keys)} keys for {len(payloads)} payloads")
         if not payloads:
             return
-        keys = keys if keys is not None else [None] * len(payloads)
-        self._insert(connection, topic, [
-            {"tenant_id": tenant_id, "topic": topic, "key": key, "payload": payload}
-            for key, payload in zip(keys, payloads, strict=True)
-        ], delay)
+        self._insert(connection, topic, tenant_id, keys if keys is not None else [None] * len(payloads), payloads,
+                     delay)
 
     def claim(self, connection: Connection, topic: str, limit: int = 100) -> list[Message]:
         """The oldest available messages of ``topic``, held until the caller's transaction ends.
@@ -206,6 +213,7 @@ class Queue:
     def _wake_waiting_topics(self, connection: Any) -> None:
         """After another connection committed (SQLite): wake the topics that hold messages."""
         topics = [row[0] for row in connection.execute(f"SELECT DISTINCT topic FROM {_q.name}")]
+        topics += self._signal_topics
         if topics:
             self._signals.notify(topics)
 
@@ -237,22 +245,38 @@ class Queue:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _insert(self, connection: Connection, topic: str, rows: list[dict], delay: float) -> None:
+    def _insert(self, connection: Connection, topic: str, tenant_id: str, keys: Sequence[str | None],
+                payloads: Sequence[dict], delay: float) -> None:
         if self._postgres:
-            if delay > 0:
-                interval = timedelta(seconds=delay)
-                connection.execute(_INSERT_DELAYED_PG, [{**row, "delay": interval} for row in rows])
-            else:
-                connection.execute(_INSERT, rows)  # available_at: the column's default, now
+            connection.execute(_SEND_PG, {
+                "tenant_id": tenant_id, "topic": topic, "delay": timedelta(seconds=max(delay, 0.0)),
+                "rows": [{"key": key, "payload": payload} for key, payload in zip(keys, payloads, strict=True)]})
+            return
+        available_at = _utcnow() + timedelta(seconds=max(delay, 0.0))
+        connection.execute(_INSERT, [
+            {"tenant_id": tenant_id, "topic": topic, "key": key, "payload": payload, "available_at": available_at}
+            for key, payload in zip(keys, payloads, strict=True)])
+        # Waiters are woken at the outer commit (a savepoint rolled back only wakes them in vain).
+        _mark_sent(connection, topic, connection.get_transaction(), self._bus_key)
+
+    def signal(self, connection: Connection, topic: str) -> None:
+        """Wake ``topic``'s waiters when the caller's transaction commits, whether or not it sent a message."""
+        if self._postgres:
             # A savepoint rolled back drops its NOTIFYs: remember topics per innermost transaction.
             scope = connection.get_nested_transaction() or connection.get_transaction()
             if _mark_sent(connection, topic, scope, None):
                 connection.execute(_NOTIFY, {"topic": topic})
         else:
-            available_at = _utcnow() + timedelta(seconds=max(delay, 0.0))
-            connection.execute(_INSERT, [{**row, "available_at": available_at} for row in rows])
             # Waiters are woken at the outer commit (a savepoint rolled back only wakes them in vain).
             _mark_sent(connection, topic, connection.get_transaction(), self._bus_key)
+
+    def follow_signals(self, topic: str) -> None:
+        """Wake ``topic``'s waiters on every commit of another process too (SQLite; PostgreSQL always does).
+
+        For topics that carry no messages (:meth:`signal` only), which the watcher of other
+        processes' commits could not tell from the queue's content.
+        """
+        self._signal_topics.add(topic)
 
     def _ensure_listening(self) -> None:
         with self._lock:

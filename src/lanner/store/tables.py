@@ -181,6 +181,9 @@ logs = sa.Table(
     sa.Column("timestamp", Timestamp, nullable=False),
     sa.Index(None, "tenant_id", "execution_id", "id"),
     sa.Index(None, "tenant_id", "namespace", "flow_id", "timestamp"),
+    # Nobody reads a new log line's id: no RETURNING, so inserts can be pipelined
+    # (lanner.store.engine.then_commit).  Not a schema property.
+    implicit_returning=False,
 )
 
 # Work handed between components (executor <-> worker, scheduler -> executor...).
@@ -205,6 +208,7 @@ queue_messages = sa.Table(
     sa.Index(None, "tenant_id", "key"),
     # Claims read a topic in id order and stop at their limit (added in 0002).
     sa.Index(None, "topic", "id"),
+    implicit_returning=False,  # as for logs
 )
 
 # Broadcast topics are read by every consumer group from its own offset.

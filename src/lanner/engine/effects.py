@@ -1,0 +1,99 @@
+"""Writing what decisions ask for: jobs for workers, kills, log lines, the end signal.
+
+Shared by the executor and by execution creation (which decides an execution's start
+itself): each kind of write once for all the decisions given, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from lanner.engine import messages
+from lanner.engine.decide import Decision, Note, TaskResult
+from lanner.model.state import State
+from lanner.store import execution_repository as repo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from lanner.model.execution import Execution
+    from lanner.store.queue import Queue
+
+
+def apply(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]], now: datetime) -> None:
+    """:func:`stop` then :func:`write`, for a caller with no writes of its own to pipeline."""
+    stop(connection, queue, decided)
+    write(connection, queue, decided, now)
+
+
+def stop(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]]) -> None:
+    """Carry out the kills: the part that reads (the queue, who holds what), so it comes first."""
+    for _, decision in decided:
+        if decision.kills:
+            _send_kills(connection, queue, decision.execution, set(decision.kills))
+
+
+def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]], now: datetime) -> None:
+    """Queue the jobs of these (execution before, decision) pairs and write their notes: writes only.
+
+    A job for a task run its own decision kills (a result and a kill folded together) is
+    not queued: it is reported KILLED at once, as :func:`stop` does for queued ones.
+    """
+    jobs = []
+    for _, decision in decided:
+        killed = set(decision.kills)
+        for job in decision.jobs:
+            if job.task_run_id in killed:
+                _report_killed(connection, queue, decision.execution, [(job.task_run_id, job.attempt)])
+            else:
+                jobs.append((decision.execution, job))
+    now_jobs = [(e, j) for e, j in jobs if j.delay <= 0]
+    for tenant_id in {e.tenant_id for e, _ in now_jobs}:
+        mine = [(e, j) for e, j in now_jobs if e.tenant_id == tenant_id]
+        queue.send_many(connection, messages.WORKER,
+                        [messages.job_payload(j, e.tenant_id, e.namespace, e.flow_id) for e, j in mine],
+                        keys=[j.execution_id for _, j in mine], tenant_id=tenant_id)
+    for execution, job in ((e, j) for e, j in jobs if j.delay > 0):
+        queue.send(connection, messages.WORKER,
+                   messages.job_payload(job, execution.tenant_id, execution.namespace, execution.flow_id),
+                   key=job.execution_id, delay=job.delay, tenant_id=execution.tenant_id)
+    if any(d.ended for _, d in decided):
+        queue.signal(connection, messages.ENDED)
+    entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes]
+    if entries:
+        repo.append_logs(connection, entries)
+
+
+def _send_kills(connection: Connection, queue: Queue, execution: Execution, kills: set[str]) -> None:
+    # Jobs no worker took yet (retries waiting for their delay included) are withdrawn and
+    # reported KILLED here; only then are the holders looked up: on PostgreSQL, withdrawing
+    # waits for a worker taking one of them, whose holding is then visible.
+    withdrawn = [m for m in queue.withdraw(connection, messages.WORKER, execution.id, tenant_id=execution.tenant_id)
+                 if m.payload.get("v") == messages.FORMAT]
+    _report_killed(connection, queue, execution, [(m.payload["taskRunId"], int(m.payload["attempt"]))
+                                                  for m in withdrawn])
+    held = {(job["task_run_id"], job["attempt"]): job["worker_id"]
+            for job in repo.running_jobs(connection, execution_id=execution.id, tenant_id=execution.tenant_id)}
+    for run in execution.task_runs:
+        worker_id = held.get((run.id, run.attempt_number))
+        if run.id in kills and worker_id:
+            queue.send(connection, messages.kill_topic(worker_id),
+                       {"v": messages.FORMAT, "taskRunId": run.id, "attempt": run.attempt_number})
+
+
+def _report_killed(connection: Connection, queue: Queue, execution: Execution,
+                   attempts: list[tuple[str, int]]) -> None:
+    """Results for attempts no worker will run, to the executor like a worker's."""
+    if attempts:
+        queue.send_many(connection, messages.EXECUTOR, [
+            messages.event_payload(execution.id, TaskResult(task_run_id, attempt, State.KILLED,
+                                                            message="killed before a worker took it"),
+                                   execution.tenant_id)
+            for task_run_id, attempt in attempts], keys=[execution.id] * len(attempts), tenant_id=execution.tenant_id)
+
+
+def log_entry(execution: Execution, note: Note, now: datetime) -> repo.LogEntry:
+    return repo.LogEntry(tenant_id=execution.tenant_id, namespace=execution.namespace, flow_id=execution.flow_id,
+                         execution_id=execution.id, task_run_id=note.task_run_id, task_id=note.task_id,
+                         attempt=note.attempt, level=note.level, message=note.message, timestamp=now)
