@@ -386,3 +386,26 @@ def test_withdraw_never_returns_a_message_a_consumer_is_taking(engine, queue, da
     release.set()
     assert [m.payload for m in join_taker()] == [{"n": 1}]
     assert join_withdraw() == []  # the taker's: not withdrawn twice
+
+
+def test_take_of_a_version_leaves_other_formats_for_a_consumer_that_knows_them(engine, queue):
+    send(engine, queue, "jobs", {"v": 2, "n": 1}, {"v": 1, "n": 2}, {"n": 3}, {"v": 1, "n": 4})
+    with write_connection(engine) as connection, connection.begin():
+        taken = queue.take(connection, "jobs", 10, version=1)
+    assert [m.payload["n"] for m in taken] == [2, 4]
+    assert sorted(m.payload["n"] for m in consume(engine, queue, "jobs")) == [1, 3]
+
+
+def test_take_and_hold_records_the_holder_with_the_take(engine, queue):
+    from lanner.store import execution_repository as repo
+    from lanner.store.job_holding import take_and_hold
+
+    job = {"v": 1, "executionId": "e1", "taskRunId": "t1", "attempt": 2}
+    send(engine, queue, "worker", job, {**job, "v": 9, "taskRunId": "t2"}, key="e1")
+    taken = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+    assert [m.payload["taskRunId"] for m in taken] == ["t1"]
+    with engine.connect() as connection:
+        held = repo.running_jobs(connection, worker_id="w1")
+        left = queue.depth(connection, "worker")
+    assert [(h["task_run_id"], h["attempt"], h["execution_id"], h["payload"]) for h in held] == [("t1", 2, "e1", job)]
+    assert left == 1  # the unknown format stays queued

@@ -72,16 +72,14 @@ class Executor:
 
     def _batch(self, limit: int) -> int:
         with write_connection(self.engine) as connection, connection.begin():
-            batch = self.queue.take(connection, messages.EXECUTOR, limit)
+            # Messages in another payload format stay for an executor that knows it (rolling upgrades).
+            batch = self.queue.take(connection, messages.EXECUTOR, limit, version=messages.FORMAT)
             if not batch:
                 return 0
             by_execution: dict[tuple[str, str], list[Message]] = {}
-            known = [m for m in batch if m.payload.get("v") == messages.FORMAT]
-            for message in known:
+            for message in batch:
                 key = (message.payload.get("tenantId", "main"), message.payload["executionId"])
                 by_execution.setdefault(key, []).append(message)
-            if len(known) < len(batch):  # a newer Lanner's messages: put back for a component that knows them
-                _put_back(self.queue, connection, messages.EXECUTOR, [m for m in batch if m not in known])
             current = self.cache.lock_many(connection, by_execution)
             decided: list[tuple[Execution, Decision]] = []
             for key, items in by_execution.items():
@@ -119,8 +117,3 @@ class Executor:
         message = str(exc) if isinstance(exc, FlowNotFound) else f"internal error: {type(exc).__name__}: {exc}"
         return Decision(execution.to(State.FAILED, self.clock()), notes=(Note("ERROR", message),), ended=True)
 
-
-def _put_back(queue: Queue, connection: Connection, topic: str, unknown: list[Message]) -> None:
-    log.warning("left %d message(s) in a format this Lanner does not know", len(unknown))
-    for message in unknown:
-        queue.send(connection, topic, message.payload, key=message.key, tenant_id=message.tenant_id)

@@ -1,8 +1,9 @@
 """The worker: takes jobs, runs runnable tasks in threads, reports each attempt's result once.
 
 Taking a job, recording it in ``worker_jobs_running`` and deleting its message happen
-in one transaction, so a job is always either queued or held by a named worker (which
-is what lets a dead worker's jobs be resubmitted).  Reporting the result, forgetting
+at once (:mod:`lanner.store.job_holding`), so a job is always either queued or held by
+a named worker (which is what lets a dead worker's jobs be resubmitted).  Jobs in a
+payload format this worker does not know are left for one that does.  Reporting the result, forgetting
 the job and writing the attempt's log lines happen in one transaction too.  The worker
 never reads executions: killing one withdraws its queued jobs in the executor's
 transaction, so a job found in the queue is always one to run.
@@ -31,6 +32,7 @@ from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
+from lanner.store import job_holding
 from lanner.store.engine import then_commit, write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 
@@ -132,30 +134,14 @@ class Worker:
         free = self._free_slots()
         if not free:
             return 0
-        with write_connection(self.engine) as connection, connection.begin():
-            batch = self.queue.take(connection, messages.WORKER, free)
-            started: list[_Attempt] = []
-            held: list[dict[str, Any]] = []
-            known = [m for m in batch if m.payload.get("v") == messages.FORMAT]
-            for message in known:
-                job = messages.job_of(message.payload)
-                held.append({"tenant_id": message.payload.get("tenantId", "main"), "task_run_id": job.task_run_id,
-                             "attempt": job.attempt, "execution_id": job.execution_id, "worker_id": self.worker_id,
-                             "payload": message.payload})
-                started.append(_Attempt(job, message.payload))
-            if not batch:
-                return 0
-            with then_commit(connection):
-                repo.record_running_jobs(connection, held)
-                for message in batch:
-                    if message not in known:  # a newer Lanner's job: put back for a worker that knows it
-                        self.queue.send(connection, messages.WORKER, message.payload, key=message.key,
-                                        tenant_id=message.tenant_id)
-        for attempt in started:
+        taken = job_holding.take_and_hold(self.engine, self.queue, messages.WORKER, free, worker_id=self.worker_id,
+                                          version=messages.FORMAT)
+        for message in taken:
+            attempt = _Attempt(messages.job_of(message.payload), message.payload)
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
             self._pool.submit(self._execute, attempt)
-        return len(batch)
+        return len(taken)
 
     def _free_slots(self) -> int:
         with self._lock:

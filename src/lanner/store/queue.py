@@ -99,12 +99,18 @@ _ACK = sa.delete(_q).where(_q.c.id.in_(sa.bindparam("ids", expanding=True)))
 # Claim and delete in one statement: inside the caller's transaction this is the same as
 # claim() then ack(), one round trip shorter (a rollback brings the rows back).
 _TAKE_PG = sa.delete(_q).where(_q.c.id.in_(_CLAIM_PG.with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
+# Only messages in a payload format the taker knows ("v"): others wait for a component that does.
+_OF_VERSION = _q.c.payload["v"].as_integer() == sa.bindparam("version", type_=sa.Integer)
+_TAKE_VERSION_PG = sa.delete(_q).where(_q.c.id.in_(
+    _CLAIM_PG.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
 _WITHDRAW = (sa.delete(_q)
              .where(_q.c.tenant_id == sa.bindparam("tenant_id"), _q.c.key == sa.bindparam("key"),
                     _q.c.topic == sa.bindparam("topic"))
              .returning(*_COLUMNS))
 _TAKE_SQLITE = sa.delete(_q).where(_q.c.id.in_(_CLAIM_SQLITE.with_only_columns(_q.c.id).scalar_subquery())).returning(
     *_COLUMNS)
+_TAKE_VERSION_SQLITE = sa.delete(_q).where(_q.c.id.in_(
+    _CLAIM_SQLITE.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -160,17 +166,21 @@ class Queue:
             rows = connection.execute(_CLAIM_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
         return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
 
-    def take(self, connection: Connection, topic: str, limit: int = 100) -> list[Message]:
+    def take(self, connection: Connection, topic: str, limit: int = 100, *, version: int | None = None) -> list[Message]:
         """:meth:`claim` and :meth:`ack` at once: the messages are deleted as they are returned.
 
         The caller's transaction still decides: a rollback puts them back.  Use it when
-        every message taken will be handled (or sent again) in that transaction.
+        every message taken will be handled in that transaction.  With ``version``, only
+        payloads whose ``"v"`` is that format are taken; the others stay for a consumer
+        that knows theirs (two Lanner versions side by side in a rolling upgrade).
         """
+        params: dict[str, Any] = {"topic": topic, "limit": limit, "version": version}
         if self._postgres:
-            self._ensure_listening()
-            rows = connection.execute(_TAKE_PG, {"topic": topic, "limit": limit})
+            self.listen()
+            rows = connection.execute(_TAKE_PG if version is None else _TAKE_VERSION_PG, params)
         else:
-            rows = connection.execute(_TAKE_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
+            rows = connection.execute(_TAKE_SQLITE if version is None else _TAKE_VERSION_SQLITE,
+                                      {**params, "now": _utcnow()})
         messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
         return sorted(messages, key=lambda message: message.id)
 
@@ -277,6 +287,16 @@ class Queue:
         processes' commits could not tell from the queue's content.
         """
         self._signal_topics.add(topic)
+
+    def listen(self) -> None:
+        """PostgreSQL: make sure notifications are being received; call before reading a topic.
+
+        A message committed after this call wakes the next :meth:`wait`.  :meth:`claim`,
+        :meth:`take` and :meth:`wait` do it themselves; a caller reading the queue with
+        its own statement calls it first.  A no-op on SQLite.
+        """
+        if self._postgres:
+            self._ensure_listening()
 
     def _ensure_listening(self) -> None:
         with self._lock:
