@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from lanner.store.tables import executions
 
+CLIENTS = 4
 RETURN = "  - id: r{i}\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{{{ execution.id }}}} {i}\"\n"
 FLOWS = {
     "seq40": "id: seq40\nnamespace: bench\ntasks:\n" + "".join(RETURN.format(i=i) for i in range(40)),
@@ -81,13 +83,16 @@ def _run_once(service: Executions, flow_id: str, timeout: float = 120) -> float:
 
 
 def _throughput(service: Executions, count: int) -> float:
-    """Executions per second from the first create to the last end.
+    """Executions per second from the first create to the last end, ``CLIENTS`` threads creating them.
 
     The client polls one COUNT every 20 ms rather than each execution: a busy client
     would take the CPU it is measuring away from the servers.
     """
     started = time.perf_counter()
-    ids = [service.create("bench", "three").id for _ in range(count)]
+    # Created by several client threads, as an API under load would be: one thread alone
+    # measures its own round trips (each creation is a transaction) more than the servers.
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        ids = [execution.id for execution in pool.map(lambda _: service.create("bench", "three"), range(count))]
     done = sa.select(sa.func.count()).where(executions.c.id.in_(ids), executions.c.state.in_(["SUCCESS"]))
     deadline = time.monotonic() + 300
     while True:
@@ -111,7 +116,7 @@ def _backend_rows(url: str, backend: str, seq_target: float) -> list[tuple[str, 
         (f"{backend}: 40 sequential Return tasks, create -> SUCCESS", f"{seq40 * 1000:.0f} ms ({per_task_seq * 1000:.1f} ms/task)",
          f"<= {seq_target * 1000:.0f} ms", seq40 <= seq_target),
         (f"{backend}: 3 x Return, median create -> SUCCESS at low load", f"{latency * 1000:.0f} ms", "<= 20 ms", latency <= 0.020),
-        (f"{backend}: 3 x Return, sustained executions/s (300 created at once)", f"{throughput:.0f}/s",
+        (f"{backend}: 3 x Return, sustained executions/s (300 created at once by {CLIENTS} clients)", f"{throughput:.0f}/s",
          ">= 300/s" if backend == "postgresql" else "informative", throughput >= 300 or backend == "sqlite"),
         (f"{backend}: ForEach over 1,000 values of a Return task", f"{foreach:.1f} s ({per_task_each * 1000:.1f} ms/task)",
          "<= 2x the sequential per-task cost", per_task_each <= 2 * per_task_seq),

@@ -409,3 +409,24 @@ def test_take_and_hold_records_the_holder_with_the_take(engine, queue):
         left = queue.depth(connection, "worker")
     assert [(h["task_run_id"], h["attempt"], h["execution_id"], h["payload"]) for h in held] == [("t1", 2, "e1", job)]
     assert left == 1  # the unknown format stays queued
+
+
+def test_release_sends_results_forgets_holdings_and_writes_logs_at_once(engine, queue):
+    from datetime import UTC, datetime
+
+    from lanner.store import execution_repository as repo
+    from lanner.store.job_holding import release, take_and_hold
+
+    for n in (1, 2):
+        send(engine, queue, "worker", {"v": 1, "executionId": "e1", "taskRunId": f"t{n}", "attempt": 1}, key="e1")
+    take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+    lines = [repo.LogEntry("main", "ns", "f", "e1", "t1", "task", 1, "INFO", f"line {i}", datetime.now(UTC))
+             for i in range(3)]
+    release(engine, queue, "executor", results=[("main", "e1", {"v": 1, "taskRunId": "t1"})],
+            held=[("main", "t1", 1)], log_entries=lines)
+    with engine.connect() as connection:
+        held = [h["task_run_id"] for h in repo.running_jobs(connection, worker_id="w1")]
+        written = [entry.message for entry in repo.list_logs(connection, "e1")]
+    assert held == ["t2"]
+    assert written == ["line 0", "line 1", "line 2"]
+    assert [m.payload for m in consume(engine, queue, "executor")] == [{"v": 1, "taskRunId": "t1"}]

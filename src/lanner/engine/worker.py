@@ -33,7 +33,7 @@ from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import job_holding
-from lanner.store.engine import then_commit, write_connection
+from lanner.store.engine import write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ class _Context:
         level = level.upper() if level.upper() in LEVELS else "INFO"
         # The task's logLevel drops what is less severe than it.
         if LEVELS.index(level) >= self._minimum:
-            self._attempt.logs.append((level, str(message), datetime.now(UTC)))
+            # PostgreSQL text cannot hold NUL: a stray one would make the result unrecordable.
+            self._attempt.logs.append((level, str(message).replace("\x00", "\ufffd"), datetime.now(UTC)))
 
     def wait(self, seconds: float) -> bool:
         return self._attempt.stop.wait(max(seconds, 0.0))
@@ -212,10 +213,15 @@ class Worker:
 
     def _flush(self, batch: list[_Pending]) -> None:
         """Commit these results, retrying for as long as the database is away: a result is never dropped."""
+        results = [(p.attempt, p.result) for p in batch]
         for attempt in itertools.count():
             try:
-                with write_connection(self.engine) as connection, connection.begin(), then_commit(connection):
-                    self._write_results(connection, [(p.attempt, p.result) for p in batch])
+                job_holding.release(
+                    self.engine, self.queue, messages.EXECUTOR,
+                    results=[(_tenant(a), a.job.execution_id, messages.event_payload(a.job.execution_id, r, _tenant(a)))
+                             for a, r in results],
+                    held=[(_tenant(a), r.task_run_id, r.attempt) for a, r in results],
+                    log_entries=[_log_entry(a, r, line) for a, r in results for line in a.logs])
                 break
             except Exception:
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
@@ -223,26 +229,6 @@ class Worker:
                 time.sleep(delay)
         for pending in batch:
             pending.done.set()
-
-    def _write_results(self, connection: Any, results: list[tuple[_Attempt, TaskResult]]) -> None:
-        entries = [
-            repo.LogEntry(tenant_id=attempt.payload.get("tenantId", "main"), namespace=attempt.payload.get("namespace", ""),
-                          flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
-                          task_run_id=result.task_run_id, task_id=attempt.job.task.get("id"), attempt=attempt.job.attempt,
-                          level=level, message=message, timestamp=when)
-            for attempt, result in results for level, message, when in attempt.logs
-        ]
-        if entries:
-            repo.append_logs(connection, entries)
-        by_tenant: dict[str, list[tuple[_Attempt, TaskResult]]] = {}
-        for attempt, result in results:
-            by_tenant.setdefault(attempt.payload.get("tenantId", "main"), []).append((attempt, result))
-        for tenant_id, items in by_tenant.items():
-            self.queue.send_many(connection, messages.EXECUTOR,
-                                 [messages.event_payload(a.job.execution_id, r, tenant_id) for a, r in items],
-                                 keys=[a.job.execution_id for a, _ in items], tenant_id=tenant_id)
-            repo.forget_running_jobs(connection, [
-                {"tenant_id": tenant_id, "task_run_id": r.task_run_id, "attempt": r.attempt} for _, r in items])
 
     # kills --------------------------------------------------------------------------------------
     def _stop(self, attempt: _Attempt, reason: State) -> None:
@@ -261,3 +247,15 @@ class Worker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _tenant(attempt: _Attempt) -> str:
+    return attempt.payload.get("tenantId", "main")
+
+
+def _log_entry(attempt: _Attempt, result: TaskResult, line: tuple[str, str, datetime]) -> repo.LogEntry:
+    level, message, when = line
+    return repo.LogEntry(tenant_id=_tenant(attempt), namespace=attempt.payload.get("namespace", ""),
+                         flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
+                         task_run_id=result.task_run_id, task_id=attempt.job.task.get("id"),
+                         attempt=attempt.job.attempt, level=level, message=message, timestamp=when)
