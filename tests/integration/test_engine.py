@@ -23,7 +23,7 @@ FLOWS = Path(__file__).parents[1] / "flows" / "engine"
 
 
 @pytest.fixture
-def lanner(database_url):
+def lanner(database_url, tmp_path):
     engine = prepare_database(config_for(database_url), may_migrate=True)
     for path in sorted(FLOWS.glob("*.yaml")):
         source = path.read_text()
@@ -31,7 +31,7 @@ def lanner(database_url):
         assert validation.valid, [p.format() for p in validation.errors]
         with write_connection(engine) as connection, connection.begin():
             flow_repository.save_flow(connection, validation.flow, source)
-    with Runtime(engine, executors=1, worker_threads=4) as runtime:
+    with Runtime(engine, executors=1, worker_threads=4, storage_path=tmp_path / "storage") as runtime:
         yield Executions(engine, runtime.queue, runtime.flows)
     engine.dispose()
 

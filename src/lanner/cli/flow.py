@@ -233,7 +233,7 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float) -> N
             migrate(engine, config)
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, result.flow, source)
-            with Runtime(engine, executors=1, worker_threads=4) as runtime:
+            with Runtime(engine, executors=1, worker_threads=4, storage_path=Path(folder) / "storage") as runtime:
                 service = Executions(engine, runtime.queue, runtime.flows)
                 execution = service.create(result.flow.namespace, result.flow.id, inputs)
                 execution = service.wait(execution.id, timeout)

@@ -17,6 +17,7 @@ from lanner.engine.executor import Executor
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.flow_folder import FlowFolder
 from lanner.engine.worker import Worker
+from lanner.storage.local import LocalStorage
 from lanner.store.queue import Queue
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class Runtime:
     worker_threads: int = 0  # 0: no worker in this process
     flow_path: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    storage_path: Path = Path("./data/storage")  # internal storage (lanner.storage.path)
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.engine)
@@ -48,7 +50,8 @@ class Runtime:
             executor = Executor(self.engine, self.queue, self.flows)
             self._spawn(f"executor-{index}", lambda e=executor: e.run(self.stop))
         if self.worker_threads:
-            self.worker = Worker(self.engine, self.queue, threads=self.worker_threads)
+            self.worker = Worker(self.engine, self.queue, threads=self.worker_threads,
+                                 storage=LocalStorage(self.storage_path))
             self._spawn("worker", lambda: self.worker.run(self.stop))  # type: ignore[union-attr]
 
     def _spawn(self, name: str, target) -> None:  # type: ignore[no-untyped-def]

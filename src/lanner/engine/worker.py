@@ -19,6 +19,7 @@ import itertools
 import logging
 import threading
 import time
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import job_holding
+from lanner.storage import Storage, StorageError, check_segment, task_run_prefix
+from lanner.storage.local import LocalStorage
 from lanner.store.engine import write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 
@@ -66,15 +69,20 @@ class _Attempt:
 class _Context:
     """The RunContext a task sees (lanner.tasks.runnable.RunContext)."""
 
-    def __init__(self, attempt: _Attempt) -> None:
-        self._attempt = attempt
-        job = attempt.job
+    def __init__(self, attempt: _Attempt, worker: Worker) -> None:
+        self._attempt, self._worker = attempt, worker
+        job, payload = attempt.job, attempt.payload
         self.execution_id, self.task_run_id, self.attempt = job.execution_id, job.task_run_id, job.attempt
+        self.tenant_id = payload.get("tenantId", "main")
+        self.namespace, self.flow_id = payload.get("namespace", ""), payload.get("flowId", "")
+        self.task_id = str(job.task.get("id", ""))
+        self.storage = worker.storage
         level = str(job.task.get("logLevel") or "TRACE").upper()
         self._minimum = LEVELS.index(level) if level in LEVELS else 0
+        self._kv: Any = None
 
     def render(self, value: Any) -> Any:
-        return render_value(value, self._attempt.job.variables)
+        return render_value(value, self._attempt.job.variables, _Services(self))
 
     def log(self, level: str, message: str) -> None:
         level = level.upper() if level.upper() in LEVELS else "INFO"
@@ -86,11 +94,57 @@ class _Context:
     def wait(self, seconds: float) -> bool:
         return self._attempt.stop.wait(max(seconds, 0.0))
 
+    @property
+    def stop_event(self) -> threading.Event:
+        """Set when the attempt is killed or times out: long-running tasks watch it."""
+        return self._attempt.stop
+
+    def storage_uri(self, name: str) -> str:
+        """Where this task run stores the file ``name`` (which may contain sub-folders)."""
+        parts = [check_segment(part) for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
+        if not parts:
+            raise StorageError(f"invalid file name {name!r}")
+        return task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id,
+                               self.task_run_id) + "/".join(parts)
+
+    @property
+    def kv(self) -> Any:
+        """The key-value store, in this execution's tenant (lanner.store.kv_repository.KVStore)."""
+        if self._kv is None:
+            from lanner.store.kv_repository import KVStore
+
+            self._kv = KVStore(self._worker.engine, tenant_id=self.tenant_id)
+        return self._kv
+
+
+class _Services:
+    """What expressions rendered on a worker reach: the KV store and internal storage."""
+
+    def __init__(self, context: _Context) -> None:
+        self._context = context
+
+    def kv(self, key: str, namespace: str | None) -> Any:
+        return self._context.kv.get(namespace or self._context.namespace, key)
+
+    def read(self, uri: str) -> str:
+        try:
+            with self._context.storage.open(uri) as handle:
+                return handle.read().decode("utf-8", errors="replace")
+        except StorageError as exc:
+            raise ExpressionError(str(exc)) from None
+
+    def file_size(self, uri: str) -> int:
+        try:
+            return self._context.storage.size(uri)
+        except StorageError as exc:
+            raise ExpressionError(str(exc)) from None
+
 
 class Worker:
     def __init__(self, engine: Engine, queue: Queue, *, threads: int = 8, worker_id: str | None = None,
-                 registry: Registry | None = None) -> None:
+                 registry: Registry | None = None, storage: Storage | None = None) -> None:
         self.engine, self.queue = engine, queue
+        self.storage: Storage = storage or LocalStorage(Path("./data/storage"))
         self.threads = max(threads, 1)
         self.worker_id = worker_id or new_id()
         self.registry = registry or default_registry()
@@ -176,7 +230,7 @@ class Worker:
 
     def _run_task(self, attempt: _Attempt) -> TaskResult:
         job = attempt.job
-        context = _Context(attempt)
+        context = _Context(attempt, self)
         started = time.perf_counter()
         try:
             resolved = self.registry.resolve(TaskSpec, job.task["type"])

@@ -10,10 +10,14 @@ decides retries, timeouts and kills.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lanner.model.state import State
+
+if TYPE_CHECKING:
+    from lanner.storage import Storage
 
 
 class TaskFailure(Exception):
@@ -42,6 +46,19 @@ class RunContext(Protocol):
     execution_id: str
     task_run_id: str
     attempt: int  # counted from 1
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    task_id: str
+    storage: Storage  # internal storage (lanner.storage)
+    kv: Any  # the key-value store in this tenant (lanner.store.kv_repository.KVStore)
+
+    @property
+    def stop_event(self) -> threading.Event:
+        """Set when the attempt is killed or times out; long-running tasks watch it."""
+
+    def storage_uri(self, name: str) -> str:
+        """The ``kestra:///`` URI under which this task run stores the file ``name``."""
 
     def render(self, value: Any) -> Any:
         """``value`` with every expression rendered (recursing into lists and mappings)."""

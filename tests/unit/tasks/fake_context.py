@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lanner.expr import render_value
 from lanner.model.task import TaskSpec
+from lanner.storage import check_segment, task_run_prefix
+from lanner.storage.local import LocalStorage
 
 
 @dataclass
@@ -19,6 +24,18 @@ class FakeContext:
     attempt: int = 1
     logs: list[tuple[str, str]] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
+    tenant_id: str = "main"
+    namespace: str = "company.team"
+    flow_id: str = "flow"
+    task_id: str = "t"
+    # Internal storage in a fresh temporary folder unless a test gives one.
+    storage: Any = field(default_factory=lambda: LocalStorage(Path(tempfile.mkdtemp(prefix="lanner-storage-"))))
+    kv: Any = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def storage_uri(self, name: str) -> str:
+        return task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id, self.task_run_id) + \
+            "/".join(check_segment(part) for part in name.split("/") if part)
 
     def render(self, value: Any) -> Any:
         return render_value(value, self.variables)
