@@ -30,7 +30,7 @@ from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.state import State, StateHistory
 from lanner.model.task import TaskKind, TaskSpec
-from lanner.tasks.flowable import NewRun, sequential_next, sequential_state
+from lanner.tasks.flowable import Child, NewRun, sequential_next, sequential_state
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -63,7 +63,33 @@ class Restart:
     """Run a FAILED or KILLED execution again from its failed task runs (same id)."""
 
 
-Event = Start | TaskResult | Kill | Restart
+@dataclass(frozen=True)
+class Tick:
+    """A timer a flowable asked for (Pause's delay or timeout, WaitFor's interval) is due."""
+
+    task_run_id: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Resume a PAUSED execution: its paused task runs (or only ``task_run_id``) go on, with ``inputs``."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    task_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChildEnded:
+    """An execution started by a Subflow task run ended (or, with ``wait: false``, was created)."""
+
+    task_run_id: str
+    execution_id: str
+    state: State
+    outputs: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None  # why it could not even start
+
+
+Event = Start | TaskResult | Kill | Restart | Tick | Resume | ChildEnded
 
 
 # -- effects -----------------------------------------------------------------------------------
@@ -92,12 +118,23 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Timer:
+    """Send a :class:`Tick` for ``task_run_id`` to this execution in ``delay`` seconds."""
+
+    task_run_id: str
+    delay: float
+
+
+@dataclass(frozen=True)
 class Decision:
     execution: Execution
     jobs: tuple[Job, ...] = ()
     notes: tuple[Note, ...] = ()
     kills: tuple[str, ...] = ()  # task runs whose running attempt must be stopped
     ended: bool = False  # the execution reached a terminal state in this decision
+    timers: tuple[Timer, ...] = ()
+    children: tuple[Child, ...] = ()
+    child_kills: tuple[str, ...] = ()  # executions started by task runs of this one, to kill
 
 
 def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], now: datetime, *,
@@ -117,13 +154,24 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
             work.kill()
         elif isinstance(event, Restart):
             work.restart()
+        elif isinstance(event, Resume):
+            work.resume(event)
+        elif isinstance(event, ChildEnded):
+            work.child_ended(event)
+        elif isinstance(event, Tick):
+            pass  # deciding again is the point: the flowable looks at the time
         elif work.execution.current in (State.CREATED, State.QUEUED):
             work.execution = work.execution.to(State.RUNNING, now)
     if not work.execution.current.terminal:
         work.advance()
     result = work.result()
+    soonest: dict[str, Timer] = {}
+    for timer in work.timers:  # a flowable asks again on every pass: keep one timer per task run
+        if timer.task_run_id not in soonest or timer.delay < soonest[timer.task_run_id].delay:
+            soonest[timer.task_run_id] = timer
     return Decision(result, tuple(work.jobs), tuple(work.notes), tuple(work.kills),
-                    ended=result.current.terminal and not was_terminal)
+                    ended=result.current.terminal and not was_terminal, timers=tuple(soonest.values()),
+                    children=tuple(work.children), child_kills=tuple(work.child_kills))
 
 
 _TASK_INDEX: dict[int, tuple[Flow, dict[str, TaskSpec]]] = {}
@@ -159,6 +207,9 @@ class _Work:
         self.jobs: list[Job] = []
         self.notes: list[Note] = []
         self.kills: list[str] = []
+        self.timers: list[Timer] = []
+        self.children: list[Child] = []
+        self.child_kills: list[str] = []
         self._base: dict[str, Any] | None = None
 
     # bookkeeping
@@ -248,11 +299,54 @@ class _Work:
         self.execution = self.execution.to(State.KILLING, self.now)
         for run_id in self.order:
             run = self.runs[run_id]
-            if run.current is State.RUNNING and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
+            kind = self.tasks[run.task_id].KIND
+            if run.current is State.RUNNING and kind is TaskKind.RUNNABLE:
                 self.kills.append(run.id)  # a worker may hold it: wait for it to confirm
+            elif run.current is State.RUNNING and kind is TaskKind.EXECUTABLE and run.outputs.get("executionId"):
+                self.child_kills.append(run.outputs["executionId"])  # its end comes back as ChildEnded
             elif run.current in (State.CREATED, State.RESTARTED, State.RETRYING):
                 # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
                 self.put(run.to(State.KILLED, self.now))
+
+    def _confirms_kill(self, run: TaskRun) -> bool:
+        kind = self.tasks[run.task_id].KIND
+        return kind is TaskKind.RUNNABLE or kind is TaskKind.EXECUTABLE and bool(run.outputs.get("executionId"))
+
+    def resume(self, event: Resume) -> None:
+        paused = [self.runs[i] for i in self.order if self.runs[i].current is State.PAUSED
+                  and event.task_run_id in (None, i)]
+        if not paused:
+            self.note("WARN", f"nothing to resume: the execution is {self.execution.current}")
+            return
+        for run in paused:
+            outputs = {**run.outputs, "onResume": dict(event.inputs)} if event.inputs else run.outputs
+            self.put(replace(run, outputs=outputs).to(State.RUNNING, self.now))
+            self.note("INFO", "resumed", run)
+
+    def child_ended(self, event: ChildEnded) -> None:
+        run = self.runs.get(event.task_run_id)
+        if run is None or run.current is not State.RUNNING or run.outputs.get("executionId") != event.execution_id:
+            self.note("WARN", f"ignored the end of execution {event.execution_id} ({event.state}): "
+                              "its task run is not waiting for it", run)
+            return
+        task = self.tasks[run.task_id]
+        outputs = {**run.outputs, "executionId": event.execution_id, "state": str(event.state)}
+        if event.outputs:
+            outputs["outputs"] = dict(event.outputs)
+        if event.message:
+            self.note("ERROR", event.message, run)
+        state = event.state
+        if state in (State.FAILED, State.KILLED, State.CANCELLED):
+            if state is State.KILLED and self.execution.current is State.KILLING:
+                pass
+            elif not getattr(task, "transmit_failed", True):
+                state = State.SUCCESS
+            else:
+                self.note("ERROR", f"execution {event.execution_id} of the subflow ended {event.state}", run)
+                state = State.WARNING if task.allow_failure else State.FAILED
+        elif state is State.WARNING and task.allow_warning:
+            state = State.SUCCESS
+        self.put(replace(run, outputs=outputs).to(state, self.now))
 
     def restart(self) -> None:
         if self.execution.current not in (State.FAILED, State.KILLED):
@@ -281,7 +375,17 @@ class _Work:
             else:
                 changed |= self._resolve_root()
             if not changed or self.execution.current.terminal:
+                self._sync_paused()
                 return
+
+    def _sync_paused(self) -> None:
+        """The execution is PAUSED while one of its task runs is (Kestra's Pause), RUNNING again after."""
+        paused = any(self.runs[i].current is State.PAUSED for i in self.order)
+        current = self.execution.current
+        if paused and current is State.RUNNING:
+            self.execution = self.execution.to(State.PAUSED, self.now)
+        elif not paused and current is State.PAUSED:
+            self.execution = self.execution.to(State.RUNNING, self.now)
 
     def _dispatch_new(self) -> bool:
         changed = False
@@ -305,10 +409,25 @@ class _Work:
                 self.put(run.to(State.RUNNING, self.now))
             elif task.KIND is TaskKind.RUNNABLE:
                 self._dispatch(run, task)
+            elif hasattr(task, "child_execution"):
+                self._start_child(run, task)
             else:
                 self.note("ERROR", f"{task.type} is not supported by this version of Lanner yet", run)
                 self.put(run.to(State.FAILED, self.now))
         return changed
+
+    def _start_child(self, run: TaskRun, task: TaskSpec) -> None:
+        """An executable task run: the execution it starts gets this run's id as its own, known in advance."""
+        try:
+            request = task.child_execution(_Scope(self, run, task), self.execution)  # type: ignore[attr-defined]
+        except (ExpressionError, ValueError) as exc:
+            self.note("ERROR", str(exc), run)
+            self.put(run.to(State.FAILED, self.now))
+            return
+        child_id = self.ids()
+        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id))
+        run = replace(run, outputs={"executionId": child_id}).to(State.RUNNING, self.now)
+        self.put(run if request.wait else run.to(State.SUCCESS, self.now))
 
     def _dispatch(self, run: TaskRun, task: TaskSpec, delay: float = 0.0) -> None:
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
@@ -334,7 +453,7 @@ class _Work:
         for run_id in reversed(list(self.order)):  # children before their parents
             run = self.runs[run_id]
             task = self.tasks[run.task_id]
-            if run.current is not State.RUNNING or task.KIND is not TaskKind.FLOWABLE:
+            if run.current not in (State.RUNNING, State.PAUSED) or task.KIND is not TaskKind.FLOWABLE:
                 continue
             scope = _Scope(self, run, task)
             try:
@@ -346,8 +465,9 @@ class _Work:
                 nexts, state = [], State.FAILED
             if nexts:
                 changed = True
-            if state is not None and (self.execution.current is not State.KILLING or state.terminal):
-                self.put(self.runs[run.id].to(state, self.now))
+            if state is not None and state is not self.runs[run.id].current and (
+                    self.execution.current is not State.KILLING or state.terminal):
+                self.put(self.runs[run.id].to(state, self.now))  # PAUSED, back to RUNNING, or its end
                 changed = True
         return changed
 
@@ -379,8 +499,8 @@ class _Work:
 
     def _finish_killing(self) -> bool:
         active = [self.runs[i] for i in self.order if not self.runs[i].current.terminal]
-        if any(self.tasks[run.task_id].KIND is TaskKind.RUNNABLE for run in active):
-            return False  # wait for the workers to confirm the kills
+        if any(self._confirms_kill(run) for run in active):
+            return False  # wait for the workers, and the child executions, to confirm the kills
         for run in active:
             self.put(run.to(State.KILLED, self.now))
         self.execution = self.execution.to(State.KILLED, self.now)
@@ -416,3 +536,11 @@ class _Scope:
 
     def log(self, level: str, message: str) -> None:
         self.work.note(level, message, self.run)
+
+    @property
+    def now(self) -> datetime:
+        return self.work.now
+
+    def wake_in(self, seconds: float) -> None:
+        if self._run_id is not None:
+            self.work.timers.append(Timer(self._run_id, max(seconds, 0.0)))

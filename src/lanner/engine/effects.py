@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from lanner.engine import messages
-from lanner.engine.decide import Decision, Note, TaskResult
+from lanner.engine import children, messages
+from lanner.engine.decide import Decision, Kill, Note, TaskResult, Tick
+from lanner.engine.flow_cache import FlowCache
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
 
@@ -21,17 +22,21 @@ if TYPE_CHECKING:
     from lanner.store.queue import Queue
 
 
-def apply(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]], now: datetime) -> None:
+def apply(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]], now: datetime,
+          flows: FlowCache | None = None) -> None:
     """:func:`stop` then :func:`write`, for a caller with no writes of its own to pipeline."""
-    stop(connection, queue, decided)
+    stop(connection, queue, decided, flows)
     write(connection, queue, decided, now)
 
 
-def stop(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]]) -> None:
-    """Carry out the kills: the part that reads (the queue, who holds what), so it comes first."""
+def stop(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]],
+         flows: FlowCache | None = None) -> None:
+    """The effects that read before they write: kills (the queue, who holds what) and new child executions."""
     for _, decision in decided:
         if decision.kills:
             _send_kills(connection, queue, decision.execution, set(decision.kills))
+        for child in decision.children:
+            children.create(connection, queue, flows or FlowCache(), decision.execution, child)
 
 
 def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, Decision]], now: datetime) -> None:
@@ -58,6 +63,17 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
         queue.send(connection, messages.WORKER,
                    messages.job_payload(job, execution.tenant_id, execution.namespace, execution.flow_id),
                    key=job.execution_id, delay=job.delay, tenant_id=execution.tenant_id)
+    for _, decision in decided:
+        execution = decision.execution
+        for timer in decision.timers:
+            queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Tick(timer.task_run_id),
+                                                                             execution.tenant_id),
+                       key=execution.id, delay=timer.delay, tenant_id=execution.tenant_id)
+        for child_id in decision.child_kills:
+            queue.send(connection, messages.EXECUTOR, messages.event_payload(child_id, Kill(), execution.tenant_id),
+                       key=child_id, tenant_id=execution.tenant_id)
+        if decision.ended:
+            children.tell_parent(connection, queue, execution)
     if any(d.ended for _, d in decided):
         queue.signal(connection, messages.ENDED)
     entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes]

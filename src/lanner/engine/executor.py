@@ -91,7 +91,7 @@ class Executor:
             # Every decision is made before anything is written: a bug in one execution's
             # decision fails that execution only, and the writes below are shared by all.
             changed = [(before, d.execution) for before, d in decided if d.execution != before]
-            effects.stop(connection, self.queue, decided)
+            effects.stop(connection, self.queue, decided, self.flows)
             with then_commit(connection):
                 execution_batch.save_many(connection, changed)
                 effects.write(connection, self.queue, decided, self.clock())

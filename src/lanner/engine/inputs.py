@@ -23,7 +23,7 @@ one :class:`InputsError` lists them, one per line.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -55,9 +55,16 @@ def resolve_inputs(
     ``render`` renders an expression ``defaults``; without it an expression default is
     used as written.
     """
+    return resolve_specs(flow.inputs, given, render=render)
+
+
+def resolve_specs(
+    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """:func:`resolve_inputs` for any list of input declarations (a Pause task's ``onResume``)."""
     resolved: dict[str, Any] = {}
     problems: list[str] = []
-    for spec in flow.inputs:
+    for spec in specs:
         try:
             value = _raw_value(spec, given, render)
         except ExpressionError as exc:

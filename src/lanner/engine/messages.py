@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lanner.engine.decide import Event, Job, Kill, Restart, Start, TaskResult
+from lanner.engine.decide import ChildEnded, Event, Job, Kill, Restart, Resume, Start, TaskResult, Tick
 from lanner.model.state import State
 
 FORMAT = 1
@@ -32,6 +32,13 @@ def event_payload(execution_id: str, event: Event, tenant_id: str = "main") -> d
         payload["type"] = "kill"
     elif isinstance(event, Restart):
         payload["type"] = "restart"
+    elif isinstance(event, Tick):
+        payload.update(type="tick", taskRunId=event.task_run_id)
+    elif isinstance(event, Resume):
+        payload.update(type="resume", taskRunId=event.task_run_id, inputs=event.inputs)
+    elif isinstance(event, ChildEnded):
+        payload.update(type="childEnded", taskRunId=event.task_run_id, childId=event.execution_id,
+                       state=str(event.state), outputs=event.outputs, message=event.message)
     else:
         payload["type"] = "start"
     return payload
@@ -47,7 +54,16 @@ def event_of(payload: dict[str, Any]) -> Event:
         return Kill()
     if kind == "restart":
         return Restart()
-    return Start()
+    if kind == "tick":
+        return Tick(payload["taskRunId"])
+    if kind == "resume":
+        return Resume(payload.get("inputs") or {}, payload.get("taskRunId"))
+    if kind == "childEnded":
+        return ChildEnded(payload["taskRunId"], payload["childId"], State(payload["state"]),
+                          payload.get("outputs") or {}, payload.get("message"))
+    if kind == "start":
+        return Start()
+    raise ValueError(f"unknown event type {kind!r}")
 
 
 def job_payload(job: Job, tenant_id: str, namespace: str, flow_id: str) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lanner.engine import effects, messages
-from lanner.engine.decide import Decision, Kill, Restart, Start, decide
+from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
 from lanner.engine.flow_cache import FlowCache
-from lanner.engine.inputs import resolve_inputs
+from lanner.engine.inputs import resolve_inputs, resolve_specs
 from lanner.engine.variables import flow_variables
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
 from lanner.expr import render_value
@@ -79,7 +79,7 @@ class Executions:
                                 messages.event_payload(execution.id, Start(), tenant_id), key=execution.id)
                 return execution
             repo.insert_execution(connection, decision.execution)
-            effects.apply(connection, self.queue, [(execution, decision)], now)
+            effects.apply(connection, self.queue, [(execution, decision)], now, self.flows)
         return decision.execution
 
     def kill(self, execution_id: str, tenant_id: str = "main") -> None:
@@ -90,6 +90,22 @@ class Executions:
         if execution.current not in (State.FAILED, State.KILLED):
             raise UsageError(f"execution {execution_id} is {execution.current}; only FAILED or KILLED executions restart")
         self._signal(execution_id, Restart(), tenant_id)
+
+    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = "main") -> None:
+        """Resume a PAUSED execution, checking ``inputs`` against its Pause task's ``onResume`` first."""
+        execution = self.get(execution_id, tenant_id)
+        paused = [run for run in execution.task_runs if run.current is State.PAUSED]
+        if execution.current is not State.PAUSED or not paused:
+            raise UsageError(f"execution {execution_id} is {execution.current}; only a PAUSED execution resumes")
+        with self.engine.connect() as connection:
+            flow = self.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
+                                       tenant_id)
+        tasks = {task.id: task for task in flow.all_tasks()}
+        specs = [spec for run in paused for spec in getattr(tasks.get(run.task_id), "on_resume", [])]
+        resolved = resolve_specs(specs, inputs or {}) if specs else {}
+        if inputs and not specs:
+            raise UsageError(f"execution {execution_id} takes no inputs when resumed (its Pause has no onResume)")
+        self._signal(execution_id, Resume(resolved), tenant_id)
 
     def _signal(self, execution_id: str, event: Any, tenant_id: str) -> None:
         with write_connection(self.engine) as connection, connection.begin():

@@ -5,7 +5,8 @@ the task two questions through :class:`Scope`, each answered from the task runs 
 exist (no hidden cursor, so a restart or a resubmission needs no special path):
 
 * ``next_runs(scope)``: which child task runs to create now;
-* ``resolve_state(scope)``: the parent's final state once it is done, else None.
+* ``resolve_state(scope)``: the parent's final state once it is done, else None; or a
+  non-final state to move to: PAUSED (the execution pauses with it), or RUNNING again.
 
 ``sequential_*`` and ``parallel_*`` implement the two shapes most flowables are made
 of, with Kestra's ``errors`` and ``finally`` branches: when a child fails, the
@@ -16,6 +17,7 @@ failed even if ``errors`` succeeded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,6 +33,21 @@ class NewRun:
     task: TaskSpec
     value: str | None = None
     iteration: int | None = None
+
+
+@dataclass(frozen=True)
+class Child:
+    """An execution of another flow that an executable task run (Subflow) starts; the executor creates it."""
+
+    task_run_id: str
+    namespace: str
+    flow_id: str
+    revision: int | None
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    wait: bool
+    delay: float = 0.0  # scheduleDate: seconds from now before it may start
+    execution_id: str = ""  # chosen by decide, so the parent's task run names it before it exists
 
 
 class Scope(Protocol):
@@ -51,6 +68,13 @@ class Scope(Protocol):
 
     def log(self, level: str, message: str) -> None:
         """A log line on the flowable's own task run (why a branch was taken, why it failed)."""
+
+    @property
+    def now(self) -> datetime:
+        """The decision's time (the executor's clock)."""
+
+    def wake_in(self, seconds: float) -> None:
+        """Decide again in ``seconds`` even if nothing happens meanwhile (Pause's delay, WaitFor's interval)."""
 
 
 class Flowable(Protocol):

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lanner.durations import parse_duration
+from lanner.model.inputs import Input
 from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
 from lanner.model.task import TaskKind, TaskSpec
@@ -366,6 +368,14 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
 
 
 class Pause(FlowableTask):
+    """Pause the execution until it is resumed (with ``onResume`` inputs), or for ``delay``.
+
+    The task run goes PAUSED (and the execution with it); it is RUNNING again once
+    resumed, then runs its ``tasks`` if any.  ``delay`` (``pauseDuration``) resumes it on
+    its own (``behavior`` says how it ends then); ``timeout`` fails it when nobody resumed
+    it in time.  Timers are asked of the executor through ``scope.wake_in``.
+    """
+
     TYPE = f"{CORE}.Pause"
     ALIASES = (f"{LEGACY}.Pause",)
 
@@ -373,8 +383,52 @@ class Pause(FlowableTask):
     pause_duration: Dynamic[Duration] | None = None
     timeout: Dynamic[Duration] | None = None
     behavior: Literal["RESUME", "WARN", "CANCEL", "FAIL"] = "RESUME"
-    on_resume: list[dict[str, Any]] = []
+    on_resume: list[Input] = []
     tasks: list[TaskSpec] = []
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        if self._phase(scope) != "resumed" or not self.tasks:
+            return []
+        return sequential_next(scope, self.tasks)
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        phase = self._phase(scope)
+        if phase == "resumed":
+            return sequential_state(scope, self.tasks) if self.tasks else State.SUCCESS
+        if phase == "timed out":
+            scope.log("ERROR", "nobody resumed the execution before the pause's timeout")
+            return State.FAILED
+        if phase == "delay over":
+            if self.behavior == "RESUME":
+                return State.RUNNING if scope.run.current is State.PAUSED or self.tasks else State.SUCCESS
+            return {"WARN": State.WARNING, "CANCEL": State.CANCELLED, "FAIL": State.FAILED}[self.behavior]
+        return State.PAUSED
+
+    def _phase(self, scope: Scope) -> str:
+        """Where the pause stands: "resumed", "delay over", "timed out" or "paused" (asking for a timer)."""
+        run = scope.run
+        was_paused = [t.date for t in run.state.histories if t.state is State.PAUSED]
+        if was_paused and run.current is State.RUNNING:
+            return "resumed"
+        since = was_paused[0] if was_paused else scope.now
+        elapsed = (scope.now - since).total_seconds()
+        delay = self._seconds(scope, self.delay or self.pause_duration)
+        timeout = self._seconds(scope, self.timeout)
+        if delay is not None and elapsed >= delay:
+            return "delay over"
+        if timeout is not None and elapsed >= timeout:
+            return "timed out"
+        waits = [limit - elapsed for limit in (delay, timeout) if limit is not None]
+        if waits:
+            scope.wake_in(min(waits))
+        return "paused"
+
+    @staticmethod
+    def _seconds(scope: Scope, value: Any) -> float | None:
+        if value is None:
+            return None
+        rendered = scope.render(value) if isinstance(value, str) else value
+        return parse_duration(rendered).total_seconds() if isinstance(rendered, str) else rendered.total_seconds()
 
 
 class CheckFrequency(Spec):

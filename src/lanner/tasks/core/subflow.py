@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
 from lanner.model.task import TaskKind, TaskSpec
+
+from lanner.tasks.flowable import Child
+
+if TYPE_CHECKING:
+    from lanner.model.execution import Execution
+    from lanner.tasks.flowable import Scope
 
 CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"
@@ -29,11 +36,28 @@ class _StartsExecutions(TaskSpec):
 
 
 class Subflow(_StartsExecutions):
+    """Start an execution of another flow; with ``wait``, end as it ends and expose its outputs."""
+
     TYPE = f"{CORE}.Subflow"
     ALIASES = (f"{LEGACY}.Subflow", f"{LEGACY}.Flow")
 
     outputs: dict[str, Any] | None = None
     schedule_date: str | None = None
+
+    def child_execution(self, scope: Scope, parent: Execution) -> Child:
+        """What to start, rendered in the task run's context (the executor creates it)."""
+        labels = {**(parent.labels if self.inherit_labels else {}),
+                  **{str(k): str(v) for k, v in (scope.render(dict(self.labels)) or {}).items()}}
+        revision = scope.render(self.revision) if isinstance(self.revision, str) else self.revision
+        delay = 0.0
+        if self.schedule_date:
+            when = datetime.fromisoformat(str(scope.render(self.schedule_date)).replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                raise ValueError(f"scheduleDate {when.isoformat()} has no time zone; add one (e.g. Z)")
+            delay = max((when - scope.now).total_seconds(), 0.0)
+        return Child(task_run_id="", namespace=str(scope.render(self.namespace)), flow_id=str(scope.render(self.flow_id)),
+                     revision=int(revision) if revision is not None else None, inputs=scope.render(dict(self.inputs)),
+                     labels=labels, wait=self.wait, delay=delay)
 
 
 class Batch(Spec):

@@ -1,0 +1,78 @@
+"""Executions started by other executions (Subflow): creating them, and telling the parent how they ended.
+
+The child is created in the transaction that decided to start it, CREATED with a Start
+message for the executor (delayed for a ``scheduleDate``); its trigger records the
+parent (Kestra's shape: type, executionId, namespace, flowId, taskRunId), which is how
+its end finds its way back as a :class:`~lanner.engine.decide.ChildEnded` event.  A
+child that cannot be created (unknown flow, invalid inputs) is reported to the parent
+at once as FAILED, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from lanner.engine import messages
+from lanner.engine.decide import ChildEnded, Start
+from lanner.engine.flow_cache import FlowNotFound
+from lanner.engine.inputs import InputsError, resolve_inputs
+from lanner.engine.variables import flow_variables
+from lanner.expr import ExpressionError, render_value
+from lanner.model.execution import Execution
+from lanner.model.state import State, StateHistory
+from lanner.store import execution_repository as repo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from lanner.engine.flow_cache import FlowCache
+    from lanner.store.queue import Queue
+    from lanner.tasks.flowable import Child
+
+SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
+
+
+def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execution, child: Child) -> None:
+    now = datetime.now(UTC)
+    tenant = parent.tenant_id
+    try:
+        if child.revision is None:
+            flow, revision = flows.current(connection, child.namespace, child.flow_id, tenant)
+        else:
+            flow, revision = flows.revision(connection, child.namespace, child.flow_id, child.revision, tenant), \
+                child.revision
+        trigger = {"type": SUBFLOW, "executionId": parent.id, "namespace": parent.namespace,
+                   "flowId": parent.flow_id, "flowRevision": parent.flow_revision, "taskRunId": child.task_run_id,
+                   "wait": child.wait}
+        draft = Execution(id=child.execution_id, namespace=child.namespace, flow_id=child.flow_id,
+                          flow_revision=revision, state=StateHistory.start(State.CREATED, now), tenant_id=tenant,
+                          labels={**flow.labels, **child.labels}, trigger=trigger, parent_id=parent.id)
+        context = flow_variables(flow, draft, {})
+        inputs = resolve_inputs(flow, child.inputs, render=lambda value: render_value(value, context))
+    except (FlowNotFound, InputsError, ExpressionError) as exc:
+        why = f"cannot start flow {child.namespace}.{child.flow_id}: {exc}"
+        _send(queue, connection, parent, ChildEnded(child.task_run_id, child.execution_id, State.FAILED, message=why))
+        return
+    execution = replace(draft, inputs=inputs)
+    repo.insert_execution(connection, execution)
+    queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Start(), tenant),
+               key=execution.id, delay=child.delay, tenant_id=tenant)
+
+
+def tell_parent(connection: Connection, queue: Queue, execution: Execution) -> None:
+    """An execution ended: if a Subflow task run waits for it, send it the end."""
+    trigger = execution.trigger or {}
+    if trigger.get("type") != SUBFLOW or not trigger.get("wait", True) or not trigger.get("taskRunId"):
+        return
+    parent = Execution(id=trigger["executionId"], namespace=trigger.get("namespace", ""),
+                       flow_id=trigger.get("flowId", ""), flow_revision=trigger.get("flowRevision", 1),
+                       state=execution.state, tenant_id=execution.tenant_id)
+    _send(queue, connection, parent, ChildEnded(trigger["taskRunId"], execution.id, execution.current,
+                                                dict(execution.outputs)))
+
+
+def _send(queue: Queue, connection: Connection, parent: Execution, event: ChildEnded) -> None:
+    queue.send(connection, messages.EXECUTOR, messages.event_payload(parent.id, event, parent.tenant_id),
+               key=parent.id, tenant_id=parent.tenant_id)

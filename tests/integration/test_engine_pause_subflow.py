@@ -1,0 +1,74 @@
+"""Pause/Resume and Subflow end to end on both backends (flows in tests/flows/engine/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanner.engine.inputs import InputsError
+from lanner.errors import UsageError
+from lanner.model.state import State
+from tests.integration.test_engine import _wait_until, lanner, runs_by_task  # noqa: F401  (fixture)
+
+
+def test_pause_waits_for_resume_with_checked_inputs(lanner):  # noqa: F811
+    execution = lanner.create("lanner.tests", "pause_approval")
+    _wait_until(lambda: lanner.get(execution.id).current is State.PAUSED)
+    with pytest.raises(InputsError, match="amount"):
+        lanner.resume(execution.id, {"reason": "ok", "amount": "many"})
+    lanner.resume(execution.id, {"reason": "approved"})
+    done = lanner.wait(execution.id)
+    assert done.current is State.SUCCESS
+    runs = runs_by_task(done)
+    assert runs["approve"][0].outputs == {"onResume": {"reason": "approved", "amount": 1}}
+    assert runs["after"][0].outputs["value"] == "approved x1"
+    assert [t.state for t in done.state.histories] == [State.CREATED, State.RUNNING, State.PAUSED, State.RUNNING,
+                                                       State.SUCCESS]
+    with pytest.raises(UsageError, match="only a PAUSED execution resumes"):
+        lanner.resume(execution.id, {})
+
+
+def test_pause_with_a_delay_resumes_on_its_own(lanner):  # noqa: F811
+    done = lanner.wait(lanner.create("lanner.tests", "pause_delay").id, timeout=30)
+    assert done.current is State.SUCCESS
+    assert State.PAUSED in [t.state for t in done.state.histories]
+
+
+def test_subflow_passes_inputs_labels_and_returns_outputs(lanner):  # noqa: F811
+    parent = lanner.wait(lanner.create("lanner.tests", "subflow_parent").id)
+    assert parent.current is State.SUCCESS
+    runs = runs_by_task(parent)
+    child_id = runs["call"][0].outputs["executionId"]
+    assert runs["call"][0].outputs["outputs"] == {"result": "ADA"}
+    assert runs["use"][0].outputs["value"] == f"ADA from {child_id}"
+    child = lanner.get(child_id)
+    assert child.current is State.SUCCESS and child.parent_id == parent.id
+    assert child.trigger["type"] == "io.kestra.plugin.core.flow.Subflow"
+    assert (child.trigger["executionId"], child.trigger["namespace"], child.trigger["flowId"]) == (
+        parent.id, "lanner.tests", "subflow_parent")
+    assert child.labels == {"team": "child", "origin": "parent", "called": "yes"}
+
+
+def test_a_failed_subflow_fails_its_task(lanner):  # noqa: F811
+    parent = lanner.wait(lanner.create("lanner.tests", "subflow_parent", {"fail": True}).id)
+    assert parent.current is State.FAILED
+    runs = runs_by_task(parent)
+    assert runs["call"][0].current is State.FAILED and "use" not in runs
+    assert lanner.get(runs["call"][0].outputs["executionId"]).current is State.FAILED
+
+
+def test_a_subflow_without_wait_succeeds_at_once(lanner):  # noqa: F811
+    parent = lanner.wait(lanner.create("lanner.tests", "subflow_no_wait").id)
+    assert parent.current is State.SUCCESS
+    child_id = runs_by_task(parent)["fire"][0].outputs["executionId"]
+    assert runs_by_task(parent)["next"][0].outputs["value"] == child_id
+    assert lanner.wait(child_id).current is State.SUCCESS
+
+
+def test_killing_the_parent_kills_the_running_child(lanner):  # noqa: F811
+    parent = lanner.create("lanner.tests", "subflow_sleepy")
+    _wait_until(lambda: any(run.outputs.get("executionId") for run in lanner.get(parent.id).task_runs))
+    child_id = lanner.get(parent.id).task_runs[0].outputs["executionId"]
+    _wait_until(lambda: lanner.get(child_id).current is State.RUNNING)
+    lanner.kill(parent.id)
+    assert lanner.wait(parent.id, timeout=30).current is State.KILLED
+    assert lanner.wait(child_id, timeout=30).current is State.KILLED

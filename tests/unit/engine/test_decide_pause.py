@@ -1,0 +1,84 @@
+"""Pause and Resume in the executor's transition function: no database, a fake clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from lanner.engine.decide import Kill, Resume, Start, Tick
+from lanner.model.state import State
+from tests.unit.engine.sim import Simulation
+
+HEAD = "id: paused\nnamespace: lanner.tests\n"
+AFTER = ("  - id: after\n    type: io.kestra.plugin.core.debug.Return\n"
+         "    format: \"{{ outputs.wait.onResume.reason ?? 'none' }}\"\n")
+
+
+def pause(extra: str = "") -> str:
+    return HEAD + "tasks:\n  - id: wait\n    type: io.kestra.plugin.core.flow.Pause\n" + extra + AFTER
+
+
+def test_a_pause_pauses_the_execution_until_resumed_with_inputs():
+    sim = Simulation.of(pause("    onResume:\n      - id: reason\n        type: STRING\n"))
+    sim.run()
+    assert sim.execution.current is State.PAUSED
+    assert sim.states() == {"wait": State.PAUSED}
+    sim.send(Resume({"reason": "approved"}))
+    done = sim.run()
+    assert done.current is State.SUCCESS
+    assert sim.run_of("wait").outputs == {"onResume": {"reason": "approved"}}
+    assert sim.run_of("after").outputs["value"] == "approved"
+
+
+def test_a_delay_resumes_on_its_own_when_its_timer_fires():
+    sim = Simulation.of(pause("    delay: PT5M\n"))
+    sim.run()
+    timers = [timer for decision in sim.decisions for timer in decision.timers]
+    assert sim.execution.current is State.PAUSED and timers and abs(timers[-1].delay - 300) < 1
+    sim.send(Tick(sim.run_of("wait").id))  # too early: still paused
+    assert sim.execution.current is State.PAUSED
+    sim.clock += timedelta(minutes=5)
+    sim.send(Tick(sim.run_of("wait").id))
+    assert sim.run().current is State.SUCCESS
+    assert sim.states() == {"wait": State.SUCCESS, "after": State.SUCCESS}
+
+
+def test_a_timeout_fails_a_pause_nobody_resumed():
+    sim = Simulation.of(pause("    timeout: PT1H\n"))
+    sim.run()
+    sim.clock += timedelta(hours=1)
+    sim.send(Tick(sim.run_of("wait").id))
+    assert sim.run().current is State.FAILED
+    assert sim.states() == {"wait": State.FAILED}
+
+
+def test_a_delay_with_the_fail_behavior_fails():
+    sim = Simulation.of(pause("    pauseDuration: PT1S\n    behavior: FAIL\n"))
+    sim.run()
+    sim.clock += timedelta(seconds=1)
+    sim.send(Tick(sim.run_of("wait").id))
+    assert sim.run().current is State.FAILED
+
+
+def test_resume_runs_the_pause_own_tasks_first():
+    sim = Simulation.of(pause("    tasks:\n      - id: inner\n        type: io.kestra.plugin.core.debug.Return\n"
+                              "        format: inside\n"))
+    sim.run()
+    assert "inner" not in sim.states()
+    sim.send(Resume())
+    assert sim.run().current is State.SUCCESS
+    assert [run.task_id for run in sim.execution.task_runs] == ["wait", "inner", "after"]
+
+
+def test_killing_a_paused_execution_kills_it():
+    sim = Simulation.of(pause())
+    sim.run()
+    assert sim.send(Kill()).execution.current is State.KILLED
+    assert sim.states() == {"wait": State.KILLED}
+
+
+def test_resume_when_nothing_is_paused_changes_nothing_but_says_so():
+    sim = Simulation.of(HEAD + "tasks:\n" + AFTER)
+    sim.send(Start())
+    before = sim.execution
+    assert sim.send(Resume()).execution == before
+    assert any("nothing to resume" in note.message for note in sim.notes)
