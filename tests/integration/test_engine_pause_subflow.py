@@ -5,12 +5,34 @@ from __future__ import annotations
 import pytest
 
 from lanner.engine.inputs import InputsError
+from lanner.engine.runtime import Runtime
+from lanner.engine.service import Executions
 from lanner.errors import UsageError
+from lanner.flows.validator import validate_source
 from lanner.model.state import State
-from tests.integration.test_engine import _wait_until, lanner, runs_by_task  # noqa: F401  (fixture)
+from lanner.store import flow_repository
+from lanner.store.engine import write_connection
+from lanner.store.schema_guard import prepare_database
+from tests.helpers import config_for
+from tests.integration.test_engine import FLOWS, _wait_until, runs_by_task
+
+NAMES = ["pause_approval", "pause_delay", "subflow_child", "subflow_parent", "subflow_no_wait", "subflow_sleepy",
+         "sleepy", "wait_for"]
 
 
-def test_pause_waits_for_resume_with_checked_inputs(lanner):  # noqa: F811
+@pytest.fixture
+def lanner(database_url, tmp_path):
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    for name in NAMES:
+        source = (FLOWS / f"{name}.yaml").read_text()
+        with write_connection(engine) as connection, connection.begin():
+            flow_repository.save_flow(connection, validate_source(source).flow, source)
+    with Runtime(engine, executors=1, worker_threads=4, storage_path=tmp_path / "storage") as runtime:
+        yield Executions(engine, runtime.queue, runtime.flows)
+    engine.dispose()
+
+
+def test_pause_waits_for_resume_with_checked_inputs(lanner):
     execution = lanner.create("lanner.tests", "pause_approval")
     _wait_until(lambda: lanner.get(execution.id).current is State.PAUSED)
     with pytest.raises(InputsError, match="amount"):
@@ -27,13 +49,13 @@ def test_pause_waits_for_resume_with_checked_inputs(lanner):  # noqa: F811
         lanner.resume(execution.id, {})
 
 
-def test_pause_with_a_delay_resumes_on_its_own(lanner):  # noqa: F811
+def test_pause_with_a_delay_resumes_on_its_own(lanner):
     done = lanner.wait(lanner.create("lanner.tests", "pause_delay").id, timeout=30)
     assert done.current is State.SUCCESS
     assert State.PAUSED in [t.state for t in done.state.histories]
 
 
-def test_subflow_passes_inputs_labels_and_returns_outputs(lanner):  # noqa: F811
+def test_subflow_passes_inputs_labels_and_returns_outputs(lanner):
     parent = lanner.wait(lanner.create("lanner.tests", "subflow_parent").id)
     assert parent.current is State.SUCCESS
     runs = runs_by_task(parent)
@@ -48,7 +70,7 @@ def test_subflow_passes_inputs_labels_and_returns_outputs(lanner):  # noqa: F811
     assert child.labels == {"team": "child", "origin": "parent", "called": "yes"}
 
 
-def test_a_failed_subflow_fails_its_task(lanner):  # noqa: F811
+def test_a_failed_subflow_fails_its_task(lanner):
     parent = lanner.wait(lanner.create("lanner.tests", "subflow_parent", {"fail": True}).id)
     assert parent.current is State.FAILED
     runs = runs_by_task(parent)
@@ -56,7 +78,7 @@ def test_a_failed_subflow_fails_its_task(lanner):  # noqa: F811
     assert lanner.get(runs["call"][0].outputs["executionId"]).current is State.FAILED
 
 
-def test_a_subflow_without_wait_succeeds_at_once(lanner):  # noqa: F811
+def test_a_subflow_without_wait_succeeds_at_once(lanner):
     parent = lanner.wait(lanner.create("lanner.tests", "subflow_no_wait").id)
     assert parent.current is State.SUCCESS
     child_id = runs_by_task(parent)["fire"][0].outputs["executionId"]
@@ -64,7 +86,7 @@ def test_a_subflow_without_wait_succeeds_at_once(lanner):  # noqa: F811
     assert lanner.wait(child_id).current is State.SUCCESS
 
 
-def test_killing_the_parent_kills_the_running_child(lanner):  # noqa: F811
+def test_killing_the_parent_kills_the_running_child(lanner):
     parent = lanner.create("lanner.tests", "subflow_sleepy")
     _wait_until(lambda: any(run.outputs.get("executionId") for run in lanner.get(parent.id).task_runs))
     child_id = lanner.get(parent.id).task_runs[0].outputs["executionId"]
@@ -72,3 +94,17 @@ def test_killing_the_parent_kills_the_running_child(lanner):  # noqa: F811
     lanner.kill(parent.id)
     assert lanner.wait(parent.id, timeout=30).current is State.KILLED
     assert lanner.wait(child_id, timeout=30).current is State.KILLED
+
+
+def test_wait_for_loops_on_timers_until_its_condition_holds(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "wait_for").id, timeout=30)
+    assert done.current is State.SUCCESS
+    runs = runs_by_task(done)
+    assert [run.outputs["value"] for run in runs["count"]] == ["0", "1", "2", "3"]
+    assert runs["loop"][0].outputs == {"iterationCount": 4}
+
+
+def test_wait_for_fails_at_max_iterations_when_asked(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "wait_for", {"target": "never"}).id, timeout=30)
+    assert done.current is State.FAILED
+    assert len(runs_by_task(done)["count"]) == 5

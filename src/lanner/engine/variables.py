@@ -54,7 +54,8 @@ def outputs_of(execution: Execution) -> dict[str, Any]:
     by_id = {run.id: run for run in execution.task_runs}
     outputs: dict[str, Any] = {}
     for run in execution.task_runs:
-        if run.current not in _ENDED_WELL or not run.outputs:
+        # A running flowable's own outputs count too (WaitFor's iterationCount, read by its tasks).
+        if run.current not in _ENDED_WELL and run.current is not State.RUNNING or not run.outputs:
             continue
         values = loop_values(run, by_id)
         if not values:

@@ -82,3 +82,47 @@ def test_resume_when_nothing_is_paused_changes_nothing_but_says_so():
     before = sim.execution
     assert sim.send(Resume()).execution == before
     assert any("nothing to resume" in note.message for note in sim.notes)
+
+
+WAIT_FOR = HEAD + """tasks:
+  - id: loop
+    type: io.kestra.plugin.core.flow.WaitFor
+    condition: "{{ outputs.count.value == '3' }}"
+    checkFrequency:
+      interval: PT10S
+      maxIterations: MAX
+    failOnMaxReached: FAIL
+    tasks:
+      - id: count
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ outputs.loop.iterationCount ?? 0 }}"
+"""
+
+
+def run_waiting(sim: Simulation) -> None:
+    """Run jobs; whenever only a timer is left, move the clock to it and send its tick."""
+    for _ in range(50):
+        sim.run()
+        if sim.execution.current.terminal:
+            return
+        timer = sim.decisions[-1].timers[-1]
+        sim.clock += timedelta(seconds=timer.delay)
+        sim.send(Tick(timer.task_run_id))
+    raise AssertionError("did not settle")
+
+
+def test_wait_for_repeats_until_the_condition_holds():
+    sim = Simulation.of(WAIT_FOR.replace("MAX", "10").replace("FAIL", "true"))
+    run_waiting(sim)
+    assert sim.execution.current is State.SUCCESS
+    assert [run.outputs["value"] for run in sim.runs("count")] == ["0", "1", "2", "3"]
+    assert sim.run_of("loop").outputs == {"iterationCount": 4}
+
+
+def test_wait_for_stops_at_max_iterations_and_fails_only_when_asked():
+    failing = Simulation.of(WAIT_FOR.replace("MAX", "2").replace("FAIL", "true"))
+    run_waiting(failing)
+    assert failing.execution.current is State.FAILED and len(failing.runs("count")) == 2
+    lenient = Simulation.of(WAIT_FOR.replace("MAX", "2").replace("FAIL", "false"))
+    run_waiting(lenient)
+    assert lenient.execution.current is State.SUCCESS and len(lenient.runs("count")) == 2

@@ -7,6 +7,8 @@ EachParallel), Dag, Pause, WaitFor, WorkingDirectory and the deprecated AllowFai
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field
@@ -438,12 +440,62 @@ class CheckFrequency(Spec):
 
 
 class WaitFor(FlowableTask):
+    """Run ``tasks`` again and again, ``interval`` apart, until ``condition`` holds.
+
+    Each iteration is a sequence of task runs numbered by ``iteration``; after each, the
+    condition is rendered (the last iteration's outputs, and ``iterationCount``, in
+    scope).  ``maxIterations`` or ``maxDuration`` reached ends the loop: FAILED with
+    ``failOnMaxReached``, SUCCESS otherwise.
+    """
+
     TYPE = f"{CORE}.WaitFor"
 
     condition: str
     tasks: list[TaskSpec] = Field(min_length=1)
     check_frequency: CheckFrequency = CheckFrequency()
     fail_on_max_reached: bool = False
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        return self._plan(scope)[0]
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        return self._plan(scope)[1]
+
+    def _plan(self, scope: Scope) -> tuple[list[NewRun], State | None]:
+        """(runs to create now, final state or None), from the iterations that exist."""
+        runs = scope.children(self.tasks)
+        last = max((run.iteration for run in runs if run.iteration is not None), default=None)
+        if last is None:
+            return self._start(scope, 0), None
+        iteration = _Iteration(scope, last)
+        nexts = sequential_next(iteration, self.tasks)
+        if nexts:
+            return [replace(new, iteration=last) for new in nexts], None
+        state = sequential_state(iteration, self.tasks)
+        if state is None:
+            return [], None
+        if state in (State.FAILED, State.KILLED):
+            return [], state
+        count = last + 1
+        scope.set_outputs({"iterationCount": count})
+        if truthy(scope.render(self.condition)):
+            return [], State.SUCCESS
+        frequency = self.check_frequency
+        started = min(run.state.start_date for run in runs)
+        max_duration = (frequency.max_duration or timedelta(hours=1)).total_seconds()
+        if count >= frequency.max_iterations or (scope.now - started).total_seconds() >= max_duration:
+            scope.log("WARN" if not self.fail_on_max_reached else "ERROR",
+                      f"the condition still does not hold after {count} iteration(s)")
+            return [], State.FAILED if self.fail_on_max_reached else State.SUCCESS
+        ended = max(run.state.end_date or run.state.start_date for run in iteration.children(self.tasks))
+        wait = (frequency.interval or timedelta(seconds=1)).total_seconds() - (scope.now - ended).total_seconds()
+        if wait > 0:
+            scope.wake_in(wait)
+            return [], None
+        return self._start(scope, count), None
+
+    def _start(self, scope: Scope, iteration: int) -> list[NewRun]:
+        return [replace(new, iteration=iteration) for new in sequential_next(_Iteration(scope, iteration), self.tasks)]
 
 
 class WorkingDirectory(_SequentialBody):
