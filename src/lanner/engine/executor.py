@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from lanner.engine import effects, messages
-from lanner.engine.decide import Decision, Note, decide
+from lanner.engine import concurrency, effects, messages
+from lanner.engine.decide import Decision, Note, Start, decide
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.state import State
@@ -81,6 +81,7 @@ class Executor:
                 key = (message.payload.get("tenantId", "main"), message.payload["executionId"])
                 by_execution.setdefault(key, []).append(message)
             current = self.cache.lock_many(connection, by_execution)
+            self._started: dict[tuple[str, str, str], int] = {}  # per flow, for concurrency limits
             decided: list[tuple[Execution, Decision]] = []
             for key, items in by_execution.items():
                 before = current.get(key)
@@ -92,17 +93,47 @@ class Executor:
             # decision fails that execution only, and the writes below are shared by all.
             changed = [(before, d.execution) for before, d in decided if d.execution != before]
             effects.stop(connection, self.queue, decided, self.flows)
-            with then_commit(connection):
+            limited = self._limited_flows(connection, decided)
+            if limited:  # freed slots are counted once the ends are written
                 execution_batch.save_many(connection, changed)
+                for flow, ended in limited:
+                    concurrency.release(connection, self.queue, flow, ended)
+            with then_commit(connection):
+                if not limited:
+                    execution_batch.save_many(connection, changed)
                 effects.write(connection, self.queue, decided, self.clock())
             self._written.extend(changed)
             return len(batch)
+
+    def _limited_flows(self, connection: Connection, decided: list[tuple[Execution, Decision]]) -> list:
+        """(flow, an execution that ended) once per flow with a concurrency limit among the ended ones."""
+        found: dict[tuple[str, str, str], tuple] = {}
+        for _, decision in decided:
+            execution = decision.execution
+            key = (execution.tenant_id, execution.namespace, execution.flow_id)
+            if decision.ended and key not in found:
+                try:
+                    flow = self.flows.revision(connection, execution.namespace, execution.flow_id,
+                                               execution.flow_revision, execution.tenant_id)
+                except FlowNotFound:
+                    continue
+                if flow.concurrency is not None:
+                    found[key] = (flow, execution)
+        return list(found.values())
 
     def _decide(self, connection: Connection, before: Execution, items: list[Message]) -> Decision:
         try:
             flow = self.flows.revision(connection, before.namespace, before.flow_id, before.flow_revision,
                                        before.tenant_id)
-            return decide(before, flow, [messages.event_of(m.payload) for m in items], self.clock())
+            events = [messages.event_of(m.payload) for m in items]
+            key = (before.tenant_id, before.namespace, before.flow_id)
+            if flow.concurrency is not None and any(isinstance(event, Start) for event in events):
+                gated = concurrency.gate(connection, flow, before, self.clock(),
+                                         started_here=self._started.get(key, 0))
+                if gated is not None:
+                    return gated
+                self._started[key] = self._started.get(key, 0) + 1
+            return decide(before, flow, events, self.clock())
         except FlowNotFound as exc:
             return self._failed(before, exc)
         except sa.exc.SQLAlchemyError:

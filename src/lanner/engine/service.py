@@ -72,8 +72,9 @@ class Executions:
             context = flow_variables(flow, draft, {})
             resolved = resolve_inputs(flow, inputs or {}, render=lambda value: render_value(value, context))
             execution = replace(draft, inputs=resolved)
-            decision = _start(execution, flow, now)
-            if decision is None:  # left to the executor, which fails the execution with the reason
+            # A concurrency limit is a question about other executions: the executor answers it.
+            decision = _start(execution, flow, now) if flow.concurrency is None else None
+            if decision is None:  # left to the executor
                 repo.insert_execution(connection, execution)
                 self.queue.send(connection, messages.EXECUTOR,
                                 messages.event_payload(execution.id, Start(), tenant_id), key=execution.id)
