@@ -159,9 +159,12 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
         elif isinstance(event, ChildEnded):
             work.child_ended(event)
         elif isinstance(event, Tick):
-            pass  # deciding again is the point: the flowable looks at the time
+            if not event.task_run_id:
+                work.check_max_duration()  # an execution-level timer: the flow's SLA
+            # otherwise deciding again is the point: the flowable looks at the time
         elif work.execution.current in (State.CREATED, State.QUEUED):
             work.execution = work.execution.to(State.RUNNING, now)
+            work.start_max_duration()
     if not work.execution.current.terminal:
         work.advance()
     result = work.result()
@@ -307,6 +310,46 @@ class _Work:
             elif run.current in (State.CREATED, State.RESTARTED, State.RETRYING):
                 # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
                 self.put(run.to(State.KILLED, self.now))
+
+    # SLA (flow ``sla``): MAX_DURATION by an execution-level timer, EXECUTION_ASSERTION at the end
+    def start_max_duration(self) -> None:
+        for sla in self.flow.sla:
+            if sla.type == "MAX_DURATION" and sla.duration is not None:
+                self.timers.append(Timer("", sla.duration.total_seconds()))
+
+    def check_max_duration(self) -> None:
+        if self.execution.current.terminal or self.execution.current is State.KILLING:
+            return
+        elapsed = self.now - self.execution.state.start_date
+        for sla in self.flow.sla:
+            if sla.type == "MAX_DURATION" and sla.duration is not None and elapsed >= sla.duration:
+                self._violated(sla, f"the execution ran longer than {sla.duration}")
+                if sla.behavior in ("FAIL", "CANCEL"):
+                    self.kill()  # ends FAILED or CANCELLED: see _kill_outcome
+                    return
+
+    def _assertions(self, state: State) -> State:
+        """The final state once the flow's EXECUTION_ASSERTION SLAs are checked."""
+        for sla in self.flow.sla:
+            if sla.type != "EXECUTION_ASSERTION" or not sla.assert_:
+                continue
+            try:
+                held = truthy(self.render(sla.assert_, None, None))
+            except (ExpressionError, ValueError) as exc:
+                self.note("ERROR", f"SLA {sla.id}: {exc}")
+                held = False
+            if not held:
+                self._violated(sla, f"its assertion {sla.assert_} does not hold")
+                if sla.behavior == "FAIL":
+                    state = State.FAILED
+                elif sla.behavior == "CANCEL":
+                    state = State.CANCELLED
+        return state
+
+    def _violated(self, sla: Any, why: str) -> None:
+        self.note("WARN", f"SLA {sla.id} violated: {why}")
+        if sla.labels:
+            self.execution = replace(self.execution, labels={**self.execution.labels, **sla.labels})
 
     def _confirms_kill(self, run: TaskRun) -> bool:
         kind = self.tasks[run.task_id].KIND
@@ -494,7 +537,7 @@ class _Work:
             except (ExpressionError, ValueError) as exc:
                 self.note("ERROR", f"flow outputs: {exc}")
                 state = State.FAILED
-        self.execution = self.execution.to(state, self.now)
+        self.execution = self.execution.to(self._assertions(state), self.now)
         return True
 
     def _finish_killing(self) -> bool:
@@ -503,8 +546,25 @@ class _Work:
             return False  # wait for the workers, and the child executions, to confirm the kills
         for run in active:
             self.put(run.to(State.KILLED, self.now))
-        self.execution = self.execution.to(State.KILLED, self.now)
+        self.execution = self.execution.to(self._kill_outcome(), self.now)
         return True
+
+    def _kill_outcome(self) -> State:
+        """KILLED, unless the kill came from a MAX_DURATION SLA (FAILED or CANCELLED).
+
+        Deciding is stateless between events, so the reason is read back from the history:
+        a kill that began once a FAIL or CANCEL SLA's duration had passed was that SLA's.
+        """
+        killing = [t.date for t in self.execution.state.histories if t.state is State.KILLING]
+        if killing:
+            elapsed = killing[-1] - self.execution.state.start_date
+            for sla in self.flow.sla:
+                if sla.type == "MAX_DURATION" and sla.duration is not None and elapsed >= sla.duration:
+                    if sla.behavior == "FAIL":
+                        return State.FAILED
+                    if sla.behavior == "CANCEL":
+                        return State.CANCELLED
+        return State.KILLED
 
 
 class _Scope:

@@ -126,3 +126,37 @@ def test_wait_for_stops_at_max_iterations_and_fails_only_when_asked():
     lenient = Simulation.of(WAIT_FOR.replace("MAX", "2").replace("FAIL", "false"))
     run_waiting(lenient)
     assert lenient.execution.current is State.SUCCESS and len(lenient.runs("count")) == 2
+
+
+SLA = HEAD + """sla:
+  - id: quick
+    type: MAX_DURATION
+    behavior: BEHAVIOR
+    duration: PT1M
+    labels:
+      sla: missed
+tasks:
+  - id: wait
+    type: io.kestra.plugin.core.flow.Pause
+"""
+
+
+def test_a_max_duration_sla_fails_or_cancels_a_late_execution_and_labels_it():
+    for behavior, final in (("FAIL", State.FAILED), ("CANCEL", State.CANCELLED), ("NONE", State.PAUSED)):
+        sim = Simulation.of(SLA.replace("BEHAVIOR", behavior))
+        sim.run()
+        timer = next(t for d in sim.decisions for t in d.timers if t.task_run_id == "")
+        assert timer.delay == 60
+        sim.clock += timedelta(minutes=1)
+        sim.send(Tick(""))
+        assert sim.execution.current is final, behavior
+        assert sim.execution.labels.get("sla") == "missed"
+
+
+def test_an_execution_assertion_sla_checks_the_end():
+    source = (HEAD + "sla:\n  - id: produced\n    type: EXECUTION_ASSERTION\n    behavior: FAIL\n"
+              "    assert: \"{{ outputs.r.value == 'yes' }}\"\n"
+              "tasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{ inputs.answer }}\"\n")
+    source = source.replace("tasks:", "inputs:\n  - id: answer\n    type: STRING\ntasks:", 1)
+    assert Simulation.of(source, {"answer": "yes"}).run().current is State.SUCCESS
+    assert Simulation.of(source, {"answer": "no"}).run().current is State.FAILED
