@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from lanner.engine.executor import Executor
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.flow_folder import FlowFolder
+from lanner.engine.kv_purger import run_purger
 from lanner.engine.worker import Worker
 from lanner.storage.local import LocalStorage
 from lanner.store.queue import Queue
@@ -49,6 +50,9 @@ class Runtime:
         for index in range(self.executors):
             executor = Executor(self.engine, self.queue, self.flows)
             self._spawn(f"executor-{index}", lambda e=executor: e.run(self.stop))
+        if self.executors:
+            # Deletes expired KV rows; several processes may run it at once.
+            self._spawn("kv-purger", lambda: run_purger(self.engine, self.stop))
         if self.worker_threads:
             self.worker = Worker(self.engine, self.queue, threads=self.worker_threads,
                                  storage=LocalStorage(self.storage_path))

@@ -1,13 +1,27 @@
-"""Tasks on the namespace key-value store: Set, Get, Delete."""
+"""Tasks on the namespace key-value store: Set, Get, GetKeys, Delete.
+
+Each renders its properties, defaults the namespace to the flow's, and works through
+``context.kv`` (:class:`lanner.store.kv_repository.KVStore`, in the execution's
+tenant).  A key, namespace or value the store refuses fails the task with the store's
+message, which names the key and says how to fix it.  ``docs/kv.md`` is the user's guide.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, Literal
 
+from lanner.durations import parse_duration
+from lanner.errors import LannerError
 from lanner.model.spec import Duration, Dynamic
 from lanner.model.task import TaskSpec
+from lanner.tasks.runnable import RunContext, TaskFailure, TaskOutput
 
 CORE = "io.kestra.plugin.core.kv"
+
+KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
 
 
 class KvSet(TaskSpec):
@@ -16,10 +30,21 @@ class KvSet(TaskSpec):
     key: str
     value: Any
     namespace: str | None = None
-    overwrite: bool = True
+    overwrite: Dynamic[bool] = True
     ttl: Dynamic[Duration] | None = None
-    kv_type: Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"] | None = None
-    description: str | None = None
+    kv_type: Dynamic[KvType] | None = None
+    # Kestra's name: a task's own ``description`` documents the task, not the entry.
+    kv_description: str | None = None
+
+    def run(self, context: RunContext) -> TaskOutput:
+        key, namespace = _text(context, self.key, "key"), _namespace(context, self.namespace)
+        value = context.render(self.value)
+        kv_type = None if self.kv_type is None else _text(context, self.kv_type, "kvType").strip().upper()
+        description = None if self.kv_description is None else str(context.render(self.kv_description)) or None
+        with _failing_on_store_errors():
+            context.kv.set(namespace, key, value, kv_type=kv_type, ttl=_ttl(context, self.ttl),
+                           overwrite=_flag(context, self.overwrite, "overwrite"), description=description)
+        return TaskOutput()
 
 
 class KvGet(TaskSpec):
@@ -27,7 +52,31 @@ class KvGet(TaskSpec):
 
     key: str
     namespace: str | None = None
-    error_on_missing: bool = False
+    error_on_missing: Dynamic[bool] = False
+
+    def run(self, context: RunContext) -> TaskOutput:
+        key, namespace = _text(context, self.key, "key"), _namespace(context, self.namespace)
+        with _failing_on_store_errors():
+            value = context.kv.get(namespace, key)
+        if value is None and _flag(context, self.error_on_missing, "errorOnMissing"):
+            raise TaskFailure(_missing(key, namespace))
+        return TaskOutput(outputs={"value": value})
+
+
+class KvGetKeys(TaskSpec):
+    TYPE = f"{CORE}.GetKeys"
+
+    prefix: str | None = None
+    namespace: str | None = None
+
+    def run(self, context: RunContext) -> TaskOutput:
+        namespace = _namespace(context, self.namespace)
+        prefix = None if self.prefix is None else context.render(self.prefix)
+        if prefix is not None and not isinstance(prefix, str):
+            raise TaskFailure(f"`prefix` must render to a string, not {prefix!r}")
+        with _failing_on_store_errors():
+            keys = context.kv.keys(namespace, prefix or None)  # an empty prefix lists every key
+        return TaskOutput(outputs={"keys": keys})
 
 
 class KvDelete(TaskSpec):
@@ -35,7 +84,62 @@ class KvDelete(TaskSpec):
 
     key: str
     namespace: str | None = None
-    error_on_missing: bool = False
+    error_on_missing: Dynamic[bool] = False
+
+    def run(self, context: RunContext) -> TaskOutput:
+        key, namespace = _text(context, self.key, "key"), _namespace(context, self.namespace)
+        with _failing_on_store_errors():
+            deleted = context.kv.delete(namespace, key)
+        if not deleted and _flag(context, self.error_on_missing, "errorOnMissing"):
+            raise TaskFailure(_missing(key, namespace))
+        return TaskOutput(outputs={"deleted": deleted})
 
 
-TYPES = [KvSet, KvGet, KvDelete]
+TYPES = [KvSet, KvGet, KvGetKeys, KvDelete]
+
+
+def _text(context: RunContext, value: Any, name: str) -> str:
+    rendered = context.render(value)
+    if not isinstance(rendered, str) or not rendered:
+        raise TaskFailure(f"`{name}` must render to a non-empty string, not {rendered!r}")
+    return rendered
+
+
+def _namespace(context: RunContext, namespace: str | None) -> str:
+    return context.namespace if namespace is None else _text(context, namespace, "namespace").strip()
+
+
+def _flag(context: RunContext, value: Any, name: str) -> bool:
+    rendered = context.render(value)
+    if isinstance(rendered, bool):
+        return rendered
+    if isinstance(rendered, str) and rendered.strip().lower() in ("true", "false"):
+        return rendered.strip().lower() == "true"
+    raise TaskFailure(f"`{name}` must be true or false, not {rendered!r}")
+
+
+def _ttl(context: RunContext, ttl: Any) -> timedelta | None:
+    if ttl is None or isinstance(ttl, timedelta):
+        return ttl
+    rendered = context.render(ttl)
+    try:
+        return parse_duration(rendered.strip() if isinstance(rendered, str) else rendered)
+    except ValueError as exc:
+        raise TaskFailure(f"`ttl` rendered to {rendered!r}: {exc} (ISO-8601 PT5M also works)") from None
+
+
+def _missing(key: str, namespace: str) -> str:
+    return f"No value found for the KV key '{key}' in the namespace '{namespace}' and errorOnMissing is true"
+
+
+@contextmanager
+def _failing_on_store_errors() -> Iterator[None]:
+    """The store's refusals (bad key, type mismatch, key exists) fail the task with their message.
+
+    They are LannerErrors (``KVError``); catching the base keeps this plugin from
+    importing the store (and SQLAlchemy) when flows are only validated.
+    """
+    try:
+        yield
+    except LannerError as exc:
+        raise TaskFailure(str(exc)) from None
