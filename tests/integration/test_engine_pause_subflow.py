@@ -17,7 +17,7 @@ from tests.helpers import config_for
 from tests.integration.test_engine import FLOWS, _wait_until, runs_by_task
 
 NAMES = ["pause_approval", "pause_delay", "subflow_child", "subflow_parent", "subflow_no_wait", "subflow_sleepy",
-         "sleepy", "wait_for"]
+         "sleepy", "wait_for", "pause_parallel_resume"]
 
 
 @pytest.fixture
@@ -108,3 +108,11 @@ def test_wait_for_fails_at_max_iterations_when_asked(lanner):
     done = lanner.wait(lanner.create("lanner.tests", "wait_for", {"target": "never"}).id, timeout=30)
     assert done.current is State.FAILED
     assert len(runs_by_task(done)["count"]) == 5
+
+
+def test_the_resume_task_resumes_a_pause_in_another_branch(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "pause_parallel_resume").id, timeout=30)
+    assert done.current is State.SUCCESS
+    runs = runs_by_task(done)
+    assert runs["gate"][0].outputs == {"onResume": {"by": "the opener"}}
+    assert runs["after"][0].outputs["value"] == "opened by the opener"

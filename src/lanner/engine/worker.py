@@ -107,6 +107,12 @@ class _Context:
         return task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id,
                                self.task_run_id) + "/".join(parts)
 
+    def resume_execution(self, execution_id: str, inputs: dict[str, Any]) -> None:
+        """Resume a PAUSED execution of this tenant (the execution.Resume task)."""
+        from lanner.engine.service import Executions
+
+        Executions(self._worker.engine, self._worker.queue).resume(execution_id, inputs, tenant_id=self.tenant_id)
+
     @property
     def kv(self) -> Any:
         """The key-value store, in this execution's tenant (lanner.store.kv_repository.KVStore)."""

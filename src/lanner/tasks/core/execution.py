@@ -1,10 +1,11 @@
-"""Tasks acting on the execution itself: Fail, Labels, OutputValues."""
+"""Tasks acting on executions: Fail, Labels, OutputValues, Resume."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from lanner.errors import LannerError
 from lanner.expr.truthiness import truthy
 from lanner.model.spec import Labels
 from lanner.model.task import TaskSpec
@@ -107,4 +108,23 @@ class OutputValues(TaskSpec):
         return TaskOutput(outputs={"values": context.render(self.values)})
 
 
-TYPES = [Fail, SetLabels, OutputValues]
+class Resume(TaskSpec):
+    """Resume a PAUSED execution: this one (a Pause in a parallel branch) or, with ``executionId``, another."""
+
+    TYPE = f"{CORE}.execution.Resume"
+
+    execution_id: str | None = None
+    namespace: str | None = None
+    flow_id: str | None = None
+    inputs: dict[str, Any] = {}
+
+    def run(self, context: RunContext) -> TaskOutput:
+        target = str(context.render(self.execution_id)) if self.execution_id else context.execution_id
+        try:
+            context.resume_execution(target, context.render(dict(self.inputs)))
+        except LannerError as exc:  # not paused, unknown, inputs that do not fit its onResume
+            raise TaskFailure(f"cannot resume execution {target}: {exc}") from None
+        return TaskOutput()
+
+
+TYPES = [Fail, SetLabels, OutputValues, Resume]
