@@ -245,3 +245,9 @@ def test_creation_queues_the_first_jobs_itself(lanner):
     assert created.current is State.RUNNING
     assert [(run.task_id, run.current) for run in created.task_runs] == [("hello", State.RUNNING)]
     assert lanner.wait(created.id).current is State.SUCCESS
+
+
+def test_outputs_holding_a_nul_character_fail_the_task_instead_of_blocking_the_worker(lanner):
+    execution = lanner.wait(lanner.create("lanner.tests", "nul_output").id)
+    assert execution.current is State.FAILED
+    assert any("NUL character" in entry.message for entry in lanner.logs(execution.id))

@@ -34,7 +34,7 @@ from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import job_holding
-from lanner.storage import Storage, StorageError, check_segment, task_run_prefix
+from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.local import LocalStorage
 from lanner.store.engine import write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
@@ -101,11 +101,9 @@ class _Context:
 
     def storage_uri(self, name: str) -> str:
         """Where this task run stores the file ``name`` (which may contain sub-folders)."""
-        parts = [check_segment(part) for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
-        if not parts:
-            raise StorageError(f"invalid file name {name!r}")
-        return task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id,
-                               self.task_run_id) + "/".join(parts)
+        parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
+        prefix = task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id, self.task_run_id)
+        return file_uri(prefix, "/".join(parts))
 
     def resume_execution(self, execution_id: str, inputs: dict[str, Any]) -> None:
         """Resume a PAUSED execution of this tenant (the execution.Resume task)."""
@@ -250,6 +248,11 @@ class Worker:
             log.exception("task %s failed unexpectedly", job.task.get("id"))
             return TaskResult(job.task_run_id, job.attempt, State.FAILED,
                               message=f"unexpected error: {type(exc).__name__}: {exc}", worker_id=self.worker_id)
+        if _holds_nul(output.outputs):
+            # PostgreSQL cannot store it: recording the result would fail, and be retried, forever.
+            return TaskResult(job.task_run_id, job.attempt, State.FAILED, worker_id=self.worker_id,
+                              message="the task's outputs contain a NUL character (\\u0000), which cannot be stored; "
+                                      "encode binary data (base64) or keep it in a file")
         metrics = tuple({"name": m.name, "value": m.value, "type": m.type, "tags": m.tags} for m in output.metrics)
         log.debug("task %s ran in %.3f s", job.task.get("id"), time.perf_counter() - started)
         return TaskResult(job.task_run_id, job.attempt, output.state, dict(output.outputs), metrics, output.labels,
@@ -319,3 +322,13 @@ def _log_entry(attempt: _Attempt, result: TaskResult, line: tuple[str, str, date
                          flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
                          task_run_id=result.task_run_id, task_id=attempt.job.task.get("id"),
                          attempt=attempt.job.attempt, level=level, message=message, timestamp=when)
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False

@@ -190,6 +190,8 @@ def _render_key(value: Any) -> str:
 
 def _scalar(event: Any) -> Any:
     text, tag = event.value, event.tag
+    if "\x00" in text:  # an escaped "\0": no database column can store it
+        _fail("a NUL character (\\0) cannot be stored; remove it or encode the data (base64)", event)
     if tag is None or tag == "!":
         if event.style:  # quoted or block scalars are strings
             return text

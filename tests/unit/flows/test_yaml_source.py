@@ -62,3 +62,9 @@ def test_syntax_errors_carry_a_position():
 def test_empty_document():
     assert parse("").data is None
     assert parse("# only a comment\n").data is None
+
+
+def test_a_nul_character_is_refused_where_it_is_written():
+    with pytest.raises(YamlError, match="NUL character") as caught:
+        parse('id: x\nmessage: "a\\0b"\n')
+    assert (caught.value.line, caught.value.column) == (2, 10)

@@ -10,7 +10,7 @@ from typing import Any
 
 from lanner.expr import render_value
 from lanner.model.task import TaskSpec
-from lanner.storage import check_segment, task_run_prefix
+from lanner.storage import file_uri, task_run_prefix
 from lanner.storage.local import LocalStorage
 
 
@@ -34,8 +34,8 @@ class FakeContext:
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def storage_uri(self, name: str) -> str:
-        return task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id, self.task_run_id) + \
-            "/".join(check_segment(part) for part in name.split("/") if part)
+        return file_uri(task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id,
+                                        self.task_run_id), name)
 
     def render(self, value: Any) -> Any:
         return render_value(value, self.variables)
