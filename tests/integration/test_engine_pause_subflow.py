@@ -17,7 +17,8 @@ from tests.helpers import config_for
 from tests.integration.test_engine import FLOWS, _wait_until, runs_by_task
 
 NAMES = ["pause_approval", "pause_delay", "subflow_child", "subflow_parent", "subflow_no_wait", "subflow_sleepy",
-         "sleepy", "wait_for", "pause_parallel_resume"]
+         "sleepy", "wait_for", "pause_parallel_resume", "pause_timeout", "sla_max_duration", "sla_assertion",
+         "subflow_lenient", "wait_for_lenient"]
 
 
 @pytest.fixture
@@ -116,3 +117,36 @@ def test_the_resume_task_resumes_a_pause_in_another_branch(lanner):
     runs = runs_by_task(done)
     assert runs["gate"][0].outputs == {"onResume": {"by": "the opener"}}
     assert runs["after"][0].outputs["value"] == "opened by the opener"
+
+
+def test_a_pause_nobody_resumes_fails_at_its_timeout(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "pause_timeout").id, timeout=30)
+    assert done.current is State.FAILED
+    assert runs_by_task(done)["approve"][0].current is State.FAILED
+
+
+def test_a_failed_subflow_is_tolerated_without_transmit_failed(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "subflow_lenient").id)
+    assert done.current is State.SUCCESS
+    run = runs_by_task(done)["call"][0]
+    assert run.current is State.SUCCESS and run.outputs["state"] == "FAILED"
+
+
+def test_a_max_duration_sla_fails_a_late_execution_and_labels_it(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "sla_max_duration").id, timeout=30)
+    assert done.current is State.FAILED
+    assert done.labels.get("sla") == "missed"
+    assert runs_by_task(done)["nap"][0].current is State.KILLED
+
+
+def test_an_execution_assertion_sla_cancels_when_it_does_not_hold(lanner):
+    assert lanner.wait(lanner.create("lanner.tests", "sla_assertion", {"answer": "yes"}).id).current is State.SUCCESS
+    missed = lanner.wait(lanner.create("lanner.tests", "sla_assertion", {"answer": "no"}).id)
+    assert missed.current is State.CANCELLED
+    assert any("SLA produced violated" in entry.message for entry in lanner.logs(missed.id))
+
+
+def test_wait_for_without_fail_on_max_reached_ends_successfully_at_its_limit(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "wait_for_lenient").id, timeout=30)
+    assert done.current is State.SUCCESS
+    assert len(runs_by_task(done)["count"]) == 3
