@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.runtime import Runtime
-from lanner.engine.service import Executions
-from lanner.flows.validator import validate_source
 from lanner.model.state import State
-from lanner.store import flow_repository
-from lanner.store.engine import write_connection
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
-from tests.integration.test_engine import FLOWS, _wait_until
+from tests.integration.running import running
+from tests.integration.test_engine import _wait_until
 
 
 @pytest.fixture
 def lanner(database_url, tmp_path):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    for behavior in ("queue", "cancel", "fail"):
-        source = (FLOWS / f"concurrency_{behavior}.yaml").read_text()
-        with write_connection(engine) as connection, connection.begin():
-            flow_repository.save_flow(connection, validate_source(source).flow, source)
-    with Runtime(engine, executors=2, worker_threads=4, storage_path=tmp_path / "storage") as runtime:
-        yield Executions(engine, runtime.queue, runtime.flows)
-    engine.dispose()
+    with running(database_url, tmp_path / "storage", ["concurrency_*"], executors=2) as service:
+        yield service
 
 
 def running_span(execution):

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from lanner.engine.runtime import Runtime
-from lanner.engine.service import Executions
-from lanner.flows.validator import validate_source
 from lanner.model.state import State
-from lanner.store import flow_repository
-from lanner.store.engine import write_connection
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
+from tests.integration.running import running
 from tests.unit.tasks.test_http import HELLO, LocalHttpServer
 
-FLOWS = Path(__file__).parents[1] / "flows" / "engine"
 
 
 @pytest.fixture
@@ -37,16 +30,8 @@ def storage_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def lanner(database_url, storage_path):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    for path in sorted(FLOWS.glob("http_*.yaml")):
-        source = path.read_text()
-        validation = validate_source(source, path.name)
-        assert validation.valid, [p.format() for p in validation.errors]
-        with write_connection(engine) as connection, connection.begin():
-            flow_repository.save_flow(connection, validation.flow, source)
-    with Runtime(engine, executors=1, worker_threads=4, storage_path=storage_path) as runtime:
-        yield Executions(engine, runtime.queue, runtime.flows)
-    engine.dispose()
+    with running(database_url, storage_path, ["http_*"]) as service:
+        yield service
 
 
 def runs_by_task(execution):

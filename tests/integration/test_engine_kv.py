@@ -6,35 +6,19 @@ runs' outputs and messages, and what the store holds afterwards.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from lanner.engine.runtime import Runtime
-from lanner.engine.service import Executions
-from lanner.flows.validator import validate_source
 from lanner.model.state import State
-from lanner.store import flow_repository
-from lanner.store.engine import write_connection
 from lanner.store.kv_repository import KVStore, KVType
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
+from tests.integration.running import running
 
-FLOWS = Path(__file__).parents[1] / "flows" / "engine"
 
 
 @pytest.fixture
 def lanner(database_url, tmp_path):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    for path in sorted(FLOWS.glob("kv_*.yaml")):
-        source = path.read_text()
-        validation = validate_source(source, path.name)
-        assert validation.valid, [p.format() for p in validation.errors]
-        with write_connection(engine) as connection, connection.begin():
-            flow_repository.save_flow(connection, validation.flow, source)
-    with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage") as runtime:
-        yield Executions(engine, runtime.queue, runtime.flows)
-    engine.dispose()
+    with running(database_url, tmp_path / "storage", ["kv_*"], worker_threads=2) as service:
+        yield service
 
 
 def runs_by_task(execution):

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from lanner.engine.inputs import InputsError
-from lanner.engine.runtime import Runtime
-from lanner.engine.service import Executions
 from lanner.errors import UsageError
-from lanner.flows.validator import validate_source
 from lanner.model.state import State
-from lanner.store import flow_repository
-from lanner.store.engine import write_connection
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
-from tests.integration.test_engine import FLOWS, _wait_until, runs_by_task
+from tests.integration.running import running
+from tests.integration.test_engine import _wait_until, runs_by_task
 
 NAMES = ["pause_approval", "pause_delay", "subflow_child", "subflow_parent", "subflow_no_wait", "subflow_sleepy",
          "sleepy", "wait_for", "pause_parallel_resume", "pause_timeout", "sla_max_duration", "sla_assertion",
@@ -23,14 +17,8 @@ NAMES = ["pause_approval", "pause_delay", "subflow_child", "subflow_parent", "su
 
 @pytest.fixture
 def lanner(database_url, tmp_path):
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    for name in NAMES:
-        source = (FLOWS / f"{name}.yaml").read_text()
-        with write_connection(engine) as connection, connection.begin():
-            flow_repository.save_flow(connection, validate_source(source).flow, source)
-    with Runtime(engine, executors=1, worker_threads=4, storage_path=tmp_path / "storage") as runtime:
-        yield Executions(engine, runtime.queue, runtime.flows)
-    engine.dispose()
+    with running(database_url, tmp_path / "storage", NAMES) as service:
+        yield service
 
 
 def test_pause_waits_for_resume_with_checked_inputs(lanner):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
 
 from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
 from lanner.model.task import TaskKind, TaskSpec
