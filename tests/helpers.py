@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -27,3 +29,16 @@ def snapshot(url: str) -> Mapping[str, list[tuple]]:
             }
     finally:
         engine.dispose()
+
+
+def processes_with(text: str) -> list[int]:
+    """Pids of the processes whose command line contains ``text`` (to prove none was left behind)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # ended meanwhile
+                pass
+    return found

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from lanner.model.state import State
+from tests.helpers import processes_with
 from tests.integration.running import running
 
 
@@ -71,14 +71,3 @@ def test_a_timeout_stops_the_script_and_leaves_no_process_behind(lanner):
     assert any("timeout" in message for _, message in logs)
     assert processes_with(f"60.{marker}") == []
 
-
-def processes_with(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:  # ended meanwhile
-                pass
-    return found

@@ -75,3 +75,13 @@ class RunContext(Protocol):
 
 class RunnableTask(Protocol):
     def run(self, context: RunContext) -> TaskOutput: ...
+
+
+def render_flag(context: RunContext, value: Any, name: str) -> bool:
+    """A boolean property that may be an expression: true/false, or text rendering to it."""
+    rendered = context.render(value)
+    if isinstance(rendered, bool):
+        return rendered
+    if isinstance(rendered, str) and rendered.strip().lower() in ("true", "false"):
+        return rendered.strip().lower() == "true"
+    raise TaskFailure(f"`{name}` must be true or false, not {rendered!r}")

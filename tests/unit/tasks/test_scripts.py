@@ -17,6 +17,7 @@ from lanner.storage.local import LocalStorage
 from lanner.tasks.core import process
 from lanner.tasks.core.scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
 from lanner.tasks.runnable import Metric, TaskFailure
+from tests.helpers import processes_with
 from tests.unit.tasks.fake_context import FakeContext, task
 
 
@@ -290,17 +291,6 @@ def marker() -> str:
     """A sleep duration no other process has in its command line: 300 s plus a unique fraction."""
     return f"300.{uuid.uuid4().int % 10**12:012d}"
 
-
-def processes_with(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:  # ended meanwhile
-                pass
-    return found
 
 
 def stop_when_logged(context: FakeContext, text: str) -> threading.Thread:

@@ -37,7 +37,7 @@ from lanner.durations import EXPECTED, parse_duration
 from lanner.model.spec import Duration, Dynamic, PositiveCount, Spec
 from lanner.model.task import TaskSpec
 from lanner.storage import StorageError, check_segment
-from lanner.tasks.runnable import Metric, RunContext, TaskFailure, TaskOutput
+from lanner.tasks.runnable import Metric, RunContext, TaskFailure, TaskOutput, render_flag
 
 CORE = "io.kestra.plugin.core.http"
 LEGACY = "io.kestra.plugin.fs.http"
@@ -147,7 +147,7 @@ class Download(_HttpTask):
     fail_on_empty_response: Dynamic[bool] = True
 
     def run(self, context: RunContext) -> TaskOutput:
-        fail_on_empty = _flag(context, self.fail_on_empty_response, "failOnEmptyResponse")
+        fail_on_empty = render_flag(context, self.fail_on_empty_response, "failOnEmptyResponse")
         with _exchange(self, context) as (call, response):
             chunks = _chunks(response, context, call)
             first = next(chunks, b"")
@@ -202,7 +202,7 @@ def _prepare(task: _HttpTask, context: RunContext) -> _Call:
     charset = _charset(context, options.default_charset)
     call = _Call(
         method=method, url=url, headers=_rendered_headers(context, task.headers), timeout=_timeout(context, options),
-        follow_redirects=_flag(context, options.follow_redirects, "options.followRedirects"),
+        follow_redirects=render_flag(context, options.follow_redirects, "options.followRedirects"),
         allow_failed=_allow_failed(context, task),
         auth=_auth(context, options), charset=charset,
         max_length=_count(context, options.max_content_length, MAX_CONTENT_LENGTH, "options.maxContentLength"),
@@ -312,9 +312,9 @@ class _BearerAuth(httpx.Auth):
 
 def _allow_failed(context: RunContext, task: _HttpTask) -> bool:
     if task.allow_failed is not None:
-        return _flag(context, task.allow_failed, "allowFailed")
+        return render_flag(context, task.allow_failed, "allowFailed")
     if task.options.allow_failed is not None:
-        return _flag(context, task.options.allow_failed, "options.allowFailed")
+        return render_flag(context, task.options.allow_failed, "options.allowFailed")
     return False
 
 
@@ -538,15 +538,6 @@ def _text(context: RunContext, value: Any, name: str) -> str:
     if isinstance(rendered, bool | int | float):
         return _scalar(rendered)
     raise TaskFailure(f"`{name}` must render to text, not {type(rendered).__name__}")
-
-
-def _flag(context: RunContext, value: Any, name: str) -> bool:
-    rendered = context.render(value)
-    if isinstance(rendered, bool):
-        return rendered
-    if isinstance(rendered, str) and rendered.strip().lower() in ("true", "false"):
-        return rendered.strip().lower() == "true"
-    raise TaskFailure(f"`{name}` must be true or false, not {rendered!r}")
 
 
 def _duration(context: RunContext, value: Any, default: timedelta, name: str) -> float:

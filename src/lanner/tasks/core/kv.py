@@ -17,7 +17,7 @@ from lanner.durations import parse_duration
 from lanner.errors import LannerError
 from lanner.model.spec import Duration, Dynamic
 from lanner.model.task import TaskSpec
-from lanner.tasks.runnable import RunContext, TaskFailure, TaskOutput
+from lanner.tasks.runnable import RunContext, TaskFailure, TaskOutput, render_flag
 
 CORE = "io.kestra.plugin.core.kv"
 
@@ -43,7 +43,7 @@ class KvSet(TaskSpec):
         description = None if self.kv_description is None else str(context.render(self.kv_description)) or None
         with _failing_on_store_errors():
             context.kv.set(namespace, key, value, kv_type=kv_type, ttl=_ttl(context, self.ttl),
-                           overwrite=_flag(context, self.overwrite, "overwrite"), description=description)
+                           overwrite=render_flag(context, self.overwrite, "overwrite"), description=description)
         return TaskOutput()
 
 
@@ -58,7 +58,7 @@ class KvGet(TaskSpec):
         key, namespace = _text(context, self.key, "key"), _namespace(context, self.namespace)
         with _failing_on_store_errors():
             value = context.kv.get(namespace, key)
-        if value is None and _flag(context, self.error_on_missing, "errorOnMissing"):
+        if value is None and render_flag(context, self.error_on_missing, "errorOnMissing"):
             raise TaskFailure(_missing(key, namespace))
         return TaskOutput(outputs={"value": value})
 
@@ -90,7 +90,7 @@ class KvDelete(TaskSpec):
         key, namespace = _text(context, self.key, "key"), _namespace(context, self.namespace)
         with _failing_on_store_errors():
             deleted = context.kv.delete(namespace, key)
-        if not deleted and _flag(context, self.error_on_missing, "errorOnMissing"):
+        if not deleted and render_flag(context, self.error_on_missing, "errorOnMissing"):
             raise TaskFailure(_missing(key, namespace))
         return TaskOutput(outputs={"deleted": deleted})
 
@@ -107,15 +107,6 @@ def _text(context: RunContext, value: Any, name: str) -> str:
 
 def _namespace(context: RunContext, namespace: str | None) -> str:
     return context.namespace if namespace is None else _text(context, namespace, "namespace").strip()
-
-
-def _flag(context: RunContext, value: Any, name: str) -> bool:
-    rendered = context.render(value)
-    if isinstance(rendered, bool):
-        return rendered
-    if isinstance(rendered, str) and rendered.strip().lower() in ("true", "false"):
-        return rendered.strip().lower() == "true"
-    raise TaskFailure(f"`{name}` must be true or false, not {rendered!r}")
 
 
 def _ttl(context: RunContext, ttl: Any) -> timedelta | None:
