@@ -16,7 +16,7 @@ import contextlib
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lanner.errors import DatabaseUnavailableError
 
@@ -98,7 +98,7 @@ def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:
         # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor, busy_ms / 1000)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
@@ -110,6 +110,27 @@ def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:
         # A transaction opened directly (the migration lock's BEGIN IMMEDIATE) is adopted as is.
         if not raw.in_transaction:
             raw.execute(connection.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+
+
+def _switch_to_wal(cursor: Any, patience: float) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds the lock it needs.
+
+    Only the first switch of a new file needs an exclusive lock, and SQLite may refuse it
+    at once (SQLITE_BUSY without calling the busy handler) while other processes open the
+    same new file: several components starting together on an empty database.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def check_connection(engine: Engine) -> None:
