@@ -68,3 +68,10 @@ def test_store_refusals_and_error_on_missing_fail_their_tasks_with_the_reason(la
     assert "No value found for the KV key 'absent' in the namespace 'lanner.tests'" in reason("delete_missing")
     assert "No value found for the KV key 'absent'" in reason("get_missing")
     assert KVStore(lanner.engine).get("lanner.tests", "taken") == "first"
+
+
+def test_kv_in_expressions_the_executor_renders(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "kv_in_conditions").id)
+    assert done.current is State.SUCCESS
+    assert [run.task_id for run in done.task_runs] == ["remember", "branch", "quick"]
+    assert done.outputs == {"mode": "fast"}

@@ -139,13 +139,14 @@ class Decision:
 
 def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], now: datetime, *,
            ids: Callable[[], str] = new_id, rng: random.Random | None = None,
-           environ: dict[str, str] | None = None) -> Decision:
+           environ: dict[str, str] | None = None, services: Any = None) -> Decision:
     """Apply ``events`` (one, or a batch in arrival order), then work out what happens next.
 
     Folding a batch before advancing once gives the same result as deciding each event
     in turn, at a fraction of the cost for executions with many task runs.
     """
     work = _Work(execution, flow, now, ids, rng or _RANDOM, environ)
+    work.services = services  # what expressions may reach (the KV store), read only
     was_terminal = execution.current.terminal
     for event in (events if isinstance(events, Sequence) else (events,)):
         if isinstance(event, TaskResult):
@@ -214,6 +215,7 @@ class _Work:
         self.children: list[Child] = []
         self.child_kills: list[str] = []
         self._base: dict[str, Any] | None = None
+        self.services: Any = None
 
     # bookkeeping
     def _index(self, run: TaskRun) -> None:
@@ -246,8 +248,8 @@ class _Work:
         if task is None:
             if self._base is None:
                 self._base = flow_variables(self.flow, self.result(), self.environ)
-            return render_value(value, self._base)
-        return render_value(value, self.variables(task, run))
+            return render_value(value, self._base, self.services)
+        return render_value(value, self.variables(task, run), self.services)
 
     # events
     def apply_result(self, result: TaskResult) -> None:

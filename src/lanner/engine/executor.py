@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from lanner.engine import concurrency, effects, messages
 from lanner.engine.decide import Decision, Note, Start, decide
+from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.state import State
@@ -133,7 +134,8 @@ class Executor:
                 if gated is not None:
                     return gated
                 self._started[key] = self._started.get(key, 0) + 1
-            return decide(before, flow, events, self.clock())
+            return decide(before, flow, events, self.clock(),
+                          services=ExecutorServices(self.engine, before.tenant_id, before.namespace))
         except FlowNotFound as exc:
             return self._failed(before, exc)
         except sa.exc.SQLAlchemyError:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lanner.engine import effects, messages
 from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
+from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.inputs import resolve_inputs, resolve_specs
 from lanner.engine.variables import flow_variables
@@ -39,7 +40,7 @@ class ExecutionNotFound(LannerError):
     pass
 
 
-def _start(execution: Execution, flow: Flow, now: datetime) -> Decision | None:
+def _start(execution: Execution, flow: Flow, now: datetime, services: ExecutorServices) -> Decision | None:
     """The execution's first decision, made here rather than one executor round trip later.
 
     ``decide`` is a pure function, so whoever creates the execution can make it.  None
@@ -47,7 +48,7 @@ def _start(execution: Execution, flow: Flow, now: datetime) -> Decision | None:
     with the reason in its logs instead of refusing the creation.
     """
     try:
-        return decide(execution, flow, [Start()], now)
+        return decide(execution, flow, [Start()], now, services=services)
     except Exception:
         log.exception("cannot decide the start of execution %s; the executor will", execution.id)
         return None
@@ -73,7 +74,8 @@ class Executions:
             resolved = resolve_inputs(flow, inputs or {}, render=lambda value: render_value(value, context))
             execution = replace(draft, inputs=resolved)
             # A concurrency limit is a question about other executions: the executor answers it.
-            decision = _start(execution, flow, now) if flow.concurrency is None else None
+            services = ExecutorServices(self.engine, tenant_id, namespace)
+            decision = _start(execution, flow, now, services) if flow.concurrency is None else None
             if decision is None:  # left to the executor
                 repo.insert_execution(connection, execution)
                 self.queue.send(connection, messages.EXECUTOR,
