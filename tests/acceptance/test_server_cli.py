@@ -42,6 +42,13 @@ def test_flow_test_exits_1_when_the_execution_fails():
     assert "FAILED" in result.stdout.splitlines()[0] and "broken on purpose" in result.stdout
 
 
+def test_flow_test_deploys_a_flow_folder_for_the_subflows_it_calls(tmp_path):
+    (tmp_path / "child.yaml").write_text((ENGINE_FLOWS / "subflow_child.yaml").read_text())
+    result = run_lanner("flow", "test", str(ENGINE_FLOWS / "subflow_parent.yaml"), "-f", str(tmp_path), "-l", "WARN")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout.splitlines()[0] and '"value": "ADA from ' in result.stdout
+
+
 def test_flow_test_rejects_an_invalid_flow_and_bad_inputs(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("id: bad\nnamespace: n\ntasks: []\n")

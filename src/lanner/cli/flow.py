@@ -195,8 +195,10 @@ class _reader:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--inputs", "raw_inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for the end.")
+@click.option("-f", "--flow-path", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Deploy the flows of this folder too (the subflows FILE calls).")
 @common_options
-def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float) -> None:
+def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float, flow_path: Path | None) -> None:
     """Run one flow to completion on a temporary embedded database and show what happened.
 
     Prints the task-run tree (states, attempts, durations, outputs) and the logs.
@@ -206,6 +208,7 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float) -> N
 
     from lanner.cli.execution_view import print_execution
     from lanner.config.settings import Database
+    from lanner.engine.flow_folder import FlowFolder
     from lanner.engine.runtime import Runtime
     from lanner.engine.service import Executions
     from lanner.errors import UsageError
@@ -231,6 +234,8 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float) -> N
         engine = create_engine(config)
         try:
             migrate(engine, config)
+            if flow_path is not None:
+                FlowFolder(engine, flow_path).sync()
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, result.flow, source)
             with Runtime(engine, executors=1, worker_threads=4, storage_path=Path(folder) / "storage") as runtime:
