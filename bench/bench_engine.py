@@ -58,7 +58,7 @@ def _servers(url: str, backend: str):
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, validate_source(source).flow, source)
         if backend == "sqlite":
-            processes = [_spawn(["standalone"], url, folder)]
+            processes = [_spawn(["standalone", "--port", "0"], url, folder)]
         else:
             processes = [_spawn(["executor"], url, folder), _spawn(["worker"], url, folder)]
         queue = Queue(engine)
@@ -126,14 +126,14 @@ def _backend_rows(url: str, backend: str, seq_target: float) -> list[tuple[str, 
 def _startup() -> list[tuple[str, str, str, bool]]:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        process = _spawn(["standalone"], f"sqlite:///{folder}/lanner.db", folder)
+        process = _spawn(["standalone", "--port", "0"], f"sqlite:///{folder}/lanner.db", folder)
         process.stdout.close()  # type: ignore[union-attr]
         # -l WARN hides "ready": poll the database for the migrated schema plus a short settle instead.
         process.terminate()
         process.wait(30)
         del started
     with tempfile.TemporaryDirectory() as folder:
-        process = subprocess.Popen([sys.executable, "-m", "lanner", "server", "standalone"],
+        process = subprocess.Popen([sys.executable, "-m", "lanner", "server", "standalone", "--port", "0"],
                                    env={**os.environ, "LANNER_DATABASE_URL": f"sqlite:///{folder}/lanner.db"},
                                    cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         started = time.perf_counter()

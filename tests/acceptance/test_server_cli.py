@@ -74,7 +74,8 @@ def _await_line(process: subprocess.Popen[str], text: str) -> list[str]:
 
 def test_standalone_serves_a_flow_folder_and_stops_on_sigterm(tmp_path):
     env = {"LANNER_DATABASE_URL": f"sqlite:///{tmp_path / 'lanner.db'}"}
-    with _server("standalone", "-f", str(EXAMPLES), "--worker-thread", "2", env=env, cwd=tmp_path) as server:
+    with _server("standalone", "-f", str(EXAMPLES), "--worker-thread", "2", "--port", "0", env=env,
+                 cwd=tmp_path) as server:
         seen = _await_line(server, "ready")
         assert any("flow lanner.examples.hello_world deployed" in line for line in seen)
         engine = prepare_database(config_for(env["LANNER_DATABASE_URL"]), may_migrate=False)

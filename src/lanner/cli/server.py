@@ -30,7 +30,7 @@ def server() -> None:
 
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
-           name: str) -> None:
+           name: str, web_port: int | None = None) -> None:
     from lanner.engine.runtime import Runtime
     from lanner.store.schema_guard import prepare_database
 
@@ -49,7 +49,7 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
-                      storage_path=app.loaded.settings.storage.path)
+                      storage_path=app.loaded.settings.storage.path, web_port=web_port)
     try:
         runtime.start()
         log.info("Lanner %s ready", name)
@@ -65,15 +65,23 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
               help="Deploy the flows of this folder, and follow its changes.")
 @click.option("--worker-thread", "worker_threads", type=click.IntRange(min=1), default=None,
               help="Tasks the embedded worker runs at once.  [default: 8 per CPU]")
-@click.option("--port", type=int, default=8080, show_default=True, help="Webserver port (the webserver comes in a later release).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True,
+              help="The webserver's port (0: one the system picks, printed at start).")
 @common_options
 def standalone(app: App, flow_path: Path | None, worker_threads: int | None, port: int) -> None:
     """Run every component in one process (embedded SQLite by default)."""
     worker_threads = worker_threads or default_worker_threads()
-    log.info("the webserver (port %d) is not part of this release yet: executions are created with "
-             "`lanner flow test` or the Python service API", port)
     _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
-           name=f"standalone (executor, worker with {worker_threads} threads)")
+           name=f"standalone (webserver, executor, worker with {worker_threads} threads)", web_port=port)
+
+
+@server.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True,
+              help="The port to listen on (0: one the system picks, printed at start).")
+@common_options
+def webserver(app: App, port: int) -> None:
+    """Run the webserver: the REST API (/api/v1) and the health endpoints."""
+    _serve(app, executors=0, worker_threads=0, flow_path=None, may_migrate=True, name="webserver", web_port=port)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)

@@ -35,14 +35,22 @@ class Runtime:
     flow_path: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     storage_path: Path = Path("./data/storage")  # internal storage (lanner.storage.path)
+    web_port: int | None = None  # the webserver's port; None: no webserver in this process
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.engine)
         self.flows = FlowCache()
         self._threads: list[threading.Thread] = []
         self.worker: Worker | None = None
+        self.web = None
 
     def start(self) -> None:
+        if self.web_port is not None:
+            from lanner.web.serve import WebServer  # FastAPI only for processes that serve
+
+            self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port)
+            self.web.start()
+            log.info("webserver listening on port %d", self.web.wait_started())
         if self.flow_path is not None:
             folder = FlowFolder(self.engine, self.flow_path)
             folder.sync()
@@ -71,7 +79,10 @@ class Runtime:
         self._threads.append(thread)
 
     def close(self, timeout: float | None = None) -> None:
+        if self.web is not None:
+            self.web.stop(timeout)  # unready first, then in-flight requests finish
         self.stop.set()
+        self.queue.interrupt()  # loops waiting for messages see the stop at once
         for thread in self._threads:
             thread.join(timeout)
         self.queue.close()

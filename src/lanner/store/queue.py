@@ -216,6 +216,10 @@ class Queue:
             self._watcher.start()
         return self._signals.wait(topic, timeout)
 
+    def interrupt(self) -> None:
+        """Wake every waiter of every topic now (a process stopping: its loops check their stop flag)."""
+        self._signals.notify_every_topic()
+
     def wake(self, topic: str) -> None:
         """Wake this process's waiters on ``topic`` (a consumer that can take more work now)."""
         self._signals.notify([topic])

@@ -1,0 +1,1 @@
+"""The webserver: Kestra's REST API (``/api/v1``), health endpoints for rolling deploys."""

@@ -1,0 +1,27 @@
+"""What the routes share: the database, the queue, the flow cache, and whether the server is draining."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lanner.engine.flow_cache import FlowCache
+from lanner.engine.service import Executions
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from lanner.store.queue import Queue
+
+
+@dataclass
+class Server:
+    engine: Engine
+    queue: Queue
+    flows: FlowCache = field(default_factory=FlowCache)
+    draining: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def executions(self) -> Executions:
+        return Executions(self.engine, self.queue, self.flows)

@@ -1,0 +1,62 @@
+"""Every error as Kestra's JSON ``{message, details}``, with the status the API promises; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from lanner.engine.flow_cache import FlowNotFound
+from lanner.engine.inputs import InputsError
+from lanner.engine.service import ExecutionNotFound
+from lanner.errors import LannerError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, details: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details or []
+
+
+def body(message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return {"message": message, "details": details or []}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(body(exc.message, exc.details), status_code=exc.status)
+
+    @app.exception_handler(ExecutionNotFound)
+    @app.exception_handler(FlowNotFound)
+    async def _missing(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(body(str(exc)), status_code=404)
+
+    @app.exception_handler(InputsError)
+    async def _inputs(_: Request, exc: InputsError) -> JSONResponse:
+        return JSONResponse(body("invalid inputs", list(exc.problems)), status_code=422)
+
+    @app.exception_handler(LannerError)
+    async def _usage(_: Request, exc: LannerError) -> JSONResponse:
+        return JSONResponse(body(str(exc)), status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"path": ".".join(str(p) for p in error.get("loc", ())), "message": error.get("msg", "")}
+                   for error in exc.errors()]
+        return JSONResponse(body("invalid request", details), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(body(str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error serving a request")
+        return JSONResponse(body(f"internal error: {type(exc).__name__}"), status_code=500)

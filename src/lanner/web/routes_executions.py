@@ -1,0 +1,115 @@
+"""Executions and their logs (Kestra's ``/api/v1/executions`` and ``/api/v1/logs``)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.datastructures import UploadFile
+
+from lanner.errors import WaitTimeoutError
+from lanner.model.state import State
+from lanner.store import execution_repository as repo
+from lanner.web import shapes
+from lanner.web.context import Server
+from lanner.web.deps import server
+from lanner.web.errors import ApiError
+
+router = APIRouter(prefix="/api/v1", tags=["Executions"])
+FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object",
+                                                                       "additionalProperties": {"type": "string"}}}}}}
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    if "multipart/form-data" not in request.headers.get("content-type", "") and \
+            "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        return {}
+    try:
+        form = await request.form()
+    except Exception as exc:  # a malformed multipart body
+        raise ApiError(400, f"cannot read the form: {exc}") from None
+    values: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            raise ApiError(422, f"input `{key}`: file inputs are not supported yet")
+        values[key] = value
+    return values
+
+
+def _labels(raw: list[str]) -> dict[str, str]:
+    labels = {}
+    for item in raw:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ApiError(400, f"label {item!r}: expected key:value")
+        labels[key] = value
+    return labels
+
+
+@router.get("/executions/search")
+def search(namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
+           state: list[State] = Query(default=[]), page: int = 1, size: int = 25,
+           srv: Server = Depends(server)) -> dict[str, Any]:
+    if page < 1 or size < 1 or size > 1000:
+        raise ApiError(400, "page starts at 1; size is between 1 and 1000")
+    with srv.engine.connect() as connection:
+        found = repo.list_executions(connection, namespace=namespace, flow_id=flow_id, states=state or None,
+                                     limit=size, offset=(page - 1) * size)
+    return {"results": [shapes.execution(e) for e in found], "total": len(found)}
+
+
+@router.get("/executions/{execution_id}")
+def get(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
+    return shapes.execution(srv.executions.get(execution_id))
+
+
+@router.post("/executions/{execution_id}/restart")
+def restart(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
+    srv.executions.restart(execution_id)
+    return shapes.execution(srv.executions.get(execution_id))
+
+
+@router.delete("/executions/{execution_id}/kill", status_code=202)
+def kill(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
+    execution = srv.executions.get(execution_id)
+    if execution.current.terminal:
+        raise ApiError(409, f"execution {execution_id} is already {execution.current}")
+    srv.executions.kill(execution_id)
+    return shapes.execution(srv.executions.get(execution_id))
+
+
+@router.post("/executions/{execution_id}/resume", openapi_extra=FORM)
+async def resume(execution_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
+    inputs = await _form(request)
+    await asyncio.to_thread(srv.executions.resume, execution_id, inputs)
+    return shapes.execution(await asyncio.to_thread(srv.executions.get, execution_id))
+
+
+# Registered after the routes under /executions/{id}/...: FastAPI matches in order, and
+# /executions/{namespace}/{flowId} would take /executions/{id}/restart for a flow.
+@router.post("/executions/{namespace}/{flow_id}", openapi_extra=FORM)
+async def create(namespace: str, flow_id: str, request: Request, labels: list[str] = Query(default=[]),
+                 wait: bool = False, srv: Server = Depends(server)) -> dict[str, Any]:
+    inputs = await _form(request)
+    service = srv.executions
+    execution = await asyncio.to_thread(service.create, namespace, flow_id, inputs, labels=_labels(labels))
+    if wait:
+        try:
+            execution = await asyncio.to_thread(service.wait, execution.id, 3600)
+        except WaitTimeoutError as exc:
+            raise ApiError(409, str(exc)) from None
+    return shapes.execution(execution)
+
+
+@router.get("/logs/{execution_id}", tags=["Logs"])
+def logs(execution_id: str, min_level: str | None = Query(None, alias="minLevel"),
+         task_run_id: str | None = Query(None, alias="taskRunId"), task_id: str | None = Query(None, alias="taskId"),
+         attempt: int | None = None, srv: Server = Depends(server)) -> list[dict[str, Any]]:
+    srv.executions.get(execution_id)  # 404 for an unknown execution
+    try:
+        entries = srv.executions.logs(execution_id, task_run_id=task_run_id, min_level=min_level)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return [shapes.log(e) for e in entries
+            if (task_id is None or e.task_id == task_id) and (attempt is None or e.attempt == attempt)]

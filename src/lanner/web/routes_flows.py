@@ -1,0 +1,127 @@
+"""Flows: create and update from YAML, read, delete, search, revisions, validate (Kestra's ``/api/v1/flows``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from lanner.flows.problems import dotted
+from lanner.flows.validator import Validation, validate_source
+from lanner.flows.yaml_source import YamlError, parse
+from lanner.store import flow_repository
+from lanner.store.engine import write_connection
+from lanner.web import shapes
+from lanner.web.context import Server
+from lanner.web.deps import server
+from lanner.web.errors import ApiError
+
+router = APIRouter(prefix="/api/v1/flows", tags=["Flows"])
+YAML = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}
+
+
+async def _source(request: Request) -> str:
+    raw = await request.body()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the flow source is not UTF-8 text") from None
+
+
+def _problems(validation: Validation) -> list[dict[str, Any]]:
+    return [{"message": p.message, "path": dotted(p.path), "line": p.line, "column": p.column,
+             "severity": str(p.severity).lower()} for p in validation.problems]
+
+
+def _valid(source: str) -> Validation:
+    validation = validate_source(source, "flow.yaml")
+    if validation.flow is None or validation.errors:
+        raise ApiError(400, "invalid flow", _problems(validation))
+    return validation
+
+
+def _shape(revision: flow_repository.FlowRevision, *, source: bool) -> dict[str, Any]:
+    try:
+        data = parse(revision.source).data
+    except YamlError:
+        data = {}
+    definition = data if isinstance(data, dict) else {}
+    return {**definition, **shapes.flow(revision, with_source=source)}
+
+
+@router.post("", openapi_extra=YAML, status_code=200)
+async def create(request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
+    validation = _valid(await _source(request))
+    flow = validation.flow
+    with write_connection(srv.engine) as connection, connection.begin():
+        if (current := flow_repository.get_flow(connection, flow.namespace, flow.id)) and not current.deleted:
+            raise ApiError(409, f"flow {flow.namespace}.{flow.id} already exists; update it with "
+                                f"PUT /api/v1/flows/{flow.namespace}/{flow.id}")
+        flow_repository.save_flow(connection, flow, validation.source)
+        saved = flow_repository.get_flow(connection, flow.namespace, flow.id)
+    return _shape(saved, source=True)
+
+
+@router.put("/{namespace}/{flow_id}", openapi_extra=YAML)
+async def update(namespace: str, flow_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
+    validation = _valid(await _source(request))
+    flow = validation.flow
+    if (flow.namespace, flow.id) != (namespace, flow_id):
+        raise ApiError(400, f"the source defines {flow.namespace}.{flow.id}, not {namespace}.{flow_id}")
+    with write_connection(srv.engine) as connection, connection.begin():
+        current = flow_repository.get_flow(connection, namespace, flow_id)
+        if current is None or current.deleted:
+            raise ApiError(404, f"flow {namespace}.{flow_id} not found; create it with POST /api/v1/flows")
+        flow_repository.save_flow(connection, flow, validation.source)
+        saved = flow_repository.get_flow(connection, namespace, flow_id)
+    return _shape(saved, source=True)
+
+
+@router.post("/validate", openapi_extra=YAML)
+async def validate(request: Request) -> list[dict[str, Any]]:
+    validation = validate_source(await _source(request), "flow.yaml")
+    flow = validation.flow
+    return [{"flow": flow.id if flow else None, "namespace": flow.namespace if flow else None,
+             "constraints": "\n".join(p.format() for p in validation.errors) or None,
+             "problems": _problems(validation)}]
+
+
+@router.get("/search")
+def search(namespace: str | None = None, q: str | None = None, page: int = 1, size: int = 25,
+           srv: Server = Depends(server)) -> dict[str, Any]:
+    if page < 1 or size < 1:
+        raise ApiError(400, "page and size start at 1")
+    with srv.engine.connect() as connection:
+        found = flow_repository.list_flows(connection, namespace, with_children=bool(namespace))
+    if q:
+        found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
+    chunk = found[(page - 1) * size: page * size]
+    return {"results": [_shape(f, source=False) for f in chunk], "total": len(found)}
+
+
+@router.get("/{namespace}/{flow_id}")
+def get(namespace: str, flow_id: str, source: bool = False, revision: int | None = None,
+        srv: Server = Depends(server)) -> dict[str, Any]:
+    with srv.engine.connect() as connection:
+        found = flow_repository.get_flow(connection, namespace, flow_id, revision)
+    if found is None or found.deleted and revision is None:
+        raise ApiError(404, f"flow {namespace}.{flow_id} not found")
+    return _shape(found, source=source)
+
+
+@router.get("/{namespace}/{flow_id}/revisions")
+def revisions(namespace: str, flow_id: str, srv: Server = Depends(server)) -> list[dict[str, Any]]:
+    with srv.engine.connect() as connection:
+        found = flow_repository.list_revisions(connection, namespace, flow_id)
+    if not found:
+        raise ApiError(404, f"flow {namespace}.{flow_id} not found")
+    return [_shape(r, source=True) for r in found]
+
+
+@router.delete("/{namespace}/{flow_id}", status_code=204)
+def delete(namespace: str, flow_id: str, srv: Server = Depends(server)) -> Response:
+    with write_connection(srv.engine) as connection, connection.begin():
+        if flow_repository.delete_flow(connection, namespace, flow_id) is None:
+            raise ApiError(404, f"flow {namespace}.{flow_id} not found")
+    return Response(status_code=204)

@@ -1,0 +1,69 @@
+"""Serving the app with uvicorn in a thread of a server process, and stopping it in order.
+
+Stopping (SIGTERM): readiness turns false first, so a load balancer stops sending
+requests; then uvicorn stops accepting connections and finishes the requests in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from lanner.web.app import create_app
+from lanner.web.context import Server
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from lanner.engine.flow_cache import FlowCache
+    from lanner.store.queue import Queue
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "0.0.0.0",
+                 port: int = 8080) -> None:
+        self.context = Server(engine, queue, flows)
+        config = uvicorn.Config(create_app(self.context), host=host, port=port, log_config=None,
+                                access_log=False, lifespan="off", timeout_graceful_shutdown=30)
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="webserver", daemon=True)
+        self._thread.start()
+
+    def wait_started(self, timeout: float = 30.0) -> int:
+        """Block until the server listens; its port (the one the OS chose for port 0)."""
+        self._started.wait(timeout)
+        if not self._server.started:
+            raise RuntimeError("the webserver did not start (is its port already taken?)")
+        return self._server.servers[0].sockets[0].getsockname()[1]
+
+    def _run(self) -> None:
+        config = self._server.config
+        # uvicorn has no "started" callback: poll its flag from a helper while it runs.
+        watcher = threading.Thread(target=self._watch_start, daemon=True)
+        watcher.start()
+        try:
+            self._server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind: say so instead of dying silently
+            log.error("the webserver could not listen on %s:%d", config.host, config.port)
+        finally:
+            self._started.set()
+
+    def _watch_start(self) -> None:
+        while not self._server.started and not self._started.is_set():
+            self._started.wait(0.01)
+        self._started.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.context.draining.set()
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)

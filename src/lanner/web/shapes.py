@@ -1,0 +1,70 @@
+"""Executions, task runs, flows and log lines in the JSON shapes of Kestra's API (camelCase)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lanner.model.execution import Attempt, Execution, TaskRun
+from lanner.model.state import StateHistory
+from lanner.store.execution_repository import LogEntry
+from lanner.store.flow_repository import FlowRevision
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def state(history: StateHistory) -> dict[str, Any]:
+    start, end = history.start_date, history.end_date
+    duration = None if end is None else _iso_duration((end - start).total_seconds())
+    return {"current": str(history.current), "histories": [{"state": str(t.state), "date": iso(t.date)}
+                                                           for t in history.histories],
+            "startDate": iso(start), "endDate": iso(end), "duration": duration}
+
+
+def execution(value: Execution) -> dict[str, Any]:
+    return {
+        "id": value.id, "namespace": value.namespace, "flowId": value.flow_id, "flowRevision": value.flow_revision,
+        "tenantId": value.tenant_id, "state": state(value.state), "inputs": value.inputs or {},
+        "outputs": value.outputs or {}, "labels": [{"key": k, "value": v} for k, v in value.labels.items()],
+        "trigger": value.trigger, "parentId": value.parent_id, "originalId": value.original_id or value.id,
+        "taskRunList": [task_run(value, run) for run in value.task_runs],
+    }
+
+
+def task_run(parent: Execution, run: TaskRun) -> dict[str, Any]:
+    return {
+        "id": run.id, "executionId": parent.id, "namespace": parent.namespace, "flowId": parent.flow_id,
+        "taskId": run.task_id, "parentTaskRunId": run.parent_task_run_id, "value": run.value,
+        "iteration": run.iteration, "attempts": [attempt(a) for a in run.attempts], "outputs": run.outputs or {},
+        "metrics": list(run.metrics), "state": state(run.state),
+    }
+
+
+def attempt(value: Attempt) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"state": state(value.state)}
+    if value.worker_id:
+        shaped["workerId"] = value.worker_id
+    if value.message:
+        shaped["message"] = value.message
+    return shaped
+
+
+def flow(revision: FlowRevision, *, with_source: bool) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"id": revision.flow_id, "namespace": revision.namespace,
+                              "revision": revision.revision, "deleted": revision.deleted}
+    if with_source:
+        shaped["source"] = revision.source
+    return shaped
+
+
+def log(entry: LogEntry) -> dict[str, Any]:
+    return {"namespace": entry.namespace, "flowId": entry.flow_id, "executionId": entry.execution_id,
+            "taskRunId": entry.task_run_id, "taskId": entry.task_id, "attemptNumber": entry.attempt,
+            "triggerId": entry.trigger_id, "level": entry.level, "message": entry.message,
+            "timestamp": iso(entry.timestamp)}
+
+
+def _iso_duration(seconds: float) -> str:
+    return f"PT{seconds:.3f}S".replace(".000S", "S")

@@ -1,0 +1,147 @@
+"""Kestra's REST API against a live webserver (uvicorn in a thread) on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from lanner.engine.runtime import Runtime
+from lanner.store.schema_guard import prepare_database
+from tests.helpers import config_for
+from tests.integration.running import FLOWS
+from tests.integration.test_engine import _wait_until as _until
+
+GREETING = """id: greeting
+namespace: lanner.api
+inputs:
+  - id: name
+    type: STRING
+  - id: times
+    type: INT
+    defaults: 1
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.debug.Return
+    format: "hello {{ inputs.name }} x{{ inputs.times }}"
+outputs:
+  - id: said
+    type: STRING
+    value: "{{ outputs.hello.value }}"
+"""
+
+
+@pytest.fixture
+def api(database_url, tmp_path) -> Iterator[httpx.Client]:
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    try:
+        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", web_port=0) as runtime:
+            port = runtime.web.wait_started()
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                yield client
+    finally:
+        engine.dispose()
+
+
+def create_flow(api: httpx.Client, source: str = GREETING) -> httpx.Response:
+    return api.post("/api/v1/flows", content=source, headers={"Content-Type": "application/x-yaml"})
+
+
+def test_health_and_readiness(api):
+    assert api.get("/health").json() == {"status": "UP"}
+    ready = api.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["status"] == "UP"
+    configs = api.get("/api/v1/configs").json()
+    assert configs["version"] and configs["schemaVersion"]
+
+
+def test_flows_create_read_update_search_revisions_delete(api):
+    created = create_flow(api)
+    assert created.status_code == 200, created.text
+    assert created.json()["id"] == "greeting" and created.json()["revision"] == 1
+    assert create_flow(api).status_code == 409
+    got = api.get("/api/v1/flows/lanner.api/greeting", params={"source": "true"}).json()
+    assert got["source"] == GREETING and got["tasks"][0]["id"] == "hello"
+    changed = GREETING.replace("hello {{", "hi {{")
+    updated = api.put("/api/v1/flows/lanner.api/greeting", content=changed,
+                      headers={"Content-Type": "application/x-yaml"})
+    assert updated.status_code == 200 and updated.json()["revision"] == 2
+    assert [r["revision"] for r in api.get("/api/v1/flows/lanner.api/greeting/revisions").json()] == [1, 2]
+    found = api.get("/api/v1/flows/search", params={"namespace": "lanner.api"}).json()
+    assert found["total"] == 1 and found["results"][0]["id"] == "greeting"
+    assert api.delete("/api/v1/flows/lanner.api/greeting").status_code == 204
+    assert api.get("/api/v1/flows/lanner.api/greeting").status_code == 404
+    assert api.delete("/api/v1/flows/lanner.api/greeting").status_code == 404
+
+
+def test_an_invalid_flow_is_a_400_listing_every_problem_with_its_line(api):
+    broken = GREETING.replace("type: io.kestra.plugin.core.debug.Return", "type: io.kestra.plugin.core.debug.Retrun")
+    response = create_flow(api, broken + "bogus: 1\n")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == "invalid flow"
+    assert {(d["line"], d["path"]) for d in body["details"]} >= {(11, "tasks[0].type")}
+    assert any("bogus" in d["message"] or d["path"] == "bogus" for d in body["details"])
+    validated = api.post("/api/v1/flows/validate", content=broken,
+                         headers={"Content-Type": "application/x-yaml"}).json()
+    assert validated[0]["constraints"] and "Retrun" in validated[0]["constraints"]
+    assert create_flow(api, "not: [valid").status_code == 400
+
+
+def test_execute_with_form_inputs_and_labels_then_read_it_and_its_logs(api):
+    create_flow(api)
+    response = api.post("/api/v1/executions/lanner.api/greeting", params={"wait": "true", "labels": ["team:data"]},
+                        files={"name": (None, "ada"), "times": (None, "2")})
+    assert response.status_code == 200, response.text
+    execution = response.json()
+    assert execution["state"]["current"] == "SUCCESS"
+    assert execution["outputs"] == {"said": "hello ada x2"}
+    assert {"key": "team", "value": "data"} in execution["labels"]
+    assert execution["taskRunList"][0]["taskId"] == "hello"
+    assert execution["taskRunList"][0]["attempts"][0]["state"]["current"] == "SUCCESS"
+    assert [h["state"] for h in execution["state"]["histories"]] == ["CREATED", "RUNNING", "SUCCESS"]
+    again = api.get(f"/api/v1/executions/{execution['id']}").json()
+    assert again["id"] == execution["id"] and again["flowRevision"] == 1
+    found = api.get("/api/v1/executions/search", params={"namespace": "lanner.api", "state": "SUCCESS"}).json()
+    assert [e["id"] for e in found["results"]] == [execution["id"]]
+    logs = api.get(f"/api/v1/logs/{execution['id']}").json()
+    assert [(entry["taskId"], entry["message"]) for entry in logs] == [("hello", "hello ada x2")]
+    assert api.get(f"/api/v1/logs/{execution['id']}", params={"minLevel": "LOUD"}).status_code == 400
+
+
+def test_errors_name_what_is_wrong(api):
+    create_flow(api)
+    bad = api.post("/api/v1/executions/lanner.api/greeting", files={"times": (None, "many")})
+    assert bad.status_code == 422
+    assert any("`name`" in line for line in bad.json()["details"])
+    assert any("`times`" in line for line in bad.json()["details"])
+    assert api.post("/api/v1/executions/lanner.api/nope").status_code == 404
+    assert api.get("/api/v1/executions/nope").status_code == 404
+    assert api.get("/api/v1/executions/search", params={"state": "SLEEPY"}).status_code == 400
+    assert api.post("/api/v1/executions/lanner.api/greeting", params={"labels": "nocolon"},
+                    files={"name": (None, "x")}).status_code == 400
+
+
+def test_kill_restart_and_resume(api):
+    for name in ("sleepy", "failure_handling", "pause_approval"):
+        assert create_flow(api, (FLOWS / f"{name}.yaml").read_text()).status_code == 200
+    running = api.post("/api/v1/executions/lanner.tests/sleepy").json()
+    assert api.delete(f"/api/v1/executions/{running['id']}/kill").status_code == 202
+    _until(lambda: api.get(f"/api/v1/executions/{running['id']}").json()["state"]["current"] == "KILLED")
+    failed = api.post("/api/v1/executions/lanner.tests/failure_handling", params={"wait": "true"}).json()
+    assert failed["state"]["current"] == "FAILED"
+    assert api.delete(f"/api/v1/executions/{failed['id']}/kill").status_code == 409
+    assert api.post(f"/api/v1/executions/{failed['id']}/restart").status_code == 200
+    paused = api.post("/api/v1/executions/lanner.tests/pause_approval").json()
+    _until(lambda: api.get(f"/api/v1/executions/{paused['id']}").json()["state"]["current"] == "PAUSED")
+    bad = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"amount": (None, "lots")})
+    assert bad.status_code == 422
+    resumed = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"reason": (None, "ok")})
+    assert resumed.status_code == 200, resumed.text
+
+
+def test_the_openapi_document_lists_the_routes(api):
+    document = api.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/flows", "/api/v1/executions/{namespace}/{flow_id}", "/health/ready"} <= set(document["paths"])
+    assert api.get("/api/docs").status_code == 200
