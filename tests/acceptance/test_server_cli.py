@@ -138,3 +138,22 @@ def test_flow_test_names_each_bad_input(tmp_path):
     assert "Missing required input `when` (DATE)" in result.stderr
     ok = run_lanner("flow", "test", str(flow), "--inputs", "n=41", "--inputs", "when=2026-11-28", "-l", "ERROR")
     assert ok.returncode == 0 and '{"value": "41"}' in ok.stdout
+
+
+def test_webserver_serves_health_and_the_api_and_stops_on_sigterm(tmp_path):
+    import re
+
+    import httpx
+
+    env = {"LANNER_DATABASE_URL": f"sqlite:///{tmp_path / 'lanner.db'}"}
+    with _server("webserver", "--port", "0", env=env, cwd=tmp_path) as server:
+        seen = _await_line(server, "ready")
+        port = int(next(re.search(r"listening on port (\d+)", line).group(1) for line in seen
+                        if "listening on port" in line))
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            assert client.get("/health/ready").json()["status"] == "UP"
+            assert client.get("/api/v1/flows/search").json() == {"results": [], "total": 0}
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    assert server.returncode == 0, output
+    assert "webserver stopped" in output
