@@ -145,3 +145,40 @@ def test_the_openapi_document_lists_the_routes(api):
     document = api.get("/api/v1/openapi.json").json()
     assert {"/api/v1/flows", "/api/v1/executions/{namespace}/{flow_id}", "/health/ready"} <= set(document["paths"])
     assert api.get("/api/docs").status_code == 200
+
+
+def test_kv_routes(api):
+    assert api.put("/api/v1/namespaces/lanner.api/kv/threshold", content="42").status_code == 204
+    assert api.put("/api/v1/namespaces/lanner.api/kv/greeting", content="hello there").status_code == 204
+    assert api.get("/api/v1/namespaces/lanner.api/kv/threshold").json() == {"type": "NUMBER", "value": 42}
+    assert api.get("/api/v1/namespaces/lanner.api/kv/greeting").json() == {"type": "STRING", "value": "hello there"}
+    assert [k["key"] for k in api.get("/api/v1/namespaces/lanner.api/kv").json()] == ["greeting", "threshold"]
+    assert api.delete("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 204
+    assert api.get("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 404
+    assert api.delete("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 404
+    assert api.put("/api/v1/namespaces/lanner.api/kv/bad key!", content="1").status_code == 400
+
+
+@pytest.fixture
+def guarded(database_url, tmp_path) -> Iterator[httpx.Client]:
+    from lanner.config.settings import BasicAuth
+
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    auth = BasicAuth(enabled=True, username="admin", password="s3cret")
+    try:
+        with Runtime(engine, executors=0, worker_threads=0, storage_path=tmp_path / "storage", web_port=0,
+                     web_auth=auth) as runtime:
+            with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
+                yield client
+    finally:
+        engine.dispose()
+
+
+def test_basic_auth_guards_every_route_but_health(guarded):
+    assert guarded.get("/health").status_code == 200
+    assert guarded.get("/health/ready").status_code == 200
+    refused = guarded.get("/api/v1/flows/search")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    assert guarded.get("/api/v1/flows/search", auth=("admin", "wrong")).status_code == 401
+    assert guarded.get("/api/v1/flows/search", headers={"Authorization": "Basic !!!"}).status_code == 401
+    assert guarded.get("/api/v1/flows/search", auth=("admin", "s3cret")).status_code == 200

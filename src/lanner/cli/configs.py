@@ -54,6 +54,8 @@ def _render(path: tuple[str, ...], value: Any) -> str:
 
     if path == ("database", "url"):
         return masked_url(value)
+    if path == ("server", "basic_auth", "password"):
+        return "****" if value else ""
     if isinstance(value, timedelta):
         return format_duration(value)
     if isinstance(value, bool):

@@ -49,7 +49,8 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
-                      storage_path=app.loaded.settings.storage.path, web_port=web_port)
+                      storage_path=app.loaded.settings.storage.path, web_port=web_port,
+                      web_auth=app.loaded.settings.server.basic_auth)
     try:
         runtime.start()
         log.info("Lanner %s ready", name)

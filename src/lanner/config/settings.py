@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from lanner.durations import parse_duration
 
@@ -43,6 +43,18 @@ class Liveness(_Section):
     heartbeat_interval: Duration = Field(timedelta(seconds=1), description="How often an instance heartbeats.")
 
 
+class BasicAuth(_Section):
+    enabled: bool = Field(False, description="Require HTTP basic authentication on the API (health excepted).")
+    username: str = Field("", description="The user name basic authentication accepts.")
+    password: str = Field("", description="The password basic authentication accepts (shown masked).")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> BasicAuth:
+        if self.enabled and not (self.username and self.password):
+            raise ValueError("basic authentication is enabled but has no username or password: set both")
+        return self
+
+
 class Server(_Section):
     aliases: ClassVar[dict[str, str]] = {"terminate_grace_period": "termination_grace_period"}
 
@@ -54,6 +66,7 @@ class Server(_Section):
         description="When the tasks of a worker that stopped are resubmitted.",
     )
     liveness: Liveness = Liveness()
+    basic_auth: BasicAuth = BasicAuth()
 
 
 class Database(_Section):

@@ -11,7 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lanner.engine.executor import Executor
 from lanner.engine.flow_cache import FlowCache
@@ -36,6 +36,7 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     storage_path: Path = Path("./data/storage")  # internal storage (lanner.storage.path)
     web_port: int | None = None  # the webserver's port; None: no webserver in this process
+    web_auth: Any = None  # lanner.server.basic-auth settings
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.engine)
@@ -48,7 +49,7 @@ class Runtime:
         if self.web_port is not None:
             from lanner.web.serve import WebServer  # FastAPI only for processes that serve
 
-            self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port)
+            self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port, basic_auth=self.web_auth)
             self.web.start()
             log.info("webserver listening on port %d", self.web.wait_started())
         if self.flow_path is not None:

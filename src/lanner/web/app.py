@@ -9,16 +9,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from lanner import version
-from lanner.web import errors, routes_executions, routes_flows, routes_health
+from lanner.config.settings import BasicAuth
+from lanner.web.auth import BasicAuthMiddleware
+from lanner.web import errors, routes_executions, routes_flows, routes_health, routes_kv
 from lanner.web.context import Server
 
 
-def create_app(server: Server) -> FastAPI:
+def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
     app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url="/api/docs",
                   redoc_url=None)
     app.state.server = server
+    if basic_auth is not None and basic_auth.enabled:
+        app.add_middleware(BasicAuthMiddleware, settings=basic_auth)
     errors.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_flows.router)
     app.include_router(routes_executions.router)
+    app.include_router(routes_kv.router)
     return app

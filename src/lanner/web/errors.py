@@ -14,6 +14,7 @@ from lanner.engine.flow_cache import FlowNotFound
 from lanner.engine.inputs import InputsError
 from lanner.engine.service import ExecutionNotFound
 from lanner.errors import LannerError
+from lanner.store.kv_repository import KVError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputsError)
     async def _inputs(_: Request, exc: InputsError) -> JSONResponse:
         return JSONResponse(body("invalid inputs", list(exc.problems)), status_code=422)
+
+    @app.exception_handler(KVError)
+    async def _kv(_: Request, exc: KVError) -> JSONResponse:
+        return JSONResponse(body(str(exc)), status_code=400)
 
     @app.exception_handler(LannerError)
     async def _usage(_: Request, exc: LannerError) -> JSONResponse:

@@ -18,6 +18,7 @@ from lanner.web.context import Server
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from lanner.config.settings import BasicAuth
     from lanner.engine.flow_cache import FlowCache
     from lanner.store.queue import Queue
 
@@ -26,9 +27,9 @@ log = logging.getLogger(__name__)
 
 class WebServer:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "0.0.0.0",
-                 port: int = 8080) -> None:
+                 port: int = 8080, basic_auth: BasicAuth | None = None) -> None:
         self.context = Server(engine, queue, flows)
-        config = uvicorn.Config(create_app(self.context), host=host, port=port, log_config=None,
+        config = uvicorn.Config(create_app(self.context, basic_auth), host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=30)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
