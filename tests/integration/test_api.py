@@ -182,3 +182,22 @@ def test_basic_auth_guards_every_route_but_health(guarded):
     assert guarded.get("/api/v1/flows/search", auth=("admin", "wrong")).status_code == 401
     assert guarded.get("/api/v1/flows/search", headers={"Authorization": "Basic !!!"}).status_code == 401
     assert guarded.get("/api/v1/flows/search", auth=("admin", "s3cret")).status_code == 200
+
+
+def test_follow_streams_the_execution_until_it_ends_and_logs_download(api):
+    create_flow(api)
+    execution = api.post("/api/v1/executions/lanner.api/greeting", files={"name": (None, "bo")}).json()
+    with api.stream("GET", f"/api/v1/executions/{execution['id']}/follow") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in stream.iter_lines() if line.startswith("data: ")]
+    import json
+
+    states = [json.loads(line[6:])["state"]["current"] for line in events]
+    assert states[-1] == "SUCCESS"
+    with api.stream("GET", f"/api/v1/logs/{execution['id']}/follow") as stream:
+        logs = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+    assert [entry["message"] for entry in logs] == ["hello bo x1"]
+    text = api.get(f"/api/v1/logs/{execution['id']}/download")
+    assert "hello bo x1" in text.text and "attachment" in text.headers["content-disposition"]
+    assert api.delete(f"/api/v1/executions/{execution['id']}").status_code == 204
+    assert api.get(f"/api/v1/executions/{execution['id']}").status_code == 404

@@ -163,6 +163,13 @@ def save_execution(connection: Connection, before: Execution | None, after: Exec
         connection.execute(_INSERT_TASK_RUNS, inserts)
 
 
+def delete_execution(connection: Connection, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> bool:
+    """Mark an execution deleted (it disappears from reads and searches); False when there was none."""
+    done = connection.execute(sa.update(_e).where(_e.c.tenant_id == tenant_id, _e.c.id == execution_id, ~_e.c.deleted)
+                              .values(deleted=True, updated_at=_utcnow(), version=_e.c.version + 1))
+    return done.rowcount == 1
+
+
 def list_executions(connection: Connection, *, namespace: str | None = None, flow_id: str | None = None,
                     states: Collection[str] | None = None, limit: int = 100, offset: int = 0,
                     tenant_id: str = DEFAULT_TENANT) -> list[Execution]:

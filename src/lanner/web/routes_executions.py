@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from lanner.errors import WaitTimeoutError
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
+from lanner.store.engine import write_connection
 from lanner.web import shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["Executions"])
+FOLLOW_EVERY = 0.25  # seconds between looks at a followed execution
 FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object",
                                                                        "additionalProperties": {"type": "string"}}}}}}
 
@@ -100,6 +105,65 @@ async def create(namespace: str, flow_id: str, request: Request, labels: list[st
         except WaitTimeoutError as exc:
             raise ApiError(409, str(exc)) from None
     return shapes.execution(execution)
+
+
+@router.delete("/executions/{execution_id}", status_code=204)
+def delete(execution_id: str, srv: Server = Depends(server)) -> Response:
+    execution = srv.executions.get(execution_id)
+    if not execution.current.terminal:
+        raise ApiError(409, f"execution {execution_id} is {execution.current}; kill it before deleting it")
+    with write_connection(srv.engine) as connection, connection.begin():
+        repo.delete_execution(connection, execution_id)
+    return Response(status_code=204)
+
+
+@router.get("/executions/{execution_id}/follow", response_class=StreamingResponse)
+async def follow(execution_id: str, srv: Server = Depends(server)) -> StreamingResponse:
+    """Server-sent events: the execution each time it changes, until it ends (or the server stops)."""
+    await asyncio.to_thread(srv.executions.get, execution_id)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        last = None
+        while True:
+            execution = await asyncio.to_thread(srv.executions.get, execution_id)
+            shaped = shapes.execution(execution)
+            if shaped != last:
+                last = shaped
+                yield f"event: execution\ndata: {json.dumps(shaped)}\n\n"
+            if execution.current.terminal or srv.draining.is_set():
+                return
+            await asyncio.sleep(FOLLOW_EVERY)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+@router.get("/logs/{execution_id}/follow", tags=["Logs"], response_class=StreamingResponse)
+async def follow_logs(execution_id: str, srv: Server = Depends(server)) -> StreamingResponse:
+    """Server-sent events: each new log line, until the execution has ended and its lines are sent."""
+    await asyncio.to_thread(srv.executions.get, execution_id)
+
+    async def events() -> AsyncIterator[str]:
+        sent = 0
+        while True:
+            ended = (await asyncio.to_thread(srv.executions.get, execution_id)).current.terminal
+            entries = await asyncio.to_thread(srv.executions.logs, execution_id)
+            for entry in entries[sent:]:
+                yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
+            sent = len(entries)
+            if ended or srv.draining.is_set():
+                return
+            await asyncio.sleep(FOLLOW_EVERY)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+@router.get("/logs/{execution_id}/download", tags=["Logs"], response_class=PlainTextResponse)
+def download_logs(execution_id: str, srv: Server = Depends(server)) -> PlainTextResponse:
+    srv.executions.get(execution_id)
+    lines = [f"{shapes.iso(e.timestamp)} {e.level:<5} {e.task_id or '-'} {e.message}"
+             for e in srv.executions.logs(execution_id)]
+    return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""),
+                             headers={"Content-Disposition": f'attachment; filename="{execution_id}.log"'})
 
 
 @router.get("/logs/{execution_id}", tags=["Logs"])
