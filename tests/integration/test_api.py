@@ -201,3 +201,17 @@ def test_follow_streams_the_execution_until_it_ends_and_logs_download(api):
     assert "hello bo x1" in text.text and "attachment" in text.headers["content-disposition"]
     assert api.delete(f"/api/v1/executions/{execution['id']}").status_code == 204
     assert api.get(f"/api/v1/executions/{execution['id']}").status_code == 404
+
+
+def test_no_generated_request_gets_a_server_error(api, tmp_path):
+    """Schemathesis generates requests from the OpenAPI document, valid and not; none may get a 5xx."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    create_flow(api)
+    cli = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run([str(cli), "run", f"{api.base_url}/api/v1/openapi.json", "--checks", "not_a_server_error",
+                             "--max-examples", "15", "--seed", "1"],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]

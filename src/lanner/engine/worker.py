@@ -34,6 +34,7 @@ from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import job_holding
+from lanner.store.storable import holds_nul
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.local import LocalStorage
 from lanner.store.engine import write_connection
@@ -248,7 +249,7 @@ class Worker:
             log.exception("task %s failed unexpectedly", job.task.get("id"))
             return TaskResult(job.task_run_id, job.attempt, State.FAILED,
                               message=f"unexpected error: {type(exc).__name__}: {exc}", worker_id=self.worker_id)
-        if _holds_nul(output.outputs):
+        if holds_nul(output.outputs):
             # PostgreSQL cannot store it: recording the result would fail, and be retried, forever.
             return TaskResult(job.task_run_id, job.attempt, State.FAILED, worker_id=self.worker_id,
                               message="the task's outputs contain a NUL character (\\u0000), which cannot be stored; "
@@ -322,13 +323,3 @@ def _log_entry(attempt: _Attempt, result: TaskResult, line: tuple[str, str, date
                          flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
                          task_run_id=result.task_run_id, task_id=attempt.job.task.get("id"),
                          attempt=attempt.job.attempt, level=level, message=message, timestamp=when)
-
-
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(item) for item in value)
-    return False

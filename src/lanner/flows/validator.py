@@ -208,6 +208,8 @@ class _Walker:
     def _pydantic(self, error: dict[str, Any], cls: type[BaseModel], data: Any, path: Path) -> tuple[Path, str]:
         kind = error["type"]
         loc = _clean_loc(error["loc"], data, keep_last=kind in ("missing", "extra_forbidden"))
+        if not loc and kind in ("missing", "extra_forbidden"):  # a key YAML allows but no property can be
+            return path, messages.describe(error)
         if kind == "missing":
             return path + loc[:-1], f"missing required property '{loc[-1]}'"
         if kind == "extra_forbidden":

@@ -37,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lanner.durations import parse_duration
 from lanner.errors import LannerError
 from lanner.store.engine import write_connection
+from lanner.store.storable import holds_nul
 from lanner.store.tables import DEFAULT_TENANT, Timestamp, kv_store
 
 if TYPE_CHECKING:
@@ -113,6 +114,9 @@ class KVStore:
         """
         check_namespace(namespace)
         check_key(key)
+        if holds_nul(value) or holds_nul(description):
+            raise KVError(f"Cannot set the KV key '{key}': its value holds a NUL character (\\u0000), "
+                          "which cannot be stored", "Encode binary data (base64) before storing it.")
         stored, resolved = typed_value(key, value, kv_type)
         if ttl is not None and ttl <= timedelta(0):
             raise KVError(f"Cannot set the KV key '{key}': its ttl must be positive, not {ttl}",

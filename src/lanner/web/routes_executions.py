@@ -54,10 +54,8 @@ def _labels(raw: list[str]) -> dict[str, str]:
 
 @router.get("/executions/search")
 def search(namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
-           state: list[State] = Query(default=[]), page: int = 1, size: int = 25,
-           srv: Server = Depends(server)) -> dict[str, Any]:
-    if page < 1 or size < 1 or size > 1000:
-        raise ApiError(400, "page starts at 1; size is between 1 and 1000")
+           state: list[State] = Query(default=[]), page: int = Query(1, ge=1, le=1_000_000),
+           size: int = Query(25, ge=1, le=1000), srv: Server = Depends(server)) -> dict[str, Any]:
     with srv.engine.connect() as connection:
         found = repo.list_executions(connection, namespace=namespace, flow_id=flow_id, states=state or None,
                                      limit=size, offset=(page - 1) * size)
@@ -169,7 +167,7 @@ def download_logs(execution_id: str, srv: Server = Depends(server)) -> PlainText
 @router.get("/logs/{execution_id}", tags=["Logs"])
 def logs(execution_id: str, min_level: str | None = Query(None, alias="minLevel"),
          task_run_id: str | None = Query(None, alias="taskRunId"), task_id: str | None = Query(None, alias="taskId"),
-         attempt: int | None = None, srv: Server = Depends(server)) -> list[dict[str, Any]]:
+         attempt: int | None = Query(None, ge=0, le=2**31 - 1), srv: Server = Depends(server)) -> list[dict[str, Any]]:
     srv.executions.get(execution_id)  # 404 for an unknown execution
     try:
         entries = srv.executions.logs(execution_id, task_run_id=task_run_id, min_level=min_level)

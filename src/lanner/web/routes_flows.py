@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from lanner.flows.problems import dotted
@@ -18,6 +18,8 @@ from lanner.web.deps import server
 from lanner.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1/flows", tags=["Flows"])
+MAX_INT = 2**31 - 1  # what a database INTEGER holds: larger numbers are a 400, not an overflow
+MAX_PAGE = 1_000_000
 YAML = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}
 
 
@@ -88,10 +90,8 @@ async def validate(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/search")
-def search(namespace: str | None = None, q: str | None = None, page: int = 1, size: int = 25,
-           srv: Server = Depends(server)) -> dict[str, Any]:
-    if page < 1 or size < 1:
-        raise ApiError(400, "page and size start at 1")
+def search(namespace: str | None = None, q: str | None = None, page: int = Query(1, ge=1, le=MAX_PAGE),
+           size: int = Query(25, ge=1, le=1000), srv: Server = Depends(server)) -> dict[str, Any]:
     with srv.engine.connect() as connection:
         found = flow_repository.list_flows(connection, namespace, with_children=bool(namespace))
     if q:
@@ -101,7 +101,7 @@ def search(namespace: str | None = None, q: str | None = None, page: int = 1, si
 
 
 @router.get("/{namespace}/{flow_id}")
-def get(namespace: str, flow_id: str, source: bool = False, revision: int | None = None,
+def get(namespace: str, flow_id: str, source: bool = False, revision: int | None = Query(None, ge=1, le=MAX_INT),
         srv: Server = Depends(server)) -> dict[str, Any]:
     with srv.engine.connect() as connection:
         found = flow_repository.get_flow(connection, namespace, flow_id, revision)

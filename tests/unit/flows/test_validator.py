@@ -61,3 +61,10 @@ def test_labels_as_list_or_map():
     assert as_list.flow.labels == {"a": "1"}
     bad = validate_source(HEADER + "labels:\n  - a\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
     assert [p.message for p in bad.errors] == ["item 0: expected a mapping with exactly 'key' and 'value'"]
+
+
+def test_mapping_keys_no_property_can_have_are_reported_not_crashed_on():
+    from lanner.flows.validator import validate_source
+
+    result = validate_source('"\\x98\\e":\n- a: 1\n  ? [1, 2]\n  : 3\n')
+    assert not result.valid and result.errors
