@@ -215,3 +215,18 @@ def test_no_generated_request_gets_a_server_error(api, tmp_path):
                              "--max-examples", "15", "--seed", "1"],
                             capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_a_namespace_is_deployed_all_or_nothing(api):
+    other = GREETING.replace("id: greeting", "id: other")
+    create_flow(api, GREETING.replace("id: greeting", "id: stale"))
+    body = GREETING + "---\n" + other
+    done = api.post("/api/v1/flows/lanner.api", content=body, headers={"Content-Type": "application/x-yaml"})
+    assert done.status_code == 200, done.text
+    assert sorted((d["id"], d["state"]) for d in done.json()) == [("greeting", "created"), ("other", "created"),
+                                                                   ("stale", "deleted")]
+    broken = body + "---\n" + GREETING.replace("id: greeting", "id: third").replace("namespace: lanner.api",
+                                                                                      "namespace: elsewhere")
+    refused = api.post("/api/v1/flows/lanner.api", content=broken, headers={"Content-Type": "application/x-yaml"})
+    assert refused.status_code == 400 and "elsewhere" in refused.text
+    assert api.get("/api/v1/flows/elsewhere/third").status_code == 404

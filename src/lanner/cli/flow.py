@@ -84,13 +84,13 @@ def update(app: App, namespace_id: str, directory: Path, delete: bool) -> None:
     Everything is validated first: if any flow is invalid, nothing is written.
     A flow whose source is unchanged keeps its revision; a changed one gets the next.
     """
-    from lanner.store import flow_repository
+    from lanner.flows.namespace_deploy import deploy, namespace_problems
     from lanner.store.engine import write_connection
     from lanner.store.schema_guard import prepare_database
 
     results = _validate_files(app, [directory])
     errors, _ = _print_problems(results)
-    problems = _namespace_problems(namespace_id, results)
+    problems = namespace_problems(namespace_id, results)
     for problem in problems:
         click.echo(problem)
     if errors or problems:
@@ -99,39 +99,12 @@ def update(app: App, namespace_id: str, directory: Path, delete: bool) -> None:
     engine = prepare_database(app.loaded, may_migrate=True)
     try:
         with write_connection(engine) as connection, connection.begin():
-            lines = []
-            for result in results:
-                assert result.flow is not None
-                saved = flow_repository.save_flow(connection, result.flow, result.source)
-                state = ("created" if saved.created else "updated") if saved.changed else "unchanged"
-                lines.append(f"{state:9} {result.flow.namespace}.{result.flow.id} (revision {saved.revision})")
-            if delete:
-                deployed = {(r.flow.namespace, r.flow.id) for r in results if r.flow}
-                for existing in flow_repository.list_flows(connection, namespace_id, with_children=True):
-                    if (existing.namespace, existing.flow_id) not in deployed:
-                        revision = flow_repository.delete_flow(connection, existing.namespace, existing.flow_id)
-                        lines.append(f"{'deleted':9} {existing.namespace}.{existing.flow_id} (revision {revision})")
+            done = deploy(connection, namespace_id, results, delete=delete)
     finally:
         engine.dispose()
-    for line in lines:
-        click.echo(line)
+    for item in done:
+        click.echo(f"{item.state:9} {item.namespace}.{item.flow_id} (revision {item.revision})")
     click.echo(f"Namespace {namespace_id}: {len(results)} flow(s) deployed.")
-
-
-def _namespace_problems(namespace_id: str, results: list[Validation]) -> list[str]:
-    problems, seen = [], {}
-    for result in results:
-        flow_ = result.flow
-        if flow_ is None:
-            continue
-        if flow_.namespace != namespace_id and not flow_.namespace.startswith(namespace_id + "."):
-            problems.append(f"{result.file}: error: namespace: '{flow_.namespace}' is not {namespace_id} "
-                            f"or one of its child namespaces")
-        key = (flow_.namespace, flow_.id)
-        if key in seen:
-            problems.append(f"{result.file}: error: id: flow {flow_.namespace}.{flow_.id} is also defined in {seen[key]}")
-        seen[key] = result.file
-    return problems
 
 
 @flow.command(context_settings=CONTEXT_SETTINGS)

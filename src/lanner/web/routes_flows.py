@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from lanner.flows.namespace_deploy import deploy, namespace_problems
 from lanner.flows.problems import dotted
 from lanner.flows.validator import Validation, validate_source
 from lanner.flows.yaml_source import YamlError, parse
@@ -87,6 +89,25 @@ async def validate(request: Request) -> list[dict[str, Any]]:
     return [{"flow": flow.id if flow else None, "namespace": flow.namespace if flow else None,
              "constraints": "\n".join(p.format() for p in validation.errors) or None,
              "problems": _problems(validation)}]
+
+
+@router.post("/{namespace}", openapi_extra=YAML)
+async def update_namespace(namespace: str, request: Request, delete: bool = True,
+                           srv: Server = Depends(server)) -> list[dict[str, Any]]:
+    """Deploy every flow of a multi-document YAML body (``---`` between flows) into the namespace, at once.
+
+    ``delete`` (default true, as Kestra): the namespace's flows absent from the body are deleted.
+    """
+    documents = [part for part in re.split(r"(?m)^---[ \t]*$", await _source(request)) if part.strip()]
+    results = [validate_source(document, f"document {index + 1}") for index, document in enumerate(documents)]
+    problems = [p for r in results for p in _problems(r) if p["severity"] == "error"]
+    problems += [{"message": line, "path": "namespace", "line": None, "column": None, "severity": "error"}
+                 for line in namespace_problems(namespace, results)]
+    if problems or any(r.flow is None for r in results):
+        raise ApiError(400, "invalid flows: nothing deployed", problems)
+    with write_connection(srv.engine) as connection, connection.begin():
+        done = deploy(connection, namespace, results, delete=delete)
+    return [{"namespace": d.namespace, "id": d.flow_id, "revision": d.revision, "state": d.state} for d in done]
 
 
 @router.get("/search")

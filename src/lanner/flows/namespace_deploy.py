@@ -1,0 +1,60 @@
+"""Deploying a whole namespace at once (``flow namespace update`` and ``POST /api/v1/flows/{namespace}``).
+
+All or nothing: the flows are checked together first (each valid, each in the namespace
+or one of its children, no flow twice), then saved in one transaction; with ``delete``
+the namespace's flows that are not among them are deleted in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lanner.store import flow_repository
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from lanner.flows.validator import Validation
+
+
+@dataclass(frozen=True)
+class Deployed:
+    state: str  # created, updated, unchanged or deleted
+    namespace: str
+    flow_id: str
+    revision: int | None
+
+
+def namespace_problems(namespace: str, results: list[Validation]) -> list[str]:
+    """Flows outside ``namespace`` (and its children), and flows defined twice, one line each."""
+    problems, seen = [], {}
+    for result in results:
+        flow = result.flow
+        if flow is None:
+            continue
+        if flow.namespace != namespace and not flow.namespace.startswith(namespace + "."):
+            problems.append(f"{result.file}: error: namespace: '{flow.namespace}' is not {namespace} "
+                            f"or one of its child namespaces")
+        key = (flow.namespace, flow.id)
+        if key in seen:
+            problems.append(f"{result.file}: error: id: flow {flow.namespace}.{flow.id} is also defined in {seen[key]}")
+        seen[key] = result.file
+    return problems
+
+
+def deploy(connection: Connection, namespace: str, results: list[Validation], *, delete: bool) -> list[Deployed]:
+    """Save every (valid, checked) flow; with ``delete``, delete the namespace's others."""
+    done = []
+    for result in results:
+        assert result.flow is not None
+        saved = flow_repository.save_flow(connection, result.flow, result.source)
+        state = ("created" if saved.created else "updated") if saved.changed else "unchanged"
+        done.append(Deployed(state, result.flow.namespace, result.flow.id, saved.revision))
+    if delete:
+        kept = {(r.flow.namespace, r.flow.id) for r in results if r.flow}
+        for existing in flow_repository.list_flows(connection, namespace, with_children=True):
+            if (existing.namespace, existing.flow_id) not in kept:
+                revision = flow_repository.delete_flow(connection, existing.namespace, existing.flow_id)
+                done.append(Deployed("deleted", existing.namespace, existing.flow_id, revision))
+    return done
