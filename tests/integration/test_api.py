@@ -230,3 +230,32 @@ def test_a_namespace_is_deployed_all_or_nothing(api):
     refused = api.post("/api/v1/flows/lanner.api", content=broken, headers={"Content-Type": "application/x-yaml"})
     assert refused.status_code == 400 and "elsewhere" in refused.text
     assert api.get("/api/v1/flows/elsewhere/third").status_code == 404
+
+
+def test_draining_turns_readiness_false_while_requests_in_flight_finish(database_url, tmp_path):
+    import threading
+
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    source = (FLOWS / "pause_delay.yaml").read_text()  # a Pause of 0.3 s, then a Return
+    try:
+        runtime = Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", web_port=0,
+                          web_drain_delay=1.0)
+        runtime.start()
+        with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
+            create_flow(client, source)
+            outcome = {}
+            in_flight = threading.Thread(target=lambda: outcome.update(response=client.post(
+                "/api/v1/executions/lanner.tests/pause_delay", params={"wait": "true"})))
+            in_flight.start()
+            closing = threading.Thread(target=runtime.close)
+            closing.start()
+            _until(runtime.web.context.draining.is_set)
+            with httpx.Client(base_url=client.base_url, timeout=5) as probe:
+                assert probe.get("/health/ready").status_code == 503
+                assert probe.get("/health").status_code == 200
+            in_flight.join(30)
+            closing.join(60)
+        assert outcome["response"].status_code == 200
+        assert outcome["response"].json()["state"]["current"] == "SUCCESS"
+    finally:
+        engine.dispose()

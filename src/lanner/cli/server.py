@@ -50,7 +50,8 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
     signal.signal(signal.SIGINT, on_signal)
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
                       storage_path=app.loaded.settings.storage.path, web_port=web_port,
-                      web_auth=app.loaded.settings.server.basic_auth)
+                      web_auth=app.loaded.settings.server.basic_auth,
+                      web_drain_delay=app.loaded.settings.server.drain_delay.total_seconds())
     try:
         runtime.start()
         log.info("Lanner %s ready", name)

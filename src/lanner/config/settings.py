@@ -67,6 +67,9 @@ class Server(_Section):
     )
     liveness: Liveness = Liveness()
     basic_auth: BasicAuth = BasicAuth()
+    drain_delay: Duration = Field(
+        timedelta(0), description="How long a stopping webserver answers unready before it stops accepting requests."
+    )
 
 
 class Database(_Section):

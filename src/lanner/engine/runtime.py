@@ -37,6 +37,7 @@ class Runtime:
     storage_path: Path = Path("./data/storage")  # internal storage (lanner.storage.path)
     web_port: int | None = None  # the webserver's port; None: no webserver in this process
     web_auth: Any = None  # lanner.server.basic-auth settings
+    web_drain_delay: float = 0.0  # seconds unready before the webserver stops accepting (lanner.server.drain-delay)
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.engine)
@@ -49,7 +50,8 @@ class Runtime:
         if self.web_port is not None:
             from lanner.web.serve import WebServer  # FastAPI only for processes that serve
 
-            self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port, basic_auth=self.web_auth)
+            self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port, basic_auth=self.web_auth,
+                                 drain_delay=self.web_drain_delay)
             self.web.start()
             log.info("webserver listening on port %d", self.web.wait_started())
         if self.flow_path is not None:

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 class WebServer:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "0.0.0.0",
-                 port: int = 8080, basic_auth: BasicAuth | None = None) -> None:
+                 port: int = 8080, basic_auth: BasicAuth | None = None, drain_delay: float = 0.0) -> None:
         self.context = Server(engine, queue, flows)
+        self.drain_delay = drain_delay
         config = uvicorn.Config(create_app(self.context, basic_auth), host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=30)
         self._server = uvicorn.Server(config)
@@ -64,7 +65,10 @@ class WebServer:
         self._started.set()
 
     def stop(self, timeout: float | None = None) -> None:
-        self.context.draining.set()
-        self._server.should_exit = True
+        self.context.draining.set()  # /health/ready answers 503 from now on; open streams end
+        if self.drain_delay > 0:
+            log.info("webserver draining: unready for %.1f s before it stops accepting requests", self.drain_delay)
+            threading.Event().wait(self.drain_delay)  # load balancers see it unready and stop sending
+        self._server.should_exit = True  # stop accepting; requests in flight finish
         if self._thread is not None:
             self._thread.join(timeout)
