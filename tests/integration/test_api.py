@@ -259,3 +259,21 @@ def test_draining_turns_readiness_false_while_requests_in_flight_finish(database
         assert outcome["response"].json()["state"]["current"] == "SUCCESS"
     finally:
         engine.dispose()
+
+
+def test_execution_search_filters_by_labels_dates_and_sorts(api):
+    create_flow(api)
+    first = api.post("/api/v1/executions/lanner.api/greeting", params={"labels": ["team:a"], "wait": "true"},
+                     files={"name": (None, "x")}).json()
+    second = api.post("/api/v1/executions/lanner.api/greeting", params={"labels": ["team:b"], "wait": "true"},
+                      files={"name": (None, "y")}).json()
+    search = "/api/v1/executions/search"
+    assert [e["id"] for e in api.get(search, params={"labels": "team:b"}).json()["results"]] == [second["id"]]
+    newest = api.get(search, params={"namespace": "lanner.api"}).json()
+    assert [e["id"] for e in newest["results"]] == [second["id"], first["id"]] and newest["total"] == 2
+    oldest = api.get(search, params={"sort": "state.startDate:asc", "size": 1}).json()
+    assert [e["id"] for e in oldest["results"]] == [first["id"]] and oldest["total"] == 2
+    after = api.get(search, params={"startDate": second["state"]["startDate"]}).json()
+    assert [e["id"] for e in after["results"]] == [second["id"]]
+    assert api.get(search, params={"startDate": "2026-01-01T00:00:00"}).status_code == 400
+    assert api.get(search, params={"sort": "nonsense:desc"}).status_code == 400

@@ -29,6 +29,7 @@ statement was 3x (PostgreSQL) to 10x (SQLite) slower, as it is compiled for ever
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -172,17 +173,47 @@ def delete_execution(connection: Connection, execution_id: str, tenant_id: str =
 
 def list_executions(connection: Connection, *, namespace: str | None = None, flow_id: str | None = None,
                     states: Collection[str] | None = None, limit: int = 100, offset: int = 0,
-                    tenant_id: str = DEFAULT_TENANT) -> list[Execution]:
-    """Executions, newest first, without their task runs (``task_runs`` is empty)."""
-    query = sa.select(*_EXECUTION_COLUMNS).where(_e.c.tenant_id == tenant_id, ~_e.c.deleted)
+                    tenant_id: str = DEFAULT_TENANT, since: datetime | None = None, until: datetime | None = None,
+                    labels: dict[str, str] | None = None, oldest_first: bool = False) -> list[Execution]:
+    """Executions, newest first (or oldest), without their task runs (``task_runs`` is empty)."""
+    query = _filtered(connection, sa.select(*_EXECUTION_COLUMNS), namespace=namespace, flow_id=flow_id,
+                      states=states, tenant_id=tenant_id, since=since, until=until, labels=labels)
+    order = (_e.c.created_at.asc(), _e.c.id.asc()) if oldest_first else (_e.c.created_at.desc(), _e.c.id.desc())
+    query = query.order_by(*order).limit(limit).offset(offset)
+    return [_execution(row, ()) for row in connection.execute(query)]
+
+
+def count_executions(connection: Connection, **filters: Any) -> int:
+    """How many executions :func:`list_executions` would list with these filters, all pages together."""
+    return connection.execute(_filtered(connection, sa.select(sa.func.count()).select_from(_e), **filters)).scalar_one()
+
+
+def _filtered(connection: Connection, query: sa.Select, *, namespace: str | None = None, flow_id: str | None = None,
+              states: Collection[str] | None = None, tenant_id: str = DEFAULT_TENANT, since: datetime | None = None,
+              until: datetime | None = None, labels: dict[str, str] | None = None) -> sa.Select:
+    query = query.where(_e.c.tenant_id == tenant_id, ~_e.c.deleted)
     if namespace is not None:
         query = query.where(_e.c.namespace == namespace)
     if flow_id is not None:
         query = query.where(_e.c.flow_id == flow_id)
-    if states is not None:
+    if states:
         query = query.where(_e.c.state.in_([str(state) for state in states]))
-    query = query.order_by(_e.c.created_at.desc(), _e.c.id.desc()).limit(limit).offset(offset)
-    return [_execution(row, ()) for row in connection.execute(query)]
+    if since is not None:
+        query = query.where(_e.c.created_at >= _utc(since))
+    if until is not None:
+        query = query.where(_e.c.created_at <= _utc(until))
+    for key, value in (labels or {}).items():
+        query = query.where(_has_label(connection, key, value))
+    return query
+
+
+def _has_label(connection: Connection, key: str, value: str) -> sa.ColumnElement[bool]:
+    label = [{"key": key, "value": value}]
+    if connection.dialect.name == "postgresql":
+        return _e.c.labels.op("@>")(sa.cast(sa.literal(json.dumps(label)), _e.c.labels.type))
+    each = sa.func.json_each(_e.c.labels).table_valued("value").alias("label")
+    return sa.exists(sa.select(1).select_from(each).where(
+        sa.func.json_extract(each.c.value, "$.key") == key, sa.func.json_extract(each.c.value, "$.value") == value))
 
 
 def _read(connection: Connection, query: sa.Select, execution_id: str, tenant_id: str) -> Execution | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,6 +23,8 @@ from lanner.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["Executions"])
 FOLLOW_EVERY = 0.25  # seconds between looks at a followed execution
+# Executions sort by when they were created (Kestra's state.startDate for a started one).
+SORTABLE = ("state.startDate", "startDate", "createdAt")
 FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object",
                                                                        "additionalProperties": {"type": "string"}}}}}}
 
@@ -54,12 +57,26 @@ def _labels(raw: list[str]) -> dict[str, str]:
 
 @router.get("/executions/search")
 def search(namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
-           state: list[State] = Query(default=[]), page: int = Query(1, ge=1, le=1_000_000),
+           state: list[State] = Query(default=[]), start_date: datetime | None = Query(None, alias="startDate"),
+           end_date: datetime | None = Query(None, alias="endDate"), labels: list[str] = Query(default=[]),
+           sort: str = "state.startDate:desc", page: int = Query(1, ge=1, le=1_000_000),
            size: int = Query(25, ge=1, le=1000), srv: Server = Depends(server)) -> dict[str, Any]:
+    field, _, direction = sort.partition(":")
+    if field not in SORTABLE or direction.lower() not in ("", "asc", "desc"):
+        raise ApiError(400, f"cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}, with :asc or :desc")
+    filters = {"namespace": namespace, "flow_id": flow_id, "states": state or None, "labels": _labels(labels),
+               "since": _aware(start_date, "startDate"), "until": _aware(end_date, "endDate")}
     with srv.engine.connect() as connection:
-        found = repo.list_executions(connection, namespace=namespace, flow_id=flow_id, states=state or None,
-                                     limit=size, offset=(page - 1) * size)
-    return {"results": [shapes.execution(e) for e in found], "total": len(found)}
+        found = repo.list_executions(connection, limit=size, offset=(page - 1) * size,
+                                     oldest_first=direction.lower() == "asc", **filters)
+        total = repo.count_executions(connection, **filters)
+    return {"results": [shapes.execution(e) for e in found], "total": total}
+
+
+def _aware(moment: datetime | None, name: str) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise ApiError(400, f"{name} {moment.isoformat()} has no time zone: add one, e.g. Z or +02:00")
+    return moment
 
 
 @router.get("/executions/{execution_id}")
