@@ -17,12 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import sqlalchemy as sa
-from tests import pg_harness
+from bench_engine import pg_database
 
 from lanner.config import load_config
 from lanner.store.schema_guard import prepare_database
@@ -59,10 +58,7 @@ def _server(url: str, folder: str) -> tuple[subprocess.Popen[str], int]:
 
 
 def run() -> list[tuple[str, str, str, bool]]:
-    server = pg_harness.server_url()
-    name = f"lanner_bench_{uuid.uuid4().hex[:8]}"
-    url = pg_harness.create_database(server, name)
-    try:
+    with pg_database() as url:
         _seed(url)
         with tempfile.TemporaryDirectory() as folder:
             process, port = _server(url, folder)
@@ -80,8 +76,6 @@ def run() -> list[tuple[str, str, str, bool]]:
             finally:
                 process.terminate()
                 process.communicate(timeout=60)
-    finally:
-        pg_harness.drop_database(server, name)
     return [
         ("postgresql: GET /api/v1/executions/search, 100,000 executions, p50", f"{p50 * 1000:.1f} ms", "<= 50 ms",
          p50 <= 0.050),

@@ -156,14 +156,21 @@ def run() -> list[tuple[str, str, str, bool]]:
     rows = _startup()
     with tempfile.TemporaryDirectory() as folder:
         rows += _backend_rows(f"sqlite:///{folder}/bench.db", "sqlite", 0.2)
+    with pg_database() as url:
+        rows += _backend_rows(url, "postgresql", 0.4)
+    return rows
+
+
+@contextmanager
+def pg_database():
+    """A fresh PostgreSQL database for one benchmark, dropped afterwards; yields its URL."""
     server = pg_harness.server_url()
     name = f"lanner_bench_{uuid.uuid4().hex[:8]}"
     url = pg_harness.create_database(server, name)
     try:
-        rows += _backend_rows(url, "postgresql", 0.4)
+        yield url
     finally:
         pg_harness.drop_database(server, name)
-    return rows
 
 
 if __name__ == "__main__":

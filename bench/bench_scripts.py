@@ -20,11 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 
-from bench_engine import _run_once, _servers
-from tests import pg_harness
+from bench_engine import _run_once, _servers, pg_database
 
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
@@ -87,13 +85,8 @@ def run() -> list[tuple[str, str, str, bool]]:
     with _venv_first_on_path() as python:
         with tempfile.TemporaryDirectory() as folder:
             rows += _backend_rows(f"sqlite:///{folder}/bench.db", "sqlite", python)
-        server = pg_harness.server_url()
-        name = f"lanner_bench_{uuid.uuid4().hex[:8]}"
-        url = pg_harness.create_database(server, name)
-        try:
+        with pg_database() as url:
             rows += _backend_rows(url, "postgresql", python)
-        finally:
-            pg_harness.drop_database(server, name)
     return rows
 
 
