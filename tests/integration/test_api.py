@@ -277,3 +277,21 @@ def test_execution_search_filters_by_labels_dates_and_sorts(api):
     assert [e["id"] for e in after["results"]] == [second["id"]]
     assert api.get(search, params={"startDate": "2026-01-01T00:00:00"}).status_code == 400
     assert api.get(search, params={"sort": "nonsense:desc"}).status_code == 400
+
+
+def test_ui_pages_show_flows_executions_task_runs_and_logs(api):
+    create_flow(api)
+    execution = api.post("/api/v1/executions/lanner.api/greeting", params={"wait": "true"},
+                         files={"name": (None, "<ui>")}).json()
+    assert api.get("/ui", follow_redirects=False).status_code == 307
+    flows = api.get("/ui/flows").text
+    assert "/ui/flows/lanner.api/greeting" in flows
+    flow = api.get("/ui/flows/lanner.api/greeting").text
+    assert 'name="name"' in flow and 'name="times"' in flow and "STRING, required" in flow
+    listed = api.get("/ui/executions").text
+    assert execution["id"] in listed and "SUCCESS" in listed
+    page = api.get(f"/ui/executions/{execution['id']}").text
+    assert "hello" in page and "hello &lt;ui&gt; x1" in page  # escaped, not injected
+    assert "<ui>" not in page
+    assert api.get("/ui/static/lanner.css").status_code == 200
+    assert api.get("/ui/executions/nope").status_code == 404
