@@ -294,4 +294,8 @@ def test_ui_pages_show_flows_executions_task_runs_and_logs(api):
     assert "hello" in page and "hello &lt;ui&gt; x1" in page  # escaped, not injected
     assert "<ui>" not in page
     assert api.get("/ui/static/lanner.css").status_code == 200
+    instance = api.get("/ui/instance").text
+    from lanner.store.migration_scripts import head
+
+    assert "Schema version" in instance and head() in instance and "Pending migrations" in instance
     assert api.get("/ui/executions/nope").status_code == 404

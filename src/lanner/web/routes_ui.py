@@ -15,7 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from lanner import version
 from lanner.store import execution_repository as repo
-from lanner.store import flow_repository
+from lanner.store import flow_repository, migrator
+from lanner.store.engine import masked_url
+from lanner.store.migration_scripts import head
 from lanner.web import shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
@@ -75,3 +77,10 @@ def mount_static(app: Any) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+@router.get("/instance")
+def instance(srv: Server = Depends(server)) -> HTMLResponse:
+    state = migrator.current_state(srv.engine)
+    return _page("instance.html", schema=state.current, head=head(), pending=state.pending,
+                 database=masked_url(srv.engine.url.render_as_string(hide_password=False)))
