@@ -70,6 +70,10 @@ def test_flows_create_read_update_search_revisions_delete(api):
     assert [r["revision"] for r in api.get("/api/v1/flows/lanner.api/greeting/revisions").json()] == [1, 2]
     found = api.get("/api/v1/flows/search", params={"namespace": "lanner.api"}).json()
     assert found["total"] == 1 and found["results"][0]["id"] == "greeting"
+    labelled = GREETING.replace("id: greeting", "id: labelled").replace("inputs:", "labels:\n  team: data\ninputs:", 1)
+    assert create_flow(api, labelled).status_code == 200
+    by_label = api.get("/api/v1/flows/search", params={"labels": "team:data"}).json()
+    assert [f["id"] for f in by_label["results"]] == ["labelled"] and by_label["total"] == 1
     assert api.delete("/api/v1/flows/lanner.api/greeting").status_code == 204
     assert api.get("/api/v1/flows/lanner.api/greeting").status_code == 404
     assert api.delete("/api/v1/flows/lanner.api/greeting").status_code == 404

@@ -111,14 +111,31 @@ async def update_namespace(namespace: str, request: Request, delete: bool = True
 
 
 @router.get("/search")
-def search(namespace: str | None = None, q: str | None = None, page: int = Query(1, ge=1, le=MAX_PAGE),
-           size: int = Query(25, ge=1, le=1000), srv: Server = Depends(server)) -> dict[str, Any]:
+def search(namespace: str | None = None, q: str | None = None, labels: list[str] = Query(default=[]),
+           page: int = Query(1, ge=1, le=MAX_PAGE), size: int = Query(25, ge=1, le=1000),
+           srv: Server = Depends(server)) -> dict[str, Any]:
+    wanted = []
+    for item in labels:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise ApiError(400, f"label {item!r}: expected key:value")
+        wanted.append((key, value))
     with srv.engine.connect() as connection:
         found = flow_repository.list_flows(connection, namespace, with_children=bool(namespace))
     if q:
         found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
-    chunk = found[(page - 1) * size: page * size]
-    return {"results": [_shape(f, source=False) for f in chunk], "total": len(found)}
+    shaped = [_shape(f, source=False) for f in found]
+    if wanted:
+        shaped = [f for f in shaped if all(_labels_of(f).get(key) == value for key, value in wanted)]
+    return {"results": shaped[(page - 1) * size: page * size], "total": len(shaped)}
+
+
+def _labels_of(definition: dict[str, Any]) -> dict[str, str]:
+    """A flow's labels, written as a map or as Kestra's list of {key, value}."""
+    labels = definition.get("labels") or {}
+    if isinstance(labels, list):
+        return {str(item.get("key")): str(item.get("value")) for item in labels if isinstance(item, dict)}
+    return {str(key): str(value) for key, value in labels.items()} if isinstance(labels, dict) else {}
 
 
 @router.get("/{namespace}/{flow_id}")
