@@ -16,7 +16,7 @@ from lanner.errors import WaitTimeoutError
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
-from lanner.web import shapes
+from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -45,16 +45,6 @@ async def _form(request: Request) -> dict[str, Any]:
     return values
 
 
-def _labels(raw: list[str]) -> dict[str, str]:
-    labels = {}
-    for item in raw:
-        key, sep, value = item.partition(":")
-        if not sep or not key:
-            raise ApiError(400, f"label {item!r}: expected key:value")
-        labels[key] = value
-    return labels
-
-
 @router.get("/executions/search")
 def search(namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
            state: list[State] = Query(default=[]), start_date: datetime | None = Query(None, alias="startDate"),
@@ -64,7 +54,7 @@ def search(namespace: str | None = None, flow_id: str | None = Query(None, alias
     field, _, direction = sort.partition(":")
     if field not in SORTABLE or direction.lower() not in ("", "asc", "desc"):
         raise ApiError(400, f"cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}, with :asc or :desc")
-    filters = {"namespace": namespace, "flow_id": flow_id, "states": state or None, "labels": _labels(labels),
+    filters = {"namespace": namespace, "flow_id": flow_id, "states": state or None, "labels": params.labels(labels),
                "since": _aware(start_date, "startDate"), "until": _aware(end_date, "endDate")}
     with srv.engine.connect() as connection:
         found = repo.list_executions(connection, limit=size, offset=(page - 1) * size,
@@ -113,7 +103,7 @@ async def create(namespace: str, flow_id: str, request: Request, labels: list[st
                  wait: bool = False, srv: Server = Depends(server)) -> dict[str, Any]:
     inputs = await _form(request)
     service = srv.executions
-    execution = await asyncio.to_thread(service.create, namespace, flow_id, inputs, labels=_labels(labels))
+    execution = await asyncio.to_thread(service.create, namespace, flow_id, inputs, labels=params.labels(labels))
     if wait:
         try:
             execution = await asyncio.to_thread(service.wait, execution.id, 3600)

@@ -14,7 +14,7 @@ from lanner.flows.validator import Validation, validate_source
 from lanner.flows.yaml_source import YamlError, parse
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
-from lanner.web import shapes
+from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -114,12 +114,7 @@ async def update_namespace(namespace: str, request: Request, delete: bool = True
 def search(namespace: str | None = None, q: str | None = None, labels: list[str] = Query(default=[]),
            page: int = Query(1, ge=1, le=MAX_PAGE), size: int = Query(25, ge=1, le=1000),
            srv: Server = Depends(server)) -> dict[str, Any]:
-    wanted = []
-    for item in labels:
-        key, sep, value = item.partition(":")
-        if not sep or not key:
-            raise ApiError(400, f"label {item!r}: expected key:value")
-        wanted.append((key, value))
+    wanted = params.labels(labels).items()
     with srv.engine.connect() as connection:
         found = flow_repository.list_flows(connection, namespace, with_children=bool(namespace))
     if q:
