@@ -137,6 +137,16 @@ def test_kill_restart_and_resume(api):
     assert failed["state"]["current"] == "FAILED"
     assert api.delete(f"/api/v1/executions/{failed['id']}/kill").status_code == 409
     assert api.post(f"/api/v1/executions/{failed['id']}/restart").status_code == 200
+
+    def restarted() -> dict:
+        return api.get(f"/api/v1/executions/{failed['id']}").json()
+
+    _until(lambda: [h["state"] for h in restarted()["state"]["histories"]].count("FAILED") == 2)
+    assert "RESTARTED" in [h["state"] for h in restarted()["state"]["histories"]]
+    def attempts(execution: dict) -> int:
+        return sum(len(run["attempts"]) for run in execution["taskRunList"])
+
+    assert attempts(restarted()) > attempts(failed)  # the failed task ran again
     paused = api.post("/api/v1/executions/lanner.tests/pause_approval").json()
     _until(lambda: api.get(f"/api/v1/executions/{paused['id']}").json()["state"]["current"] == "PAUSED")
     bad = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"amount": (None, "lots")})
