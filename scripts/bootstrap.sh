@@ -30,3 +30,14 @@ fi
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+
+# The browser tests drive Debian's Chromium through Playwright; Playwright's own browser
+# download is never used.
+if [ "$extras" = test ] && ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian's chromium for the browser tests" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "warning: chromium is missing; the browser tests need it (as root: apt-get install chromium)" >&2
+    fi
+fi
