@@ -1,0 +1,83 @@
+// Helpers shared by the UI's pages. Data reaches the page through textContent only, never as HTML.
+"use strict";
+
+const ui = {
+  // el("td", {class: "x", title: "y"}, "text", child): an element; strings become text nodes.
+  el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "style") Object.assign(node.style, value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
+    return node;
+  },
+
+  // One API call; resolves to {ok, status, body} (body: parsed JSON, or text), never throws.
+  async call(method, path, body, headers) {
+    try {
+      const response = await fetch(path, {method, body, headers, credentials: "same-origin"});
+      const text = await response.text();
+      let parsed = text;
+      try { parsed = text ? JSON.parse(text) : null; } catch (_) { /* plain text */ }
+      return {ok: response.ok, status: response.status, body: parsed};
+    } catch (error) {
+      return {ok: false, status: 0, body: {message: "cannot reach the server: " + error.message}};
+    }
+  },
+
+  // An error body {message, details} as one line for a status area.
+  problem(result) {
+    const body = result.body || {};
+    const details = (body.details || []).map((d) => (typeof d === "string" ? d : d.message));
+    return [body.message || "HTTP " + result.status, ...details].join(" · ");
+  },
+
+  data(id) {
+    const node = document.getElementById(id || "page-data");
+    return node ? JSON.parse(node.textContent) : {};
+  },
+
+  // "2024-01-31T10:00:00.123456Z" -> "2024-01-31 10:00:00" (UTC).
+  when(iso) {
+    return iso ? iso.replace("T", " ").replace(/(\.\d+)?(Z|[+-]\d\d:\d\d)$/, "") : "";
+  },
+
+  millis(iso) {
+    return iso ? Date.parse(iso.replace(/(\.\d{3})\d+/, "$1")) : NaN;
+  },
+
+  seconds(ms) {
+    if (!(ms >= 0)) return "";
+    if (ms < 1000) return ms.toFixed(0) + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
+    return Math.floor(ms / 60000) + " min " + Math.round((ms % 60000) / 1000) + " s";
+  },
+
+  setStatus(node, text, bad) {
+    node.textContent = text;
+    node.classList.toggle("bad", Boolean(bad));
+  },
+
+  // The form's inputs as the API takes them: empty fields left out (their defaults apply),
+  // checkboxes as true/false, datetime-local values (UTC) with their Z.
+  inputs(form) {
+    const data = new FormData();
+    for (const field of form.querySelectorAll("input[name], select[name], textarea[name]")) {
+      if (field.disabled || field.closest("[hidden]")) continue;
+      if (field.type === "checkbox") { data.append(field.name, field.checked ? "true" : "false"); continue; }
+      if (field.value === "") continue;
+      let value = field.value;
+      if (field.type === "datetime-local") value = (value.length === 16 ? value + ":00" : value) + "Z";
+      data.append(field.name, value);
+    }
+    return data;
+  },
+};
+
+// Selects marked data-autosubmit submit their form when changed.
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+});

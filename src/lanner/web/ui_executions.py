@@ -1,0 +1,76 @@
+"""UI pages of executions: the filtered, live list and one execution's page.
+
+The pages are rendered once; their scripts then keep them current through the API
+(``/api/v1/executions/search``, ``/api/v1/executions/{id}``, ``/api/v1/logs/{id}/follow``)
+without reloading, so filters being typed and the log stream survive a refresh.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from lanner.engine.flow_cache import FlowNotFound
+from lanner.model.execution import Execution
+from lanner.model.state import TERMINAL, State
+from lanner.store import execution_repository as repo
+from lanner.store import flow_repository
+from lanner.web import shapes
+from lanner.web.context import Server
+from lanner.web.ui_render import Srv, input_field, page
+
+router = APIRouter()
+LIST_SIZE = 50
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A filter's date: ISO-8601; without an offset (a datetime-local field) it is UTC."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@router.get("/executions")
+def executions(srv: Srv, namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
+               state: str | None = None, start_date: str | None = Query(None, alias="startDate"),
+               end_date: str | None = Query(None, alias="endDate")) -> HTMLResponse:
+    states = [state] if state in State.__members__ else None
+    filters: dict[str, Any] = {"namespace": namespace or None, "flow_id": flow_id or None, "states": states,
+                               "since": _moment(start_date), "until": _moment(end_date)}
+    with srv.engine.connect() as connection:
+        found = repo.list_executions(connection, limit=LIST_SIZE, **filters)
+        total = repo.count_executions(connection, **filters)
+        known = flow_repository.list_flows(connection)
+    chosen = {"namespace": namespace or "", "flowId": flow_id or "", "state": state if states else "",
+              "startDate": (start_date or "")[:19], "endDate": (end_date or "")[:19]}
+    return page("executions.html", executions=[shapes.execution(e) for e in found], total=total, size=LIST_SIZE,
+                chosen=chosen, states=list(State.__members__), namespaces=sorted({f.namespace for f in known}),
+                flow_ids=sorted({f.flow_id for f in known}))
+
+
+@router.get("/executions/{execution_id}")
+def execution(execution_id: str, srv: Srv) -> HTMLResponse:
+    found = srv.executions.get(execution_id)
+    logs = [shapes.log(entry) for entry in srv.executions.logs(execution_id)]
+    return page("execution.html", e=shapes.execution(found), logs=logs, levels=LEVELS,
+                resume_fields=_resume_fields(srv, found), terminal=sorted(TERMINAL))
+
+
+def _resume_fields(srv: Server, execution: Execution) -> dict[str, list[dict[str, Any]]]:
+    """Per Pause task of the execution's flow revision, the fields of its ``onResume`` inputs."""
+    try:
+        with srv.engine.connect() as connection:
+            flow = srv.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
+                                      execution.tenant_id)
+    except FlowNotFound:
+        return {}
+    return {task.id: [input_field(spec) for spec in task.on_resume]
+            for task in flow.all_tasks() if getattr(task, "on_resume", None)}
