@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+from lanner.model.service_state import ServiceType
 
 log = logging.getLogger("lanner.server")
 
@@ -30,36 +31,48 @@ def server() -> None:
 
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
-           name: str, web_port: int | None = None) -> None:
+           name: str, kind: ServiceType, web_port: int | None = None) -> None:
     from lanner.engine.runtime import Runtime
     from lanner.store.schema_guard import prepare_database
 
     engine = prepare_database(app.loaded, may_migrate=may_migrate)
     stop = threading.Event()
-    signals = {"count": 0}
+    settings = app.loaded.settings.server
+    runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
+                      storage_path=app.loaded.settings.storage.path, web_port=web_port,
+                      web_auth=settings.basic_auth, web_drain_delay=settings.drain_delay.total_seconds(),
+                      settings=settings, service_type=kind)
+    received: list[str] = []
 
     def on_signal(number: int, _frame: object) -> None:
-        signals["count"] += 1
-        if signals["count"] > 1:
-            log.warning("second signal: stopping at once")
+        received.append(signal.Signals(number).name)
+        if len(received) == 1:
+            log.info("%s received: stopping; running tasks may finish within %s (send it again to stop them now)",
+                     received[0], settings.termination_grace_period)
+            stop.set()
+        elif len(received) == 2:
+            log.warning("second signal: stopping running tasks now (they will be resubmitted)")
+            runtime.force.set()
+        else:
+            log.warning("third signal: exiting at once")
             os._exit(130)
-        log.info("%s received: stopping (send it again to stop at once)", signal.Signals(number).name)
-        stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
-                      storage_path=app.loaded.settings.storage.path, web_port=web_port,
-                      web_auth=app.loaded.settings.server.basic_auth,
-                      web_drain_delay=app.loaded.settings.server.drain_delay.total_seconds())
     try:
         runtime.start()
-        log.info("Lanner %s ready", name)
+        log.info("Lanner %s ready (instance %s)", name, runtime.instance_id or "without liveness")
         stop.wait()
     finally:
-        runtime.close()
+        runtime.close(reason=f"{received[0]} received" if received else "stopping")
         engine.dispose()
-    log.info("Lanner %s stopped", name)
+    if runtime.failure:
+        log.error("Lanner %s stopped: %s", name, runtime.failure)
+    else:
+        log.info("Lanner %s stopped (%s)", name, runtime.ended)
+    logging.shutdown()
+    # Not sys.exit: a task thread that ignored its stop order must not keep the process alive.
+    os._exit(1 if runtime.failure else 0)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
@@ -74,7 +87,8 @@ def standalone(app: App, flow_path: Path | None, worker_threads: int | None, por
     """Run every component in one process (embedded SQLite by default)."""
     worker_threads = worker_threads or default_worker_threads()
     _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
-           name=f"standalone (webserver, executor, worker with {worker_threads} threads)", web_port=port)
+           name=f"standalone (webserver, executor, worker with {worker_threads} threads)", web_port=port,
+           kind=ServiceType.STANDALONE)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
@@ -83,14 +97,16 @@ def standalone(app: App, flow_path: Path | None, worker_threads: int | None, por
 @common_options
 def webserver(app: App, port: int) -> None:
     """Run the webserver: the REST API (/api/v1) and the health endpoints."""
-    _serve(app, executors=0, worker_threads=0, flow_path=None, may_migrate=True, name="webserver", web_port=port)
+    _serve(app, executors=0, worker_threads=0, flow_path=None, may_migrate=True, name="webserver", web_port=port,
+           kind=ServiceType.WEBSERVER)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
 @common_options
 def executor(app: App) -> None:
     """Run an executor: it decides what runs next for every execution."""
-    _serve(app, executors=1, worker_threads=0, flow_path=None, may_migrate=True, name="executor")
+    _serve(app, executors=1, worker_threads=0, flow_path=None, may_migrate=True, name="executor",
+           kind=ServiceType.EXECUTOR)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
@@ -101,4 +117,4 @@ def worker(app: App, threads: int | None) -> None:
     """Run a worker: it runs tasks. It never migrates the database; it waits for the schema."""
     threads = threads or default_worker_threads()
     _serve(app, executors=0, worker_threads=threads, flow_path=None, may_migrate=False,
-           name=f"worker ({threads} threads)")
+           name=f"worker ({threads} threads)", kind=ServiceType.WORKER)

@@ -65,6 +65,9 @@ class Server(_Section):
         WorkerTaskRestartStrategy.AFTER_TERMINATION_GRACE_PERIOD,
         description="When the tasks of a worker that stopped are resubmitted.",
     )
+    max_resubmissions: int = Field(
+        3, ge=0, description="How many times a task run is resubmitted after its worker died before it fails instead.",
+    )
     liveness: Liveness = Liveness()
     basic_auth: BasicAuth = BasicAuth()
     drain_delay: Duration = Field(

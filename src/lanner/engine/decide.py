@@ -30,6 +30,7 @@ from lanner.engine.events import (
     Kill,
     Note,
     Restart,
+    Resubmit,
     Resume,
     Start,
     TaskResult,
@@ -48,7 +49,8 @@ from lanner.tasks.flowable import Child, NewRun, sequential_next, sequential_sta
 
 
 # Events and effects live in lanner.engine.events; callers find them here too, next to decide().
-__all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resume", "Start", "TaskResult",
+__all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
+           "TaskResult",
            "Tick", "Timer", "decide"]
 
 
@@ -74,6 +76,8 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
             work.resume(event)
         elif isinstance(event, ChildEnded):
             work.child_ended(event)
+        elif isinstance(event, Resubmit):
+            work.resubmit(event)
         elif isinstance(event, Tick):
             if not event.task_run_id:
                 work.check_max_duration()  # an execution-level timer: the flow's SLA
@@ -202,11 +206,40 @@ class _Work:
             run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now)
         self.put(run)
 
+    def resubmit(self, event: Resubmit) -> None:
+        run = self.runs.get(event.task_run_id)
+        if run is None or run.current not in (State.RUNNING, State.RETRYING) or run.attempt_number != event.attempt:
+            # Already ended (its result came first) or moved on: nothing is replayed (Kestra #8334).
+            self.note("INFO", f"{event.reason}: attempt {event.attempt} had already ended; not resubmitted", run)
+            return
+        if self.execution.current is State.KILLING:
+            self.put(self._end_attempt(run, State.KILLED, event.reason).to(State.KILLED, self.now))
+            return
+        task = self.tasks[run.task_id]
+        done = sum(1 for attempt in run.attempts if attempt.state.current is State.RESUBMITTED)
+        if event.fail or done >= event.max_resubmissions:
+            why = (f"{event.reason}; not resubmitted (worker-task-restart-strategy NEVER)" if event.fail else
+                   f"{event.reason}; resubmitted {done} times after its worker died: not again")
+            self.note("ERROR", why, run)
+            ended = self._end_attempt(run, State.FAILED, why)
+            self.put(ended.to(State.WARNING if task.allow_failure else State.FAILED, self.now))
+            return
+        self.note("WARN", f"{event.reason}: attempt {event.attempt} resubmitted as attempt {event.attempt + 1}", run)
+        self.put(self._end_attempt(run, State.RESUBMITTED, event.reason).to(State.RESUBMITTED, self.now))
+        self._dispatch(self.runs[run.id], task)
+
+    def _end_attempt(self, run: TaskRun, state: State, message: str) -> TaskRun:
+        attempts = list(run.attempts)
+        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(state, self.now), message=message)
+        return replace(run, attempts=tuple(attempts))
+
     def _retry(self, task: TaskSpec, run: TaskRun) -> float | None:
         if task.retry is None:
             return None
+        # Resubmissions (a worker died) are not the task's failures: they do not count.
+        tried = sum(1 for attempt in run.attempts if attempt.state.current is not State.RESUBMITTED)
         try:
-            delay = retry_delay(task.retry, attempts=len(run.attempts), first_attempt_start=run.attempts[0].state.start_date,
+            delay = retry_delay(task.retry, attempts=tried, first_attempt_start=run.attempts[0].state.start_date,
                                 now=self.now, rng=self.rng, render=lambda v: self.render(v, task, run))
         except (ExpressionError, ValueError) as exc:
             self.note("ERROR", f"cannot apply the retry policy: {exc}", run)

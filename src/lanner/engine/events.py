@@ -70,7 +70,23 @@ class ChildEnded:
     message: str | None = None  # why it could not even start
 
 
-Event = Start | TaskResult | Kill | Restart | Tick | Resume | ChildEnded
+@dataclass(frozen=True)
+class Resubmit:
+    """The worker holding this attempt died or was stopped: run the task again on another worker.
+
+    ``fail`` (strategy NEVER): fail the task run instead.  After ``max_resubmissions``
+    resubmissions of one task run it fails too: a task that kills every worker it runs
+    on must not take the whole cluster down.
+    """
+
+    task_run_id: str
+    attempt: int
+    reason: str
+    fail: bool = False
+    max_resubmissions: int = 3
+
+
+Event = Start | TaskResult | Kill | Restart | Tick | Resume | ChildEnded | Resubmit
 
 
 # -- effects -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lanner.engine.decide import ChildEnded, Event, Job, Kill, Restart, Resume, Start, TaskResult, Tick
+from lanner.engine.decide import ChildEnded, Event, Job, Kill, Restart, Resubmit, Resume, Start, TaskResult, Tick
 from lanner.model.state import State
 
 FORMAT = 1
@@ -39,6 +39,9 @@ def event_payload(execution_id: str, event: Event, tenant_id: str = "main") -> d
     elif isinstance(event, ChildEnded):
         payload.update(type="childEnded", taskRunId=event.task_run_id, childId=event.execution_id,
                        state=str(event.state), outputs=event.outputs, message=event.message)
+    elif isinstance(event, Resubmit):
+        payload.update(type="resubmit", taskRunId=event.task_run_id, attempt=event.attempt, reason=event.reason,
+                       fail=event.fail, maxResubmissions=event.max_resubmissions)
     else:
         payload["type"] = "start"
     return payload
@@ -61,6 +64,9 @@ def event_of(payload: dict[str, Any]) -> Event:
     if kind == "childEnded":
         return ChildEnded(payload["taskRunId"], payload["childId"], State(payload["state"]),
                           payload.get("outputs") or {}, payload.get("message"))
+    if kind == "resubmit":
+        return Resubmit(payload["taskRunId"], int(payload["attempt"]), str(payload.get("reason") or "worker lost"),
+                        bool(payload.get("fail")), int(payload.get("maxResubmissions", 3)))
     if kind == "start":
         return Start()
     raise ValueError(f"unknown event type {kind!r}")

@@ -3,6 +3,13 @@
 ``lanner server standalone`` runs all of them; ``server executor`` and ``server worker``
 one each, so any number of each can share one PostgreSQL database from many machines.
 Each component runs in its own thread until the stop event is set (SIGTERM, SIGINT).
+
+The process is one service instance of the cluster (:mod:`lanner.cluster.membership`):
+it heartbeats, and executors also run the liveness coordinator.  Closing is the graceful
+shutdown: the instance turns TERMINATING, the webserver unready, executors finish the
+batch in hand, and the worker its running tasks within the termination grace period;
+the instance then ends TERMINATED_GRACEFULLY, or TERMINATED_FORCED when tasks had to be
+stopped (they are resubmitted elsewhere).
 """
 
 from __future__ import annotations
@@ -13,11 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lanner.cluster.coordinator import Coordinator
+from lanner.cluster.membership import Membership
+from lanner.config.settings import Server as ServerSettings
 from lanner.engine.executor import Executor
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.flow_folder import FlowFolder
 from lanner.engine.kv_purger import run_purger
 from lanner.engine.worker import Worker
+from lanner.model.service_state import ServiceState, ServiceType
 from lanner.storage.local import LocalStorage
 from lanner.store.queue import Queue
 
@@ -38,6 +49,8 @@ class Runtime:
     web_port: int | None = None  # the webserver's port; None: no webserver in this process
     web_auth: Any = None  # lanner.server.basic-auth settings
     web_drain_delay: float = 0.0  # seconds unready before the webserver stops accepting (lanner.server.drain-delay)
+    settings: ServerSettings = field(default_factory=ServerSettings)  # lanner.server.*
+    service_type: ServiceType | None = None  # None: from the components this process runs
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.engine)
@@ -45,8 +58,25 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self.worker: Worker | None = None
         self.web = None
+        self.membership: Membership | None = None
+        self.force = threading.Event()  # a second signal: stop running tasks now, do not wait for the grace period
+        self.failure: str | None = None  # why this process must exit non-zero (fenced, a component failed)
+        self.ended: ServiceState | None = None
+        self._closed = False
+
+    @property
+    def instance_id(self) -> str | None:
+        return self.membership.instance_id if self.membership else None
 
     def start(self) -> None:
+        if self.settings.liveness.enabled:
+            from lanner.store.migrator import current_state_version
+
+            self.membership = Membership(
+                self.engine, self.service_type or self._kind(), self.settings.liveness,
+                self.settings.termination_grace_period, schema_version=current_state_version(self.engine) or "",
+                on_fenced=self._fenced, running_jobs=lambda: self.worker.running_count if self.worker else 0)
+            self.membership.start()
         if self.web_port is not None:
             from lanner.web.serve import WebServer  # FastAPI only for processes that serve
 
@@ -64,30 +94,69 @@ class Runtime:
         if self.executors:
             # Deletes expired KV rows; several processes may run it at once.
             self._spawn("kv-purger", lambda: run_purger(self.engine, self.stop))
+        if self.executors and self.membership is not None:
+            coordinator = Coordinator(self.engine, self.queue, self.settings.liveness,
+                                      strategy=self.settings.worker_task_restart_strategy,
+                                      max_resubmissions=self.settings.max_resubmissions,
+                                      own_ids=lambda: {self.instance_id} if self.instance_id else set())
+            self._spawn("liveness-coordinator", lambda: coordinator.run(self.stop))
         if self.worker_threads:
-            self.worker = Worker(self.engine, self.queue, threads=self.worker_threads,
+            # The worker is named after the instance: the jobs it holds are found by the instance's id.
+            self.worker = Worker(self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
                                  storage=LocalStorage(self.storage_path))
             self._spawn("worker", lambda: self.worker.run(self.stop))  # type: ignore[union-attr]
+
+    def _kind(self) -> ServiceType:
+        parts = {ServiceType.WEBSERVER: self.web_port is not None, ServiceType.EXECUTOR: self.executors > 0,
+                 ServiceType.WORKER: self.worker_threads > 0}
+        present = [kind for kind, there in parts.items() if there]
+        return present[0] if len(present) == 1 else ServiceType.STANDALONE
+
+    def _fenced(self, reason: str) -> None:
+        """This instance may no longer work (the cluster gave its jobs away): stop everything now."""
+        self.failure = f"fenced: {reason}"
+        if self.worker is not None:
+            self.worker.abandon(reason)
+        self.stop.set()
+        self.queue.interrupt()
 
     def _spawn(self, name: str, target) -> None:  # type: ignore[no-untyped-def]
         def guarded() -> None:
             try:
                 target()
-            except Exception:
+            except Exception as exc:
                 log.exception("%s stopped on an unexpected error", name)
+                self.failure = self.failure or f"{name} failed: {type(exc).__name__}: {exc}"
                 self.stop.set()
 
         thread = threading.Thread(target=guarded, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def close(self, timeout: float | None = None) -> None:
+    def close(self, timeout: float | None = None, reason: str = "stopping") -> None:
+        """The graceful shutdown (see the module's docstring); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        membership = self.membership
+        if membership is not None and not membership.fenced:
+            membership.terminating(reason)
         if self.web is not None:
             self.web.stop(timeout)  # unready first, then in-flight requests finish
         self.stop.set()
         self.queue.interrupt()  # loops waiting for messages see the stop at once
         for thread in self._threads:
             thread.join(timeout)
+        graceful = True
+        if self.worker is not None and not (membership is not None and membership.fenced):
+            graceful = self.worker.finish(self.settings.termination_grace_period.total_seconds(), self.force)
+        if self.failure is not None:
+            self.ended = ServiceState.ERROR
+        else:
+            self.ended = ServiceState.TERMINATED_GRACEFULLY if graceful else ServiceState.TERMINATED_FORCED
+        if membership is not None:
+            why = self.failure or ("every task finished" if graceful else "running tasks were stopped")
+            membership.ended(self.ended, why)
         self.queue.close()
 
     def __enter__(self) -> Runtime:

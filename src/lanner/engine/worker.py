@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 KILL_CHECK_EVERY = 0.1  # seconds between looks for kill orders while tasks run
 RETRY_DELAYS = (0.1, 0.5, 1, 2, 5, 10, 30)  # seconds between attempts to record results
+ABANDON_WAIT = 5.0  # seconds stopped attempts get to end (a subprocess: SIGTERM, then SIGKILL) before we go on
 
 
 @dataclass
@@ -64,6 +65,7 @@ class _Attempt:
     payload: dict[str, Any]
     stop: threading.Event = field(default_factory=threading.Event)
     reason: State | None = None  # why it was stopped: KILLED or FAILED (timeout)
+    abandoned: bool = False  # stopped by a forced shutdown: no result; the job is resubmitted elsewhere
     logs: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
@@ -161,38 +163,86 @@ class Worker:
         self._flush_lock = threading.Lock()
         self._next_kill_check = 0.0
         self._saturated = False
+        self._idle = threading.Condition(self._lock)  # notified whenever an attempt leaves _running
+        self._taking = True
 
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
-        try:
-            while not stop.is_set():
-                try:
-                    if self._running and time.monotonic() >= self._next_kill_check:
-                        # Throttled: a busy loop would otherwise spend a transaction per turn on it.
-                        self._next_kill_check = time.monotonic() + KILL_CHECK_EVERY
-                        self._handle_kills()
-                    free = self._free_slots()
-                    taken = self.take_jobs() if free else 0
-                    # Every slot filled: more jobs may wait, so a slot freeing up is worth a look.
-                    self._saturated = not free or taken == free
-                except Exception:
-                    log.exception("worker loop failed; retrying")
-                    stop.wait(idle_wait)
-                    continue
-                if taken < free or not free:
-                    # The topic is empty (or every slot busy): a job sent since, or a slot freed,
-                    # has already signalled this wait, which then returns at once.
-                    self.queue.wait(messages.WORKER, idle_wait if not self._running else min(idle_wait, 0.2))
-        finally:
-            self.drain()
+        """Take and run jobs until ``stop``; running attempts go on (see :meth:`finish`)."""
+        while not stop.is_set():
+            try:
+                if self._running and time.monotonic() >= self._next_kill_check:
+                    # Throttled: a busy loop would otherwise spend a transaction per turn on it.
+                    self._next_kill_check = time.monotonic() + KILL_CHECK_EVERY
+                    self._handle_kills()
+                free = self._free_slots()
+                taken = self.take_jobs() if free else 0
+                # Every slot filled: more jobs may wait, so a slot freeing up is worth a look.
+                self._saturated = not free or taken == free
+            except Exception:
+                log.exception("worker loop failed; retrying")
+                stop.wait(idle_wait)
+                continue
+            if taken < free or not free:
+                # The topic is empty (or every slot busy): a job sent since, or a slot freed,
+                # has already signalled this wait, which then returns at once.
+                self.queue.wait(messages.WORKER, idle_wait if not self._running else min(idle_wait, 0.2))
 
-    def drain(self) -> None:
-        """Let running attempts finish (their results are always recorded), then stop the threads."""
-        self._pool.shutdown(wait=True, cancel_futures=False)
+    def finish(self, grace: float, force: threading.Event | None = None) -> bool:
+        """Take no more jobs; let the running attempts finish for up to ``grace`` seconds.
+
+        Their results are recorded, however late in the grace period they come (Kestra
+        #17124).  Kill orders are still obeyed meanwhile.  Returns True when all finished;
+        otherwise (or at once when ``force`` is set) the rest are abandoned: stopped
+        without a result, their jobs left held, for the coordinator to resubmit.
+        """
+        self._taking = False
+        deadline = time.monotonic() + max(grace, 0.0)
+        while True:
+            with self._idle:
+                left = deadline - time.monotonic()
+                if not self._running or left <= 0 or (force is not None and force.is_set()):
+                    break
+                self._idle.wait(min(left, 0.5))
+            try:
+                self._handle_kills()
+            except Exception:
+                log.debug("cannot look for kill orders while draining", exc_info=True)
+        if not self.running_count:
+            self._pool.shutdown(wait=False)
+            return True
+        self.abandon("the worker's termination grace period ended")
+        return False
+
+    def abandon(self, reason: str, wait: float = ABANDON_WAIT) -> int:
+        """Stop every running attempt at once, reporting nothing; returns how many there were.
+
+        Subprocesses get SIGTERM, then SIGKILL.  The jobs stay held by this worker:
+        the coordinator resubmits them (the instance ends TERMINATED_FORCED or DISCONNECTED).
+        """
+        self._taking = False
+        with self._lock:
+            running = list(self._running.values())
+        for attempt in running:
+            attempt.abandoned = True
+            attempt.stop.set()
+        if running:
+            log.warning("stopping %d running task(s): %s; they will be resubmitted", len(running), reason)
+        deadline = time.monotonic() + wait
+        with self._idle:
+            while self._running and time.monotonic() < deadline:
+                self._idle.wait(deadline - time.monotonic())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return len(running)
+
+    @property
+    def running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
 
     def take_jobs(self) -> int:
         free = self._free_slots()
-        if not free:
+        if not free or not self._taking:
             return 0
         taken = job_holding.take_and_hold(self.engine, self.queue, messages.WORKER, free, worker_id=self.worker_id,
                                           version=messages.FORMAT)
@@ -220,6 +270,9 @@ class Worker:
         finally:
             if timer:
                 timer.cancel()
+        if attempt.abandoned:
+            self._forget(attempt)
+            return
         if attempt.reason is State.KILLED:
             result = TaskResult(job.task_run_id, job.attempt, State.KILLED, message="killed", worker_id=self.worker_id)
         elif attempt.reason is State.FAILED:
@@ -228,10 +281,14 @@ class Worker:
         try:
             self._report(attempt, result)
         finally:
-            with self._lock:
-                self._running.pop((job.task_run_id, job.attempt), None)
-            if self._saturated:  # jobs may be waiting for this slot: take the next one now, not at the next poll
-                self.queue.wake(messages.WORKER)
+            self._forget(attempt)
+
+    def _forget(self, attempt: _Attempt) -> None:
+        with self._idle:
+            self._running.pop((attempt.job.task_run_id, attempt.job.attempt), None)
+            self._idle.notify_all()
+        if self._saturated:  # jobs may be waiting for this slot: take the next one now, not at the next poll
+            self.queue.wake(messages.WORKER)
 
     def _run_task(self, attempt: _Attempt) -> TaskResult:
         job = attempt.job

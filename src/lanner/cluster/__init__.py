@@ -1,0 +1,1 @@
+"""Service instances, heartbeats, the liveness coordinator and graceful shutdown."""

@@ -1,0 +1,126 @@
+"""This process's service instance: registered at start, heartbeating, and fencing itself.
+
+A process that cannot tell the cluster it is alive must assume the cluster has given
+its work to someone else.  So when no heartbeat has been recorded for longer than the
+liveness timeout (the database is unreachable, or the process was frozen), or when a
+heartbeat finds the instance declared DISCONNECTED, the process fences itself: it calls
+``on_fenced``, which stops its running tasks at once and makes it exit non-zero, so
+systemd or Kubernetes starts a fresh one (Kestra #14059: services idling after losing
+the database).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from lanner import version
+from lanner.model.execution import new_id
+from lanner.model.service_state import ServiceState, ServiceType
+from lanner.store import service_instances as instances
+from lanner.store.service_instances import InvalidTransition
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from lanner.config.settings import Liveness
+
+log = logging.getLogger(__name__)
+
+
+def liveness_settings(liveness: Liveness, grace: timedelta) -> dict[str, float]:
+    """An instance's own settings, stored with it: the coordinator judges it by them."""
+    return {"heartbeatInterval": liveness.heartbeat_interval.total_seconds(),
+            "timeout": liveness.timeout.total_seconds(), "initialDelay": liveness.initial_delay.total_seconds(),
+            "interval": liveness.interval.total_seconds(), "terminationGracePeriod": grace.total_seconds()}
+
+
+class Membership:
+    def __init__(self, engine: Engine, service_type: ServiceType, liveness: Liveness, grace: timedelta, *,
+                 schema_version: str, on_fenced: Callable[[str], None],
+                 running_jobs: Callable[[], int] = lambda: 0) -> None:
+        self.engine, self.service_type, self.liveness, self.grace = engine, service_type, liveness, grace
+        self.instance_id = new_id()
+        self.schema_version = schema_version
+        self._on_fenced, self._running_jobs = on_fenced, running_jobs
+        self._stopped = threading.Event()
+        self._fenced = threading.Event()
+        self._last_ok = time.monotonic()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def fenced(self) -> bool:
+        return self._fenced.is_set()
+
+    def start(self) -> None:
+        instances.register(self.engine, instance_id=self.instance_id, service_type=str(self.service_type),
+                           hostname=socket.gethostname(), pid=os.getpid(), lanner_version=version(),
+                           schema_version=self.schema_version, settings=liveness_settings(self.liveness, self.grace))
+        instances.change_state(self.engine, self.instance_id, ServiceState.RUNNING, "started")
+        self._last_ok = time.monotonic()
+        for name, target in (("heartbeat", self._beat), ("liveness-watchdog", self._watch)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def terminating(self, reason: str) -> None:
+        self._change(ServiceState.TERMINATING, reason)
+
+    def ended(self, state: ServiceState, reason: str) -> None:
+        """Stop heartbeating and record how this instance ended."""
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(5)
+        if not self.fenced:
+            self._change(state, reason)
+
+    def _change(self, state: ServiceState, reason: str) -> None:
+        try:
+            instances.change_state(self.engine, self.instance_id, state, reason)
+        except InvalidTransition as exc:
+            log.warning("%s", exc)
+        except Exception as exc:  # stopping goes on without the database; liveness will notice
+            log.warning("cannot record state %s of this instance: %s", state, exc)
+
+    # the two threads -----------------------------------------------------------------------------
+    def _beat(self) -> None:
+        every = self.liveness.heartbeat_interval.total_seconds()
+        failing_since: float | None = None
+        while not self._stopped.wait(every):
+            try:
+                state = instances.heartbeat(self.engine, self.instance_id, self._running_jobs())
+            except Exception as exc:
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    log.warning("heartbeat failed (%s); retrying every %.1f s", exc, every)
+                continue
+            if failing_since is not None:
+                log.info("heartbeat recorded again after %.1f s", time.monotonic() - failing_since)
+                failing_since = None
+            self._last_ok = time.monotonic()
+            if state is None or not state.alive:
+                self._fence(f"the cluster declared this instance {state or 'gone'}: its work was given to others")
+                return
+
+    def _watch(self) -> None:
+        timeout = self.liveness.timeout.total_seconds()
+        while not self._stopped.wait(min(self.liveness.heartbeat_interval.total_seconds(), 1.0)):
+            silent = time.monotonic() - self._last_ok
+            if silent > timeout:
+                self._fence(f"no heartbeat recorded for {silent:.1f} s, more than the liveness timeout "
+                            f"({timeout:g} s): the cluster may have given this instance's work to others")
+                return
+
+    def _fence(self, reason: str) -> None:
+        if self._stopped.is_set() or self._fenced.is_set():
+            return
+        self._fenced.set()
+        self._stopped.set()
+        log.error("stopping at once: %s", reason)
+        self._on_fenced(reason)

@@ -1,0 +1,170 @@
+"""Service instances in the database: registration, heartbeats, checked state transitions.
+
+Every component process has one row.  Times are the database's clock on PostgreSQL
+(machines' clocks need not agree) and this machine's on SQLite (one machine).  A state
+change locks the row and checks the transition first (:mod:`lanner.cluster.states`), so
+two writers (an instance stopping, the coordinator declaring it dead) cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lanner.model.service_state import ALIVE, ServiceState, allowed
+from lanner.store.engine import write_connection
+from lanner.store.tables import service_instances, worker_jobs_running
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+_s, _j = service_instances, worker_jobs_running
+
+
+class InvalidTransition(Exception):
+    """A state change the lifecycle does not allow (the row is left as it was)."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    service_type: str
+    hostname: str
+    pid: int
+    lanner_version: str
+    schema_version: str
+    state: ServiceState
+    started_at: datetime
+    heartbeat_at: datetime
+    settings: dict[str, Any] = field(default_factory=dict)
+    history: tuple[dict[str, Any], ...] = ()
+    running_jobs: int = 0
+    updated_at: datetime | None = None
+
+    def seconds(self, name: str, default: float) -> float:
+        """One of the instance's own liveness settings, in seconds."""
+        value = self.settings.get(name)
+        return float(value) if isinstance(value, int | float) else default
+
+
+def database_now(connection: Connection) -> datetime:
+    """The time by the database's clock (PostgreSQL), or this machine's (SQLite)."""
+    if connection.dialect.name == "postgresql":
+        return aware(connection.execute(sa.select(sa.func.clock_timestamp())).scalar_one())
+    return datetime.now(UTC)
+
+
+def _now_value(connection: Connection) -> Any:
+    return sa.func.clock_timestamp() if connection.dialect.name == "postgresql" else datetime.now(UTC)
+
+
+def register(engine: Engine, *, instance_id: str, service_type: str, hostname: str, pid: int, lanner_version: str,
+             schema_version: str, settings: dict[str, Any]) -> None:
+    """Insert the instance in its initial state (CREATED)."""
+    with write_connection(engine) as connection, connection.begin():
+        now = database_now(connection)
+        connection.execute(sa.insert(_s).values(
+            id=instance_id, service_type=service_type, hostname=hostname, pid=pid, lanner_version=lanner_version,
+            schema_version=schema_version, settings=settings, state=str(ServiceState.CREATED),
+            state_history=[_entry(ServiceState.CREATED, now, "registered")],
+            running_jobs=0, started_at=now, heartbeat_at=now, updated_at=now))
+
+
+def transition(connection: Connection, instance_id: str, target: ServiceState, reason: str, *,
+               expected: Sequence[ServiceState] | None = None) -> ServiceState:
+    """Move the instance to ``target`` in the caller's transaction; returns the state it left.
+
+    Raises :class:`InvalidTransition` when the lifecycle forbids it, or when the instance
+    is not in one of the ``expected`` states (or does not exist).
+    """
+    query = sa.select(_s.c.state, _s.c.state_history).where(_s.c.id == instance_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise InvalidTransition(f"instance {instance_id} is not registered")
+    current = ServiceState(row.state)
+    if (expected is not None and current not in expected) or not allowed(current, target):
+        raise InvalidTransition(f"instance {instance_id} cannot go from {current} to {target}")
+    now = database_now(connection)
+    connection.execute(sa.update(_s).where(_s.c.id == instance_id).values(
+        state=str(target), state_history=[*row.state_history, _entry(target, now, reason)], updated_at=now))
+    return current
+
+
+def change_state(engine: Engine, instance_id: str, target: ServiceState, reason: str, **kwargs: Any) -> ServiceState:
+    """:func:`transition` in a transaction of its own."""
+    with write_connection(engine) as connection, connection.begin():
+        return transition(connection, instance_id, target, reason, **kwargs)
+
+
+def heartbeat(engine: Engine, instance_id: str, running_jobs: int) -> ServiceState | None:
+    """Record that the instance is alive; returns its state (None: its row is gone).
+
+    An instance the cluster no longer counts as alive (DISCONNECTED...) is not updated:
+    it must stop, not come back.
+    """
+    with write_connection(engine) as connection, connection.begin():
+        alive = [str(state) for state in ALIVE]
+        updated = connection.execute(
+            sa.update(_s).where(_s.c.id == instance_id, _s.c.state.in_(alive))
+            .values(heartbeat_at=_now_value(connection), running_jobs=running_jobs)
+            .returning(_s.c.state)).scalar()
+        if updated is not None:
+            return ServiceState(updated)
+        state = connection.execute(sa.select(_s.c.state).where(_s.c.id == instance_id)).scalar()
+        return None if state is None else ServiceState(state)
+
+
+def list_instances(connection: Connection, states: Sequence[ServiceState] | None = None) -> list[Instance]:
+    query = sa.select(_s).order_by(_s.c.started_at, _s.c.id)
+    if states is not None:
+        query = query.where(_s.c.state.in_([str(state) for state in states]))
+    return [_instance(row) for row in connection.execute(query)]
+
+
+def get_instance(connection: Connection, instance_id: str) -> Instance | None:
+    row = connection.execute(sa.select(_s).where(_s.c.id == instance_id)).first()
+    return None if row is None else _instance(row)
+
+
+def holders(connection: Connection) -> list[str]:
+    """The workers holding jobs right now."""
+    return list(connection.execute(sa.select(_j.c.worker_id).distinct()).scalars())
+
+
+def take_held_jobs(connection: Connection, worker_id: str) -> list[dict[str, Any]]:
+    """Forget every job ``worker_id`` holds, in the caller's transaction, and return them."""
+    rows = connection.execute(sa.select(_j).where(_j.c.worker_id == worker_id)
+                              .order_by(_j.c.taken_at, _j.c.task_run_id)).all()
+    if rows:
+        connection.execute(sa.delete(_j).where(_j.c.worker_id == worker_id))
+    return [row._asdict() for row in rows]
+
+
+def forget_ended(connection: Connection, before: datetime) -> int:
+    """Delete EMPTY instances last changed before ``before``."""
+    return connection.execute(sa.delete(_s).where(_s.c.state == str(ServiceState.EMPTY),
+                                                  _s.c.updated_at < before)).rowcount
+
+
+def aware(moment: datetime) -> datetime:
+    # SQLite returns the stored UTC wall time without an offset; PostgreSQL, the session's zone.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _entry(state: ServiceState, when: datetime, reason: str) -> dict[str, str]:
+    return {"state": str(state), "date": aware(when).isoformat(), "reason": reason}
+
+
+def _instance(row: Any) -> Instance:
+    return Instance(id=row.id, service_type=row.service_type, hostname=row.hostname, pid=row.pid,
+                    lanner_version=row.lanner_version, schema_version=row.schema_version,
+                    state=ServiceState(row.state), started_at=aware(row.started_at),
+                    heartbeat_at=aware(row.heartbeat_at), settings=dict(row.settings or {}),
+                    history=tuple(row.state_history or ()), running_jobs=row.running_jobs,
+                    updated_at=aware(row.updated_at) if row.updated_at else None)
