@@ -99,6 +99,7 @@ def input_field(spec: InputSpec) -> dict[str, Any]:
     if kind in ("ENUM", "SELECT") and isinstance(values, list):
         field["options"] = [str(v) for v in values]
         field["widget"] = "datalist" if getattr(spec, "allow_custom_value", False) else "select"
+        field["attrs"] = {}
     return field
 
 

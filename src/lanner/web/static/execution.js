@@ -79,6 +79,7 @@
     let end = e.state.endDate ? ui.millis(e.state.endDate) : now;
     for (const run of e.taskRunList) end = Math.max(end, finish(run));
     const span = Math.max(end - start, 1);
+    document.querySelector("#taskruns th.timeline").textContent = `Timeline (${ui.seconds(span)})`;
     const rows = tree(e.taskRunList).map(([run, depth]) => {
       const from = ui.millis(run.state.startDate);
       const to = finish(run);

@@ -1,0 +1,66 @@
+"""The UI's pure helpers: input widgets by type, dates and durations as shown, diff line kinds."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter
+
+from lanner.model.inputs import Input
+from lanner.web.ui_flows import _line_kind
+from lanner.web.ui_render import input_field, page, took, when
+
+
+def spec(**values):
+    return TypeAdapter(Input).validate_python({"id": "x", **values})
+
+
+@pytest.mark.parametrize(("declared", "widget", "html_type"), [
+    ({"type": "STRING"}, "input", "text"),
+    ({"type": "INT", "min": 1, "max": 9}, "input", "number"),
+    ({"type": "FLOAT"}, "input", "number"),
+    ({"type": "BOOLEAN"}, "checkbox", None),
+    ({"type": "DATETIME"}, "input", "datetime-local"),
+    ({"type": "DATE"}, "input", "date"),
+    ({"type": "SECRET"}, "input", "password"),
+    ({"type": "JSON"}, "textarea", None),
+    ({"type": "ARRAY", "itemType": "INT"}, "textarea", None),
+    ({"type": "ENUM", "values": ["a", "b"]}, "select", None),
+    ({"type": "SELECT", "values": ["a", "b"], "allowCustomValue": True}, "datalist", None),
+    ({"type": "FILE"}, "unsupported", None),
+])
+def test_each_input_type_gets_a_fitting_widget(declared, widget, html_type):
+    field = input_field(spec(**declared))
+    assert field["widget"] == widget
+    assert field["attrs"].get("type") == html_type
+
+
+def test_fields_carry_bounds_defaults_and_choices():
+    number = input_field(spec(type="INT", min=1, max=9, defaults=3, required=False))
+    assert number["attrs"] == {"type": "number", "step": "1", "min": 1, "max": 9}
+    assert number["value"] == "3" and not number["required"]
+    assert input_field(spec(type="BOOLEAN", defaults=True))["checked"]
+    assert not input_field(spec(type="BOOLEAN"))["checked"]
+    assert input_field(spec(type="ENUM", values=["a", "b"], defaults="b"))["options"] == ["a", "b"]
+    assert input_field(spec(type="JSON", defaults={"k": 1}))["value"] == '{\n  "k": 1\n}'
+    assert input_field(spec(type="DATETIME", defaults="2024-01-31T12:00:00+02:00"))["value"] == "2024-01-31T10:00:00"
+    templated = input_field(spec(type="STRING", defaults="{{ now() }}"))
+    assert templated["value"] == "" and templated["placeholder"] == "default: {{ now() }}"
+    assert input_field(spec(type="FILE"))["note"]
+
+
+def test_dates_and_durations_as_shown():
+    assert when("2024-01-31T10:00:00.123456Z") == "2024-01-31 10:00:00"
+    assert when(None) == ""
+    assert took({"startDate": "2024-01-31T10:00:00Z", "endDate": "2024-01-31T10:00:00.250Z"}) == "250 ms"
+    assert took({"startDate": "2024-01-31T10:00:00Z", "endDate": "2024-01-31T10:02:03Z"}) == "2 min 3 s"
+    assert took({"startDate": "2024-01-31T10:00:00Z", "endDate": None}) == ""
+
+
+def test_diff_lines_are_classified():
+    assert [_line_kind(line) for line in ("--- a", "+++ b", "@@ -1 +1 @@", "-old", "+new", " same")] == [
+        "file", "file", "hunk", "del", "add", "same"]
+
+
+def test_pages_escape_what_they_show():
+    html = page("flow_new.html", source="id: x\nmessage: </textarea><script>alert(1)</script>").body.decode()
+    assert "<script>alert(1)" not in html and "&lt;/textarea&gt;&lt;script&gt;" in html
