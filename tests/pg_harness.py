@@ -60,35 +60,50 @@ def _binaries() -> Path | None:
 
 
 def _start_throwaway() -> str:
-    bindir = _binaries()
-    if bindir is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False, env=env, capture_output=True)
+    cluster = ThrowawayCluster()
+    atexit.register(cluster.remove)
+    return cluster.url
+
+
+class ThrowawayCluster:
+    """A PostgreSQL cluster of our own (initdb in a temporary folder), which tests may stop and start."""
+
+    def __init__(self) -> None:
         bindir = _binaries()
-    if bindir is None:
-        raise Unavailable("no PostgreSQL server reachable and no PostgreSQL binaries to start one")
-    root = Path(tempfile.mkdtemp(prefix="lanner-pg-"))
-    data, port = root / "data", _free_port()
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        user = "postgres"
-        shutil.chown(root, user)
-        run_as = ["runuser", "-u", user, "--"]
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"],
-                   check=True, capture_output=True)
+        if bindir is None and os.geteuid() == 0 and shutil.which("apt-get"):
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False, env=env,
+                           capture_output=True)
+            bindir = _binaries()
+        if bindir is None:
+            raise Unavailable("no PostgreSQL server reachable and no PostgreSQL binaries to start one")
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="lanner-pg-"))
+        self.data, self.port = self.root / "data", _free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            user = "postgres"
+            shutil.chown(self.root, user)
+            self.run_as = ["runuser", "-u", user, "--"]
+        subprocess.run([*self.run_as, str(bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True)
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.start()
+        _check(self.url)
 
-    def stop() -> None:
-        subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                        "-l", str(self.root / "log"), "-w", "start"], check=True, capture_output=True)
 
-    atexit.register(stop)
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    _check(url)
-    return url
+    def stop(self, mode: str = "immediate") -> None:
+        subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop"],
+                       capture_output=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _free_port() -> int:

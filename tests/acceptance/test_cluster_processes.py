@@ -6,13 +6,16 @@ database with sub-second liveness settings (tests/acceptance/cluster_harness.py)
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from lanner.model.service_state import ServiceState as S
 from lanner.model.state import State
+from tests import pg_harness
 from tests.acceptance.cluster_harness import Cluster, wait_until
 
 SLEEP = """id: nap
@@ -51,6 +54,22 @@ tasks:
 """
 
 
+QUICK = """id: quick
+namespace: lanner.cluster
+tasks:
+  - id: first
+    type: io.kestra.plugin.core.debug.Return
+    format: one
+  - id: shell
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - sleep 0.3
+  - id: last
+    type: io.kestra.plugin.core.debug.Return
+    format: three
+"""
+
+
 @pytest.fixture
 def cluster(postgres_url, tmp_path) -> Iterator[Cluster]:
     lanner = Cluster(postgres_url, tmp_path)
@@ -59,6 +78,31 @@ def cluster(postgres_url, tmp_path) -> Iterator[Cluster]:
         yield lanner
     finally:
         lanner.close()
+
+
+@pytest.fixture
+def sqlite_cluster(sqlite_url, tmp_path) -> Iterator[Cluster]:
+    lanner = Cluster(sqlite_url, tmp_path)
+    lanner.deploy(SLEEP)
+    try:
+        yield lanner
+    finally:
+        lanner.close()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[pg_harness.ThrowawayCluster]:
+    """A PostgreSQL server of the test's own, which it may stop."""
+    try:
+        server = pg_harness.ThrowawayCluster()
+    except (pg_harness.Unavailable, OSError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"a throwaway PostgreSQL cluster is required in CI: {exc}")
+        pytest.skip(f"cannot start a throwaway PostgreSQL cluster: {exc}")
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 def successes(execution, task_id: str) -> int:
@@ -78,8 +122,8 @@ def test_a_killed_workers_task_runs_again_on_another_worker(cluster, strategy):
     doomed = cluster.start("worker", "-t", "2")
     execution = cluster.executions.create("lanner.cluster", "nap", {"seconds": 2})
     cluster.run_on(execution.id, "nap", doomed)
-    survivor = cluster.start("worker", "-t", "2")
     doomed.send(signal.SIGKILL)
+    survivor = cluster.start("worker", "-t", "2")
     cluster.run_on(execution.id, "nap", survivor, attempt=2)
     ended = cluster.wait_ended(execution.id)
     assert ended.current is State.SUCCESS
@@ -196,3 +240,74 @@ def test_a_second_signal_stops_running_tasks_now(cluster):
     assert cluster.instance(worker).state in (S.TERMINATED_FORCED, S.NOT_RUNNING)
     wait_until(lambda: attempts(cluster.executions.get(execution.id), "nap") == [State.RESUBMITTED, State.RUNNING],
                30, "the stopped task resubmitted")
+
+
+def test_on_sqlite_a_killed_workers_task_runs_again_and_sigterm_is_graceful(sqlite_cluster):
+    lanner = sqlite_cluster
+    lanner.env.update(LANNER_SERVER_WORKER_TASK_RESTART_STRATEGY="IMMEDIATELY")
+    lanner.start("executor")
+    doomed = lanner.start("worker", "-t", "2")
+    execution = lanner.executions.create("lanner.cluster", "nap", {"seconds": 1})
+    lanner.run_on(execution.id, "nap", doomed)
+    doomed.send(signal.SIGKILL)
+    survivor = lanner.start("worker", "-t", "2")
+    ended = lanner.wait_ended(execution.id)
+    assert ended.current is State.SUCCESS and attempts(ended, "nap") == [State.RESUBMITTED, State.SUCCESS]
+    survivor.send(signal.SIGTERM)
+    assert survivor.wait_exit() == 0 and lanner.instance(survivor).state is S.TERMINATED_GRACEFULLY
+
+
+def test_components_exit_when_the_database_is_lost_and_resume_once_it_is_back(own_postgres, tmp_path):
+    url = pg_harness.create_database(own_postgres.url, "lanner")
+    lanner = Cluster(url, tmp_path, LANNER_SERVER_TERMINATION_GRACE_PERIOD="1s")
+    try:
+        lanner.deploy(SLEEP)
+        executor, worker = lanner.start("executor"), lanner.start("worker", "-t", "2")
+        execution = lanner.executions.create("lanner.cluster", "nap", {"seconds": 2})
+        lanner.run_on(execution.id, "nap", worker)
+        own_postgres.stop()
+        # Neither idles without its database: both exit non-zero, for a supervisor to restart them.
+        assert executor.wait_exit(30) != 0 and worker.wait_exit(30) != 0
+        assert "no heartbeat recorded" in worker.output()
+        own_postgres.start()
+        lanner.engine.dispose()  # the test's own pooled connections died with the server
+        lanner.start("executor")
+        lanner.start("worker", "-t", "2")
+        ended = lanner.wait_ended(execution.id)
+        assert ended.current is State.SUCCESS and successes(ended, "nap") == 1
+        assert attempts(ended, "nap") == [State.RESUBMITTED, State.SUCCESS]
+    finally:
+        lanner.close()
+
+
+def test_a_rolling_restart_of_every_component_loses_nothing_and_runs_nothing_twice(cluster):
+    cluster.deploy(QUICK)
+    cluster.env.update(LANNER_SERVER_TERMINATION_GRACE_PERIOD="30s")
+    running = [cluster.start("executor"), cluster.start("worker", "-t", "4"), cluster.start("worker", "-t", "4"),
+               cluster.start("webserver", "--port", "0")]
+    created: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        while not stop.wait(0.05):
+            created.append(cluster.executions.create("lanner.cluster", "quick").id)
+
+    producer = threading.Thread(target=stream)
+    producer.start()
+    try:
+        for index, old in enumerate(list(running)):
+            wait_until(lambda: len(created) >= 5 * (index + 1), 30, "executions created meanwhile")
+            old.send(signal.SIGTERM)
+            assert old.wait_exit() == 0, old.output()
+            assert cluster.instance(old).state is S.TERMINATED_GRACEFULLY
+            extra = ("--port", "0") if old.kind == "webserver" else ("-t", "4") if old.kind == "worker" else ()
+            running[index] = cluster.start(old.kind, *extra)
+    finally:
+        stop.set()
+        producer.join()
+    assert len(created) >= 20
+    for execution_id in created:
+        ended = cluster.wait_ended(execution_id)
+        assert ended.current is State.SUCCESS, execution_id
+        assert [len(r.attempts) for r in ended.task_runs] == [1, 1, 1]
+        assert all(successes(ended, task) == 1 for task in ("first", "shell", "last"))
