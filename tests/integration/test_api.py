@@ -114,6 +114,29 @@ def test_execute_with_form_inputs_and_labels_then_read_it_and_its_logs(api):
     assert api.get(f"/api/v1/logs/{execution['id']}", params={"minLevel": "LOUD"}).status_code == 400
 
 
+def test_a_multiselect_input_takes_repeated_fields_or_a_json_array(api):
+    source = """id: choices
+namespace: lanner.api
+inputs:
+  - id: colours
+    type: MULTISELECT
+    values: [red, green, blue]
+tasks:
+  - id: say
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.colours | join(',') }}"
+"""
+    assert create_flow(api, source).status_code == 200
+    repeated = api.post("/api/v1/executions/lanner.api/choices", params={"wait": "true"},
+                        files=[("colours", (None, "red")), ("colours", (None, "blue"))]).json()
+    assert repeated["inputs"]["colours"] == ["red", "blue"]
+    assert repeated["taskRunList"][0]["outputs"]["value"] == "red,blue"
+    as_json = api.post("/api/v1/executions/lanner.api/choices", files={"colours": (None, '["green"]')}).json()
+    assert as_json["inputs"]["colours"] == ["green"]
+    wrong = api.post("/api/v1/executions/lanner.api/choices", files={"colours": (None, "pink")})
+    assert wrong.status_code == 422 and "pink not among red, green, blue" in wrong.text
+
+
 def test_errors_name_what_is_wrong(api):
     create_flow(api)
     bad = api.post("/api/v1/executions/lanner.api/greeting", files={"times": (None, "many")})

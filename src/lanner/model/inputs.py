@@ -262,6 +262,11 @@ class MultiselectInput(InputSpec):
     allow_custom_value: bool = False
 
     def check(self, value: Any) -> Any:
+        if isinstance(value, str):  # from a form: a JSON array, or one value alone
+            try:
+                value = json.loads(value) if value.lstrip().startswith("[") else [value]
+            except ValueError:
+                raise ValueError("expected a list: a JSON array such as [\"a\", \"b\"], or repeat the field") from None
         if not isinstance(value, list):
             raise ValueError("expected a list")
         allowed = self.values if isinstance(self.values, list) else self.options

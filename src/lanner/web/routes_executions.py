@@ -41,7 +41,11 @@ async def _form(request: Request) -> dict[str, Any]:
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
             raise ApiError(422, f"input `{key}`: file inputs are not supported yet")
-        values[key] = value
+        if key in values:  # a repeated field (several values of a MULTISELECT): a list
+            previous = values[key]
+            values[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            values[key] = value
     return values
 
 

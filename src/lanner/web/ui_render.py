@@ -32,11 +32,10 @@ _WIDGETS = {
     "DATETIME": ("input", "datetime-local"), "DATE": ("input", "date"), "TIME": ("input", "time"),
     "EMAIL": ("input", "email"), "URI": ("input", "url"), "SECRET": ("input", "password"),
     "JSON": ("textarea", ""), "YAML": ("textarea", ""), "ARRAY": ("textarea", ""),
-    "FILE": ("unsupported", ""), "MULTISELECT": ("unsupported", ""),
+    "FILE": ("unsupported", ""), "MULTISELECT": ("multiselect", ""),
 }
 _UNSUPPORTED = {
     "FILE": "file inputs cannot be sent from this form yet (the API does not take uploads)",
-    "MULTISELECT": "several values cannot be sent from this form yet; its defaults apply",
 }
 _PLACEHOLDERS = {"DURATION": "PT5M", "JSON": '{"key": "value"}', "ARRAY": '["a", "b"]', "URI": "https://",
                  "DATETIME": "UTC"}
@@ -96,7 +95,15 @@ def input_field(spec: InputSpec) -> dict[str, Any]:
     elif default is not None:
         field["value"] = _text(kind, default)
     values = getattr(spec, "values", None)
-    if kind in ("ENUM", "SELECT") and isinstance(values, list):
+    if kind == "MULTISELECT":
+        values = values if isinstance(values, list) else getattr(spec, "options", None)
+        field["options"] = [str(v) for v in values or []]
+        field["selected"] = [str(v) for v in default] if isinstance(default, list) else []
+        field["value"] = ""
+        if not field["options"]:  # free values (allowCustomValue without a list): a JSON array
+            field.update(widget="textarea", placeholder='["a", "b"]',
+                         value=json.dumps(default) if isinstance(default, list) else "")
+    elif kind in ("ENUM", "SELECT") and isinstance(values, list):
         field["options"] = [str(v) for v in values]
         field["widget"] = "datalist" if getattr(spec, "allow_custom_value", False) else "select"
         field["attrs"] = {}

@@ -27,6 +27,7 @@ def spec(**values):
     ({"type": "ENUM", "values": ["a", "b"]}, "select", None),
     ({"type": "SELECT", "values": ["a", "b"], "allowCustomValue": True}, "datalist", None),
     ({"type": "FILE"}, "unsupported", None),
+    ({"type": "MULTISELECT", "values": ["a", "b"]}, "multiselect", None),
 ])
 def test_each_input_type_gets_a_fitting_widget(declared, widget, html_type):
     field = input_field(spec(**declared))
@@ -46,6 +47,8 @@ def test_fields_carry_bounds_defaults_and_choices():
     templated = input_field(spec(type="STRING", defaults="{{ now() }}"))
     assert templated["value"] == "" and templated["placeholder"] == "default: {{ now() }}"
     assert input_field(spec(type="FILE"))["note"]
+    several = input_field(spec(type="MULTISELECT", values=["a", "b", "c"], defaults=["b"]))
+    assert several["options"] == ["a", "b", "c"] and several["selected"] == ["b"]
 
 
 def test_dates_and_durations_as_shown():

@@ -62,12 +62,17 @@ const ui = {
   },
 
   // The form's inputs as the API takes them: empty fields left out (their defaults apply),
-  // checkboxes as true/false, datetime-local values (UTC) with their Z.
+  // checkboxes as true/false, datetime-local values (UTC) with their Z, multiple choices as a JSON array.
   inputs(form) {
     const data = new FormData();
     for (const field of form.querySelectorAll("input[name], select[name], textarea[name]")) {
       if (field.disabled || field.closest("[hidden]")) continue;
       if (field.type === "checkbox") { data.append(field.name, field.checked ? "true" : "false"); continue; }
+      if (field.multiple) {  // a MULTISELECT: its chosen values as one JSON array
+        const chosen = [...field.selectedOptions].map((option) => option.value);
+        if (chosen.length) data.append(field.name, JSON.stringify(chosen));
+        continue;
+      }
       if (field.value === "") continue;
       let value = field.value;
       if (field.type === "datetime-local") value = (value.length === 16 ? value + ":00" : value) + "Z";
