@@ -430,3 +430,16 @@ def test_release_sends_results_forgets_holdings_and_writes_logs_at_once(engine, 
     assert held == ["t2"]
     assert written == ["line 0", "line 1", "line 2"]
     assert [m.payload for m in consume(engine, queue, "executor")] == [{"v": 1, "taskRunId": "t1"}]
+
+
+def test_messages_in_other_formats_are_counted_and_reported(engine, queue, caplog):
+    from lanner.engine import messages
+    from lanner.engine.foreign_formats import ForeignFormats
+
+    send(engine, queue, "worker", {"v": 2, "n": 1}, {"v": 2, "n": 2}, {"v": 1, "n": 3}, {"v": 7, "n": 4})
+    with engine.connect() as connection:
+        assert queue.foreign_formats(connection, "worker", 1) == {2: 2, 7: 1}
+    watch = ForeignFormats(engine, queue, messages.WORKER, every=0)
+    with caplog.at_level("WARNING"):
+        assert watch.check() == {2: 2, 7: 1}
+    assert "2 in format 2, 1 in format 7" in caplog.text and "knows format 1 only" in caplog.text

@@ -25,6 +25,7 @@ from lanner.engine import concurrency, effects, messages
 from lanner.engine.decide import Decision, Note, Start, decide
 from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
+from lanner.engine.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution
 from lanner.model.state import State
 from lanner.store import execution_batch
@@ -45,7 +46,9 @@ class Executor:
         self.cache = execution_batch.ExecutionCache()
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        foreign = ForeignFormats(self.engine, self.queue, messages.EXECUTOR)
         while not stop.is_set():
+            foreign.check()
             try:
                 handled = self.process_batch()
             except Exception:  # the database went away, or a bug: say so, back off, try again

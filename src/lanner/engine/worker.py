@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from lanner.engine import messages
 from lanner.engine.decide import Job, TaskResult
+from lanner.engine.foreign_formats import ForeignFormats
 from lanner.expr import ExpressionError, render_value
 from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
@@ -169,7 +170,9 @@ class Worker:
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         """Take and run jobs until ``stop``; running attempts go on (see :meth:`finish`)."""
+        foreign = ForeignFormats(self.engine, self.queue, messages.WORKER)
         while not stop.is_set():
+            foreign.check()
             try:
                 if self._running and time.monotonic() >= self._next_kill_check:
                     # Throttled: a busy loop would otherwise spend a transaction per turn on it.

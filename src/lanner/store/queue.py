@@ -238,6 +238,13 @@ class Queue:
             query = query.where(_q.c.topic == topic)
         return connection.execute(query).scalar_one()
 
+    def foreign_formats(self, connection: Connection, topic: str, version: int) -> dict[int, int]:
+        """How many messages of ``topic`` are in each payload format other than ``version``."""
+        fmt = _q.c.payload["v"].as_integer()
+        rows = connection.execute(sa.select(fmt, sa.func.count()).where(_q.c.topic == topic, fmt != version)
+                                  .group_by(fmt))
+        return {int(value): count for value, count in rows if value is not None}
+
     def close(self) -> None:
         """Stop listening and wake every waiter; idempotent."""
         with self._lock:
