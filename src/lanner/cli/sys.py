@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS
+from lanner.cli.sys_cluster import cluster
 from lanner.cli.sys_database import database
 
 
 @click.group("sys", context_settings=CONTEXT_SETTINGS)
 def sys_group() -> None:
-    """System maintenance: the database schema and its migrations."""
+    """System maintenance: the database schema and its migrations, the cluster's instances."""
 
 
 sys_group.add_command(database)
+sys_group.add_command(cluster)
