@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from lanner import version
 from lanner.config.settings import BasicAuth
 from lanner.web.auth import BasicAuthMiddleware
-from lanner.web import errors, routes_executions, routes_flows, routes_health, routes_kv, routes_ui
+from lanner.web import (errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health, routes_kv,
+                        routes_ui)
 from lanner.web.context import Server
 
 
@@ -26,6 +27,8 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
     app.include_router(routes_flows.router)
     app.include_router(routes_executions.router)
     app.include_router(routes_kv.router)
+    app.include_router(routes_cluster.router)
+    app.include_router(metrics.router)
     app.include_router(routes_ui.router)
     routes_ui.mount_static(app)
     return app

@@ -1,8 +1,11 @@
 """HTTP basic authentication (``lanner.server.basic-auth``), as in Kestra's open-source edition.
 
-When enabled, every route but the health endpoints needs the configured user name and
-password; they are compared in constant time.  Basic authentication sends the password
-with every request: serve Lanner behind a reverse proxy that terminates TLS.
+When enabled, every route but the health endpoints and ``/metrics`` needs the configured
+user name and password; they are compared in constant time.  ``/metrics`` stays open
+like the probes: scrapers (Prometheus, a Kubernetes ServiceMonitor) reach each pod
+directly, and it holds only counts and instance ids, no flow, input or host name.
+Basic authentication sends the password with every request: serve Lanner behind a
+reverse proxy that terminates TLS.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
     from lanner.config.settings import BasicAuth
 
-OPEN = ("/health",)  # probes must not need credentials
+OPEN = ("/health", "/metrics")  # probes and scrapers must not need credentials
 
 
 class BasicAuthMiddleware(BaseHTTPMiddleware):
