@@ -336,3 +336,24 @@ def test_ui_pages_show_flows_executions_task_runs_and_logs(api):
 
     assert "Schema version" in instance and head() in instance and "Pending migrations" in instance
     assert api.get("/ui/executions/nope").status_code == 404
+
+
+def test_the_services_page_shows_this_process_live(api, database_url):
+    import os
+
+    from lanner.model.service_state import ServiceState
+    from lanner.store import service_instances
+    from lanner.store.engine import create_engine
+
+    engine = create_engine(config_for(database_url).settings.database, create=False)
+    try:
+        service_instances.register(engine, instance_id="gone-worker", service_type="WORKER", hostname="elsewhere",
+                                   pid=4242, lanner_version="0.0.1", schema_version="0001", settings={})
+        service_instances.change_state(engine, "gone-worker", ServiceState.DISCONNECTED, "no heartbeat for 12.0 s")
+    finally:
+        engine.dispose()
+    page = api.get("/ui/services").text
+    mine = next(row for row in page.split("<tr ")[1:] if f"<td>{os.getpid()}</td>" in row)
+    assert "STANDALONE" in mine and "state RUNNING" in mine and " s ago" in mine
+    gone = next(row for row in page.split("<tr ")[1:] if "<td>4242</td>" in row)
+    assert "DISCONNECTED" in gone and "no heartbeat for 12.0 s" in gone and "elsewhere" in gone
