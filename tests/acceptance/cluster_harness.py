@@ -28,10 +28,10 @@ from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 
-# Sub-second liveness: a silent instance is declared dead within about 2.5 s.
+# Sub-second liveness: a silent instance is declared dead within about 3.5 s.
 FAST_LIVENESS = {
     "LANNER_SERVER_LIVENESS_HEARTBEAT_INTERVAL": "200ms",
-    "LANNER_SERVER_LIVENESS_TIMEOUT": "2s",
+    "LANNER_SERVER_LIVENESS_TIMEOUT": "3s",
     "LANNER_SERVER_LIVENESS_INTERVAL": "250ms",
     "LANNER_SERVER_LIVENESS_INITIAL_DELAY": "0s",
 }

@@ -53,7 +53,7 @@ def test_health_and_readiness(api):
     ready = api.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["status"] == "UP"
     configs = api.get("/api/v1/configs").json()
-    assert configs["version"] and configs["schemaVersion"]
+    assert configs["version"] and configs["schemaVersion"] and configs["instanceId"]
 
 
 def test_flows_create_read_update_search_revisions_delete(api):

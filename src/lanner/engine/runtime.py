@@ -81,7 +81,7 @@ class Runtime:
             from lanner.web.serve import WebServer  # FastAPI only for processes that serve
 
             self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port, basic_auth=self.web_auth,
-                                 drain_delay=self.web_drain_delay)
+                                 drain_delay=self.web_drain_delay, instance_id=self.instance_id)
             self.web.start()
             log.info("webserver listening on port %d", self.web.wait_started())
         if self.flow_path is not None:

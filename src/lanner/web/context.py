@@ -21,6 +21,7 @@ class Server:
     queue: Queue
     flows: FlowCache = field(default_factory=FlowCache)
     draining: threading.Event = field(default_factory=threading.Event)
+    instance_id: str | None = None  # this process's service instance (None: liveness disabled)
 
     @property
     def executions(self) -> Executions:

@@ -42,4 +42,4 @@ def ready(srv: Server = Depends(server)) -> JSONResponse:
 @router.get("/api/v1/configs")
 def configs(srv: Server = Depends(server)) -> dict[str, Any]:
     return {"version": version(), "schemaVersion": migrator.current_state(srv.engine).current,
-            "isMaintenanceMode": False, "features": []}
+            "instanceId": srv.instance_id, "isMaintenanceMode": False, "features": []}

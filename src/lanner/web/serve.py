@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 class WebServer:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "0.0.0.0",
-                 port: int = 8080, basic_auth: BasicAuth | None = None, drain_delay: float = 0.0) -> None:
-        self.context = Server(engine, queue, flows)
+                 port: int = 8080, basic_auth: BasicAuth | None = None, drain_delay: float = 0.0,
+                 instance_id: str | None = None) -> None:
+        self.context = Server(engine, queue, flows, instance_id=instance_id)
         self.drain_delay = drain_delay
         config = uvicorn.Config(create_app(self.context, basic_auth), host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=30)
