@@ -221,6 +221,44 @@ def test_basic_auth_guards_every_route_but_health(guarded):
     assert guarded.get("/api/v1/flows/search", auth=("admin", "s3cret")).status_code == 200
 
 
+def test_the_login_form_signs_a_browser_in_with_a_session_cookie(guarded):
+    from lanner.web.auth import COOKIE
+
+    sent_back = guarded.get("/ui/flows", params={"q": "x"})
+    assert sent_back.status_code == 303 and sent_back.headers["location"] == "/ui/login?next=%2Fui%2Fflows%3Fq%3Dx"
+    assert guarded.get("/ui/login").status_code == 200 and guarded.get("/ui/static/lanner.css").status_code == 200
+    wrong = guarded.post("/ui/login", data={"username": "admin", "password": "nope", "next": "/ui/flows"})
+    assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text and COOKIE not in wrong.cookies
+    right = guarded.post("/ui/login", data={"username": "admin", "password": "s3cret", "next": "/ui/flows?q=x"})
+    assert right.status_code == 303 and right.headers["location"] == "/ui/flows?q=x"
+    cookie = right.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    guarded.cookies.set(COOKIE, right.cookies[COOKIE])
+    assert guarded.get("/ui/flows").status_code == 200
+    assert guarded.get("/api/v1/flows/search").status_code == 200  # the UI's own calls carry the cookie
+    guarded.cookies.set(COOKIE, right.cookies[COOKIE][:-2] + "xx")  # tampered
+    assert guarded.get("/api/v1/flows/search").status_code == 401
+    guarded.cookies.clear()
+    elsewhere = guarded.post("/ui/login", data={"username": "admin", "password": "s3cret",
+                                                "next": "https://evil.example/"})
+    assert elsewhere.headers["location"] == "/ui/executions"  # no open redirect
+    out = guarded.get("/ui/logout")
+    assert out.status_code == 303 and COOKIE in out.headers["set-cookie"] and 'Max-Age=0' in out.headers["set-cookie"]
+
+
+def test_sessions_expire_and_a_new_password_ends_them():
+    from lanner.config.settings import BasicAuth
+    from lanner.web.auth import SESSION_SECONDS, Credentials
+
+    credentials = Credentials(BasicAuth(enabled=True, username="admin", password="s3cret"))
+    cookie = credentials.session(now=1000.0)
+    assert credentials.session_valid(cookie, now=1000.0 + SESSION_SECONDS - 1)
+    assert not credentials.session_valid(cookie, now=1000.0 + SESSION_SECONDS + 1)
+    changed = Credentials(BasicAuth(enabled=True, username="admin", password="another"))
+    assert not changed.session_valid(cookie, now=1001.0)
+    assert not credentials.session_valid("garbage", now=1001.0)
+
+
 def test_follow_streams_the_execution_until_it_ends_and_logs_download(api):
     create_flow(api)
     execution = api.post("/api/v1/executions/lanner.api/greeting", files={"name": (None, "bo")}).json()

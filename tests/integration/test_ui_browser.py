@@ -7,6 +7,7 @@ missing chromium or Playwright fails the run instead of skipping it.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -298,12 +299,17 @@ def test_basic_auth_guards_the_ui_and_it_works_with_credentials(browser, tmp_pat
     with serving(tmp_path, auth) as url:
         anonymous = browser.new_context(base_url=url)
         try:
-            for path in ("/ui/flows", "/ui/executions", "/ui/static/ui.js", "/api/v1/flows/search"):
-                assert anonymous.request.get(path).status == 401, path
+            for path in ("/ui/flows", "/ui/executions"):  # pages send a browser to the login form
+                sent = anonymous.request.get(path, max_redirects=0)
+                assert sent.status == 303 and sent.headers["location"].startswith("/ui/login?next="), path
+            assert anonymous.request.get("/api/v1/flows/search").status == 401
             assert anonymous.request.get("/health").status == 200
+            assert anonymous.request.get("/ui/static/ui.js").status == 200  # what the login form loads
         finally:
             anonymous.close()
-        context = browser.new_context(base_url=url, http_credentials={"username": "admin", "password": "s3cret"})
+        # Basic credentials on every request (as a proxy injecting them would): no login form needed.
+        token = base64.b64encode(b"admin:s3cret").decode()
+        context = browser.new_context(base_url=url, extra_http_headers={"Authorization": f"Basic {token}"})
         try:
             page = context.new_page()
             page.goto("/ui/flows/new")
@@ -316,5 +322,40 @@ def test_basic_auth_guards_the_ui_and_it_works_with_credentials(browser, tmp_pat
             page.get_by_role("button", name="Execute").click()
             expect(page.locator("#state")).to_have_text("SUCCESS")
             expect(page.locator("#logs")).to_contain_text("hello Bo x1")  # the log stream too
+        finally:
+            context.close()
+
+
+def test_the_login_form_signs_in_and_the_ui_works_with_its_session(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from lanner.config.settings import BasicAuth
+
+    auth = BasicAuth(enabled=True, username="admin", password="s3cret")
+    with serving(tmp_path, auth) as url:
+        context = browser.new_context(base_url=url)
+        try:
+            page = context.new_page()
+            page.goto("/ui/flows/new")
+            expect(page).to_have_url(re.compile(r"/ui/login\?next="))
+            page.locator("#username").fill("admin")
+            page.locator("#password").fill("wrong")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.locator("#problem")).to_have_text("Wrong user name or password.")
+            page.locator("#username").fill("admin")
+            page.locator("#password").fill("s3cret")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page).to_have_url(re.compile(r"/ui/flows/new$"))
+            page.locator("#source").fill(GREET.format(flow_id="signed_in", log="Log"))
+            page.get_by_role("button", name="Save").click()  # the page's own API calls carry the session
+            expect(page.locator("#saved")).to_have_text("Saved: revision 1.")
+            page.locator("#in-name").fill("Cy")
+            page.get_by_role("button", name="Execute").click()
+            expect(page.locator("#state")).to_have_text("SUCCESS")
+            expect(page.locator("#logs")).to_contain_text("hello Cy x1")
+            page.get_by_role("link", name="Sign out").click()
+            expect(page).to_have_url(re.compile(r"/ui/login"))
+            page.goto("/ui/executions")
+            expect(page).to_have_url(re.compile(r"/ui/login\?next="))
         finally:
             context.close()

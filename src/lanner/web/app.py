@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from lanner import version
 from lanner.config.settings import BasicAuth
-from lanner.web.auth import BasicAuthMiddleware
+from lanner.web.auth import BasicAuthMiddleware, Credentials
 from lanner.web import (errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health, routes_kv,
                         routes_ui)
 from lanner.web.context import Server
@@ -20,8 +20,10 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
     app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url="/api/docs",
                   redoc_url=None)
     app.state.server = server
+    app.state.credentials = None
     if basic_auth is not None and basic_auth.enabled:
         app.add_middleware(BasicAuthMiddleware, settings=basic_auth)
+        app.state.credentials = Credentials(basic_auth)  # the login form's
     errors.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_flows.router)
