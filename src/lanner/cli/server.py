@@ -31,7 +31,7 @@ def server() -> None:
 
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
-           name: str, kind: ServiceType, web_port: int | None = None) -> None:
+           name: str, kind: ServiceType, web_port: int | None = None, schedulers: int = 0) -> None:
     from lanner.engine.runtime import Runtime
     from lanner.store.schema_guard import prepare_database
 
@@ -41,7 +41,7 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
                       storage_path=app.loaded.settings.storage.path, web_port=web_port,
                       web_auth=settings.basic_auth, web_drain_delay=settings.drain_delay.total_seconds(),
-                      settings=settings, service_type=kind)
+                      settings=settings, service_type=kind, schedulers=schedulers)
     received: list[str] = []
 
     def on_signal(number: int, _frame: object) -> None:
@@ -87,8 +87,8 @@ def standalone(app: App, flow_path: Path | None, worker_threads: int | None, por
     """Run every component in one process (embedded SQLite by default)."""
     worker_threads = worker_threads or default_worker_threads()
     _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
-           name=f"standalone (webserver, executor, worker with {worker_threads} threads)", web_port=port,
-           kind=ServiceType.STANDALONE)
+           name=f"standalone (webserver, executor, scheduler, worker with {worker_threads} threads)", web_port=port,
+           kind=ServiceType.STANDALONE, schedulers=1)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
@@ -107,6 +107,14 @@ def executor(app: App) -> None:
     """Run an executor: it decides what runs next for every execution."""
     _serve(app, executors=1, worker_threads=0, flow_path=None, may_migrate=True, name="executor",
            kind=ServiceType.EXECUTOR)
+
+
+@server.command(context_settings=CONTEXT_SETTINGS)
+@common_options
+def scheduler(app: App) -> None:
+    """Run a scheduler: it fires schedules. Any number may run; each tick fires once."""
+    _serve(app, executors=0, worker_threads=0, flow_path=None, may_migrate=True, name="scheduler",
+           kind=ServiceType.SCHEDULER, schedulers=1)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)

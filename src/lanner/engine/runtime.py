@@ -50,6 +50,7 @@ class Runtime:
     web_auth: Any = None  # lanner.server.basic-auth settings
     web_drain_delay: float = 0.0  # seconds unready before the webserver stops accepting (lanner.server.drain-delay)
     settings: ServerSettings = field(default_factory=ServerSettings)  # lanner.server.*
+    schedulers: int = 0  # 1: run a scheduler in this process
     service_type: ServiceType | None = None  # None: from the components this process runs
 
     def __post_init__(self) -> None:
@@ -100,6 +101,11 @@ class Runtime:
                                       max_resubmissions=self.settings.max_resubmissions,
                                       own_ids=lambda: {self.instance_id} if self.instance_id else set())
             self._spawn("liveness-coordinator", lambda: coordinator.run(self.stop))
+        if self.schedulers:
+            from lanner.scheduler.scheduler import Scheduler
+
+            scheduler = Scheduler(self.engine, self.queue, scheduler_id=self.instance_id)
+            self._spawn("scheduler", lambda: scheduler.run(self.stop))
         if self.worker_threads:
             # The worker is named after the instance: the jobs it holds are found by the instance's id.
             self.worker = Worker(self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
@@ -108,7 +114,7 @@ class Runtime:
 
     def _kind(self) -> ServiceType:
         parts = {ServiceType.WEBSERVER: self.web_port is not None, ServiceType.EXECUTOR: self.executors > 0,
-                 ServiceType.WORKER: self.worker_threads > 0}
+                 ServiceType.WORKER: self.worker_threads > 0, ServiceType.SCHEDULER: self.schedulers > 0}
         present = [kind for kind, there in parts.items() if there]
         return present[0] if len(present) == 1 else ServiceType.STANDALONE
 

@@ -28,7 +28,7 @@ from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from lanner.model.flow import Flow
     from lanner.store.queue import Queue
@@ -38,6 +38,26 @@ log = logging.getLogger(__name__)
 
 class ExecutionNotFound(LannerError):
     pass
+
+
+def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], labels: Mapping[str, str],
+                  trigger: dict[str, Any] | None, tenant_id: str, now: datetime) -> Execution:
+    """A CREATED execution of ``flow`` with its inputs resolved (raises InputsError listing every problem)."""
+    draft = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, flow_revision=revision,
+                      state=StateHistory.start(State.CREATED, now), tenant_id=tenant_id,
+                      labels={**flow.labels, **labels}, trigger=trigger)
+    context = flow_variables(flow, draft, {})
+    return replace(draft, inputs=resolve_inputs(flow, inputs, render=lambda value: render_value(value, context)))
+
+
+def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:
+    """Store CREATED executions and queue their start for the executors, a few statements for all."""
+    repo.insert_executions(connection, executions)
+    for tenant_id in dict.fromkeys(execution.tenant_id for execution in executions):
+        mine = [execution for execution in executions if execution.tenant_id == tenant_id]
+        queue.send_many(connection, messages.EXECUTOR,
+                        [messages.event_payload(execution.id, Start(), tenant_id) for execution in mine],
+                        keys=[execution.id for execution in mine], tenant_id=tenant_id)
 
 
 def _start(execution: Execution, flow: Flow, now: datetime, services: ExecutorServices) -> Decision | None:
@@ -62,27 +82,28 @@ class Executions:
                labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
                tenant_id: str = "main") -> Execution:
         """A new execution of the flow's current revision, started: its first jobs are queued."""
-        now = datetime.now(UTC)
         with write_connection(self.engine) as connection, connection.begin():
-            flow, revision = self.flows.current(connection, namespace, flow_id, tenant_id)
-            if flow.disabled:
-                raise UsageError(f"flow {namespace}.{flow_id} is disabled")
-            draft = Execution(id=new_id(), namespace=namespace, flow_id=flow_id, flow_revision=revision,
-                              state=StateHistory.start(State.CREATED, now), tenant_id=tenant_id,
-                              labels={**flow.labels, **(labels or {})}, trigger=trigger)
-            context = flow_variables(flow, draft, {})
-            resolved = resolve_inputs(flow, inputs or {}, render=lambda value: render_value(value, context))
-            execution = replace(draft, inputs=resolved)
-            # A concurrency limit is a question about other executions: the executor answers it.
-            services = ExecutorServices(self.engine, tenant_id, namespace)
-            decision = _start(execution, flow, now, services) if flow.concurrency is None else None
-            if decision is None:  # left to the executor
-                repo.insert_execution(connection, execution)
-                self.queue.send(connection, messages.EXECUTOR,
-                                messages.event_payload(execution.id, Start(), tenant_id), key=execution.id)
-                return execution
-            repo.insert_execution(connection, decision.execution)
-            effects.apply(connection, self.queue, [(execution, decision)], now, self.flows)
+            return self.create_in(connection, namespace, flow_id, inputs, labels=labels, trigger=trigger,
+                                  tenant_id=tenant_id)
+
+    def create_in(self, connection: Connection, namespace: str, flow_id: str,
+                  inputs: Mapping[str, Any] | None = None, *, labels: Mapping[str, str] | None = None,
+                  trigger: dict[str, Any] | None = None, tenant_id: str = "main") -> Execution:
+        """:meth:`create` in the caller's transaction (a trigger firing commits with what it records)."""
+        now = datetime.now(UTC)
+        flow, revision = self.flows.current(connection, namespace, flow_id, tenant_id)
+        if flow.disabled:
+            raise UsageError(f"flow {namespace}.{flow_id} is disabled")
+        execution = new_execution(flow, revision, inputs=inputs or {}, labels=labels or {}, trigger=trigger,
+                                  tenant_id=tenant_id, now=now)
+        # A concurrency limit is a question about other executions: the executor answers it.
+        services = ExecutorServices(self.engine, tenant_id, namespace)
+        decision = _start(execution, flow, now, services) if flow.concurrency is None else None
+        if decision is None:  # left to the executor
+            start_many(connection, self.queue, [execution])
+            return execution
+        repo.insert_execution(connection, decision.execution)
+        effects.apply(connection, self.queue, [(execution, decision)], now, self.flows)
         return decision.execution
 
     def kill(self, execution_id: str, tenant_id: str = "main") -> None:

@@ -44,10 +44,19 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
         "inputs": execution.inputs,
         "vars": flow.variables,
         "labels": execution.labels,
-        "trigger": execution.trigger or {},
+        "trigger": trigger_variables(execution.trigger),
         "envs": env_variables(os.environ if environ is None else environ),
         "outputs": outputs_of(execution),
     }
+
+
+def trigger_variables(trigger: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``trigger.*``: a trigger's ``variables`` (Kestra's shape: ``{id, type, variables}``), or the flat record."""
+    if not trigger:
+        return {}
+    if isinstance(trigger.get("variables"), Mapping):
+        return {**trigger["variables"], "id": trigger.get("id"), "type": trigger.get("type")}
+    return dict(trigger)
 
 
 def outputs_of(execution: Execution) -> dict[str, Any]:

@@ -117,6 +117,18 @@ def insert_execution(connection: Connection, execution: Execution) -> None:
             _new_task_run_row(execution, run, index, now) for index, run in enumerate(execution.task_runs)])
 
 
+def insert_executions(connection: Connection, many: Sequence[Execution]) -> None:
+    """Store new executions (without task runs yet) with one statement."""
+    if not many:
+        return
+    now = _utcnow()
+    connection.execute(_INSERT_EXECUTION, [{**_execution_row(execution, now),
+                                            "created_at": _utc(execution.state.start_date)} for execution in many])
+    runs = [_new_task_run_row(e, run, index, now) for e in many for index, run in enumerate(e.task_runs)]
+    if runs:
+        connection.execute(_INSERT_TASK_RUNS, runs)
+
+
 def get_execution(connection: Connection, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution | None:
     """The execution with its task runs, without locking it."""
     return _read(connection, _GET_EXECUTION, execution_id, tenant_id)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
+from lanner.store import trigger_repository
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -65,6 +66,7 @@ def save_flow(connection: Connection, flow: Flow, source: str, tenant_id: str = 
             tenant_id=tenant_id, namespace=flow.namespace, flow_id=flow.id, created_at=now, **values))
     else:
         connection.execute(sa.update(flows).where(*key).values(**values))
+    trigger_repository.sync_flow(connection, flow, revision, tenant_id, now)
     return Saved(revision, changed=True, created=current is None or current.deleted)
 
 
@@ -81,6 +83,7 @@ def delete_flow(connection: Connection, namespace: str, flow_id: str, tenant_id:
         deleted=True, created_at=now,
     ))
     connection.execute(sa.update(flows).where(*key).values(revision=revision, deleted=True, updated_at=now))
+    trigger_repository.forget_flow(connection, namespace, flow_id, tenant_id)
     return revision
 
 

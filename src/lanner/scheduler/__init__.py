@@ -1,0 +1,1 @@
+"""Triggers: schedules (cron and dates), backfills, flow triggers and webhooks."""

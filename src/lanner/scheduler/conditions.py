@@ -1,0 +1,122 @@
+"""Trigger conditions (Kestra's ``conditions:``), evaluated on a tick or on an ended execution.
+
+Schedule conditions look at a date (``date``, by default ``{{ trigger.date }}``):
+``DayWeek``, ``DayWeekInMonth``, ``TimeBetween``, ``DateTimeBetween``, ``Weekend``.
+Flow-trigger conditions look at the upstream execution (``trigger`` variables):
+``ExecutionStatus``, ``ExecutionFlow``, ``ExecutionNamespace``, ``ExecutionLabels``,
+``ExecutionOutputs``.  ``Expression``, ``Not`` and ``Or`` work on both.  A condition
+that cannot be evaluated (a bad date, an expression error) counts as not met, and says
+why: a trigger must neither fire by accident nor crash the scheduler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from lanner.expr import ExpressionError, render_value
+from lanner.expr.truthiness import truthy
+from lanner.tasks.core import conditions as c
+
+DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+class ConditionError(Exception):
+    pass
+
+
+def unmet(conditions: Sequence[Any], variables: dict[str, Any]) -> str | None:
+    """None when every condition holds; otherwise which one did not, and why."""
+    for condition in conditions:
+        try:
+            if not _holds(condition, variables):
+                return f"condition {type(condition).__name__} not met"
+        except (ConditionError, ExpressionError, ValueError, TypeError) as exc:
+            return f"condition {type(condition).__name__} could not be evaluated: {exc}"
+    return None
+
+
+def _holds(condition: Any, variables: dict[str, Any]) -> bool:
+    trigger = variables.get("trigger") or {}
+    if isinstance(condition, c.Expression):
+        return truthy(render_value(condition.expression, variables))
+    if isinstance(condition, c.Not):
+        return not any(_holds(inner, variables) for inner in condition.conditions)
+    if isinstance(condition, c.Or):
+        return any(_holds(inner, variables) for inner in condition.conditions)
+    if isinstance(condition, c.ExecutionStatus):
+        state = str(trigger.get("state", ""))
+        return (not condition.in_ or state in condition.in_) and state not in condition.not_in
+    if isinstance(condition, c.ExecutionFlow):
+        return trigger.get("namespace") == condition.namespace and trigger.get("flowId") == condition.flow_id
+    if isinstance(condition, c.ExecutionNamespace):
+        namespace = str(trigger.get("namespace", ""))
+        comparison = condition.comparison or ("PREFIX" if condition.prefix else "EQUALS")
+        if comparison == "PREFIX":
+            return namespace.startswith(condition.namespace)
+        if comparison == "SUFFIX":
+            return namespace.endswith(condition.namespace)
+        return namespace == condition.namespace
+    if isinstance(condition, c.ExecutionLabels):
+        labels = trigger.get("labels") or {}
+        return all(str(labels.get(key)) == str(value) for key, value in condition.labels.items())
+    if isinstance(condition, c.ExecutionOutputs):
+        return truthy(render_value(condition.expression, variables))
+    if isinstance(condition, c.DayWeek):
+        return DAYS[_date(condition.date, variables).weekday()] == condition.day_of_week
+    if isinstance(condition, c.DayWeekInMonth):
+        return _day_in_month(_date(condition.date, variables), condition.day_of_week, condition.day_in_month)
+    if isinstance(condition, c.Weekend):
+        return _date(condition.date, variables).weekday() >= 5
+    if isinstance(condition, c.TimeBetween):
+        moment = _datetime(condition.date, variables).timetz().replace(tzinfo=None)
+        return (condition.after is None or moment >= time.fromisoformat(_wall(condition.after))) and \
+            (condition.before is None or moment <= time.fromisoformat(_wall(condition.before)))
+    if isinstance(condition, c.DateTimeBetween):
+        moment = _datetime(condition.date, variables)
+        return (condition.after is None or moment >= _aware_like(condition.after, moment)) and \
+            (condition.before is None or moment <= _aware_like(condition.before, moment))
+    raise ConditionError(f"{type(condition).__name__} is not supported on this trigger")
+
+
+def _rendered(expression: str, variables: dict[str, Any]) -> str:
+    value = render_value(expression, variables)
+    if value in (None, ""):
+        raise ConditionError(f"{expression!r} rendered empty")
+    return str(value)
+
+
+def _datetime(expression: str, variables: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(_rendered(expression, variables).replace("Z", "+00:00"))
+
+
+def _date(expression: str, variables: dict[str, Any]) -> date:
+    text = _rendered(expression, variables)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if "T" in text else date.fromisoformat(text)
+
+
+def _wall(text: str) -> str:
+    # Kestra writes times with an offset ("10:00:00+02:00"); the tick's own zone is what counts.
+    for sign in ("+", "-", "Z"):
+        if sign in text[2:]:
+            return text[: 2 + text[2:].index(sign)]
+    return text
+
+
+def _aware_like(text: str, reference: datetime) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=reference.tzinfo)
+
+
+def _day_in_month(day: date, weekday: str, which: str) -> bool:
+    if DAYS[day.weekday()] != weekday:
+        return False
+    if which == "LAST":
+        return (day.day + 7) > _days_in_month(day)
+    return (day.day - 1) // 7 == ("FIRST", "SECOND", "THIRD", "FOURTH").index(which)
+
+
+def _days_in_month(day: date) -> int:
+    following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return (following - date(day.year, day.month, 1)).days
