@@ -70,24 +70,23 @@ tasks:
 """
 
 
-@pytest.fixture
-def cluster(postgres_url, tmp_path) -> Iterator[Cluster]:
-    lanner = Cluster(postgres_url, tmp_path)
+def _cluster(url: str, folder) -> Iterator[Cluster]:
+    lanner = Cluster(url, folder)
     lanner.deploy(SLEEP)
     try:
         yield lanner
     finally:
         lanner.close()
+
+
+@pytest.fixture
+def cluster(postgres_url, tmp_path) -> Iterator[Cluster]:
+    yield from _cluster(postgres_url, tmp_path)
 
 
 @pytest.fixture
 def sqlite_cluster(sqlite_url, tmp_path) -> Iterator[Cluster]:
-    lanner = Cluster(sqlite_url, tmp_path)
-    lanner.deploy(SLEEP)
-    try:
-        yield lanner
-    finally:
-        lanner.close()
+    yield from _cluster(sqlite_url, tmp_path)
 
 
 @pytest.fixture
