@@ -227,3 +227,19 @@ def _row(row: Any) -> TriggerRow:
                       next_fire_date=_aware(row.next_fire_date), backfill=row.backfill or None,
                       disabled=bool(row.disabled), scheduler_id=row.scheduler_id, execution_id=row.execution_id,
                       state=state, updated_at=_aware(row.updated_at))
+
+
+def count_matching(connection: Connection, *, namespace: str | None = None, flow_id: str | None = None,
+                   tenant_id: str = DEFAULT_TENANT, query: str | None = None) -> int:
+    """How many rows :func:`list_triggers` finds with the same filters (without ``limit``/``offset``)."""
+    select = sa.select(sa.func.count()).select_from(_t).where(_t.c.tenant_id == tenant_id)
+    if namespace is not None:
+        select = select.where(sa.or_(_t.c.namespace == namespace, _t.c.namespace.startswith(namespace + ".")))
+    if flow_id is not None:
+        select = select.where(_t.c.flow_id == flow_id)
+    if query:
+        pattern = f"%{query.lower()}%"
+        select = select.where(sa.or_(sa.func.lower(_t.c.flow_id).like(pattern),
+                                     sa.func.lower(_t.c.trigger_id).like(pattern),
+                                     sa.func.lower(_t.c.namespace).like(pattern)))
+    return connection.execute(select).scalar_one()

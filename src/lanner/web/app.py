@@ -12,7 +12,7 @@ from lanner import version
 from lanner.config.settings import BasicAuth
 from lanner.web.auth import BasicAuthMiddleware, Credentials
 from lanner.web import (errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health, routes_kv,
-                        routes_ui)
+                        routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
 
 
@@ -27,7 +27,9 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_flows.router)
+    app.include_router(routes_webhook.router)  # /executions/webhook/...: before the /executions/{id} routes
     app.include_router(routes_executions.router)
+    app.include_router(routes_triggers.router)
     app.include_router(routes_kv.router)
     app.include_router(routes_cluster.router)
     app.include_router(metrics.router)

@@ -1,0 +1,1 @@
+"""What operators do to a running Lanner, shared by the CLI, the API and the UI."""

@@ -1,0 +1,136 @@
+"""Webhook triggers: ``GET``/``POST``/``PUT /api/v1/executions/webhook/{namespace}/{flowId}/{key}``.
+
+A request whose key matches an enabled ``io.kestra.plugin.core.trigger.Webhook`` of an
+enabled flow creates one execution of the flow's current revision, with Kestra's
+trigger variables: ``trigger.body`` (parsed when the request says it is JSON, else its
+text, None when empty), ``trigger.headers`` and ``trigger.parameters`` (each name with
+the list of its values).  The trigger's ``inputs`` are rendered with those variables,
+its ``labels`` applied.
+
+Anything else (an unknown flow, a wrong key, a disabled trigger or flow) is the same
+404 and creates nothing: the answer never tells a caller which part was wrong, and keys
+are compared in constant time.  The trigger row is read and the execution created in
+one write transaction, so a trigger disabled meanwhile does not fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from lanner.engine.flow_cache import FlowNotFound
+from lanner.errors import WaitTimeoutError
+from lanner.expr import ExpressionError, envs, render_value
+from lanner.store import trigger_repository
+from lanner.store.engine import write_connection
+from lanner.tasks.core.triggers import Webhook
+from lanner.web import shapes
+from lanner.web.context import Server
+from lanner.web.deps import server
+from lanner.web.errors import ApiError
+
+if TYPE_CHECKING:
+    from lanner.model.execution import Execution
+    from lanner.model.flow import Flow
+
+router = APIRouter(prefix="/api/v1", tags=["Webhooks"])
+WAIT_TIMEOUT = 3600.0  # seconds a `wait: true` webhook waits for the execution's end
+PATH = "/executions/webhook/{namespace}/{flow_id}/{key}"
+
+
+async def webhook(namespace: str, flow_id: str, key: str, request: Request,
+                  srv: Server = Depends(server)) -> Any:
+    """Start the flow whose Webhook trigger has this key; answer the execution (or its outputs)."""
+    variables = {"body": _body(await request.body(), request.headers.get("content-type", "")),
+                 "headers": _multi(request.headers.items()),
+                 "parameters": _multi(request.query_params.multi_items())}
+    execution, spec = await asyncio.to_thread(_fire, srv, namespace, flow_id, key, variables)
+    if spec.wait:
+        try:
+            execution = await asyncio.to_thread(srv.executions.wait, execution.id, WAIT_TIMEOUT)
+        except WaitTimeoutError as exc:
+            raise ApiError(409, str(exc)) from None
+        if spec.return_outputs:
+            return execution.outputs or {}
+    return shapes.execution(execution)
+
+
+for _method in ("GET", "POST", "PUT"):  # one operation each (an OpenAPI operation id is per method)
+    router.add_api_route(PATH, webhook, methods=[_method], name=f"webhook_{_method.lower()}",
+                         operation_id=f"webhook_{_method.lower()}")
+
+
+def _fire(srv: Server, namespace: str, flow_id: str, key: str,
+          variables: dict[str, Any]) -> tuple[Execution, Webhook]:
+    not_found = ApiError(404, f"no enabled webhook of flow {namespace}.{flow_id} has this key")
+    with write_connection(srv.engine) as connection, connection.begin():
+        try:
+            flow, revision = srv.flows.current(connection, namespace, flow_id)
+        except FlowNotFound:
+            raise not_found from None
+        if flow.disabled:
+            raise not_found
+        spec = _matching(flow, revision, key)
+        if spec is None:
+            raise not_found
+        row = trigger_repository.get_trigger(connection, namespace, flow_id, spec.id, lock=True)
+        if row is not None and row.disabled:
+            raise not_found
+        context = {"flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision},
+                   "vars": flow.variables, "trigger": {**variables, "id": spec.id, "type": spec.TYPE}}
+        inputs = {}
+        for name, value in spec.inputs.items():
+            try:
+                inputs[name] = render_value(value, context)
+            except ExpressionError as exc:
+                raise ApiError(422, "invalid inputs", [f"input `{name}`: {exc}"]) from None
+        try:
+            labels = {str(k): str(v) for k, v in render_value(dict(spec.labels or {}), context).items()}
+        except ExpressionError as exc:
+            raise ApiError(422, f"cannot render the webhook's labels: {exc}") from None
+        trigger = {"id": spec.id, "type": spec.TYPE, "variables": variables}
+        execution = srv.executions.create_in(connection, namespace, flow_id, inputs, labels=labels, trigger=trigger)
+    return execution, spec
+
+
+def _matching(flow: Flow, revision: int, key: str) -> Webhook | None:
+    """The first enabled Webhook trigger of the flow whose (rendered) key is ``key``."""
+    given = key.encode()
+    for spec in flow.triggers:
+        if not isinstance(spec, Webhook) or spec.disabled:
+            continue
+        expected = spec.key
+        if "{{" in expected:
+            context = {"flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision},
+                       "vars": flow.variables, "envs": envs(os.environ)}
+            try:
+                expected = str(render_value(expected, context))
+            except ExpressionError:
+                continue
+        if hmac.compare_digest(expected.encode(), given):
+            return spec
+    return None
+
+
+def _body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    if "json" in content_type.lower():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # Kestra keeps a body that is not the JSON it claims to be as text
+    return text
+
+
+def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in items:
+        found.setdefault(name, []).append(value)
+    return found
