@@ -16,6 +16,7 @@ from lanner.cli.configs import configs
 from lanner.cli.flow import flow
 from lanner.cli.server import server
 from lanner.cli.sys import sys_group
+from lanner.cli.trigger import trigger
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -43,6 +44,7 @@ cli.add_command(configs)
 cli.add_command(flow)
 cli.add_command(server)
 cli.add_command(sys_group)
+cli.add_command(trigger)
 
 
 def main(argv: list[str] | None = None) -> None:
