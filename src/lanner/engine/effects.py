@@ -74,8 +74,14 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
                        key=child_id, tenant_id=execution.tenant_id)
         if decision.ended:
             children.tell_parent(connection, queue, execution)
-    if any(d.ended for _, d in decided):
+    ended = [d.execution for _, d in decided if d.ended]
+    if ended:
         queue.signal(connection, messages.ENDED)
+        # For flow triggers (and schedules' stopAfter), read by lanner.scheduler.flow_triggers.
+        for tenant_id in dict.fromkeys(e.tenant_id for e in ended):
+            mine = [e for e in ended if e.tenant_id == tenant_id]
+            queue.send_many(connection, messages.ENDED_EXECUTIONS, [messages.ended_payload(e) for e in mine],
+                            keys=[e.id for e in mine], tenant_id=tenant_id)
     entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes]
     if entries:
         repo.append_logs(connection, entries)

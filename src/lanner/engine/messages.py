@@ -16,6 +16,7 @@ FORMAT = 1
 EXECUTOR = "executor"
 WORKER = "worker"
 ENDED = "ended"  # signal only, no messages: some execution ended (what `wait` listens for)
+ENDED_EXECUTIONS = "ended.executions"  # one message per ended execution, for flow triggers
 
 
 def kill_topic(worker_id: str) -> str:
@@ -70,6 +71,15 @@ def event_of(payload: dict[str, Any]) -> Event:
     if kind == "start":
         return Start()
     raise ValueError(f"unknown event type {kind!r}")
+
+
+def ended_payload(execution: Any) -> dict[str, Any]:
+    """What flow triggers (and a schedule's ``stopAfter``) need to know of an execution that ended."""
+    trigger = execution.trigger or {}
+    return {"v": FORMAT, "executionId": execution.id, "tenantId": execution.tenant_id,
+            "namespace": execution.namespace, "flowId": execution.flow_id, "flowRevision": execution.flow_revision,
+            "state": str(execution.current), "outputs": execution.outputs, "labels": execution.labels,
+            "triggerId": trigger.get("id"), "triggerType": trigger.get("type")}
 
 
 def job_payload(job: Job, tenant_id: str, namespace: str, flow_id: str) -> dict[str, Any]:

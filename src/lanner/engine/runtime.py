@@ -93,8 +93,12 @@ class Runtime:
             executor = Executor(self.engine, self.queue, self.flows)
             self._spawn(f"executor-{index}", lambda e=executor: e.run(self.stop))
         if self.executors:
+            from lanner.scheduler.flow_triggers import FlowTriggers
+
             # Deletes expired KV rows; several processes may run it at once.
             self._spawn("kv-purger", lambda: run_purger(self.engine, self.stop))
+            flow_triggers = FlowTriggers(self.engine, self.queue, self.flows)
+            self._spawn("flow-triggers", lambda: flow_triggers.run(self.stop))
         if self.executors and self.membership is not None:
             coordinator = Coordinator(self.engine, self.queue, self.settings.liveness,
                                       strategy=self.settings.worker_task_restart_strategy,

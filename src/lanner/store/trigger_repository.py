@@ -67,7 +67,9 @@ class TriggerRow:
 
 
 def definition_of(trigger: Any) -> dict[str, Any]:
-    return trigger.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": trigger.TYPE}
+    # serialize_as_any: conditions are declared as their base class; their own fields must be kept.
+    return trigger.model_dump(mode="json", by_alias=True, exclude_defaults=True, serialize_as_any=True) \
+        | {"type": trigger.TYPE}
 
 
 def _hash(definition: dict[str, Any]) -> str:
@@ -151,9 +153,11 @@ def save_progress(connection: Connection, updates: Sequence[dict[str, Any]]) -> 
 
 def list_triggers(connection: Connection, *, namespace: str | None = None, flow_id: str | None = None,
                   tenant_id: str = DEFAULT_TENANT, exact: bool = False, query: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> list[TriggerRow]:
-    """Triggers of a namespace (and its children unless ``exact``), of a flow, matching ``query``."""
+                  limit: int | None = None, offset: int = 0, trigger_type: str | None = None) -> list[TriggerRow]:
+    """Triggers of a namespace (and its children unless ``exact``), of a flow, matching ``query``, of a type."""
     select = sa.select(_t).where(_t.c.tenant_id == tenant_id)
+    if trigger_type is not None:
+        select = select.where(_t.c.state["type"].as_string() == trigger_type)
     if namespace is not None:
         select = select.where(_t.c.namespace == namespace if exact else
                               sa.or_(_t.c.namespace == namespace, _t.c.namespace.startswith(namespace + ".")))

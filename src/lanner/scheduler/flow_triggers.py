@@ -1,0 +1,149 @@
+"""Flow triggers: start flows when executions of other flows end; and schedules' ``stopAfter``.
+
+The executor sends one message per ended execution (``ended.executions``).  This
+consumer, running in executor processes, takes a batch of them in a write transaction,
+creates the executions of every ``io.kestra.plugin.core.trigger.Flow`` trigger whose
+conditions the ended execution meets, and commits: taking the message and creating the
+executions happen together, so each upstream execution fires each trigger once, however
+many executors run.  A flow's own executions never trigger it (that would loop).
+The same pass disables a Schedule whose ``stopAfter`` lists the
+state an execution it started ended in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lanner.engine import messages
+from lanner.engine.flow_cache import FlowCache, FlowNotFound
+from lanner.engine.inputs import InputsError
+from lanner.engine.service import Executions
+from lanner.errors import UsageError
+from lanner.expr import ExpressionError, render_value
+from lanner.model.state import TERMINAL
+from lanner.scheduler.conditions import unmet
+from lanner.store import trigger_repository as triggers
+from lanner.store.engine import write_connection
+from lanner.store.trigger_repository import TriggerRow
+from lanner.tasks.core.triggers import FlowTrigger
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from lanner.store.queue import Queue
+
+log = logging.getLogger(__name__)
+BATCH = 200
+FLOW_TYPE = FlowTrigger.TYPE
+
+
+@dataclass
+class Fired:
+    created: list[tuple[str, str]] = field(default_factory=list)  # (upstream execution, new execution)
+    stopped: list[tuple[str, str, str]] = field(default_factory=list)  # schedules disabled by stopAfter
+    failed: list[str] = field(default_factory=list)
+
+
+class FlowTriggers:
+    def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None) -> None:
+        self.engine, self.queue = engine, queue
+        self.flows = flows or FlowCache()
+        self.executions = Executions(engine, queue, self.flows)
+
+    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                handled = self.process_batch()
+            except Exception:
+                log.exception("flow-trigger pass failed; retrying")
+                stop.wait(idle_wait)
+                continue
+            if handled < BATCH:
+                self.queue.wait(messages.ENDED_EXECUTIONS, idle_wait)
+
+    def process_batch(self, limit: int = BATCH) -> int:
+        fired = Fired()
+        with write_connection(self.engine) as connection, connection.begin():
+            batch = self.queue.take(connection, messages.ENDED_EXECUTIONS, limit, version=messages.FORMAT)
+            if not batch:
+                return 0
+            by_tenant: dict[str, list[TriggerRow]] = {}
+            for message in batch:
+                ended = message.payload
+                tenant = ended.get("tenantId", "main")
+                if tenant not in by_tenant:
+                    by_tenant[tenant] = [row for row in triggers.list_triggers(connection, tenant_id=tenant,
+                                                                               trigger_type=FLOW_TYPE)
+                                         if not row.disabled]
+                self._stop_after(connection, ended, fired)
+                for row in by_tenant[tenant]:
+                    self._fire(connection, row, ended, fired)
+        for why in fired.failed:
+            log.warning("%s", why)
+        return len(batch)
+
+    def _fire(self, connection: Connection, row: TriggerRow, ended: dict[str, Any], fired: Fired) -> None:
+        if (row.tenant_id, row.namespace, row.flow_id) == (ended.get("tenantId", "main"), ended["namespace"],
+                                                            ended["flowId"]):
+            return  # a flow's own executions never trigger it: that would loop forever
+        try:
+            flow, _ = self.flows.current(connection, row.namespace, row.flow_id, row.tenant_id)
+        except FlowNotFound:
+            return
+        spec = next((t for t in flow.triggers if t.id == row.trigger_id), None)
+        if not isinstance(spec, FlowTrigger) or spec.disabled or flow.disabled:
+            return
+        variables = {"executionId": ended["executionId"], "namespace": ended["namespace"],
+                     "flowId": ended["flowId"], "flowRevision": ended.get("flowRevision"), "state": ended["state"],
+                     "outputs": ended.get("outputs") or {}, "labels": ended.get("labels") or {}}
+        if not _matches(spec, variables):
+            return
+        context = {"flow": {"id": flow.id, "namespace": flow.namespace}, "trigger": variables}
+        why = unmet(spec.conditions, context)
+        if why is not None:
+            return
+        trigger = {"id": row.trigger_id, "type": spec.TYPE, "variables": variables}
+        where = f"flow trigger {row.trigger_id} of {row.namespace}.{row.flow_id} (upstream {ended['executionId']})"
+        try:
+            with connection.begin_nested():  # a bad trigger's failure must not undo the others
+                inputs = render_value(spec.inputs, context)
+                created = self.executions.create_in(connection, row.namespace, row.flow_id, inputs,
+                                                    labels=spec.labels or {}, trigger=trigger,
+                                                    tenant_id=row.tenant_id)
+        except (InputsError, ExpressionError, UsageError, FlowNotFound) as exc:
+            fired.failed.append(f"{where}: not fired: {exc}")
+            return
+        fired.created.append((ended["executionId"], created.id))
+        triggers.save_progress(connection, [{"key": row.key, "execution_id": created.id}])
+
+    def _stop_after(self, connection: Connection, ended: dict[str, Any], fired: Fired) -> None:
+        trigger_id = ended.get("triggerId")
+        if not trigger_id:
+            return
+        row = triggers.get_trigger(connection, ended["namespace"], ended["flowId"], trigger_id,
+                                   ended.get("tenantId", "main"), lock=True)
+        stop_after = (row.definition.get("stopAfter") or []) if row is not None else []
+        if row is not None and not row.disabled and ended["state"] in stop_after:
+            triggers.set_disabled(connection, row, True)
+            fired.stopped.append((row.namespace, row.flow_id, row.trigger_id))
+            log.info("trigger %s of %s.%s disabled: an execution it started ended %s (stopAfter)",
+                     row.trigger_id, row.namespace, row.flow_id, ended["state"])
+
+
+def _matches(spec: FlowTrigger, upstream: dict[str, Any]) -> bool:
+    """The trigger's own filters: ``states`` (any ending by default) and ``preconditions.flows``."""
+    state = upstream["state"]
+    if state not in {str(s) for s in TERMINAL}:
+        return False
+    if spec.states and state not in spec.states:
+        return False
+    wanted = spec.preconditions.flows if spec.preconditions is not None else []
+    if wanted:
+        return any(w.namespace == upstream["namespace"] and w.flow_id == upstream["flowId"]
+                   and (not w.states or state in w.states)
+                   and all(str(upstream["labels"].get(k)) == str(v) for k, v in w.labels.items())
+                   for w in wanted)
+    return True
