@@ -359,3 +359,52 @@ def test_the_login_form_signs_in_and_the_ui_works_with_its_session(browser, tmp_
             expect(page).to_have_url(re.compile(r"/ui/login\?next="))
         finally:
             context.close()
+
+
+SCHEDULED = """id: {flow_id}
+namespace: lanner.ui
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: tick
+triggers:
+  - id: nightly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 2 * * *"
+"""
+
+
+def test_disable_a_trigger_and_start_pause_and_cancel_a_backfill(page, api):
+    from playwright.sync_api import expect
+
+    flow_id = unique("scheduled")
+    deploy(api, SCHEDULED.format(flow_id=flow_id))
+    page.goto("/ui/triggers?namespace=lanner.ui")
+    row = page.locator(f"#triggers tr[data-flow={flow_id}][data-trigger=nightly]")
+    expect(row.locator(".state-cell")).to_contain_text("ENABLED")
+    row.get_by_role("button", name="Disable").click()
+    expect(row.locator(".state-cell")).to_contain_text("DISABLED")
+    expect(row.get_by_role("button", name="Enable")).to_be_visible()
+    assert api.get(f"/api/v1/triggers/lanner.ui/{flow_id}/nightly").json()["disabled"] is True
+
+    row.locator("input[name=start]").fill("2024-03-01T00:00:00")
+    row.locator("input[name=end]").fill("2024-03-02T00:00:00")
+    row.get_by_role("button", name="Backfill").click()
+    expect(row.locator(".backfill")).to_contain_text("running, 0 fired, from 2024-03-01T00:00:00+00:00")
+    backfill = api.get(f"/api/v1/triggers/lanner.ui/{flow_id}/nightly").json()["backfill"]
+    assert backfill["start"] == "2024-03-01T00:00:00+00:00" and backfill["end"] == "2024-03-02T00:00:00+00:00"
+    row.get_by_role("button", name="Pause").click()
+    expect(row.locator(".backfill")).to_contain_text("paused")
+    row.get_by_role("button", name="Resume").click()
+    expect(row.locator(".backfill")).to_contain_text("running")
+    row.get_by_role("button", name="Cancel").click()
+    expect(row.locator(".backfill")).to_have_text("")
+    expect(row.get_by_role("button", name="Backfill")).to_be_visible()
+    assert api.get(f"/api/v1/triggers/lanner.ui/{flow_id}/nightly").json()["backfill"] is None
+
+    # The flow's page shows its triggers too, with the same buttons.
+    page.goto(f"/ui/flows/lanner.ui/{flow_id}")
+    flow_row = page.locator("#triggers tr[data-trigger=nightly]")
+    expect(flow_row.locator(".state-cell")).to_contain_text("DISABLED")
+    flow_row.get_by_role("button", name="Enable").click()
+    expect(flow_row.locator(".state-cell")).to_contain_text("ENABLED")

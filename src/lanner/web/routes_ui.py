@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from lanner.store import migrator
 from lanner.store.engine import masked_url
 from lanner.store.migration_scripts import head
-from lanner.web import ui_cluster, ui_executions, ui_flows, ui_login
+from lanner.web import ui_cluster, ui_executions, ui_flows, ui_login, ui_triggers
 from lanner.web.ui_render import HERE, Srv, page
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 router.include_router(ui_flows.router)
 router.include_router(ui_executions.router)
 router.include_router(ui_cluster.router)
+router.include_router(ui_triggers.router)
 router.include_router(ui_login.router)
 
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from lanner.engine.flow_cache import FlowNotFound
-from lanner.store import flow_repository
+from lanner.store import flow_repository, trigger_repository
+from lanner.web import ui_triggers
 from lanner.web.errors import ApiError
 from lanner.web.ui_render import Srv, input_field, page
 
@@ -52,6 +53,8 @@ def flow(namespace: str, flow_id: str, srv: Srv, saved: int | None = None) -> HT
         if found is None:
             raise ApiError(404, f"flow {namespace}.{flow_id} not found")
         revisions = flow_repository.list_revisions(connection, namespace, flow_id)
+        triggers = ui_triggers.rows(trigger_repository.list_triggers(connection, namespace=namespace, flow_id=flow_id,
+                                                                     exact=True))
         try:
             definition, _ = srv.flows.current(connection, namespace, flow_id)
             fields = [input_field(spec) for spec in definition.inputs]
@@ -59,7 +62,7 @@ def flow(namespace: str, flow_id: str, srv: Srv, saved: int | None = None) -> HT
         except FlowNotFound as exc:  # stored before a validation rule tightened: still editable
             fields, problem = [], str(exc)
     return page("flow.html", flow=found, fields=fields, problem=problem, saved=saved,
-                revisions=list(reversed(revisions)))
+                revisions=list(reversed(revisions)), triggers=triggers)
 
 
 @router.get("/flows/{namespace}/{flow_id}/revisions")
