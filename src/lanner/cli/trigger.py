@@ -136,9 +136,9 @@ def enable(app: App, namespace_id: str, flow_id: str, trigger_id: str) -> None:
 @click.argument("trigger_id", metavar="TRIGGER_ID")
 @common_options
 def unlock(app: App, namespace_id: str, flow_id: str, trigger_id: str) -> None:
-    """Release a trigger held by a scheduler that died, and plan it again from now.
+    """Forget the scheduler that last held a trigger and plan it again from now.
 
-    Liveness does this by itself when a scheduler stops heartbeating; this is the manual way.
+    Ticks between its old next fire date and now are not fired (see docs/triggers.md).
     """
     from lanner.ops import triggers as ops
 

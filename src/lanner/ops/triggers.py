@@ -95,7 +95,7 @@ def set_disabled(engine: Engine, namespace: str, flow_id: str, trigger_id: str, 
 
 
 def unlock(engine: Engine, namespace: str, flow_id: str, trigger_id: str) -> TriggerRow:
-    """Forget the scheduler that held the trigger (a dead one) and plan it again from now."""
+    """Forget the scheduler that last held the trigger and plan it again from now (nothing missed is fired)."""
     with write_connection(engine) as connection, connection.begin():
         repo.unlock(connection, _locked(connection, namespace, flow_id, trigger_id))
         return get(connection, namespace, flow_id, trigger_id)

@@ -77,7 +77,7 @@ def enable(namespace: str, flow_id: str, trigger_id: str, srv: Server = Depends(
 
 @router.post(ONE + "/unlock")
 def unlock(namespace: str, flow_id: str, trigger_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
-    """Release a trigger held by a scheduler that died; it is planned again from now."""
+    """Forget the scheduler that last held the trigger and plan it again from now."""
     return _run(ops.unlock, srv.engine, namespace, flow_id, trigger_id)
 
 
