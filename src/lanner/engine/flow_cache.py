@@ -6,6 +6,7 @@ since; revisions are immutable, so a validated revision can be cached forever.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,19 @@ class FlowCache:
             self._revisions.pop(next(iter(self._revisions)))
         self._revisions[key] = flow
         return flow
+
+    def preload(self, connection: Connection, keys: Iterable[tuple[str, str, str, int]]) -> None:
+        """Read the revisions (tenant, namespace, flow id, revision) not cached yet, with a few queries."""
+        missing = [key for key in dict.fromkeys(keys) if key not in self._revisions]
+        for found in flow_repository.get_revisions(connection, missing):
+            key = (found.tenant_id, found.namespace, found.flow_id, found.revision)
+            try:
+                flow = self._parse(found.source, f"{found.namespace}.{found.flow_id} revision {found.revision}")
+            except FlowNotFound:
+                continue  # revision() says why, when it is asked for
+            if len(self._revisions) >= self._size:
+                self._revisions.pop(next(iter(self._revisions)))
+            self._revisions[key] = flow
 
     def current(self, connection: Connection, namespace: str, flow_id: str,
                 tenant_id: str = "main") -> tuple[Flow, int]:

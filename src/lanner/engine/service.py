@@ -46,8 +46,14 @@ def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], label
     draft = Execution(id=new_id(), namespace=flow.namespace, flow_id=flow.id, flow_revision=revision,
                       state=StateHistory.start(State.CREATED, now), tenant_id=tenant_id,
                       labels={**flow.labels, **labels}, trigger=trigger)
-    context = flow_variables(flow, draft, {})
-    return replace(draft, inputs=resolve_inputs(flow, inputs, render=lambda value: render_value(value, context)))
+    context: dict[str, Any] = {}
+
+    def render(value: Any) -> Any:  # the context is built only for an expression default (most have none)
+        if not context:
+            context.update(flow_variables(flow, draft, {}))
+        return render_value(value, context)
+
+    return replace(draft, inputs=resolve_inputs(flow, inputs, render=render))
 
 
 def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:

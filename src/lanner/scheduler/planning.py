@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,15 +40,17 @@ class Fire:
     labels: dict[str, str] = field(default_factory=dict)
 
     def variables(self, zone: str) -> dict[str, Any]:
-        tz = ZoneInfo(zone)
-
-        def text(moment: datetime | None) -> str | None:
-            return moment.astimezone(tz).isoformat() if moment is not None else None
-
-        found: dict[str, Any] = {"date": text(self.date), "next": text(self.next), "previous": text(self.previous)}
+        found: dict[str, Any] = {"date": _in_zone(self.date, zone), "next": _in_zone(self.next, zone),
+                                 "previous": _in_zone(self.previous, zone)}
         if self.backfill:
             found["backfill"] = True
         return found
+
+
+@lru_cache(maxsize=4096)
+def _in_zone(moment: datetime | None, zone: str) -> str | None:
+    """An instant as ISO-8601 in the schedule's zone (every schedule of a tick shares it: cached)."""
+    return moment.astimezone(ZoneInfo(zone)).isoformat() if moment is not None else None
 
 
 @dataclass

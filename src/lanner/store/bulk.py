@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -43,6 +43,22 @@ def update(connection: Connection, statement: sa.Update, table: sa.Table, rows: 
         connection.execute(statement, list(rows))
         return
     connection.execute(_update_sql(table, tuple(rows[0]), also), {"rows": _document(rows)})
+
+
+def insert(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (mappings of column name to value, the same names in all) with one statement."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(sa.insert(table), list(rows))
+        return
+    connection.execute(_insert_sql(table, tuple(rows[0])), {"rows": _document(rows)})
+
+
+@cache
+def _insert_sql(table: sa.Table, names: tuple[str, ...]) -> sa.TextClause:
+    columns = ", ".join(names)
+    return sa.text(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {_recordset(table, names)}")
 
 
 def delete(connection: Connection, statement: sa.Delete, table: sa.Table, keys: Sequence[Mapping[str, Any]]) -> None:
@@ -87,6 +103,12 @@ def _document(rows: Sequence[Mapping[str, Any]]) -> str:
                       separators=(",", ":"), default=_json_default)
 
 
+@lru_cache(maxsize=1024)
+def _iso(moment: datetime) -> str:
+    # Batches repeat the same instants (a pass's "now", a schedule's tick) thousands of times.
+    return moment.isoformat()
+
+
 def _plain(value: Any) -> Any:
     # SQL NULL for a JSON column is spelt sa.null() in statements; in the document, JSON null
     # becomes SQL NULL.
@@ -95,5 +117,5 @@ def _plain(value: Any) -> Any:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return _iso(value)
     raise TypeError(f"cannot store {type(value).__name__} in a bulk update")

@@ -122,8 +122,8 @@ def insert_executions(connection: Connection, many: Sequence[Execution]) -> None
     if not many:
         return
     now = _utcnow()
-    connection.execute(_INSERT_EXECUTION, [{**_execution_row(execution, now),
-                                            "created_at": _utc(execution.state.start_date)} for execution in many])
+    bulk.insert(connection, executions, [{**_execution_row(execution, now),
+                                          "created_at": _utc(execution.state.start_date)} for execution in many])
     runs = [_new_task_run_row(e, run, index, now) for e in many for index, run in enumerate(e.task_runs)]
     if runs:
         connection.execute(_INSERT_TASK_RUNS, runs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -97,6 +98,17 @@ def get_flow(connection: Connection, namespace: str, flow_id: str, revision: int
         sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id), flow_revisions.c.revision == revision)
     ).first()
     return _revision(row, row.created_at) if row else None
+
+
+def get_revisions(connection: Connection, keys: Sequence[tuple[str, str, str, int]]) -> list[FlowRevision]:
+    """Many revisions at once, by (tenant, namespace, flow id, revision); absent ones are left out."""
+    found: list[FlowRevision] = []
+    r = flow_revisions.c
+    for start in range(0, len(keys), 500):  # well under SQLite's bound-parameter limit
+        chunk = keys[start:start + 500]
+        match = sa.tuple_(r.tenant_id, r.namespace, r.flow_id, r.revision).in_(chunk)
+        found += [_revision(row, row.created_at) for row in connection.execute(sa.select(flow_revisions).where(match))]
+    return found
 
 
 def list_revisions(connection: Connection, namespace: str, flow_id: str,

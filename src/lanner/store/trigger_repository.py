@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.store import bulk
 from lanner.store.tables import DEFAULT_TENANT, triggers
 
 if TYPE_CHECKING:
@@ -140,15 +141,29 @@ def soonest(connection: Connection) -> datetime | None:
     return _aware(found) if found is not None else None
 
 
+_PROGRESS = ("last_fire_date", "next_fire_date", "scheduler_id", "execution_id", "updated_at")
+_KEY_COLUMNS = ("tenant_id", "namespace", "flow_id", "trigger_id")
+
+
 def save_progress(connection: Connection, updates: Sequence[dict[str, Any]]) -> None:
-    """After a scheduler pass: each row's ``key`` with its new dates, backfill, scheduler and last execution."""
+    """After a scheduler pass: each row's ``key`` with its new dates, backfill, scheduler and last execution.
+
+    Missing fields keep their value; rows are written a few statements for all (one per
+    set of fields given).
+    """
+    now = datetime.now(UTC)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for update in updates:
-        values = {name: update[name] for name in ("last_fire_date", "next_fire_date", "scheduler_id", "execution_id")
-                  if name in update}
+        values = {name: update[name] for name in _PROGRESS if name in update} | {"updated_at": now}
         if "backfill" in update:
             values["backfill"] = update["backfill"] if update["backfill"] is not None else sa.null()
-        connection.execute(sa.update(_t).where(*_row_key(update["key"])).values(
-            **values, updated_at=datetime.now(UTC)))
+        row = {f"{bulk.KEY_PREFIX}{column}": value for column, value in zip(_KEY_COLUMNS, update["key"], strict=True)}
+        row.update(values)
+        groups.setdefault(tuple(sorted(values)), []).append(row)
+    for names, rows in groups.items():
+        statement = sa.update(_t).where(*(_t.c[c] == sa.bindparam(f"{bulk.KEY_PREFIX}{c}") for c in _KEY_COLUMNS)) \
+            .values({name: sa.bindparam(name) for name in names})
+        bulk.update(connection, statement, _t, rows)
 
 
 def list_triggers(connection: Connection, *, namespace: str | None = None, flow_id: str | None = None,
