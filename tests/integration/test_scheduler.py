@@ -236,3 +236,13 @@ triggers:
         scheduler.tick(datetime(2026, 6, day, 10, 0, 1, tzinfo=UTC))
     assert [d[:10] for d in dates(engine)] == ["2026-06-06"]  # the only Saturday
     assert row_of(engine, "on_dates", "dates").next_fire_date is None  # no date left
+
+
+def test_flows_saved_before_trigger_rows_existed_are_adopted_once(engine, scheduler):
+    deploy(engine, HOURLY)
+    with write_connection(engine) as connection, connection.begin():
+        connection.execute(sa.delete(triggers.triggers))  # as a database from an older version
+    assert row_of(engine) is None
+    assert scheduler.adopt_flows() == 1
+    assert row_of(engine).needs_planning
+    assert scheduler.adopt_flows() == 0  # once per database

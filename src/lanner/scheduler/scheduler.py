@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+
+import sqlalchemy as sa
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +25,7 @@ from lanner.engine.service import new_execution, start_many
 from lanner.expr import ExpressionError, render_value
 from lanner.model.execution import Execution
 from lanner.scheduler import planning
+from lanner.store import flow_repository, settings_repository
 from lanner.store import trigger_repository as triggers
 from lanner.store.engine import write_connection
 from lanner.store.trigger_repository import TriggerRow
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 2500  # trigger rows per pass
+ADOPTED = "triggers.adopted"  # instance_settings: flows from before trigger rows got theirs
 MISSED_AFTER = timedelta(seconds=60)  # a tick seen later than this was missed (no scheduler ran)
 
 
@@ -60,7 +64,33 @@ class Scheduler:
         # database writes the other's executions.  SQLite runs one writer at a time anyway.
         self.threads = 2 if engine.dialect.name == "postgresql" else 1
 
+    def adopt_flows(self) -> int:
+        """Once per database: trigger rows for flows saved before Lanner kept them (an upgrade).
+
+        Saving a flow writes its trigger rows; flows saved by an older version have none.
+        Idempotent, and marked done in the instance settings.  Returns the flows adopted.
+        """
+        adopted = 0
+        try:
+            with write_connection(self.engine) as connection, connection.begin():
+                if settings_repository.get(connection, ADOPTED):
+                    return 0
+                for stored in flow_repository.list_flows(connection):
+                    flow = self.flows.revision(connection, stored.namespace, stored.flow_id, stored.revision)
+                    if flow.triggers:
+                        triggers.sync_flow(connection, flow, stored.revision, stored.tenant_id)
+                        adopted += 1
+                settings_repository.put(connection, ADOPTED, True)
+        except sa.exc.IntegrityError:
+            return 0  # another scheduler adopted them at the same time
+        except FlowNotFound as exc:
+            log.warning("cannot read a stored flow's triggers: %s", exc)
+        if adopted:
+            log.info("trigger state created for %d flow(s) saved by an earlier version", adopted)
+        return adopted
+
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        self.adopt_flows()
         helpers = [threading.Thread(target=self._loop, args=(stop, idle_wait), name=f"scheduler-{n}", daemon=True)
                    for n in range(1, self.threads)]
         for helper in helpers:
