@@ -246,3 +246,22 @@ def test_flows_saved_before_trigger_rows_existed_are_adopted_once(engine, schedu
     assert scheduler.adopt_flows() == 1
     assert row_of(engine).needs_planning
     assert scheduler.adopt_flows() == 0  # once per database
+
+
+@pytest.mark.parametrize(("cron", "start", "end", "expected"), [
+    # spring forward (29 March 2026): 02:30 does not exist; it fires at 03:00, once
+    ("30 2 * * *", datetime(2026, 3, 27, 12, tzinfo=UTC), datetime(2026, 3, 31, 12, tzinfo=UTC),
+     ["2026-03-28T02:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00",
+      "2026-03-31T02:30:00+02:00"]),
+    # fall back (25 October 2026): 02:30 happens twice; it fires once
+    ("30 2 * * *", datetime(2026, 10, 23, 12, tzinfo=UTC), datetime(2026, 10, 26, 12, tzinfo=UTC),
+     ["2026-10-24T02:30:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"]),
+])
+def test_daylight_saving_in_europe_paris_neither_skips_nor_doubles(engine, scheduler, cron, start, end, expected):
+    deploy(engine, HOURLY.replace('cron: "0 * * * *"', f'cron: "{cron}"\n    timezone: Europe/Paris'))
+    scheduler.tick(start)
+    now = start
+    while now < end:  # a pass every 20 minutes of the fake clock
+        now += timedelta(minutes=20)
+        scheduler.tick(now)
+    assert dates(engine) == expected
