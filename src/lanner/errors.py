@@ -23,6 +23,8 @@ class ExitCode(IntEnum):
     DATABASE_UNAVAILABLE = 6
     TIMEOUT = 7  # waited too long for the migration lock or for another process to migrate
     MIGRATION_FAILED = 8
+    BACKUP_INVALID = 9  # a backup file that is truncated, tampered, wrongly keyed or of an unknown format
+    RESTORE_REFUSED = 10  # the target database is not empty (without --yes) or at another schema version
     INTERRUPTED = 130
 
 
@@ -70,3 +72,11 @@ class WaitTimeoutError(LannerError):
 
 class MigrationFailedError(LannerError):
     exit_code = ExitCode.MIGRATION_FAILED
+
+
+class BackupInvalidError(LannerError):
+    exit_code = ExitCode.BACKUP_INVALID
+
+
+class RestoreRefusedError(LannerError):
+    exit_code = ExitCode.RESTORE_REFUSED
