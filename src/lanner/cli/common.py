@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from lanner.config.loader import LoadedConfig
 
 LEVEL_NAMES = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
@@ -71,3 +74,31 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@contextmanager
+def open_database(app: App, needed_table: str) -> Iterator[Engine]:
+    """An engine on a database whose schema this Lanner can read and that has ``needed_table``.
+
+    Exit 3 for a newer Lanner's schema, 6 when unreachable (also when it goes away while
+    in use), 4 when the schema predates ``needed_table`` (migrate first).
+    """
+    import sqlalchemy as sa
+
+    from lanner.errors import SchemaOutdatedError
+    from lanner.store.engine import create_engine, unavailable
+    from lanner.store.migrator import current_state
+
+    engine = create_engine(app.loaded.settings.database, create=False)
+    try:
+        current_state(engine)
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(needed_table):
+                raise SchemaOutdatedError(f"the database has no {needed_table} table yet",
+                                          "Run: lanner sys database migrate")
+        try:
+            yield engine
+        except sa.exc.OperationalError as exc:
+            raise unavailable(engine, exc) from None
+    finally:
+        engine.dispose()

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+from lanner.cli.common import CONTEXT_SETTINGS, App, common_options, open_database
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
 
     from lanner.store.trigger_repository import TriggerRow
 
@@ -28,29 +26,10 @@ def trigger() -> None:
     """Triggers: list them with their next fire date; enable, disable or unlock one."""
 
 
-@contextmanager
-def _engine(app: App) -> Iterator[Engine]:
-    """An engine on a database whose schema this Lanner can read (exit 3 for a newer one, 6 unreachable)."""
-    import sqlalchemy as sa
-
-    from lanner.errors import SchemaOutdatedError
-    from lanner.store.engine import create_engine, unavailable
-    from lanner.store.migrator import current_state
+def _engine(app: App):  # type: ignore[no-untyped-def]
     from lanner.store.tables import triggers
 
-    engine = create_engine(app.loaded.settings.database, create=False)
-    try:
-        current_state(engine)  # exit 6 when unreachable, 3 for a newer Lanner's schema
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table(triggers.name):
-                raise SchemaOutdatedError("the database has no triggers table yet",
-                                          "Run: lanner sys database migrate")
-        try:
-            yield engine
-        except sa.exc.OperationalError as exc:
-            raise unavailable(engine, exc) from None
-    finally:
-        engine.dispose()
+    return open_database(app, triggers.name)
 
 
 @trigger.command("list", context_settings=CONTEXT_SETTINGS)

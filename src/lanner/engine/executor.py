@@ -28,7 +28,7 @@ from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution
 from lanner.model.state import State
-from lanner.store import execution_batch
+from lanner.store import execution_batch, maintenance_flag
 from lanner.store.engine import then_commit, write_connection
 from lanner.store.queue import Message, Queue
 
@@ -86,6 +86,7 @@ class Executor:
                 by_execution.setdefault(key, []).append(message)
             current = self.cache.lock_many(connection, by_execution)
             self._started: dict[tuple[str, str, str], int] = {}  # per flow, for concurrency limits
+            self._maintenance: bool | None = None  # read once per batch, when a start is to be decided
             decided: list[tuple[Execution, Decision]] = []
             for key, items in by_execution.items():
                 before = current.get(key)
@@ -130,6 +131,12 @@ class Executor:
             flow = self.flows.revision(connection, before.namespace, before.flow_id, before.flow_revision,
                                        before.tenant_id)
             events = [messages.event_of(m.payload) for m in items]
+            if before.current in (State.CREATED, State.QUEUED) and any(isinstance(e, Start) for e in events) \
+                    and self._in_maintenance(connection):
+                # Maintenance mode: nothing starts; the execution waits, and leaving restarts it.
+                if before.current is State.QUEUED:
+                    return Decision(before)
+                return Decision(before.to(State.QUEUED, self.clock()), notes=(Note("INFO", "queued: maintenance mode"),))
             key = (before.tenant_id, before.namespace, before.flow_id)
             if flow.concurrency is not None and any(isinstance(event, Start) for event in events):
                 gated = concurrency.gate(connection, flow, before, self.clock(),
@@ -146,6 +153,11 @@ class Executor:
         except Exception as exc:  # a bug while deciding: fail this execution rather than block the queue
             log.exception("cannot decide execution %s", before.id)
             return self._failed(before, exc)
+
+    def _in_maintenance(self, connection: Connection) -> bool:
+        if self._maintenance is None:
+            self._maintenance = maintenance_flag.is_on(connection)
+        return self._maintenance
 
     def _failed(self, execution: Execution, exc: Exception) -> Decision:
         if execution.current.terminal:

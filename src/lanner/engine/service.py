@@ -25,6 +25,7 @@ from lanner.expr import render_value
 from lanner.model.execution import Execution, new_id
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
+from lanner.store import maintenance_flag
 from lanner.store.engine import write_connection
 
 if TYPE_CHECKING:
@@ -102,9 +103,10 @@ class Executions:
             raise UsageError(f"flow {namespace}.{flow_id} is disabled")
         execution = new_execution(flow, revision, inputs=inputs or {}, labels=labels or {}, trigger=trigger,
                                   tenant_id=tenant_id, now=now)
-        # A concurrency limit is a question about other executions: the executor answers it.
         services = ExecutorServices(self.engine, tenant_id, namespace)
-        decision = _start(execution, flow, now, services) if flow.concurrency is None else None
+        # A concurrency limit, or maintenance mode, is the executor's to apply.
+        inline = flow.concurrency is None and not maintenance_flag.is_on(connection)
+        decision = _start(execution, flow, now, services) if inline else None
         if decision is None:  # left to the executor
             start_many(connection, self.queue, [execution])
             return execution

@@ -34,7 +34,7 @@ from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
-from lanner.store import job_holding
+from lanner.store import job_holding, maintenance_flag
 from lanner.store.storable import holds_nul
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.local import LocalStorage
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 KILL_CHECK_EVERY = 0.1  # seconds between looks for kill orders while tasks run
 RETRY_DELAYS = (0.1, 0.5, 1, 2, 5, 10, 30)  # seconds between attempts to record results
+MAINTENANCE_CHECK_EVERY = 1.0  # seconds: maintenance mode is seen within one heartbeat
 ABANDON_WAIT = 5.0  # seconds stopped attempts get to end (a subprocess: SIGTERM, then SIGKILL) before we go on
 
 
@@ -166,6 +167,8 @@ class Worker:
         self._saturated = False
         self._idle = threading.Condition(self._lock)  # notified whenever an attempt leaves _running
         self._taking = True
+        self._maintenance = False
+        self._maintenance_checked = 0.0
 
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
@@ -238,6 +241,17 @@ class Worker:
         self._pool.shutdown(wait=False, cancel_futures=True)
         return len(running)
 
+    def _in_maintenance(self) -> bool:
+        """Maintenance mode: running tasks finish, no new one is taken (looked up once a second)."""
+        if time.monotonic() >= self._maintenance_checked:
+            self._maintenance_checked = time.monotonic() + MAINTENANCE_CHECK_EVERY
+            try:
+                with self.engine.connect() as connection:
+                    self._maintenance = bool((maintenance_flag.read(connection) or {}).get("on"))
+            except Exception:
+                log.debug("cannot read the maintenance flag", exc_info=True)  # the loop's own errors say more
+        return self._maintenance
+
     @property
     def running_count(self) -> int:
         with self._lock:
@@ -245,7 +259,7 @@ class Worker:
 
     def take_jobs(self) -> int:
         free = self._free_slots()
-        if not free or not self._taking:
+        if not free or not self._taking or self._in_maintenance():
             return 0
         taken = job_holding.take_and_hold(self.engine, self.queue, messages.WORKER, free, worker_id=self.worker_id,
                                           version=messages.FORMAT)

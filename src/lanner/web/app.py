@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from lanner import version
 from lanner.config.settings import BasicAuth
 from lanner.web.auth import BasicAuthMiddleware, Credentials
-from lanner.web import (errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health, routes_kv,
-                        routes_triggers, routes_ui, routes_webhook)
+from lanner.web import (errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
+                        routes_instance, routes_kv, routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
 
 
@@ -32,6 +32,7 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
     app.include_router(routes_triggers.router)
     app.include_router(routes_kv.router)
     app.include_router(routes_cluster.router)
+    app.include_router(routes_instance.router)
     app.include_router(metrics.router)
     app.include_router(routes_ui.router)
     routes_ui.mount_static(app)

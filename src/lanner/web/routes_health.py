@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from lanner import version
-from lanner.store import migrator
+from lanner.store import maintenance_flag, migrator
 from lanner.store.migration_scripts import head
 from lanner.web.context import Server
 from lanner.web.deps import server
@@ -41,5 +41,7 @@ def ready(srv: Server = Depends(server)) -> JSONResponse:
 
 @router.get("/api/v1/configs")
 def configs(srv: Server = Depends(server)) -> dict[str, Any]:
+    with srv.engine.connect() as connection:
+        maintenance = bool((maintenance_flag.read(connection) or {}).get("on"))
     return {"version": version(), "schemaVersion": migrator.current_state(srv.engine).current,
-            "instanceId": srv.instance_id, "isMaintenanceMode": False, "features": []}
+            "instanceId": srv.instance_id, "isMaintenanceMode": maintenance, "features": []}

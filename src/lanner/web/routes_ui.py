@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from lanner.ops import maintenance
 from lanner.store import migrator
 from lanner.store.engine import masked_url
 from lanner.store.migration_scripts import head
@@ -36,7 +37,8 @@ def home() -> RedirectResponse:
 def instance(srv: Srv) -> HTMLResponse:
     state = migrator.current_state(srv.engine)
     return page("instance.html", schema=state.current, head=head(), pending=state.pending,
-                database=masked_url(srv.engine.url.render_as_string(hide_password=False)))
+                database=masked_url(srv.engine.url.render_as_string(hide_password=False)),
+                m=maintenance.status(srv.engine))
 
 
 def mount_static(app: Any) -> None:

@@ -86,3 +86,15 @@ const ui = {
 document.addEventListener("change", (event) => {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
 });
+
+// Every page: a banner while the instance is in maintenance mode.
+document.addEventListener("DOMContentLoaded", async () => {
+  const banner = document.getElementById("maintenance-banner");
+  if (!banner) return;
+  const result = await ui.call("GET", "/api/v1/instance/maintenance");
+  if (!result.ok || !result.body || !result.body.maintenance) return;
+  const why = result.body.reason ? " (" + result.body.reason + ")" : "";
+  banner.textContent = "Maintenance mode since " + ui.when(result.body.since) + why +
+    ": new executions wait in QUEUED and start when it ends.";
+  banner.hidden = false;
+});

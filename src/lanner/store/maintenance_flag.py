@@ -1,0 +1,54 @@
+"""Whether the instance is in maintenance mode: one row of ``instance_settings``, read by every component.
+
+Entering and leaving take an exclusive advisory lock (PostgreSQL) that the readers
+deciding a start take shared, so a start decided while maintenance is being left is
+either seen by the sweep that restarts queued executions or made after it: no execution
+stays QUEUED forever.  On SQLite, write transactions are serialised anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lanner.store import settings_repository
+from lanner.store.tables import instance_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+KEY = "maintenance"
+_LOCK = 0x4C4D41494E54  # "LMAINT"
+
+
+_t = instance_settings
+_VALUE = sa.select(_t.c.value).where(_t.c.key == KEY).scalar_subquery()
+_IS_ON_PG = sa.select(sa.func.pg_advisory_xact_lock_shared(_LOCK), _VALUE)  # one round trip
+
+
+def is_on(connection: Connection) -> bool:
+    """In the caller's (write) transaction, holding the shared side of the maintenance lock."""
+    if connection.dialect.name == "postgresql":
+        value = connection.execute(_IS_ON_PG).one()[1]
+    else:
+        value = read(connection)
+    return bool(isinstance(value, dict) and value.get("on"))
+
+
+def read(connection: Connection) -> dict[str, Any] | None:
+    value = settings_repository.get(connection, KEY)
+    return value if isinstance(value, dict) else None
+
+
+def write(connection: Connection, on: bool, *, by: str, reason: str | None = None) -> dict[str, Any]:
+    """Turn maintenance on or off in the caller's transaction (exclusive lock first)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK)))
+    previous = read(connection) or {}
+    now = datetime.now(UTC).isoformat()
+    value = {"on": on, "since": previous.get("since") if previous.get("on") and on else now, "by": by,
+             "reason": reason if on else None}
+    settings_repository.put(connection, KEY, value)
+    return value

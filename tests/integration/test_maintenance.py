@@ -1,0 +1,84 @@
+"""Maintenance mode with a running engine, on both backends: nothing refused, nothing started, all resumed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from lanner.engine.runtime import Runtime
+from lanner.engine.service import Executions
+from lanner.model.state import State
+from lanner.ops import maintenance
+from lanner.store.schema_guard import prepare_database
+from tests.acceptance.cluster_harness import wait_until
+from tests.helpers import config_for
+from tests.integration.test_flow_triggers import deploy
+
+TWO_STEPS = """id: two_steps
+namespace: lanner.maint
+tasks:
+  - id: first
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - sleep 1
+  - id: second
+    type: io.kestra.plugin.core.debug.Return
+    format: done
+"""
+
+
+@pytest.fixture
+def lanner(database_url, tmp_path) -> Iterator[tuple]:
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    deploy(engine, TWO_STEPS)
+    try:
+        with Runtime(engine, executors=1, worker_threads=4, storage_path=tmp_path / "storage", web_port=0) as runtime:
+            with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as api:
+                yield engine, Executions(engine, runtime.queue, runtime.flows), api
+    finally:
+        engine.dispose()
+
+
+def state(service: Executions, execution_id: str) -> State:
+    return service.get(execution_id).current
+
+
+def test_maintenance_queues_new_work_lets_running_tasks_finish_and_resumes_everything(lanner):
+    engine, service, api = lanner
+    running = service.create("lanner.maint", "two_steps")
+    wait_until(lambda: any(r.task_id == "first" and r.current is State.RUNNING
+                           for r in service.get(running.id).task_runs), 30, "the first task running")
+    entered = api.post("/api/v1/instance/maintenance/enter", json={"reason": "upgrade"}).json()
+    assert entered["maintenance"] is True and entered["reason"] == "upgrade"
+    assert api.get("/api/v1/configs").json()["isMaintenanceMode"] is True
+    # Work is still accepted: through the API and the service alike.
+    created = api.post("/api/v1/executions/lanner.maint/two_steps")
+    assert created.status_code == 200
+    later = [created.json()["id"], service.create("lanner.maint", "two_steps").id]
+    wait_until(lambda: all(state(service, e) is State.QUEUED for e in later), 30, "new executions QUEUED")
+    # The running task finishes; the next one waits for the end of maintenance.
+    quiet = maintenance.wait_for_quiet(engine, 30)
+    assert quiet.quiet and quiet.on and quiet.queued_executions == 2
+    second = next(r for r in service.get(running.id).task_runs if r.task_id == "first")
+    assert second.current is State.SUCCESS
+    assert service.get(running.id).current is State.RUNNING
+    assert all(state(service, e) is State.QUEUED for e in later)
+    status = api.get("/api/v1/instance/maintenance").json()
+    assert status["quiet"] is True and status["waitingJobs"] == 1 and status["runningExecutions"] == 1
+    left = api.post("/api/v1/instance/maintenance/exit").json()
+    assert left["maintenance"] is False and left["restarted"] == 2
+    for execution_id in [running.id, *later]:
+        assert service.wait(execution_id, 60).current is State.SUCCESS
+
+
+def test_the_instance_page_toggles_maintenance_and_every_page_can_show_the_banner(lanner):
+    _, _, api = lanner
+    assert "Enter maintenance mode" in api.get("/ui/instance").text
+    api.post("/api/v1/instance/maintenance/enter", json={"reason": "<b>db move</b>"})
+    page = api.get("/ui/instance").text
+    assert "Exit maintenance mode" in page and "&lt;b&gt;db move&lt;/b&gt;" in page
+    assert 'id="maintenance-banner"' in api.get("/ui/flows").text
+    api.post("/api/v1/instance/maintenance/exit")
+    assert "Enter maintenance mode" in api.get("/ui/instance").text
