@@ -54,8 +54,10 @@ def _render(path: tuple[str, ...], value: Any) -> str:
 
     if path == ("database", "url"):
         return masked_url(value)
-    if path == ("server", "basic_auth", "password"):
+    if path in (("server", "basic_auth", "password"), ("backup", "encryption_key")):
         return "****" if value else ""
+    if value is None:
+        return "auto"
     if isinstance(value, timedelta):
         return format_duration(value)
     if isinstance(value, bool):

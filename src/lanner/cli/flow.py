@@ -96,7 +96,9 @@ def update(app: App, namespace_id: str, directory: Path, delete: bool) -> None:
     if errors or problems:
         click.echo(f"Nothing deployed: fix the {errors + len(problems)} error(s) above.")
         sys.exit(1)
-    engine = prepare_database(app.loaded, may_migrate=True)
+    from lanner.ops.backups import pre_migration
+
+    engine = prepare_database(app.loaded, may_migrate=True, before_migrate=pre_migration.hook(app.loaded))
     try:
         with write_connection(engine) as connection, connection.begin():
             done = deploy(connection, namespace_id, results, delete=delete)

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from lanner.cli.backups import backups
 from lanner.cli.common import CONTEXT_SETTINGS
 from lanner.cli.configs import configs
 from lanner.cli.flow import flow
@@ -40,6 +41,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(backups)
 cli.add_command(configs)
 cli.add_command(flow)
 cli.add_command(server)

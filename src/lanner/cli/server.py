@@ -33,9 +33,10 @@ def server() -> None:
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
            name: str, kind: ServiceType, web_port: int | None = None, schedulers: int = 0) -> None:
     from lanner.engine.runtime import Runtime
+    from lanner.ops.backups import pre_migration
     from lanner.store.schema_guard import prepare_database
 
-    engine = prepare_database(app.loaded, may_migrate=may_migrate)
+    engine = prepare_database(app.loaded, may_migrate=may_migrate, before_migrate=pre_migration.hook(app.loaded))
     stop = threading.Event()
     settings = app.loaded.settings.server
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,

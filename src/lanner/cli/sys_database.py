@@ -32,6 +32,7 @@ def migrate(app: App, dry_run: bool) -> None:
     with the same options and configuration as the server. Running it again when
     the schema is current does nothing.
     """
+    from lanner.ops.backups import pre_migration
     from lanner.store import migrator
     from lanner.store.engine import create_engine
 
@@ -47,7 +48,8 @@ def migrate(app: App, dry_run: bool) -> None:
     engine = create_engine(config)
     try:
         started = time.monotonic()
-        result = migrator.migrate(engine, config, _ConsoleReporter(console))
+        before = pre_migration.hook(app.loaded, announce=console.print)
+        result = migrator.migrate(engine, config, _ConsoleReporter(console), before=before)
     finally:
         engine.dispose()
     if not result.applied:

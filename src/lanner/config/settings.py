@@ -92,6 +92,10 @@ class Database(_Section):
     busy_timeout: Duration = Field(
         timedelta(seconds=5), description="SQLite only: how long a write waits for another writer."
     )
+    backup_before_migrate: bool | None = Field(
+        None,
+        description="Take a backup before applying migrations; unset means on for SQLite, off for PostgreSQL.",
+    )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
         description="SQLite only: NORMAL syncs the disk at checkpoints (a power cut may undo the last "
@@ -114,7 +118,15 @@ class Storage(_Section):
     path: Path = Field(Path("./data/storage"), description="Folder of the internal storage (local backend).")
 
 
+class Backup(_Section):
+    encryption_key: str = Field(
+        "", description="Key (passphrase, or 64 hex digits for a raw 256-bit key) that encrypts backups (shown masked)."
+    )
+    folder: Path = Field(Path("./data/backups"), description="Where the backups taken before migrations are written.")
+
+
 class Settings(_Section):
     server: Server = Server()
     database: Database = Database()
     storage: Storage = Storage()
+    backup: Backup = Backup()

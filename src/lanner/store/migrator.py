@@ -85,19 +85,31 @@ def current_state(engine: Engine) -> SchemaState:
     return state
 
 
-def migrate(engine: Engine, config: Database, reporter: Reporter | None = None) -> MigrationResult:
-    """Bring the schema to this code's head; a no-op (and no lock) when it is there already."""
+# before(engine, current version or None, pending migrations): see migrate().
+BeforeMigrate = Callable[..., None]
+
+
+def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, *, target: str | None = None,
+            before: BeforeMigrate | None = None) -> MigrationResult:
+    """Bring the schema to this code's head (or ``target``); a no-op (and no lock) when it is there already.
+
+    ``before(engine, current, pending)`` runs under the lock, once it is known that
+    migrations will be applied (the pre-migration backup of :mod:`lanner.ops.backups`).
+    """
     reporter = reporter or LogReporter()
     state = current_state(engine)
     log.debug("schema at %s, code head %s, %d migration(s) pending", state.current or "none", head(), len(state.pending))
-    if not state.pending:
-        return MigrationResult(head())
+    if not _up_to(state.pending, target):
+        return MigrationResult(target or head())
     failure: tuple[Migration, float, BaseException] | None = None
     applied: list[tuple[Migration, float]] = []
     try:
         with migration_lock(engine, config.migration_lock_timeout, reporter.waiting_for_lock) as connection:
             # The holder we waited for may have done the work; read what it left.
-            pending = current_state(engine).pending
+            state = current_state(engine)
+            pending = _up_to(state.pending, target)
+            if pending and before is not None:
+                before(engine, state.current, pending)
             for index, migration in enumerate(pending, start=1):
                 reporter.started(migration, index, len(pending))
                 started = time.monotonic()
@@ -123,7 +135,15 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None) 
             f"The database was left at schema version {at or 'none (empty)'}; nothing of the failed migration "
             "remains. Fix the cause, then run 'lanner sys database migrate' again.",
         ) from exc
-    return MigrationResult(head(), applied)
+    return MigrationResult(target or head(), applied)
+
+
+def _up_to(pending: list[Migration], target: str | None) -> list[Migration]:
+    """The pending migrations up to ``target`` included (all of them when None)."""
+    if target is None:
+        return pending
+    revisions = [m.revision for m in pending]
+    return pending[: revisions.index(target) + 1] if target in revisions else []
 
 
 def current_state_version(engine: Engine) -> str | None:

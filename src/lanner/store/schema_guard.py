@@ -19,7 +19,7 @@ from lanner import version as lanner_version
 from lanner.errors import DatabaseUnavailableError, SchemaOutdatedError, WaitTimeoutError
 from lanner.store.engine import create_engine, database_exists, masked_url
 from lanner.store.migration_scripts import head, pending_after
-from lanner.store.migrator import Reporter, current_state, migrate, where
+from lanner.store.migrator import BeforeMigrate, Reporter, current_state, migrate, where
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -38,8 +38,13 @@ def migrate_command(loaded: LoadedConfig) -> str:
     return f"lanner sys database migrate{suffix}"
 
 
-def prepare_database(loaded: LoadedConfig, *, may_migrate: bool, reporter: Reporter | None = None) -> Engine:
-    """Return an engine on a database whose schema is exactly this code's head, or raise."""
+def prepare_database(loaded: LoadedConfig, *, may_migrate: bool, reporter: Reporter | None = None,
+                     before_migrate: BeforeMigrate | None = None) -> Engine:
+    """Return an engine on a database whose schema is exactly this code's head, or raise.
+
+    ``before_migrate`` runs before migrations are applied (the CLI passes the
+    pre-migration backup of ``lanner.database.backup-before-migrate``).
+    """
     config = loaded.settings.database
     migrates = may_migrate and config.auto_migrate
     if not migrates and not database_exists(config):
@@ -51,7 +56,7 @@ def prepare_database(loaded: LoadedConfig, *, may_migrate: bool, reporter: Repor
         state = current_state(engine)
         if state.pending:
             if migrates:
-                migrate(engine, config, reporter)
+                migrate(engine, config, reporter, before=before_migrate)
             elif may_migrate:
                 raise _outdated(loaded, location=where(engine), current=state.current)
             else:

@@ -1,0 +1,155 @@
+"""The byte layout of a backup file: magic, header, then framed compressed JSON lines.
+
+::
+
+    b"LANNERBK" | u32 header length | header (JSON) | frame | frame | ... | final frame
+    frame = u32 payload length | u8 flags (1: the last frame) | payload
+
+The payload is a piece of one zstd stream (with zstd's own content checksum); when the
+file is encrypted it is sealed (nonce + ciphertext + tag, :mod:`.crypto`) with the
+header's SHA-256, the frame's index and its flags as associated data.  The final frame
+(possibly empty) is what tells a complete file from a truncated one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from lanner.errors import BackupInvalidError
+from lanner.ops.backups.crypto import Sealer
+from lanner.ops.backups.manifest import MAGIC, Header
+
+FRAME_BYTES = 1 << 20  # plaintext bytes per frame
+MAX_FRAME = 64 << 20  # a larger length can only be damage: refuse instead of allocating it
+LINES_PER_FLUSH = 1 << 18  # bytes of JSON lines handed to zstd at once
+FINAL = 1
+_LEN = struct.Struct(">I")
+_FRAME = struct.Struct(">IB")
+
+
+def aad(header_digest: bytes, index: int, flags: int) -> bytes:
+    return header_digest + struct.pack(">QB", index, flags)
+
+
+class LineWriter:
+    """JSON lines in, framed (and sealed) zstd out."""
+
+    def __init__(self, out: BinaryIO, header: Header, sealer: Sealer | None) -> None:
+        import zstandard
+
+        raw = header.to_bytes()
+        out.write(MAGIC + _LEN.pack(len(raw)) + raw)
+        self.header_sha256 = hashlib.sha256(raw).hexdigest()
+        self._digest = bytes.fromhex(self.header_sha256)
+        self._out = out
+        self._sealer = sealer
+        self._zstd = zstandard.ZstdCompressor(level=3, write_checksum=True).compressobj()
+        self._lines: list[bytes] = []
+        self._pending = 0
+        self._frame = bytearray()
+        self._index = 0
+
+    def write_line(self, line: bytes) -> None:
+        self._lines.append(line)
+        self._pending += len(line) + 1
+        if self._pending >= LINES_PER_FLUSH:
+            self._flush_lines()
+
+    def _flush_lines(self) -> None:
+        if self._lines:
+            self._lines.append(b"")
+            self._frame += self._zstd.compress(b"\n".join(self._lines))
+            self._lines, self._pending = [], 0
+        while len(self._frame) >= FRAME_BYTES:
+            self._emit(bytes(self._frame[:FRAME_BYTES]), 0)
+            del self._frame[:FRAME_BYTES]
+
+    def finish(self) -> None:
+        self._flush_lines()
+        self._frame += self._zstd.flush()
+        while len(self._frame) > FRAME_BYTES:
+            self._emit(bytes(self._frame[:FRAME_BYTES]), 0)
+            del self._frame[:FRAME_BYTES]
+        self._emit(bytes(self._frame), FINAL)
+        self._frame.clear()
+
+    def _emit(self, plaintext: bytes, flags: int) -> None:
+        payload = plaintext
+        if self._sealer is not None:
+            payload = self._sealer.seal(plaintext, aad(self._digest, self._index, flags))
+        self._out.write(_FRAME.pack(len(payload), flags) + payload)
+        self._index += 1
+
+
+def read_header(source: BinaryIO, where: str) -> tuple[Header, str]:
+    """The header of an open backup file (left positioned at the first frame) and its SHA-256."""
+    start = source.read(len(MAGIC) + _LEN.size)
+    if len(start) < len(MAGIC) or start[: len(MAGIC)] != MAGIC:
+        raise BackupInvalidError(f"{where} is not a Lanner backup (it does not start with the backup signature)")
+    if len(start) < len(MAGIC) + _LEN.size:
+        raise BackupInvalidError(f"{where} is truncated: it ends inside its header")
+    (length,) = _LEN.unpack(start[len(MAGIC):])
+    raw = source.read(length) if length <= MAX_FRAME else b""
+    if len(raw) != length:
+        raise BackupInvalidError(f"{where} is truncated or damaged: it ends inside its header")
+    return Header.from_bytes(raw, where), hashlib.sha256(raw).hexdigest()
+
+
+def read_lines(source: BinaryIO, header_sha256: str, sealer: Sealer | None, where: str) -> Iterator[bytes]:
+    """Every JSON line after the header; BackupInvalidError for a truncated, reordered or altered file."""
+    import zstandard
+
+    digest = bytes.fromhex(header_sha256)
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    rest = b""
+    index = 0
+    while True:
+        head = source.read(_FRAME.size)
+        if len(head) < _FRAME.size:
+            raise _truncated(where, index)
+        length, flags = _FRAME.unpack(head)
+        if length > MAX_FRAME or flags & ~FINAL:
+            raise _damaged(where, index)
+        payload = source.read(length)
+        if len(payload) < length:
+            raise _truncated(where, index)
+        if sealer is not None:
+            opened = sealer.open(payload, aad(digest, index, flags))
+            if opened is None:
+                raise BackupInvalidError(
+                    f"{where} is damaged or altered: frame {index} fails its authentication check "
+                    "(the key itself is right)",
+                    "Use another copy of the backup; nothing was written.",
+                )
+            payload = opened
+        try:
+            data = decompressor.decompress(payload) if payload else b""
+        except zstandard.ZstdError as exc:
+            raise _damaged(where, index, str(exc)) from None
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+        index += 1
+        if flags & FINAL:
+            break
+    if rest or not decompressor.eof:
+        raise _damaged(where, index - 1, "the compressed stream does not end with the final frame")
+    if source.read(1):
+        raise _damaged(where, index, "there are bytes after the final frame")
+
+
+def _truncated(where: str, index: int) -> BackupInvalidError:
+    return BackupInvalidError(
+        f"{where} is truncated: it ends at frame {index} before its end marker (an interrupted copy or a full disk?)",
+        "Use a complete copy of the backup; nothing was written.",
+    )
+
+
+def _damaged(where: str, index: int, detail: str = "") -> BackupInvalidError:
+    return BackupInvalidError(
+        f"{where} is damaged or altered at frame {index}" + (f": {detail}" if detail else ""),
+        "Use another copy of the backup; nothing was written.",
+    )

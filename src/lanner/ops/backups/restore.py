@@ -1,0 +1,211 @@
+"""``lanner backups restore``: verify the whole file, then load it all or nothing.
+
+The order is what makes it safe:
+
+1. read the header: refuse an unknown format, or a schema newer than this code (naming
+   the Lanner version that made the backup);
+2. read the whole file once (:meth:`BackupFile.verify`): nothing is written before every
+   frame, checksum and count has been checked;
+3. check the target: it must be empty (no Lanner schema, or no rows), or ``replace``
+   must be given.  At the backup's schema version the current rows are deleted in the
+   load's transaction (all or nothing); at another version (a rollback after a
+   migration) Lanner's tables are dropped first and rebuilt at the backup's version;
+4. an empty database is migrated up to the backup's schema version, then every row is
+   loaded in one transaction, PostgreSQL's id sequences are moved past the restored
+   ids, and the transaction commits;
+5. internal-storage files, written beside their targets meanwhile, are renamed into
+   place; then the schema is migrated to this code's head (unless ``migrate=False``:
+   a rollback keeps the backup's version for the previous release).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lanner import version as lanner_version
+from lanner.errors import RestoreRefusedError, SchemaNewerError
+from lanner.ops.backups import manifest
+from lanner.ops.backups.manifest import ENTITIES, SEQUENCED, STORAGE_FILES, Header
+from lanner.ops.backups.reader import BackupFile, Section
+from lanner.ops.backups.writer import Progress, _Silent, source_table
+from lanner.store import migrator
+from lanner.store.engine import write_connection
+from lanner.store.migration_scripts import by_revision, head
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from lanner.config.settings import Database
+
+INSERT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Restored:
+    header: Header
+    counts: dict[str, int]
+    replaced: bool
+    schema_version: str
+    seconds: float
+    verify_seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+def check_schema(header: Header, where: str) -> None:
+    """Refuse a backup whose schema this code does not know (it was made by a newer Lanner)."""
+    if header.schema_version not in by_revision():
+        raise SchemaNewerError(
+            f"{where} was made by Lanner {header.lanner_version} at schema version {header.schema_version}, "
+            f"but this Lanner {lanner_version()} knows schema versions up to {head()} only. Nothing was written.",
+            f"Restore it with Lanner {header.lanner_version} or later (pip install lanner=={header.lanner_version}).",
+        )
+
+
+def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, replace: bool,
+                   storage_root: Path | None = None, progress: Progress | None = None,
+                   migrate: bool = True) -> Restored:
+    progress = progress or _Silent()
+    header = backup.header
+    check_schema(header, backup.where)
+    started = time.monotonic()
+    verified = backup.verify()
+    verify_seconds = time.monotonic() - started
+    state = migrator.current_state(engine)  # refuses a newer schema or changed migrations
+    where = migrator.where(engine)
+    rows = _row_counts(engine) if state.current is not None else {}
+    occupied = {name: n for name, n in rows.items() if n}
+    other_version = state.current is not None and state.current != header.schema_version
+    if (occupied or other_version) and not replace:
+        at = f" at schema version {state.current} (the backup is at {header.schema_version})" if other_version else ""
+        holds = f"it holds {_describe(occupied)}" if occupied else "it has no rows"
+        raise RestoreRefusedError(
+            f"the database {where} is not empty{at}: {holds}",
+            "Pass --yes to replace its whole content with the backup's, or restore into an empty database.",
+        )
+    if other_version:
+        _drop_schema(engine)
+        occupied = {}
+        state = migrator.current_state(engine)
+    if state.current is None:
+        migrator.migrate(engine, config, target=header.schema_version)
+    files: list[tuple[Path, Path]] = []
+    try:
+        with write_connection(engine) as connection, connection.begin():
+            if occupied:
+                _delete_all(connection)
+            for section, values in backup.sections():
+                progress.start(section.name, verified.counts.get(section.name, 0))
+                if section.name == STORAGE_FILES:
+                    _load_files(values, storage_root, files, progress)
+                else:
+                    _load_table(connection, section, values, progress)
+            if connection.dialect.name == "postgresql":
+                _reset_sequences(connection)
+        for temporary, target in files:
+            os.replace(temporary, target)
+    finally:
+        for temporary, _ in files:
+            temporary.unlink(missing_ok=True)
+    if migrate:
+        migrator.migrate(engine, config)
+    return Restored(header, verified.counts, bool(occupied) or other_version,
+                    head() if migrate else header.schema_version, time.monotonic() - started, verify_seconds,
+                    [target for _, target in files])
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        present = set(sa.inspect(connection).get_table_names())
+        return {
+            e.table: connection.execute(
+                sa.text(f'SELECT count(*) FROM (SELECT 1 FROM "{e.table}" LIMIT 1000) t')).scalar_one()
+            for e in ENTITIES if e.table in present
+        }
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{'1000+' if n >= 1000 else n} {name}" for name, n in counts.items())
+
+
+def _drop_schema(engine: Engine) -> None:
+    """Drop Lanner's tables (a database at another schema version being replaced)."""
+    from lanner.store.migration_scripts import VERSION_TABLE
+    from lanner.store.tables import metadata
+
+    with write_connection(engine) as connection, connection.begin():
+        present = set(sa.inspect(connection).get_table_names())
+        for table in reversed(metadata.sorted_tables):
+            if table.name in present:
+                connection.execute(sa.text(f'DROP TABLE "{table.name}"'))
+        if VERSION_TABLE in present:
+            connection.execute(sa.text(f'DROP TABLE "{VERSION_TABLE}"'))
+
+
+def _delete_all(connection: Connection) -> None:
+    present = set(sa.inspect(connection).get_table_names())
+    for entity in reversed(ENTITIES):
+        if entity.table in present:
+            connection.execute(sa.text(f'DELETE FROM "{entity.table}"'))
+
+
+def _load_table(connection: Connection, section: Section, values: Any, progress: Progress) -> None:
+    inspector = sa.inspect(connection)
+    reflected = {c["name"]: c["type"] for c in inspector.get_columns(section.name)}
+    missing = [c for c in section.columns if c not in reflected]
+    if missing:
+        raise RestoreRefusedError(f"the database's table {section.name} has no column {', '.join(missing)}",
+                                  "Restore into an empty database.")
+    table = source_table(section.name, section.columns, reflected)
+    decode = manifest.row_decoder(section.kinds)
+    columns = section.columns
+    insert = sa.insert(table)
+    batch: list[dict[str, Any]] = []
+    for row in values:
+        batch.append(dict(zip(columns, decode(row))))
+        if len(batch) >= INSERT_BATCH:
+            connection.execute(insert, batch)
+            progress.advance(section.name, len(batch))
+            batch = []
+    if batch:
+        connection.execute(insert, batch)
+        progress.advance(section.name, len(batch))
+
+
+def _reset_sequences(connection: Connection) -> None:
+    for name in SEQUENCED:
+        connection.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"))
+
+
+def _load_files(values: Any, root: Path | None, files: list[tuple[Path, Path]], progress: Progress) -> None:
+    from lanner.storage import check_segment
+
+    if root is None:
+        root = Path("./data/storage")
+    out = None
+    try:
+        for relative, offset, data in values:
+            if offset == 0:
+                if out is not None:
+                    out.close()
+                    progress.advance(STORAGE_FILES, 1)
+                parts = [check_segment(part) for part in relative.split("/")]
+                target = root.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".lanner-part-")
+                files.append((Path(temporary), target))
+                out = os.fdopen(handle, "wb")
+            assert out is not None
+            out.write(manifest.unb64(data))
+    finally:
+        if out is not None:
+            out.close()
+            progress.advance(STORAGE_FILES, 1)
