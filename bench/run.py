@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 MODULES = ["bench_startup", "bench_flows", "bench_expr", "bench_engine", "bench_scripts", "bench_api", "bench_liveness",
-           "bench_scheduler"]
+           "bench_scheduler", "bench_backups"]
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ header's SHA-256, the frame's index and its flags as associated data.  The final
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -25,6 +26,7 @@ from lanner.ops.backups.manifest import MAGIC, Header
 FRAME_BYTES = 1 << 20  # plaintext bytes per frame
 MAX_FRAME = 64 << 20  # a larger length can only be damage: refuse instead of allocating it
 LINES_PER_FLUSH = 1 << 18  # bytes of JSON lines handed to zstd at once
+READ_BYTES = 1 << 20  # decompressed bytes read at once: bounds a reader's memory whatever the ratio
 FINAL = 1
 _LEN = struct.Struct(">I")
 _FRAME = struct.Struct(">IB")
@@ -98,13 +100,9 @@ def read_header(source: BinaryIO, where: str) -> tuple[Header, str]:
     return Header.from_bytes(raw, where), hashlib.sha256(raw).hexdigest()
 
 
-def read_lines(source: BinaryIO, header_sha256: str, sealer: Sealer | None, where: str) -> Iterator[bytes]:
-    """Every JSON line after the header; BackupInvalidError for a truncated, reordered or altered file."""
-    import zstandard
-
+def read_frames(source: BinaryIO, header_sha256: str, sealer: Sealer | None, where: str) -> Iterator[bytes]:
+    """Every frame's plaintext, in order; BackupInvalidError for a truncated, reordered or altered file."""
     digest = bytes.fromhex(header_sha256)
-    decompressor = zstandard.ZstdDecompressor().decompressobj()
-    rest = b""
     index = 0
     while True:
         head = source.read(_FRAME.size)
@@ -125,20 +123,55 @@ def read_lines(source: BinaryIO, header_sha256: str, sealer: Sealer | None, wher
                     "Use another copy of the backup; nothing was written.",
                 )
             payload = opened
-        try:
-            data = decompressor.decompress(payload) if payload else b""
-        except zstandard.ZstdError as exc:
-            raise _damaged(where, index, str(exc)) from None
-        lines = (rest + data).split(b"\n")
-        rest = lines.pop()
-        yield from lines
+        yield payload
         index += 1
         if flags & FINAL:
             break
-    if rest or not decompressor.eof:
-        raise _damaged(where, index - 1, "the compressed stream does not end with the final frame")
     if source.read(1):
         raise _damaged(where, index, "there are bytes after the final frame")
+
+
+class _FrameStream(io.RawIOBase):
+    """The frames' plaintexts as one readable stream (what zstd's stream reader pulls from)."""
+
+    def __init__(self, frames: Iterator[bytes]) -> None:
+        self._frames = frames
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[no-untyped-def]
+        while not self._buffer:
+            chunk = next(self._frames, None)
+            if chunk is None:
+                return 0
+            self._buffer = memoryview(chunk)
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def read_lines(source: BinaryIO, header_sha256: str, sealer: Sealer | None, where: str) -> Iterator[bytes]:
+    """Every JSON line after the header, decompressed a bounded piece at a time (memory stays flat)."""
+    import zstandard
+
+    frames = read_frames(source, header_sha256, sealer, where)
+    stream = zstandard.ZstdDecompressor().stream_reader(_FrameStream(frames), read_size=FRAME_BYTES)
+    rest = b""
+    try:
+        while chunk := stream.read(READ_BYTES):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield from lines
+    except zstandard.ZstdError as exc:
+        raise _damaged(where, -1, f"the compressed stream is corrupt ({exc})") from None
+    if rest:
+        raise _damaged(where, -1, "the compressed stream does not end with a complete line")
+    for extra in frames:  # to the end marker (and its checks)
+        if extra:
+            raise _damaged(where, -1, "data after the end of the compressed stream")
 
 
 def _truncated(where: str, index: int) -> BackupInvalidError:
@@ -149,7 +182,8 @@ def _truncated(where: str, index: int) -> BackupInvalidError:
 
 
 def _damaged(where: str, index: int, detail: str = "") -> BackupInvalidError:
+    at = f" at frame {index}" if index >= 0 else ""
     return BackupInvalidError(
-        f"{where} is damaged or altered at frame {index}" + (f": {detail}" if detail else ""),
+        f"{where} is damaged or altered{at}" + (f": {detail}" if detail else ""),
         "Use another copy of the backup; nothing was written.",
     )

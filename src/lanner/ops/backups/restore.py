@@ -162,6 +162,10 @@ def _load_table(connection: Connection, section: Section, values: Any, progress:
     if missing:
         raise RestoreRefusedError(f"the database's table {section.name} has no column {', '.join(missing)}",
                                   "Restore into an empty database.")
+    if connection.dialect.name == "postgresql":
+        nullable = {c["name"]: c["nullable"] for c in inspector.get_columns(section.name)}
+        _copy_rows(connection, section, values, nullable, progress)
+        return
     table = source_table(section.name, section.columns, reflected)
     decode = manifest.row_decoder(section.kinds)
     columns = section.columns
@@ -176,6 +180,31 @@ def _load_table(connection: Connection, section: Section, values: Any, progress:
     if batch:
         connection.execute(insert, batch)
         progress.advance(section.name, len(batch))
+
+
+def _copy_rows(connection: Connection, section: Section, values: Any, nullable: dict[str, bool],
+               progress: Progress) -> None:
+    """PostgreSQL: COPY ... FROM STDIN in the load's transaction, several times faster than INSERTs."""
+    from psycopg.types.json import Jsonb
+
+    decode = manifest.row_decoder(section.kinds)
+    # None in a JSON column: SQL NULL where the column allows it, JSON null where it does not.
+    json_columns = [(i, nullable[c]) for i, (c, k) in enumerate(zip(section.columns, section.kinds)) if k == "json"]
+    columns = ", ".join(f'"{c}"' for c in section.columns)
+    raw = connection.connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{section.name}" ({columns}) FROM STDIN') as copy:
+        for row in values:
+            row = decode(row)
+            for i, can_be_null in json_columns:
+                if row[i] is not None or not can_be_null:
+                    row[i] = Jsonb(row[i])
+            copy.write_row(row)
+            count += 1
+            if count == INSERT_BATCH:
+                progress.advance(section.name, count)
+                count = 0
+    progress.advance(section.name, count)
 
 
 def _reset_sequences(connection: Connection) -> None:
