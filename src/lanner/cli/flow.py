@@ -64,6 +64,9 @@ def validate(app: App, paths: tuple[Path, ...]) -> None:
         f"{len(results)} flow(s) checked: {len(results) - invalid} valid, {invalid} invalid "
         f"({errors} error(s), {deprecations} deprecation(s))."
     )
+    if deprecations:
+        click.echo("`lanner flow migrate PATH...` rewrites the deprecated syntax reported above "
+                   "(add --dry-run to see the diff first).")
     if invalid:
         sys.exit(1)
 
@@ -223,3 +226,12 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float, flow
     print_execution(execution, logs)
     if execution.current.value not in ("SUCCESS", "WARNING"):
         sys.exit(1)
+
+
+def _register_migrate() -> None:
+    from lanner.cli.flow_migrate import migrate
+
+    flow.add_command(migrate)
+
+
+_register_migrate()

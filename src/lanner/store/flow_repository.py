@@ -159,3 +159,12 @@ def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
 
 def _revision(row, created_at) -> FlowRevision:  # type: ignore[no-untyped-def]
     return FlowRevision(row.namespace, row.flow_id, row.revision, row.source, row.deleted, created_at, row.tenant_id)
+
+
+def all_current(connection: Connection) -> list[FlowRevision]:
+    """The current revision of every flow that is not deleted, in every tenant (for the upgrade check)."""
+    columns = (flows.c.tenant_id, flows.c.namespace, flows.c.flow_id, flows.c.revision, flows.c.source,
+               flows.c.deleted, flows.c.updated_at)
+    rows = connection.execute(sa.select(*columns).where(~flows.c.deleted)
+                              .order_by(flows.c.tenant_id, flows.c.namespace, flows.c.flow_id))
+    return [_revision(row, row.updated_at) for row in rows]
