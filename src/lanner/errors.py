@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     MIGRATION_FAILED = 8
     BACKUP_INVALID = 9  # a backup file that is truncated, tampered, wrongly keyed or of an unknown format
     RESTORE_REFUSED = 10  # the target database is not empty (without --yes) or at another schema version
+    UPGRADE_BLOCKED = 11  # lanner sys upgrade check found a blocker: do not upgrade yet
     INTERRUPTED = 130
 
 

@@ -1,0 +1,175 @@
+"""lanner sys upgrade check on a database left at an older schema, on both backends.
+
+The database is migrated to 0001 only, holds flows written with Kestra's older syntax,
+and has a worker of an older Lanner alive: the check must report all of it, in text and
+in JSON, write nothing, and exit 11 only for a blocker.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from lanner import version
+from lanner.flows.validator import validate_source
+from lanner.model.service_state import ServiceState
+from lanner.store import flow_repository, migrator, service_instances
+from lanner.store.engine import create_engine, write_connection
+from lanner.store.queue import Queue
+from lanner.upgrade.check import run_check
+from tests.conftest import run_lanner
+from tests.helpers import config_for, snapshot
+
+OLD_FLOW = """\
+id: legacy
+namespace: company.team
+# written for Kestra 0.15
+taskDefaults:
+  - type: io.kestra.core.tasks.log.Log
+    values:
+      level: WARN
+tasks:
+  - id: hello
+    type: io.kestra.core.tasks.log.Log
+    message: hello
+  - id: each
+    type: io.kestra.core.tasks.flows.EachParallel
+    value: ["a", "b"]
+    tasks:
+      - id: inner
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ taskrun.value }}"
+"""
+CURRENT_FLOW = """\
+id: current
+namespace: company.team
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: hello
+"""
+
+
+@pytest.fixture
+def old_database(database_url):
+    """A database at schema 0001 with an old-style flow, a current one, and a 0.0.9 worker alive."""
+    config = config_for(database_url)
+    engine = create_engine(config.settings.database)
+    migrator.migrate(engine, config.settings.database, target="0001")
+    with write_connection(engine) as connection, connection.begin():
+        for source in (OLD_FLOW, CURRENT_FLOW):
+            flow_repository.save_flow(connection, validate_source(source).flow, source)
+    register(engine, "0.0.9", "WORKER")
+    yield engine
+    engine.dispose()
+
+
+def register(engine, lanner_version, service_type):
+    instance_id = uuid.uuid4().hex
+    service_instances.register(engine, instance_id=instance_id, service_type=service_type, hostname="old-host",
+                               pid=4242, lanner_version=lanner_version, schema_version="0001", settings={})
+    service_instances.change_state(engine, instance_id, ServiceState.RUNNING, "started")
+    return instance_id
+
+
+def test_check_reports_schema_migrations_flows_workers_and_changes(old_database, database_url, tmp_path):
+    config_file = tmp_path / "config.yml"
+    config_file.write_text(f"lanner:\n  database:\n    url: {database_url}\n  server:\n"
+                           "    terminateGracePeriod: 30s\n")
+    before = snapshot(database_url)
+    result = run_lanner("sys", "upgrade", "check", "--format", "json", "-c", str(config_file), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert snapshot(database_url) == before  # read-only
+
+    assert report["format"] == 1 and report["binary"]["version"] == version()
+    assert report["database"]["schemaVersion"] == "0001" and report["database"]["migratedBy"] == version()
+    assert report["versionsBetween"][-1] == "Unreleased"
+    [migration] = report["migrations"]
+    assert migration["revision"] == "0002" and migration["expectedSeconds"] > 0
+    steps = {step["table"]: step for step in migration["steps"]}
+    assert set(steps) == {"worker_jobs_running", "task_runs", "queue_messages"}
+    postgres = database_url.startswith("postgresql")
+    assert migration["locksWrites"] is (not postgres)  # SQLite copies task_runs; PostgreSQL builds concurrently
+
+    assert [(c["key"], c["replacement"]) for c in report["config"]] == [
+        ("lanner.server.terminateGracePeriod", "lanner.server.termination-grace-period")]
+    assert report["config"][0]["source"].startswith(f"file {config_file}:5")
+
+    flows = report["flows"]
+    assert {f["flowId"] for f in flows} == {"legacy"}
+    by_path = {f["path"]: f for f in flows}
+    assert by_path["taskDefaults"]["changeId"] == "task-defaults"
+    assert by_path["tasks[0].type"]["changeId"] == "kestra-type-aliases"
+    assert by_path["tasks[1].type"]["revision"] == 1 and by_path["tasks[1].type"]["line"] == 13
+    assert {f["namespace"] for f in flows} == {"company.team"}
+    assert all(f["autoFix"] for f in flows)
+
+    [worker] = report["instances"]
+    assert worker["version"] == "0.0.9" and worker["problem"] == "old-worker"
+    assert report["backup"]["latest"] is None
+    codes = {item["code"]: item["severity"] for item in report["items"]}
+    assert codes["old-worker"] == "warning" and codes["flow-deprecation"] == "warning"
+    assert codes["config-deprecation"] == "warning" and codes["no-backup"] == "warning"
+    assert "version-skew" not in codes  # 0.0.9 and 0.1.0 are one minor version apart: supported
+    assert report["blockers"] == 0
+    assert {c["id"] for c in report["breakingChanges"]} >= {"each-parallel", "task-defaults", "schema-0002"}
+
+    text = run_lanner("sys", "upgrade", "check", "-c", str(config_file), cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    out = text.stdout
+    assert "Schema:          0001, last migrated by Lanner" in out
+    assert "0002 Worker jobs and queue indexes" in out
+    assert "lanner.server.terminateGracePeriod" in out and "legacy" in out and "0.0.9" in out
+    assert "old worker" in out and "No blockers" in out
+
+
+def test_a_newer_live_instance_is_a_blocker_exit_11(old_database, database_url, tmp_path):
+    register(old_database, "99.0.0", "EXECUTOR")
+    result = run_lanner("sys", "upgrade", "check", env={"LANNER_DATABASE_URL": database_url}, cwd=tmp_path)
+    assert result.returncode == 11, result.stdout + result.stderr
+    assert "BLOCKER" in result.stdout and "99.0.0, newer than this Lanner" in result.stdout
+    result = run_lanner("sys", "upgrade", "check", "--format", "json", env={"LANNER_DATABASE_URL": database_url},
+                        cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert result.returncode == 11 and report["blockers"] == 1
+    assert any(item["code"] == "version-skew" for item in report["items"])
+
+
+def test_the_cost_estimate_grows_with_the_rows(old_database, database_url):
+    config = config_for(database_url)
+
+    def queue_step():
+        report = run_check(old_database, config)
+        step = next(s for s in report.migrations[0]["steps"] if s["table"] == "queue_messages")
+        return step
+
+    empty = queue_step()
+    queue = Queue(old_database)
+    try:
+        with write_connection(old_database) as connection, connection.begin():
+            queue.send_many(connection, "test.bulk", [{"v": 1, "n": n, "pad": "x" * 200} for n in range(20_000)])
+    finally:
+        queue.close()
+    if database_url.startswith("postgresql"):
+        with old_database.connect() as connection:
+            connection.execute(sa.text("ANALYZE queue_messages"))
+            connection.commit()
+    full = queue_step()
+    assert empty["rows"] == 0 and full["rows"] == 20_000
+    assert full["bytes"] > empty["bytes"] and full["seconds"] > empty["seconds"]
+
+
+def test_the_latest_backup_is_found_and_dated_from_its_header(old_database, database_url, tmp_path):
+    env = {"LANNER_DATABASE_URL": database_url, "LANNER_BACKUP_ENCRYPTION_KEY": "a passphrase for the test"}
+    created = run_lanner("backups", "create", env=env, cwd=tmp_path)
+    assert created.returncode == 0, created.stdout + created.stderr
+    [backup] = list(tmp_path.glob("*.lbak"))
+    result = run_lanner("sys", "upgrade", "check", "--format", "json", env=env, cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["backup"]["latest"] == backup.name and report["backup"]["source"] == "header"
+    assert report["backup"]["sinceLastMigration"] is True and 0 <= report["backup"]["ageSeconds"] < 120
+    assert "no-backup" not in {item["code"] for item in report["items"]}
