@@ -65,9 +65,12 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
         engine.dispose()
     shown = [i for i in found if show_all or i.state != ServiceState.EMPTY]
     shown.sort(key=lambda i: (i.started_at, i.id), reverse=True)
+    from lanner.cluster.versions import skew_warning
+
     return {
         "database": masked_url(config.url), "schemaVersion": state.current, "now": _iso(now),
         "hidden": len(found) - len(shown),
+        "versionWarning": skew_warning(i.lanner_version for i in found if i.state.alive),
         "instances": [_instance(i, now) for i in shown],
     }
 
@@ -96,6 +99,8 @@ def _print(info: dict[str, Any]) -> None:
     # Piped output (scripts, CI logs) gets a wide fixed width instead of being folded at 80 columns.
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     console.print(f"Database:     {info['database']}")
+    if info.get("versionWarning"):
+        console.print(f"[bold yellow]Warning:[/] {info['versionWarning']}")
     instances = info["instances"]
     hidden = f" ({info['hidden']} ended hidden, --all shows them)" if info["hidden"] else ""
     if not instances:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from lanner.engine import children, messages
+from lanner.engine import children, features, messages
 from lanner.engine.decide import Decision, Kill, Note, TaskResult, Tick
 from lanner.engine.flow_cache import FlowCache
 from lanner.model.state import State
@@ -53,6 +53,8 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
                 _report_killed(connection, queue, decision.execution, [(job.task_run_id, job.attempt)])
             else:
                 jobs.append((decision.execution, job))
+    # Jobs older live workers cannot run wait on their own topic (lanner.engine.features).
+    jobs, held_entries = features.hold(connection, queue, jobs, now)
     now_jobs = [(e, j) for e, j in jobs if j.delay <= 0]
     for tenant_id in {e.tenant_id for e, _ in now_jobs}:
         mine = [(e, j) for e, j in now_jobs if e.tenant_id == tenant_id]
@@ -82,7 +84,7 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
             mine = [e for e in ended if e.tenant_id == tenant_id]
             queue.send_many(connection, messages.ENDED_EXECUTIONS, [messages.ended_payload(e) for e in mine],
                             keys=[e.id for e in mine], tenant_id=tenant_id)
-    entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes]
+    entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes] + held_entries
     if entries:
         repo.append_logs(connection, entries)
 
@@ -91,7 +93,8 @@ def _send_kills(connection: Connection, queue: Queue, execution: Execution, kill
     # Jobs no worker took yet (retries waiting for their delay included) are withdrawn and
     # reported KILLED here; only then are the holders looked up: on PostgreSQL, withdrawing
     # waits for a worker taking one of them, whose holding is then visible.
-    withdrawn = [m for m in queue.withdraw(connection, messages.WORKER, execution.id, tenant_id=execution.tenant_id)
+    withdrawn = [m for topic in (messages.WORKER, features.HELD)
+                 for m in queue.withdraw(connection, topic, execution.id, tenant_id=execution.tenant_id)
                  if m.payload.get("v") == messages.FORMAT]
     _report_killed(connection, queue, execution, [(m.payload["taskRunId"], int(m.payload["attempt"]))
                                                   for m in withdrawn])

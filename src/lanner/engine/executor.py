@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from lanner.engine import concurrency, effects, messages
+from lanner.engine import concurrency, effects, features, messages
 from lanner.engine.decide import Decision, Note, Start, decide
 from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
@@ -47,8 +47,13 @@ class Executor:
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         foreign = ForeignFormats(self.engine, self.queue, messages.EXECUTOR)
+        held = features.HeldJobs(self.engine, self.queue)
         while not stop.is_set():
             foreign.check()
+            try:
+                held.release_due()  # jobs waiting for old workers to leave (rolling upgrades)
+            except Exception:
+                log.exception("cannot release held jobs; retrying")
             try:
                 handled = self.process_batch()
             except Exception:  # the database went away, or a bug: say so, back off, try again

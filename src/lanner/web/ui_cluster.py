@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from lanner.cluster import versions as cluster_versions
 from lanner.model.service_state import ServiceState
 from lanner.store import service_instances as instances
 from lanner.web.ui_render import Srv, page
@@ -19,6 +20,7 @@ def services(srv: Srv, all: bool = False) -> HTMLResponse:  # noqa: A002 - the q
     with srv.engine.connect() as connection:
         now = instances.database_now(connection)
         found = instances.list_instances(connection)
+        held = cluster_versions.held_jobs(connection)
     rows: list[dict[str, Any]] = []
     for instance in sorted(found, key=lambda i: i.started_at, reverse=True):
         if instance.state is ServiceState.EMPTY and not all:
@@ -29,4 +31,5 @@ def services(srv: Srv, all: bool = False) -> HTMLResponse:  # noqa: A002 - the q
     counts: dict[str, int] = {}
     for row in rows:
         counts[str(row["i"].state)] = counts.get(str(row["i"].state), 0) + 1
-    return page("services.html", rows=rows, counts=sorted(counts.items()), show_all=all)
+    skew = cluster_versions.skew_warning(i.lanner_version for i in found if i.state.alive)
+    return page("services.html", rows=rows, counts=sorted(counts.items()), show_all=all, skew=skew, held=held)
