@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
+JOIN_TIMEOUT = 30.0  # seconds a component loop may take to finish its batch when the process stops
 
 
 @dataclass
@@ -156,7 +157,11 @@ class Runtime:
         self.stop.set()
         self.queue.interrupt()  # loops waiting for messages see the stop at once
         for thread in self._threads:
-            thread.join(timeout)
+            # Loops end after the batch in hand; one stuck on the database must not hold the exit forever.
+            thread.join(timeout if timeout is not None else JOIN_TIMEOUT)
+            if thread.is_alive():
+                log.warning("%s did not stop within %.0f s; leaving it", thread.name,
+                            timeout if timeout is not None else JOIN_TIMEOUT)
         graceful = True
         if self.worker is not None and not (membership is not None and membership.fenced):
             graceful = self.worker.finish(self.settings.termination_grace_period.total_seconds(), self.force)

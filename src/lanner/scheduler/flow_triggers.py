@@ -117,16 +117,18 @@ class FlowTriggers:
             fired.failed.append(f"{where}: not fired: {exc}")
             return
         fired.created.append((ended["executionId"], created.id))
-        triggers.save_progress(connection, [{"key": row.key, "execution_id": created.id}])
 
     def _stop_after(self, connection: Connection, ended: dict[str, Any], fired: Fired) -> None:
         trigger_id = ended.get("triggerId")
         if not trigger_id:
             return
-        row = triggers.get_trigger(connection, ended["namespace"], ended["flowId"], trigger_id,
-                                   ended.get("tenantId", "main"), lock=True)
+        key = (ended["namespace"], ended["flowId"], trigger_id, ended.get("tenantId", "main"))
+        row = triggers.get_trigger(connection, *key)  # no lock: most triggers have no stopAfter
         stop_after = (row.definition.get("stopAfter") or []) if row is not None else []
-        if row is not None and not row.disabled and ended["state"] in stop_after:
+        if row is None or row.disabled or ended["state"] not in stop_after:
+            return
+        row = triggers.get_trigger(connection, *key, lock=True)
+        if row is not None and not row.disabled:
             triggers.set_disabled(connection, row, True)
             fired.stopped.append((row.namespace, row.flow_id, row.trigger_id))
             log.info("trigger %s of %s.%s disabled: an execution it started ended %s (stopAfter)",
