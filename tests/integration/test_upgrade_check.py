@@ -67,10 +67,10 @@ def old_database(database_url):
     engine.dispose()
 
 
-def register(engine, lanner_version, service_type):
+def register(engine, lanner_version, service_type, schema_version="0001"):
     instance_id = uuid.uuid4().hex
     service_instances.register(engine, instance_id=instance_id, service_type=service_type, hostname="old-host",
-                               pid=4242, lanner_version=lanner_version, schema_version="0001", settings={})
+                               pid=4242, lanner_version=lanner_version, schema_version=schema_version, settings={})
     service_instances.change_state(engine, instance_id, ServiceState.RUNNING, "started")
     return instance_id
 
@@ -131,7 +131,7 @@ def test_a_newer_live_instance_is_a_blocker_exit_11(old_database, database_url, 
     register(old_database, "99.0.0", "EXECUTOR")
     result = run_lanner("sys", "upgrade", "check", env={"LANNER_DATABASE_URL": database_url}, cwd=tmp_path)
     assert result.returncode == 11, result.stdout + result.stderr
-    assert "BLOCKER" in result.stdout and "99.0.0, newer than this Lanner" in result.stdout
+    assert "BLOCKER" in result.stdout and "99.0.0 (schema 0001), newer than this Lanner" in result.stdout
     result = run_lanner("sys", "upgrade", "check", "--format", "json", env={"LANNER_DATABASE_URL": database_url},
                         cwd=tmp_path)
     report = json.loads(result.stdout)
@@ -173,3 +173,10 @@ def test_the_latest_backup_is_found_and_dated_from_its_header(old_database, data
     assert report["backup"]["latest"] == backup.name and report["backup"]["source"] == "header"
     assert report["backup"]["sinceLastMigration"] is True and 0 <= report["backup"]["ageSeconds"] < 120
     assert "no-backup" not in {item["code"] for item in report["items"]}
+
+
+def test_a_live_instance_on_a_schema_this_lanner_does_not_know_is_a_blocker(old_database, database_url):
+    register(old_database, "0.1.0", "WEBSERVER", schema_version="0099")
+    report = run_check(old_database, config_for(database_url))
+    assert [item.code for item in report.blockers] == ["instance-newer"]
+    assert "schema 0099" in report.blockers[0].message

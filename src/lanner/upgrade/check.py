@@ -176,16 +176,21 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
                               f"flow {namespace}.{flow_id} (revision {found[0].revision}) uses "
                               f"{len(deprecated)} deprecated name(s) or property(ies): {fix}"))
 
+    from lanner.store.migration_scripts import by_revision
+
+    known_revisions = by_revision()
     instances = []
     live_versions = {this}
     for instance in alive:
         problem = None
         parsed = versions.parse_or_none(instance.lanner_version)
-        if parsed is not None and parsed > versions.key(this):
+        newer_schema = bool(instance.schema_version) and instance.schema_version not in known_revisions
+        if newer_schema or (parsed is not None and parsed > versions.key(this)):
             problem = "newer"
             items.append(Item(BLOCKER, "instance-newer",
                               f"{instance.service_type} {instance.hostname}:{instance.pid} ({instance.id}) runs "
-                              f"Lanner {instance.lanner_version}, newer than this Lanner {this}"))
+                              f"Lanner {instance.lanner_version} (schema {instance.schema_version or 'unknown'}), "
+                              f"newer than this Lanner {this}"))
         elif parsed is not None and parsed < versions.key(this) and instance.service_type in WORKER_TYPES:
             problem = "old-worker"
             items.append(Item(WARNING, "old-worker",
