@@ -26,5 +26,10 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py
 
+# The long chaos profile (>= 10 minutes of load on a real PostgreSQL cluster, >= 50 kills);
+# its summary is written to docs/reliability.md. The short profile runs in `make test`.
+chaos: $(VENV)/.installed-test
+	$(BIN)/python -m tests.chaos.run --profile long --report docs/reliability.md
+
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -178,6 +178,15 @@ def test_kill_restart_and_resume(api):
     assert resumed.status_code == 200, resumed.text
 
 
+def test_migrate_rewrites_deprecated_syntax_without_saving(api):
+    legacy = GREETING.replace("io.kestra.plugin.core.debug.Return", "io.kestra.core.tasks.debugs.Return")
+    answer = api.post("/api/v1/flows/migrate", content=legacy, headers={"Content-Type": "application/x-yaml"}).json()
+    assert answer["source"] == GREETING and len(answer["changes"]) == 1 and answer["refused"] == []
+    assert api.get("/api/v1/flows/lanner.api/greeting").status_code == 404  # nothing saved
+    again = api.post("/api/v1/flows/migrate", content=GREETING, headers={"Content-Type": "application/x-yaml"}).json()
+    assert again == {"source": GREETING, "changes": [], "refused": []}
+
+
 def test_the_openapi_document_lists_the_routes(api):
     document = api.get("/api/v1/openapi.json").json()
     assert {"/api/v1/flows", "/api/v1/executions/{namespace}/{flow_id}", "/health/ready"} <= set(document["paths"])
@@ -238,6 +247,8 @@ def test_the_login_form_signs_a_browser_in_with_a_session_cookie(guarded):
     assert guarded.get("/api/v1/flows/search").status_code == 200  # the UI's own calls carry the cookie
     guarded.cookies.set(COOKIE, right.cookies[COOKIE][:-2] + "xx")  # tampered
     assert guarded.get("/api/v1/flows/search").status_code == 401
+    from_ui = guarded.get("/api/v1/flows/search", headers={"X-Lanner-UI": "1"})
+    assert from_ui.status_code == 401 and "www-authenticate" not in from_ui.headers  # no browser prompt
     guarded.cookies.clear()
     elsewhere = guarded.post("/ui/login", data={"username": "admin", "password": "s3cret",
                                                 "next": "https://evil.example/"})

@@ -408,3 +408,28 @@ def test_disable_a_trigger_and_start_pause_and_cancel_a_backfill(page, api):
     expect(flow_row.locator(".state-cell")).to_contain_text("DISABLED")
     flow_row.get_by_role("button", name="Enable").click()
     expect(flow_row.locator(".state-cell")).to_contain_text("ENABLED")
+
+
+def test_the_editor_migrates_deprecated_syntax_and_saves_it(page):
+    from playwright.sync_api import expect
+
+    flow_id = unique("legacy")
+    page.goto("/ui/flows/new")
+    page.locator("#source").fill(f"""id: {flow_id}
+namespace: lanner.ui
+# a comment that must survive
+tasks:
+  - id: hello
+    type: io.kestra.core.tasks.log.Log
+    message: hi
+""")
+    expect(page.locator("#problems li.warning")).to_contain_text(["is replaced by `io.kestra.plugin.core.log.Log`"])
+    page.get_by_role("button", name="Migrate deprecated syntax").click()
+    expect(page.locator("#status")).to_contain_text("1 change made (not saved yet)")
+    assert "type: io.kestra.plugin.core.log.Log" in page.locator("#source").input_value()
+    assert "# a comment that must survive" in page.locator("#source").input_value()
+    expect(page.locator("#problems li.warning")).to_have_count(0)
+    page.get_by_role("button", name="Migrate deprecated syntax").click()
+    expect(page.locator("#status")).to_have_text("Nothing to migrate: the flow uses current syntax.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#saved")).to_have_text("Saved: revision 1.")

@@ -82,8 +82,9 @@ class BasicAuthMiddleware(BaseHTTPMiddleware):
         if path.startswith("/ui") and request.method == "GET":
             target = path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
-        return JSONResponse(body("authentication required"), status_code=401,
-                            headers={"WWW-Authenticate": 'Basic realm="Lanner"'})
+        # No challenge for the UI's own calls: the browser would open its password prompt.
+        challenge = {} if request.headers.get("x-lanner-ui") else {"WWW-Authenticate": 'Basic realm="Lanner"'}
+        return JSONResponse(body("authentication required"), status_code=401, headers=challenge)
 
     def _allowed(self, header: str) -> bool:
         scheme, _, encoded = header.partition(" ")

@@ -91,6 +91,18 @@ async def validate(request: Request) -> list[dict[str, Any]]:
              "problems": _problems(validation)}]
 
 
+@router.post("/migrate", openapi_extra=YAML)
+async def migrate(request: Request) -> dict[str, Any]:
+    """The source rewritten to current syntax (what ``lanner flow migrate`` does), without saving it.
+
+    Answers ``{source, changes, refused}``: ``refused`` says why a flow was left alone.
+    """
+    from lanner.upgrade.rewrite import rewrite_source
+
+    done = rewrite_source(await _source(request))
+    return {"source": done.new_source, "changes": done.changes, "refused": done.refused}
+
+
 @router.post("/{namespace}", openapi_extra=YAML)
 async def update_namespace(namespace: str, request: Request, delete: bool = True,
                            srv: Server = Depends(server)) -> list[dict[str, Any]]:

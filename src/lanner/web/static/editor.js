@@ -20,13 +20,19 @@ class YamlEditor {
 
   get value() { return this.text.value; }
 
+  // New text, as if typed: re-highlighted, line numbers redrawn.
+  replace(text) {
+    this.text.value = text;
+    this.render();
+  }
+
   // Problems to show: each with a line (1-based) is marked on it; the others are listed only.
   show(problems) {
     this.problems = problems || [];
     this.render();
     this.list.replaceChildren(...this.problems.map((p) => {
       const where = p.line ? `Line ${this.clamp(p.line)}` : "Flow";
-      const item = ui.el("li", {class: p.severity === "warning" ? "warning" : "error", "data-line": p.line || ""},
+      const item = ui.el("li", {class: ui.mild(p) ? "warning" : "error", "data-line": p.line || ""},
                          ui.el("strong", {}, where), p.path ? ui.el("code", {}, p.path) : null, p.message);
       if (p.line) item.addEventListener("click", () => this.select(this.clamp(p.line)));
       return item;
@@ -50,7 +56,7 @@ class YamlEditor {
     let block = -1;  // indentation of a block scalar's key (| or >) while inside it
     lines.forEach((line, index) => {
       const found = byLine.get(index + 1) || [];
-      const level = found.some((p) => p.severity !== "warning") ? "error" : found.length ? "warning" : "";
+      const level = found.some((p) => !ui.mild(p)) ? "error" : found.length ? "warning" : "";
       numbers.push(ui.el("div", {class: level, "data-line": index + 1, title: found.map((p) => p.message).join("\n") || null},
                          String(index + 1)));
       const indent = line.search(/\S/);

@@ -19,7 +19,7 @@
     const result = await ui.call("POST", "/api/v1/flows/validate", source, YAML);
     if (source !== editor.value || !result.ok || !Array.isArray(result.body)) return;  // typed meanwhile
     editor.show(result.body[0].problems);
-    const errors = result.body[0].problems.filter((p) => p.severity !== "warning").length;
+    const errors = result.body[0].problems.filter((p) => !ui.mild(p)).length;
     ui.setStatus(status, errors ? `${errors} problem${errors > 1 ? "s" : ""} to fix before saving` : "", errors);
   }
 
@@ -39,6 +39,20 @@
     ui.setStatus(status, result.body && result.body.message ? result.body.message +
                  (details.length ? ` (${details.length} problem${details.length > 1 ? "s" : ""})` : "")
                  : ui.problem(result), true);
+  });
+
+  // Deprecated syntax rewritten in the editor (not saved): what `lanner flow migrate` would do.
+  const migrate = document.getElementById("migrate");
+  migrate.addEventListener("click", async () => {
+    const result = await ui.call("POST", "/api/v1/flows/migrate", editor.value, YAML);
+    if (!result.ok) { ui.setStatus(status, ui.problem(result), true); return; }
+    const {source, changes, refused} = result.body;
+    if (refused.length) { ui.setStatus(status, "Not migrated: " + refused.join("; "), true); return; }
+    if (!changes.length) { ui.setStatus(status, "Nothing to migrate: the flow uses current syntax."); return; }
+    editor.replace(source);
+    await validate();
+    ui.setStatus(status, `${changes.length} change${changes.length > 1 ? "s" : ""} made (not saved yet): ` +
+                 changes.join("; "));
   });
 
   const execute = document.getElementById("execute");

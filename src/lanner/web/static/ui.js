@@ -18,7 +18,9 @@ const ui = {
   // One API call; resolves to {ok, status, body} (body: parsed JSON, or text), never throws.
   async call(method, path, body, headers) {
     try {
-      const response = await fetch(path, {method, body, headers, credentials: "same-origin"});
+      // The UI's own calls: a 401 must lead to the login form, not to the browser's password prompt.
+      const marked = Object.assign({"X-Lanner-UI": "1"}, headers || {});
+      const response = await fetch(path, {method, body, headers: marked, credentials: "same-origin"});
       const text = await response.text();
       let parsed = text;
       try { parsed = text ? JSON.parse(text) : null; } catch (_) { /* plain text */ }
@@ -54,6 +56,11 @@ const ui = {
     if (ms < 1000) return ms.toFixed(0) + " ms";
     if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
     return Math.floor(ms / 60000) + " min " + Math.round((ms % 60000) / 1000) + " s";
+  },
+
+  // A validation problem that does not stop a save: a warning or a deprecation.
+  mild(problem) {
+    return problem.severity === "warning" || problem.severity === "deprecation";
   },
 
   setStatus(node, text, bad) {
