@@ -115,10 +115,8 @@ def test_migrate_takes_a_backup_first_and_prints_the_rollback(tmp_path):
 
 
 def test_create_with_maintenance_enters_and_leaves_maintenance_mode(sqlite_url, tmp_path):
-    try:
-        from lanner.ops import maintenance
-    except ImportError:
-        pytest.skip("lanner.ops.maintenance (maintenance mode, issue 9 item 1) has not landed yet")
+    from lanner.ops import maintenance
+
     engine = _migrated(sqlite_url)
     fill(engine)  # its worker_jobs_running row is a task still running
     env = {"LANNER_DATABASE_URL": sqlite_url}
