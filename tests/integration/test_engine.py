@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.runtime import Runtime
+from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from lanner.engine import features
-from lanner.engine.runtime import Runtime
+from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.service_state import ServiceState

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from lanner.engine.runtime import Runtime
+from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.model.state import State
 from lanner.ops import maintenance

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lanner.engine.runtime import Runtime
+from lanner.server.runtime import Runtime
 from lanner.store import trigger_repository
 from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database

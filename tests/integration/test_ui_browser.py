@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lanner.engine.runtime import Runtime
+from lanner.server.runtime import Runtime
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 from tests.integration.running import FLOWS

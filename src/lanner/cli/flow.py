@@ -187,7 +187,7 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float, flow
     from lanner.cli.execution_view import print_execution
     from lanner.config.settings import Database
     from lanner.engine.flow_folder import FlowFolder
-    from lanner.engine.runtime import Runtime
+    from lanner.server.runtime import Runtime
     from lanner.engine.service import Executions
     from lanner.errors import UsageError
     from lanner.flows.files import read_source

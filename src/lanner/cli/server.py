@@ -32,7 +32,7 @@ def server() -> None:
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
            name: str, kind: ServiceType, web_port: int | None = None, schedulers: int = 0) -> None:
-    from lanner.engine.runtime import Runtime
+    from lanner.server.runtime import Runtime
     from lanner.ops.backups import pre_migration
     from lanner.store.schema_guard import prepare_database
 
@@ -63,7 +63,10 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
     try:
         runtime.start()
         log.info("Lanner %s ready (instance %s)", name, runtime.instance_id or "without liveness")
-        stop.wait()
+        # A signal may be delivered to any thread; Python runs its handler only when the main
+        # thread executes bytecode, which a wait without a timeout may never give it the chance to.
+        while not stop.wait(0.2):
+            pass
     finally:
         runtime.close(reason=f"{received[0]} received" if received else "stopping")
         engine.dispose()
