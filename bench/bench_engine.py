@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,16 +160,9 @@ def run() -> list[tuple[str, str, str, bool]]:
     return rows
 
 
-@contextmanager
-def pg_database():
+def pg_database():  # type: ignore[no-untyped-def]
     """A fresh PostgreSQL database for one benchmark, dropped afterwards; yields its URL."""
-    server = pg_harness.server_url()
-    name = f"lanner_bench_{uuid.uuid4().hex[:8]}"
-    url = pg_harness.create_database(server, name)
-    try:
-        yield url
-    finally:
-        pg_harness.drop_database(server, name)
+    return pg_harness.scratch_database("lanner_bench")
 
 
 if __name__ == "__main__":

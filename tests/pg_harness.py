@@ -10,6 +10,9 @@ whichever server this returns.
 from __future__ import annotations
 
 import atexit
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 import glob
 import os
 import shutil
@@ -121,3 +124,15 @@ def create_database(server: str, name: str) -> str:
 def drop_database(server: str, name: str) -> None:
     with psycopg.connect(_libpq(server), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def scratch_database(prefix: str = "lanner_scratch") -> Iterator[str]:
+    """A fresh database on the test server for one run (a benchmark, a chaos run), dropped afterwards."""
+    server = server_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    url = create_database(server, name)
+    try:
+        yield url
+    finally:
+        drop_database(server, name)

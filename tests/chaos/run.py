@@ -18,7 +18,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 
 from lanner.store import settings_repository
 from lanner.store.tables import executions, queue_messages, task_runs
+from tests import pg_harness
 from tests.acceptance.cluster_harness import Cluster, Component, wait_until
 from tests.chaos import flows
 
@@ -468,22 +468,9 @@ class Report:
         return "\n".join(lines)
 
 
-@contextmanager
-def chaos_database():
-    """A fresh PostgreSQL database for one run, dropped afterwards; yields its URL."""
-    from tests import pg_harness
-
-    server = pg_harness.server_url()
-    name = f"lanner_chaos_{uuid.uuid4().hex[:8]}"
-    url = pg_harness.create_database(server, name)
-    try:
-        yield url
-    finally:
-        pg_harness.drop_database(server, name)
-
-
 def run(profile: Profile, seed: int) -> Report:
-    with chaos_database() as url, tempfile.TemporaryDirectory(prefix="lanner-chaos-") as folder:
+    with pg_harness.scratch_database("lanner_chaos") as url, \
+            tempfile.TemporaryDirectory(prefix="lanner-chaos-") as folder:
         chaos = Chaos(url, Path(folder), profile, seed)
         try:
             return chaos.run()

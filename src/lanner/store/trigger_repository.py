@@ -170,9 +170,19 @@ def list_triggers(connection: Connection, *, namespace: str | None = None, flow_
                   tenant_id: str = DEFAULT_TENANT, exact: bool = False, query: str | None = None,
                   limit: int | None = None, offset: int = 0, trigger_type: str | None = None) -> list[TriggerRow]:
     """Triggers of a namespace (and its children unless ``exact``), of a flow, matching ``query``, of a type."""
-    select = sa.select(_t).where(_t.c.tenant_id == tenant_id)
+    select = _filtered(sa.select(_t), tenant_id=tenant_id, namespace=namespace, flow_id=flow_id, exact=exact,
+                       query=query)
     if trigger_type is not None:
         select = select.where(_t.c.state["type"].as_string() == trigger_type)
+    select = select.order_by(_t.c.namespace, _t.c.flow_id, _t.c.trigger_id).offset(offset)
+    if limit is not None:
+        select = select.limit(limit)
+    return [_row(row) for row in connection.execute(select)]
+
+
+def _filtered(select: sa.Select, *, tenant_id: str, namespace: str | None, flow_id: str | None, exact: bool,
+              query: str | None) -> sa.Select:
+    select = select.where(_t.c.tenant_id == tenant_id)
     if namespace is not None:
         select = select.where(_t.c.namespace == namespace if exact else
                               sa.or_(_t.c.namespace == namespace, _t.c.namespace.startswith(namespace + ".")))
@@ -183,10 +193,7 @@ def list_triggers(connection: Connection, *, namespace: str | None = None, flow_
         select = select.where(sa.or_(sa.func.lower(_t.c.flow_id).like(pattern),
                                      sa.func.lower(_t.c.trigger_id).like(pattern),
                                      sa.func.lower(_t.c.namespace).like(pattern)))
-    select = select.order_by(_t.c.namespace, _t.c.flow_id, _t.c.trigger_id).offset(offset)
-    if limit is not None:
-        select = select.limit(limit)
-    return [_row(row) for row in connection.execute(select)]
+    return select
 
 
 def count_triggers(connection: Connection, tenant_id: str = DEFAULT_TENANT) -> int:
@@ -251,14 +258,6 @@ def _row(row: Any) -> TriggerRow:
 def count_matching(connection: Connection, *, namespace: str | None = None, flow_id: str | None = None,
                    tenant_id: str = DEFAULT_TENANT, query: str | None = None) -> int:
     """How many rows :func:`list_triggers` finds with the same filters (without ``limit``/``offset``)."""
-    select = sa.select(sa.func.count()).select_from(_t).where(_t.c.tenant_id == tenant_id)
-    if namespace is not None:
-        select = select.where(sa.or_(_t.c.namespace == namespace, _t.c.namespace.startswith(namespace + ".")))
-    if flow_id is not None:
-        select = select.where(_t.c.flow_id == flow_id)
-    if query:
-        pattern = f"%{query.lower()}%"
-        select = select.where(sa.or_(sa.func.lower(_t.c.flow_id).like(pattern),
-                                     sa.func.lower(_t.c.trigger_id).like(pattern),
-                                     sa.func.lower(_t.c.namespace).like(pattern)))
+    select = _filtered(sa.select(sa.func.count()).select_from(_t), tenant_id=tenant_id, namespace=namespace,
+                       flow_id=flow_id, exact=False, query=query)
     return connection.execute(select).scalar_one()
