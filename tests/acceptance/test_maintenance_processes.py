@@ -83,3 +83,30 @@ def test_maintenance_on_a_live_cluster_accepts_everything_starts_nothing_then_ru
             assert component.wait_exit(30) == 0
     finally:
         cluster.close()
+
+
+def test_a_backup_with_maintenance_waits_for_running_tasks_on_a_live_cluster(postgres_url, tmp_path):
+    cluster = Cluster(postgres_url, tmp_path)
+    try:
+        cluster.deploy(FLOWS[0])
+        cluster.start("executor")
+        cluster.start("worker", "-t", "4")
+        running = [cluster.executions.create("lanner.maint", "slow").id for _ in range(3)]
+        wait_until(lambda: all(cluster.executions.get(e).task_runs
+                               and cluster.executions.get(e).task_runs[0].current is State.RUNNING for e in running),
+                   30, "the tasks running")
+        output = tmp_path / "during.lbak"
+        made = run_lanner("backups", "create", "--include-data", "--no-encryption", "--maintenance",
+                          "--maintenance-timeout", "60s", "-o", str(output), env=cluster.env)
+        assert made.returncode == 0, made.stdout + made.stderr
+        assert "Entered maintenance mode" in made.stderr and "Left maintenance mode" in made.stderr
+        # The snapshot was taken once the running tasks had ended: none held by a worker in it.
+        inspected = run_lanner("backups", "inspect", str(output), env=cluster.env)
+        assert inspected.returncode == 0, inspected.stdout + inspected.stderr
+        assert re.search(r"worker_jobs_running\s+0\b", inspected.stdout), inspected.stdout
+        for execution_id in running:  # and the instance went on afterwards
+            assert cluster.executions.wait(execution_id, 90).current is State.SUCCESS
+        status = run_lanner("sys", "maintenance", "status", env=cluster.env)
+        assert "Maintenance mode: off" in status.stdout
+    finally:
+        cluster.close()
