@@ -23,7 +23,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -115,7 +115,7 @@ class Coordinator:
         silent = (now - instance.heartbeat_at).total_seconds()
         if self._change(connection, instance, S.DISCONNECTED, f"no heartbeat for {silent:.1f} s"):
             done.disconnected.append(instance.id)
-            return Instance(**{**instance.__dict__, "state": S.DISCONNECTED})
+            return replace(instance, state=S.DISCONNECTED)
         return instance
 
     def _due(self, instance: Instance, now: datetime) -> bool:

@@ -208,25 +208,25 @@ class _Planner:
     # -- edits of the text -----------------------------------------------------------------------
     def replace_value(self, node: Any, key: str, old: str, new: str, where: str) -> None:
         line, column = node.lc.value(key)
-        text = self.lines[line][column:]
-        for quote in ('"', "'", ""):
-            token = f"{quote}{old}{quote}"
-            if text.startswith(token):
-                self.edits.append(_Edit(line, column, token, f"{quote}{new}{quote}"))
-                self.changes.append(f"{where}: {old} -> {new}")
-                return
-        raise _Refuse(f"{where}: cannot find {old!r} where the YAML parser put it (line {line + 1}); edit it by hand")
+        if not self._swap(line, column, old, new, where):
+            raise _Refuse(f"{where}: cannot find {old!r} where the YAML parser put it (line {line + 1}); "
+                          "edit it by hand")
 
     def rename_key(self, node: Any, old: str, new: str, where: str) -> None:
         line, column = node.lc.key(old)
+        if not self._swap(line, column, old, new, where):
+            raise _Refuse(f"{where}: cannot find the key {old!r} on line {line + 1}; edit it by hand")
+
+    def _swap(self, line: int, column: int, old: str, new: str, where: str) -> bool:
+        """Replace the scalar ``old`` (bare or quoted, its quotes kept) written at ``line``/``column``."""
         text = self.lines[line][column:]
         for quote in ('"', "'", ""):
             token = f"{quote}{old}{quote}"
             if text.startswith(token):
                 self.edits.append(_Edit(line, column, token, f"{quote}{new}{quote}"))
                 self.changes.append(f"{where}: {old} -> {new}")
-                return
-        raise _Refuse(f"{where}: cannot find the key {old!r} on line {line + 1}; edit it by hand")
+                return True
+        return False
 
     def insert_after(self, node: Any, key: str, text: str, where: str) -> None:
         if node.fa.flow_style():
