@@ -94,6 +94,12 @@ document.addEventListener("change", (event) => {
   if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
 });
 
+// Buttons that only work through a page script are rendered disabled, so nobody (person or test) clicks
+// one before its handler exists; DOMContentLoaded comes after every deferred page script has run.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button[data-scripted]")) button.disabled = false;
+});
+
 // Every page: a banner while the instance is in maintenance mode.
 document.addEventListener("DOMContentLoaded", async () => {
   const banner = document.getElementById("maintenance-banner");
