@@ -298,6 +298,74 @@ def test_a_rollback_restores_the_backups_schema_version(database_url, tmp_path):
         engine.dispose()
 
 
+
+def test_a_rollback_that_fails_midway_leaves_the_database_as_it_was(database_url, tmp_path, monkeypatch):
+    """--yes into a database at another schema version is all or nothing too: tables, rows and version."""
+    from lanner.ops.backups import restore as restore_module
+
+    first = catalog()[0].revision
+    engine = _engine(database_url, migrate=first)
+    fill(engine, schema=first)
+    path = _backup(engine, tmp_path, key=None)
+    migrator.migrate(engine, config_for(database_url).settings.database)
+    with engine.begin() as c:  # the upgraded database's own content, different from the backup's
+        c.execute(sa.delete(tables.logs).where(tables.logs.c.id == sa.select(sa.func.min(tables.logs.c.id))
+                                               .scalar_subquery()))
+    before = rows(engine)
+    engine.dispose()
+    real, loaded = restore_module._load_table, []
+
+    def fail_on_the_third_table(connection, section, values, progress):
+        loaded.append(section.name)
+        if len(loaded) == 3:
+            raise OSError("disk full")
+        return real(connection, section, values, progress)
+
+    monkeypatch.setattr(restore_module, "_load_table", fail_on_the_third_table)
+    with pytest.raises(OSError, match="disk full"):
+        _restore(database_url, path, key=None, replace=True, migrate=False)
+    assert len(loaded) == 3, "it failed after writing rows"
+    engine = _engine(database_url, migrate=None)
+    try:
+        assert migrator.current_state(engine).current == head()
+        assert rows(engine) == before
+        if engine.dialect.name == "postgresql":  # the schema it was loading into is gone
+            with engine.connect() as c:
+                assert not c.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                                             "'lanner_restore_%'")).all()
+    finally:
+        engine.dispose()
+
+
+def test_a_schema_left_by_a_killed_postgresql_restore_is_dropped_by_the_next(postgres_url, tmp_path):
+    first = catalog()[0].revision
+    engine = _engine(postgres_url, migrate=first)
+    fill(engine, schema=first)
+    expected = rows(engine, settings_filter=True)
+    path = _backup(engine, tmp_path, key=None)
+    migrator.migrate(engine, config_for(postgres_url).settings.database)
+    with engine.begin() as c:  # what a restore killed before its swap leaves behind
+        c.execute(sa.text('CREATE SCHEMA "lanner_restore_0123456789ab"'))
+        c.execute(sa.text('CREATE TABLE "lanner_restore_0123456789ab".flows (id int)'))
+    engine.dispose()
+    result = _restore(postgres_url, path, key=None, replace=True, migrate=False)
+    assert result.replaced and result.schema_version == first
+    engine = _engine(postgres_url, migrate=None)
+    try:
+        assert rows(engine) == expected
+        with engine.connect() as c:
+            assert not c.execute(sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                                         "'lanner_restore_%'")).all()
+            # Sequences moved with their tables: new ids follow the restored ones.
+            c.execute(sa.insert(tables.logs).values(namespace="n", flow_id="f", level="INFO", message="new",
+                                                    timestamp=T0))
+            ids = [r[0] for r in c.execute(sa.select(tables.logs.c.id).order_by(tables.logs.c.id))]
+            c.commit()
+        assert ids[-1] > max(ids[:-1])
+    finally:
+        engine.dispose()
+
+
 def test_backup_before_migrate_names_the_versions_and_allows_the_rollback(sqlite_url, tmp_path):
     from lanner.ops.backups import pre_migration
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from lanner.durations import parse_duration
 from lanner.model.spec import Duration, InputId, Spec, is_template
@@ -137,39 +137,63 @@ def _iso(kind: str, parser: Any, value: Any) -> Any:
     raise ValueError(f"expected an ISO-8601 {kind}")
 
 
-class DateTimeInput(InputSpec):
-    TYPE_NAME = "DATETIME"
-    type: Literal["DATETIME"]
+def _comparable(moment: Any) -> Any:
+    """A moment that compares with any other of its type: a date-time without zone is UTC, a time loses its zone."""
+    if isinstance(moment, datetime):
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if isinstance(moment, time):
+        return moment.replace(tzinfo=None)
+    return moment
+
+
+class _MomentInput(InputSpec):
+    """DATETIME, DATE and TIME: an ISO-8601 value, strictly between ``after`` and ``before`` when they are given."""
+
+    KIND: ClassVar[str] = ""
     after: str | None = None
     before: str | None = None
 
+    @staticmethod
+    def read(text: str) -> Any:
+        raise NotImplementedError
+
+    @field_validator("after", "before", mode="before")
+    @classmethod
+    def _bound_parses(cls, bound: Any) -> Any:
+        if isinstance(bound, (date, time)):  # YAML read an unquoted date or time
+            bound = bound.isoformat()
+        if isinstance(bound, str):
+            _iso(cls.KIND, cls.read, bound)
+        return bound
+
     def check(self, value: Any) -> Any:
-        moment = _iso("date-time such as 2024-01-31T10:00:00Z", datetime.fromisoformat, value)
-        if self.after and moment <= datetime.fromisoformat(self.after.replace("Z", "+00:00")):
+        moment = _iso(self.KIND, self.read, value)
+        if self.after is not None and _comparable(moment) <= _comparable(_iso(self.KIND, self.read, self.after)):
             raise ValueError(f"must be after {self.after}")
-        if self.before and moment >= datetime.fromisoformat(self.before.replace("Z", "+00:00")):
+        if self.before is not None and _comparable(moment) >= _comparable(_iso(self.KIND, self.read, self.before)):
             raise ValueError(f"must be before {self.before}")
         return moment
 
 
-class DateInput(InputSpec):
+class DateTimeInput(_MomentInput):
+    TYPE_NAME = "DATETIME"
+    KIND = "date-time such as 2024-01-31T10:00:00Z"
+    type: Literal["DATETIME"]
+    read = staticmethod(datetime.fromisoformat)
+
+
+class DateInput(_MomentInput):
     TYPE_NAME = "DATE"
+    KIND = "date such as 2024-01-31"
     type: Literal["DATE"]
-    after: str | None = None
-    before: str | None = None
-
-    def check(self, value: Any) -> Any:
-        return _iso("date such as 2024-01-31", date.fromisoformat, value)
+    read = staticmethod(date.fromisoformat)
 
 
-class TimeInput(InputSpec):
+class TimeInput(_MomentInput):
     TYPE_NAME = "TIME"
+    KIND = "time such as 10:15:00"
     type: Literal["TIME"]
-    after: str | None = None
-    before: str | None = None
-
-    def check(self, value: Any) -> Any:
-        return _iso("time such as 10:15:00", time.fromisoformat, value)
+    read = staticmethod(time.fromisoformat)
 
 
 class DurationInput(InputSpec):

@@ -30,7 +30,7 @@ from lanner import version as lanner_version
 from lanner.errors import MigrationFailedError
 from lanner.store.engine import check_connection, create_engine, database_exists, parse_url, process_label
 from lanner.store.migration_lock import migration_lock
-from lanner.store.migration_scripts import Migration, alembic_config, by_revision, head
+from lanner.store.migration_scripts import Migration, alembic_config, by_revision, catalog, head
 from lanner.store.schema_state import SchemaState, read_state, verify
 from lanner.store.tables import schema_history
 
@@ -136,6 +136,20 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
             "remains. Fix the cause, then run 'lanner sys database migrate' again.",
         ) from exc
     return MigrationResult(target or head(), applied)
+
+
+def build_within(connection: Connection, target: str) -> None:
+    """Create Lanner's schema from nothing up to ``target`` inside ``connection``'s open transaction.
+
+    SQLite only (its DDL is transactional and no migration needs to leave the
+    transaction): a restore that replaces a database at another schema version drops the
+    tables, rebuilds them and loads the rows in one transaction, so a failure leaves the
+    database as it was.  The caller holds SQLite's write lock (``BEGIN IMMEDIATE``).
+    """
+    if connection.dialect.name != "sqlite":
+        raise ValueError("build_within runs on SQLite; PostgreSQL restores build a separate schema")
+    for migration in _up_to(list(catalog()), target):
+        _apply(connection, migration, time.monotonic())
 
 
 def _up_to(pending: list[Migration], target: str | None) -> list[Migration]:

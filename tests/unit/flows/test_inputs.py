@@ -41,6 +41,12 @@ def test_values_are_converted_to_the_input_type(spec, value, expected):
     ("    type: MULTISELECT\n    values: [a]\n", ["a", "z"], "z not among a"),
     ("    type: STRING\n    validator: '^x+$'\n", "y", "does not match the validator"),
     ("    type: DURATION\n    min: PT1M\n", "PT1S", "must be >="),
+    ("    type: DATETIME\n    after: 2024-01-01T00:00:00Z\n", "2023-12-31T23:59:59Z", "must be after"),
+    ("    type: DATETIME\n    before: '2024-01-01T00:00:00Z'\n", "2024-01-01T00:00:00", "must be before"),  # zoneless: UTC
+    ("    type: DATE\n    after: 2024-01-01\n", "2024-01-01", "must be after 2024-01-01"),
+    ("    type: DATE\n    before: '2024-12-31'\n", "2025-01-01", "must be before 2024-12-31"),
+    ("    type: TIME\n    after: '09:00:00'\n", "08:59", "must be after 09:00:00"),
+    ("    type: TIME\n    before: '17:00:00'\n", "17:30:00+02:00", "must be before 17:00:00"),
 ])
 def test_invalid_values_say_why(spec, value, message):
     result = flow_with_input(spec)
@@ -56,3 +62,13 @@ def test_input_ids_are_unique():
     result = validate_source("id: f\nnamespace: n\ninputs:\n  - id: a\n    type: STRING\n  - id: a\n    type: INT\n"
                              "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
     assert [p.message for p in result.errors] == ["duplicate input id 'a'"]
+
+
+def test_date_and_time_bounds_are_checked_when_the_flow_is_validated():
+    result = flow_with_input("    type: DATE\n    after: '31/01/2024'\n")
+    assert not result.valid
+    assert any("expected an ISO-8601 date" in p.message for p in result.errors), [p.format() for p in result.problems]
+    result = flow_with_input("    type: TIME\n    before: '12:00:00'\n    defaults: '13:00:00'\n")
+    assert any("must be before 12:00:00" in p.message for p in result.errors)
+    inside = flow_with_input("    type: DATE\n    after: 2024-01-01\n    before: 2024-12-31\n")
+    assert inside.valid and inside.flow.inputs[0].check("2024-06-30") == date(2024, 6, 30)

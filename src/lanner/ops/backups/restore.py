@@ -7,12 +7,14 @@ The order is what makes it safe:
 2. read the whole file once (:meth:`BackupFile.verify`): nothing is written before every
    frame, checksum and count has been checked;
 3. check the target: it must be empty (no Lanner schema, or no rows), or ``replace``
-   must be given.  At the backup's schema version the current rows are deleted in the
-   load's transaction (all or nothing); at another version (a rollback after a
-   migration) Lanner's tables are dropped first and rebuilt at the backup's version;
-4. an empty database is migrated up to the backup's schema version, then every row is
-   loaded in one transaction, PostgreSQL's id sequences are moved past the restored
-   ids, and the transaction commits;
+   must be given;
+4. load, all or nothing.  At the backup's schema version: delete the current rows and
+   load the backup's in one transaction.  Where the schema must be built (an empty
+   database, or a rollback after a migration): on SQLite drop the tables, build the
+   backup's schema and load the rows in one transaction (its DDL is transactional); on
+   PostgreSQL build and load a schema of its own, then swap it in with one short
+   transaction (:mod:`.shadow_schema`).  Either way the database is as it was until
+   the commit; PostgreSQL's id sequences are moved past the restored ids;
 5. internal-storage files, written beside their targets meanwhile, are renamed into
    place; then the schema is migrated to this code's head (unless ``migrate=False``:
    a rollback keeps the backup's version for the previous release).
@@ -34,6 +36,7 @@ from lanner.errors import RestoreRefusedError, SchemaNewerError
 from lanner.ops.backups import manifest
 from lanner.ops.backups.manifest import ENTITIES, SEQUENCED, STORAGE_FILES, Header
 from lanner.ops.backups.reader import BackupFile, Section
+from lanner.ops.backups.shadow_schema import shadow_schema
 from lanner.ops.backups.writer import Progress, _Silent, source_table
 from lanner.store import migrator
 from lanner.store.engine import write_connection
@@ -89,25 +92,19 @@ def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, repl
             f"the database {where} is not empty{at}: {holds}",
             "Pass --yes to replace its whole content with the backup's, or restore into an empty database.",
         )
-    if other_version:
-        _drop_schema(engine)
-        occupied = {}
-        state = migrator.current_state(engine)
-    if state.current is None:
-        migrator.migrate(engine, config, target=header.schema_version)
     files: list[tuple[Path, Path]] = []
     try:
-        with write_connection(engine) as connection, connection.begin():
-            if occupied:
-                _delete_all(connection)
-            for section, values in backup.sections():
-                progress.start(section.name, verified.counts.get(section.name, 0))
-                if section.name == STORAGE_FILES:
-                    _load_files(values, storage_root, files, progress)
-                else:
-                    _load_table(connection, section, values, progress)
-            if connection.dialect.name == "postgresql":
-                _reset_sequences(connection)
+        if engine.dialect.name == "postgresql" and state.current != header.schema_version:
+            _restore_beside(engine, config, backup, verified.counts, storage_root, files, progress)
+        else:
+            with write_connection(engine) as connection, connection.begin():
+                if other_version:
+                    _drop_tables(connection)
+                if state.current != header.schema_version:
+                    migrator.build_within(connection, header.schema_version)
+                elif occupied:
+                    _delete_all(connection)
+                _load(connection, backup, verified.counts, storage_root, files, progress)
         for temporary, target in files:
             os.replace(temporary, target)
     finally:
@@ -134,18 +131,38 @@ def _describe(counts: dict[str, int]) -> str:
     return ", ".join(f"{'1000+' if n >= 1000 else n} {name}" for name, n in counts.items())
 
 
-def _drop_schema(engine: Engine) -> None:
-    """Drop Lanner's tables (a database at another schema version being replaced)."""
+def _drop_tables(connection: Connection) -> None:
+    """Drop Lanner's tables (a SQLite database at another schema version, replaced in the load's transaction)."""
     from lanner.store.migration_scripts import VERSION_TABLE
     from lanner.store.tables import metadata
 
-    with write_connection(engine) as connection, connection.begin():
-        present = set(sa.inspect(connection).get_table_names())
-        for table in reversed(metadata.sorted_tables):
-            if table.name in present:
-                connection.execute(sa.text(f'DROP TABLE "{table.name}"'))
-        if VERSION_TABLE in present:
-            connection.execute(sa.text(f'DROP TABLE "{VERSION_TABLE}"'))
+    present = set(sa.inspect(connection).get_table_names())
+    for table in [*reversed(metadata.sorted_tables), sa.table(VERSION_TABLE)]:
+        if table.name in present:
+            connection.execute(sa.text(f'DROP TABLE "{table.name}"'))
+
+
+def _restore_beside(engine: Engine, config: Database, backup: BackupFile, counts: dict[str, int],
+                    storage_root: Path | None, files: list[tuple[Path, Path]], progress: Progress) -> None:
+    """PostgreSQL, schema to build: load into a schema of its own, then swap it in (:mod:`.shadow_schema`)."""
+    with shadow_schema(engine, config) as (shadow, swap):
+        migrator.migrate(shadow, config, target=backup.header.schema_version)
+        with write_connection(shadow) as connection, connection.begin():
+            _load(connection, backup, counts, storage_root, files, progress)
+        swap()
+
+
+def _load(connection: Connection, backup: BackupFile, counts: dict[str, int], storage_root: Path | None,
+          files: list[tuple[Path, Path]], progress: Progress) -> None:
+    """Every section of the (verified) backup into the transaction's tables; files beside their targets."""
+    for section, values in backup.sections():
+        progress.start(section.name, counts.get(section.name, 0))
+        if section.name == STORAGE_FILES:
+            _load_files(values, storage_root, files, progress)
+        else:
+            _load_table(connection, section, values, progress)
+    if connection.dialect.name == "postgresql":
+        _reset_sequences(connection)
 
 
 def _delete_all(connection: Connection) -> None:
