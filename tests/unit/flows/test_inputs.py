@@ -42,7 +42,7 @@ def test_values_are_converted_to_the_input_type(spec, value, expected):
     ("    type: STRING\n    validator: '^x+$'\n", "y", "does not match the validator"),
     ("    type: DURATION\n    min: PT1M\n", "PT1S", "must be >="),
     ("    type: DATETIME\n    after: 2024-01-01T00:00:00Z\n", "2023-12-31T23:59:59Z", "must be after"),
-    ("    type: DATETIME\n    before: '2024-01-01T00:00:00Z'\n", "2024-01-01T00:00:00", "must be before"),  # zoneless: UTC
+    ("    type: DATETIME\n    before: '2024-01-01T00:00:00Z'\n", "2024-01-01T00:00:00", "must be before"),  # UTC
     ("    type: DATE\n    after: 2024-01-01\n", "2024-01-01", "must be after 2024-01-01"),
     ("    type: DATE\n    before: '2024-12-31'\n", "2025-01-01", "must be before 2024-12-31"),
     ("    type: TIME\n    after: '09:00:00'\n", "08:59", "must be after 09:00:00"),
