@@ -29,6 +29,7 @@ from lanner.engine.flow_folder import FlowFolder
 from lanner.engine.kv_purger import run_purger
 from lanner.engine.worker import Worker
 from lanner.model.service_state import ServiceState, ServiceType
+from lanner.server.process import tune_garbage_collector
 from lanner.storage.local import LocalStorage
 from lanner.store.queue import Queue
 
@@ -71,6 +72,7 @@ class Runtime:
         return self.membership.instance_id if self.membership else None
 
     def start(self) -> None:
+        tune_garbage_collector()
         if self.settings.liveness.enabled:
             from lanner.store.migrator import current_state_version
 
