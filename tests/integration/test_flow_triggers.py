@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
+from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
 from lanner.store import trigger_repository as triggers
 from lanner.store.engine import write_connection
@@ -164,3 +164,162 @@ triggers:
             return triggers.get_trigger(connection, "lanner.sched", "stoppable", "hourly").disabled
 
     wait_until(disabled, 30, "the schedule disabled by stopAfter")
+
+
+WAITS_FOR_BOTH = """id: {flow_id}
+namespace: lanner.down
+tasks:
+  - id: said
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{{{ trigger.flowId }}}}"
+triggers:
+  - id: after_both
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: both
+      flows:
+        - namespace: lanner.up
+          flowId: first
+          states: [SUCCESS]
+        - namespace: lanner.up
+          flowId: second
+          states: [SUCCESS]
+{extra}
+"""
+ALERTS = """id: alerts
+namespace: lanner.down
+tasks:
+  - id: said
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.flowId }} {{ trigger.state }}"
+triggers:
+  - id: on_failure
+    type: io.kestra.plugin.core.trigger.Flow
+    preconditions:
+      id: failures
+      where:
+        - id: failed_in_lanner
+          filters:
+            - field: STATE
+              type: IN
+              values: [FAILED, WARNING]
+            - field: NAMESPACE
+              type: STARTS_WITH
+              value: lanner.up
+"""
+
+# Kestra's older way to wait for several flows: a MultipleCondition, successes only.
+OLDER_FORM = """id: older
+namespace: lanner.down
+tasks:
+  - id: said
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.flowId }}"
+triggers:
+  - id: multiple_listen
+    type: io.kestra.core.models.triggers.types.Flow
+    conditions:
+      - type: io.kestra.core.models.conditions.types.ExecutionStatusCondition
+        in: [SUCCESS]
+      - id: multiple
+        type: io.kestra.core.models.conditions.types.MultipleCondition
+        window: P1D
+        windowAdvance: P0D
+        conditions:
+          flow_a:
+            type: io.kestra.core.models.conditions.types.ExecutionFlowCondition
+            namespace: lanner.up
+            flowId: first
+          flow_b:
+            type: io.kestra.core.models.conditions.types.ExecutionFlowCondition
+            namespace: lanner.up
+            flowId: second
+"""
+
+def test_a_trigger_waits_for_every_upstream_flow_and_where_filters_pick_executions(lanner):
+    engine, service = lanner
+    for flow_id in ("first", "second"):
+        deploy(engine, UPSTREAM.format(flow_id=flow_id, namespace="lanner.up"))
+    deploy(engine, WAITS_FOR_BOTH.format(flow_id="joined", extra=""))
+    deploy(engine, WAITS_FOR_BOTH.format(flow_id="kept", extra="      resetOnSuccess: false"))
+    deploy(engine, ALERTS)
+    deploy(engine, OLDER_FORM)
+
+    def ran(flow_id: str, fail: bool = False) -> str:
+        execution = service.wait(service.create("lanner.up", flow_id, {"fail": fail}).id)
+        assert execution.current is (State.FAILED if fail else State.SUCCESS)
+        return execution.id
+
+    def counts() -> tuple[int, ...]:
+        return tuple(len(downstream(service, name)) for name in ("joined", "kept", "alerts", "older"))
+
+    ran("first")
+    ran("first")
+    ran("second", fail=True)  # a failure meets no precondition of joined/kept, and is an alert
+    wait_until(lambda: counts() == (0, 0, 1, 0), 60, "the alert only")
+    last = ran("second")
+    wait_until(lambda: counts() == (1, 1, 1, 1), 60, "both upstream flows succeeded: one fire each")
+    ran("second")  # joined starts counting again; kept fires on every further success today
+    wait_until(lambda: counts() == (1, 2, 1, 1), 60, "kept fired again, joined waits for first")
+    ran("first")
+    wait_until(lambda: counts() == (2, 3, 1, 2), 60, "joined fired a second time")
+    [first_fire] = [e for e in downstream(service, "joined") if e.trigger["variables"]["executionId"] == last]
+    assert service.wait(first_fire.id).task_runs[0].outputs["value"] == "second"  # the execution that completed it
+    [alert] = downstream(service, "alerts")
+    assert alert.trigger["variables"]["state"] == "FAILED"
+
+
+def test_counted_preconditions_fire_once_when_two_executors_count_at_once(postgres_url, tmp_path, monkeypatch):
+    """Two consumers each take a message that completes the pair: the row's lock lets only one fire."""
+    import threading
+    from datetime import UTC, datetime
+
+    from lanner.engine import messages
+    from lanner.scheduler import flow_triggers, preconditions
+    from lanner.store.queue import Queue
+
+    engine = prepare_database(config_for(postgres_url), may_migrate=True)
+    queue = Queue(engine)
+    try:
+        deploy(engine, WAITS_FOR_BOTH.format(flow_id="joined", extra=""))
+        consumers = [flow_triggers.FlowTriggers(engine, queue) for _ in range(2)]
+
+        def ended(flow_id: str, n: int) -> None:
+            payload = {"v": messages.FORMAT, "executionId": f"{flow_id}{n}", "tenantId": "main",
+                       "namespace": "lanner.up", "flowId": flow_id, "flowRevision": 1, "state": "SUCCESS",
+                       "outputs": {}, "labels": {}, "triggerId": None, "triggerType": None,
+                       "endDate": datetime.now(UTC).isoformat()}
+            with write_connection(engine) as connection, connection.begin():
+                queue.send(connection, messages.ENDED_EXECUTIONS, payload, key=payload["executionId"])
+
+        ended("first", 1)
+        assert consumers[0].process_batch() == 1
+        ended("second", 1)
+        ended("second", 2)
+        # Each consumer, once it has read the count, waits (up to 2 s) for the other to have read it too.
+        # With the lock the other cannot: it waits for the row until the first commits, then reads the
+        # reset count. Without it both would read "first met", and both would fire.
+        both_read = threading.Barrier(2)
+        real = preconditions.record
+
+        def record_when_both_read(*args, **kwargs):
+            try:
+                both_read.wait(timeout=2)
+            except threading.BrokenBarrierError:
+                pass
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(preconditions, "record", record_when_both_read)
+        handled: list[int] = []
+        threads = [threading.Thread(target=lambda c=c: handled.append(c.process_batch(limit=1))) for c in consumers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(handled) == [1, 1]
+        service = Executions(engine, queue)
+        fired = downstream(service, "joined")
+        assert len(fired) == 1, [e.trigger["variables"]["executionId"] for e in fired]
+    finally:
+        queue.close()
+        engine.dispose()

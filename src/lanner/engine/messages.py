@@ -79,7 +79,8 @@ def ended_payload(execution: Any) -> dict[str, Any]:
     return {"v": FORMAT, "executionId": execution.id, "tenantId": execution.tenant_id,
             "namespace": execution.namespace, "flowId": execution.flow_id, "flowRevision": execution.flow_revision,
             "state": str(execution.current), "outputs": execution.outputs, "labels": execution.labels,
-            "triggerId": trigger.get("id"), "triggerType": trigger.get("type")}
+            "triggerId": trigger.get("id"), "triggerType": trigger.get("type"),
+            "endDate": end.isoformat() if (end := execution.state.end_date) is not None else None}
 
 
 def job_payload(job: Job, tenant_id: str, namespace: str, flow_id: str) -> dict[str, Any]:

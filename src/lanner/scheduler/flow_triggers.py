@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lanner.engine import messages
@@ -24,10 +25,12 @@ from lanner.engine.service import Executions
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.model.state import TERMINAL
+from lanner.scheduler import preconditions
 from lanner.scheduler.conditions import unmet
 from lanner.store import trigger_repository as triggers
 from lanner.store.engine import write_connection
 from lanner.store.trigger_repository import TriggerRow
+from lanner.tasks.core.conditions import MultipleCondition
 from lanner.tasks.core.triggers import FlowTrigger
 
 if TYPE_CHECKING:
@@ -78,6 +81,7 @@ class FlowTriggers:
                     by_tenant[tenant] = [row for row in triggers.list_triggers(connection, tenant_id=tenant,
                                                                                trigger_type=FLOW_TYPE)
                                          if not row.disabled]
+                    _lock_counting(connection, by_tenant[tenant])
                 self._stop_after(connection, ended, fired)
                 for row in by_tenant[tenant]:
                     self._fire(connection, row, ended, fired)
@@ -102,8 +106,26 @@ class FlowTriggers:
         if not _matches(spec, variables):
             return
         context = {"flow": {"id": flow.id, "namespace": flow.namespace}, "trigger": variables}
-        why = unmet(spec.conditions, context)
+        multiples = [c for c in spec.conditions if isinstance(c, MultipleCondition)]
+        why = unmet([c for c in spec.conditions if not isinstance(c, MultipleCondition)], context)
         if why is not None:
+            return
+        counts: list[tuple[preconditions.Counted, list[str]]] = []
+        wanted = spec.preconditions
+        if wanted is not None and (wanted.flows or wanted.where):
+            met = preconditions.met_by(wanted, variables, context)
+            if not met:
+                return
+            if preconditions.is_stateful(wanted):
+                counts.append((preconditions.of_preconditions(wanted), met))
+            elif not preconditions.in_daily_window(wanted.time_window, _ended_at(ended)):
+                return
+        for multiple in multiples:
+            met = [name for name, condition in multiple.conditions.items() if unmet([condition], context) is None]
+            if not met:
+                return
+            counts.append((preconditions.of_multiple(multiple), met))
+        if counts and not _count(connection, row, counts, _ended_at(ended), ended["executionId"]):
             return
         trigger = {"id": row.trigger_id, "type": spec.TYPE, "variables": variables}
         where = f"flow trigger {row.trigger_id} of {row.namespace}.{row.flow_id} (upstream {ended['executionId']})"
@@ -136,16 +158,47 @@ class FlowTriggers:
 
 
 def _matches(spec: FlowTrigger, upstream: dict[str, Any]) -> bool:
-    """The trigger's own filters: ``states`` (any ending by default) and ``preconditions.flows``."""
+    """The trigger's ``states`` filter (any ending by default); preconditions are counted apart."""
     state = upstream["state"]
     if state not in {str(s) for s in TERMINAL}:
         return False
-    if spec.states and state not in spec.states:
+    return not spec.states or state in spec.states
+
+
+def _count(connection: Connection, row: TriggerRow, counts: list[tuple[preconditions.Counted, list[str]]],
+           moment: datetime, execution_id: str) -> bool:
+    """Record what an execution met in the trigger's row; whether every count now adds up to a fire."""
+    locked = triggers.get_trigger(connection, row.namespace, row.flow_id, row.trigger_id, row.tenant_id, lock=True)
+    if locked is None:
         return False
-    wanted = spec.preconditions.flows if spec.preconditions is not None else []
-    if wanted:
-        return any(w.namespace == upstream["namespace"] and w.flow_id == upstream["flowId"]
-                   and (not w.states or state in w.states)
-                   and all(str(upstream["labels"].get(k)) == str(v) for k, v in w.labels.items())
-                   for w in wanted)
-    return True
+    state, fire = dict(locked.state), True
+    for counted, met in counts:
+        fired, state[counted.key] = preconditions.record(counted, state.get(counted.key), met, moment, execution_id)
+        fire = fire and fired
+    triggers.save_state(connection, locked, state)
+    return fire
+
+
+def _lock_counting(connection: Connection, rows: list[TriggerRow]) -> None:
+    """Lock, in one order for every consumer, the rows whose preconditions are counted across executions.
+
+    Taken as they come, two executors' batches could lock two such rows in opposite orders
+    and deadlock; in key order they queue instead.
+    """
+    for row in sorted((r for r in rows if _several_preconditions(r.definition)), key=lambda r: r.key):
+        triggers.get_trigger(connection, row.namespace, row.flow_id, row.trigger_id, row.tenant_id, lock=True)
+
+
+def _several_preconditions(definition: dict[str, Any]) -> bool:
+    """Whether a trigger counts executions (several preconditions, or a MultipleCondition), from its definition."""
+    wanted = definition.get("preconditions")
+    if isinstance(wanted, dict) and len(wanted.get("flows") or []) + len(wanted.get("where") or []) > 1:
+        return True
+    return any(isinstance(c, dict) and str(c.get("type", "")).endswith("MultipleCondition")
+               for c in definition.get("conditions") or [])
+
+
+def _ended_at(ended: dict[str, Any]) -> datetime:
+    # Messages written before endDate was added carry none: they are read at once, so now is close.
+    text = ended.get("endDate")
+    return datetime.fromisoformat(text).astimezone(UTC) if text else datetime.now(UTC)

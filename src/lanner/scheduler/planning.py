@@ -20,7 +20,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lanner.durations import parse_duration
 from lanner.scheduler.conditions import unmet
 from lanner.scheduler.cron import Cron
 from lanner.store.trigger_repository import TriggerRow

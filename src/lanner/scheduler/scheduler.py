@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-
-import sqlalchemy as sa
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
 
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.inputs import InputsError

@@ -218,6 +218,11 @@ def set_disabled(connection: Connection, row: TriggerRow, disabled: bool) -> Non
     connection.execute(sa.update(_t).where(*_row_key(row.key)).values(**values))
 
 
+def save_state(connection: Connection, row: TriggerRow, state: dict[str, Any]) -> None:
+    """Replace the row's ``state`` document (a Flow trigger's preconditions progress; the caller holds the lock)."""
+    connection.execute(sa.update(_t).where(*_row_key(row.key)).values(state=state, updated_at=datetime.now(UTC)))
+
+
 def set_backfill(connection: Connection, row: TriggerRow, backfill: dict[str, Any] | None) -> None:
     connection.execute(sa.update(_t).where(*_row_key(row.key)).values(
         backfill=backfill if backfill is not None else sa.null(), updated_at=datetime.now(UTC)))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lanner.model.spec import Duration, Labels
 from lanner.model.task import ConditionSpec
+from lanner.tasks.core.triggers import TimeWindow
 
 CORE = "io.kestra.plugin.core.condition"
 LEGACY = "io.kestra.core.models.conditions.types"
@@ -102,13 +103,23 @@ class HasRetryAttempt(ConditionSpec):
 
 
 class MultipleCondition(ConditionSpec):
+    """Kestra's older form of a Flow trigger's preconditions: every named condition met within a window."""
+
     TYPE = f"{CORE}.MultipleCondition"
     ALIASES = (f"{LEGACY}.MultipleCondition",)
-    id: str
+    REPLACED_BY = "the Flow trigger's preconditions (flows, where, timeWindow)"
+    id: str = Field(min_length=1)
     window: Duration | None = None
     window_advance: Duration | None = None
-    conditions: dict[str, ConditionSpec]
+    time_window: TimeWindow | None = None
+    conditions: dict[str, ConditionSpec] = Field(min_length=1)
     reset_on_success: bool = True
+
+    @model_validator(mode="after")
+    def _one_window(self) -> MultipleCondition:
+        if self.time_window is not None and (self.window is not None or self.window_advance is not None):
+            raise ValueError("give either timeWindow or window/windowAdvance, not both")
+        return self
 
 
 class PublicHoliday(ConditionSpec):
