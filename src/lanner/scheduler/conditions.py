@@ -4,7 +4,8 @@ Schedule conditions look at a date (``date``, by default ``{{ trigger.date }}``)
 ``DayWeek``, ``DayWeekInMonth``, ``TimeBetween``, ``DateTimeBetween``, ``Weekend``.
 Flow-trigger conditions look at the upstream execution (``trigger`` variables):
 ``ExecutionStatus``, ``ExecutionFlow``, ``ExecutionNamespace``, ``ExecutionLabels``,
-``ExecutionOutputs``.  ``Expression``, ``Not`` and ``Or`` work on both.  A condition
+``ExecutionOutputs``.  ``PublicHoliday`` looks at a date too, in the calendars of the
+``holidays`` package.  ``Expression``, ``Not`` and ``Or`` work on both.  A condition
 that cannot be evaluated (a bad date, an expression error) counts as not met, and says
 why: a trigger must neither fire by accident nor crash the scheduler.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from lanner.expr import ExpressionError, render_value
@@ -77,7 +79,20 @@ def _holds(condition: Any, variables: dict[str, Any]) -> bool:
         moment = _datetime(condition.date, variables)
         return (condition.after is None or moment >= _aware_like(condition.after, moment)) and \
             (condition.before is None or moment <= _aware_like(condition.before, moment))
+    if isinstance(condition, c.PublicHoliday):
+        return _is_public_holiday(_date(condition.date, variables), condition.country or "", condition.subdivision)
     raise ConditionError(f"{type(condition).__name__} is not supported on this trigger")
+
+
+@lru_cache(maxsize=64)
+def _calendar(country: str, subdivision: str | None) -> Any:
+    import holidays
+
+    return holidays.country_holidays(country.upper(), subdiv=subdivision)
+
+
+def _is_public_holiday(day: date, country: str, subdivision: str | None) -> bool:
+    return day in _calendar(country, subdivision)
 
 
 def _rendered(expression: str, variables: dict[str, Any]) -> str:

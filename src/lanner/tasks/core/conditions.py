@@ -101,6 +101,11 @@ class HasRetryAttempt(ConditionSpec):
     in_: list[str] = Field([], alias="in")
     not_in: list[str] = []
 
+    @model_validator(mode="after")
+    def _not_yet(self) -> HasRetryAttempt:
+        # Refused rather than accepted and never met: a trigger that silently never fires is worse.
+        raise ValueError("HasRetryAttempt is not supported by Lanner yet; use an Expression condition, or remove it")
+
 
 class MultipleCondition(ConditionSpec):
     """Kestra's older form of a Flow trigger's preconditions: every named condition met within a window."""
@@ -123,11 +128,39 @@ class MultipleCondition(ConditionSpec):
 
 
 class PublicHoliday(ConditionSpec):
+    """Met on the public holidays of ``country`` (and ``subDivision``), from the ``holidays`` package's calendars."""
+
     TYPE, ALIASES = _names("PublicHoliday")
     date: str = "{{ trigger.date }}"
     country: str | None = None
     sub_division: str | None = None
     extra: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _known_calendar(self) -> PublicHoliday:
+        import holidays
+
+        if not self.country:
+            raise ValueError("country is required: an ISO 3166 code such as FR or US (Lanner has no default locale)")
+        supported = holidays.list_supported_countries()
+        if self.country.upper() not in supported:
+            raise ValueError(f"no public-holiday calendar for country {self.country!r}: use an ISO 3166 code "
+                             "such as FR, DE or US")
+        subdivision = self.subdivision
+        if subdivision is not None and subdivision not in supported[self.country.upper()]:
+            known = ", ".join(supported[self.country.upper()][:12])
+            raise ValueError(f"country {self.country.upper()} has no subdivision {self.sub_division!r}"
+                             + (f" (some it has: {known})" if known else " (it has none)"))
+        return self
+
+    @property
+    def subdivision(self) -> str | None:
+        """``subDivision`` as the calendars name it: Kestra writes ``DE-BY`` where they say ``BY``."""
+        if not self.sub_division:
+            return None
+        code = self.sub_division.upper()
+        prefix = f"{(self.country or '').upper()}-"
+        return code[len(prefix):] if code.startswith(prefix) else code
 
 
 TYPES = [ExecutionStatus, ExecutionFlow, ExecutionNamespace, ExecutionLabels, ExecutionOutputs, DayWeek,
