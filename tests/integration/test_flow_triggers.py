@@ -51,6 +51,8 @@ triggers:
     type: io.kestra.plugin.core.trigger.Flow
     inputs:
       upstream: "{{{{ trigger.executionId }}}}"
+    labels:
+      upstream-flow: "{{{{ trigger.flowId }}}}"
     conditions:
       # Only the producer's executions: downstream flows must not trigger each other.
       - type: io.kestra.plugin.core.condition.ExecutionNamespace
@@ -99,6 +101,9 @@ CONDITIONS = {
                 "  expression: \"{{ trigger.outputs.rows == 42 }}\"", True, False),
     "expression": ("- type: io.kestra.plugin.core.condition.Expression\n"
                    "  expression: \"{{ trigger.state == 'FAILED' }}\"", False, True),
+    # A date condition looks at when the upstream execution ended (any time of day here).
+    "ended_today": ("- type: io.kestra.plugin.core.condition.TimeBetween\n  after: '00:00:00'\n"
+                    "  before: '23:59:59.999999'", True, True),
 }
 
 
@@ -120,6 +125,7 @@ def test_flow_trigger_conditions_each_way(lanner):
     assert ran.task_runs[0].outputs["value"] == f"lanner.up.producer SUCCESS {succeeded.id}"
     assert ran.trigger["id"] == "after" and ran.trigger["variables"]["outputs"] == {"rows": 42}
     assert ran.inputs == {"upstream": succeeded.id}
+    assert ran.labels["upstream-flow"] == "producer"  # label values are rendered with the trigger's variables
 
 
 def test_each_upstream_execution_fires_once_with_several_executors(postgres_url, tmp_path):

@@ -36,6 +36,7 @@ triggers:
       when: "{{ trigger.date }}"
     labels:
       source: schedule
+      tick: "{{ trigger.date | date('HH:mm') }}"
 """
 
 
@@ -86,6 +87,7 @@ def test_saving_a_flow_writes_its_trigger_rows_and_a_tick_fires_once(engine, sch
                                                  "previous": "2026-06-01T09:00:00+00:00"}
     assert execution["inputs"] == {"when": "2026-06-01T10:00:00+00:00"}
     assert {"key": "source", "value": "schedule"} in execution["labels"] and execution["state"] == "CREATED"
+    assert {"key": "tick", "value": "10:00"} in execution["labels"]  # label values are rendered, as in Kestra
     row = row_of(engine)
     assert row.last_fire_date == datetime(2026, 6, 1, 10, tzinfo=UTC) and row.scheduler_id == "s1"
     assert row.execution_id == execution["id"]

@@ -180,6 +180,32 @@ def test_invalid_webhook_inputs_are_a_422_naming_the_input(api):
     assert ok.status_code == 200 and ok.json()["inputs"] == {"count": 4}
 
 
+GUARDED = """id: guarded
+namespace: lanner.hooks
+tasks:
+  - id: show
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ trigger.body.event }}"
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: guarded-key
+    conditions:
+      - type: io.kestra.plugin.core.condition.Expression
+        expression: "{{ trigger.body.event == 'push' }}"
+"""
+
+
+def test_a_webhook_whose_conditions_do_not_hold_answers_204_and_creates_nothing(api):
+    assert create_flow(api, GUARDED).status_code == 200
+    skipped = api.post("/api/v1/executions/webhook/lanner.hooks/guarded/guarded-key", json={"event": "ping"})
+    assert skipped.status_code == 204 and skipped.content == b""
+    assert executions(api, "guarded") == []
+    fired = api.post("/api/v1/executions/webhook/lanner.hooks/guarded/guarded-key", json={"event": "push"})
+    assert fired.status_code == 200
+    assert [e["id"] for e in executions(api, "guarded")] == [fired.json()["id"]]
+
+
 def test_search_and_read_triggers_with_their_dates_and_state(api):
     assert create_flow(api, TYPED).status_code == 200
     found = api.get("/api/v1/triggers/search", params={"namespace": "lanner.hooks"}).json()

@@ -85,6 +85,7 @@ class _Walker:
         self._collect_defaults(data)
         flow = self.node(data, Flow, ())
         self._check_unique_ids(data, flow)
+        self._check_trigger_conditions(flow)
         return flow if not any(p.is_error for p in self.problems) else None
 
     def _collect_defaults(self, data: dict[str, Any]) -> None:
@@ -226,6 +227,20 @@ class _Walker:
         return path + loc, message
 
     # -- whole-flow checks --------------------------------------------------------------------
+    def _check_trigger_conditions(self, flow: Flow | None) -> None:
+        """Warn of conditions a trigger ignores: they look at what it does not have (an execution, a date)."""
+        for index, trigger in enumerate(flow.triggers if flow is not None else ()):
+            sees = getattr(trigger, "CONDITIONS_SEE", None)
+            if sees is None:
+                continue
+            for number, condition in enumerate(trigger.conditions):
+                looks_at = getattr(condition, "LOOKS_AT", "anything")
+                if looks_at != "anything" and looks_at not in sees:
+                    what = "an ended execution" if looks_at == "execution" else "a date"
+                    self.report(Severity.WARNING, ("triggers", index, "conditions", number, "type"),
+                                f"`{condition.TYPE}` looks at {what}, which a `{trigger.TYPE}` trigger does not "
+                                "have: it is ignored (remove it, or move it to a trigger that has one)")
+
     def _check_unique_ids(self, data: dict[str, Any], flow: Flow | None) -> None:
         """Task ids are unique across the whole flow, nested tasks, errors and finally included."""
         seen: dict[str, Path] = {}

@@ -28,6 +28,19 @@ class ConditionError(Exception):
     pass
 
 
+def applicable(trigger: Any, conditions: Sequence[Any] | None = None) -> list[Any]:
+    """The trigger's conditions it can evaluate: those looking at what it offers (a date, an execution).
+
+    The others are ignored, as Kestra's Schedule ignores execution conditions; the
+    validator warns of each when the flow is saved.
+    """
+    sees = getattr(trigger, "CONDITIONS_SEE", None)
+    given = trigger.conditions if conditions is None else conditions
+    if sees is None:
+        return list(given)
+    return [c for c in given if getattr(c, "LOOKS_AT", "anything") in ("anything", *sees)]
+
+
 def unmet(conditions: Sequence[Any], variables: dict[str, Any]) -> str | None:
     """None when every condition holds; otherwise which one did not, and why."""
     for condition in conditions:
@@ -72,9 +85,9 @@ def _holds(condition: Any, variables: dict[str, Any]) -> bool:
     if isinstance(condition, c.Weekend):
         return _date(condition.date, variables).weekday() >= 5
     if isinstance(condition, c.TimeBetween):
-        moment = _datetime(condition.date, variables).timetz().replace(tzinfo=None)
-        return (condition.after is None or moment >= time.fromisoformat(_wall(condition.after))) and \
-            (condition.before is None or moment <= time.fromisoformat(_wall(condition.before)))
+        moment = _datetime(condition.date, variables)
+        return (condition.after is None or _time_at(moment, condition.after) >= _bound(condition.after)) and \
+            (condition.before is None or _time_at(moment, condition.before) <= _bound(condition.before))
     if isinstance(condition, c.DateTimeBetween):
         moment = _datetime(condition.date, variables)
         return (condition.after is None or moment >= _aware_like(condition.after, moment)) and \
@@ -111,12 +124,17 @@ def _date(expression: str, variables: dict[str, Any]) -> date:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if "T" in text else date.fromisoformat(text)
 
 
-def _wall(text: str) -> str:
-    # Kestra writes times with an offset ("10:00:00+02:00"); the tick's own zone is what counts.
-    for sign in ("+", "-", "Z"):
-        if sign in text[2:]:
-            return text[: 2 + text[2:].index(sign)]
-    return text
+def _bound(text: str) -> time:
+    return time.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def _time_at(moment: datetime, bound: str) -> time:
+    """``moment``'s time of day where ``bound`` is: in its offset when it has one ("10:00:00+02:00", as
+    Kestra compares them), else on the moment's own wall clock (the schedule's zone)."""
+    offset = time.fromisoformat(bound.replace("Z", "+00:00")).tzinfo
+    if offset is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(offset)
+    return moment.time()
 
 
 def _aware_like(text: str, reference: datetime) -> datetime:

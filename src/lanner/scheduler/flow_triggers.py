@@ -26,7 +26,7 @@ from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.model.state import TERMINAL
 from lanner.scheduler import preconditions
-from lanner.scheduler.conditions import unmet
+from lanner.scheduler.conditions import applicable, unmet
 from lanner.store import trigger_repository as triggers
 from lanner.store.engine import write_connection
 from lanner.store.trigger_repository import TriggerRow
@@ -105,9 +105,12 @@ class FlowTriggers:
                      "outputs": ended.get("outputs") or {}, "labels": ended.get("labels") or {}}
         if not _matches(spec, variables):
             return
-        context = {"flow": {"id": flow.id, "namespace": flow.namespace}, "trigger": variables}
-        multiples = [c for c in spec.conditions if isinstance(c, MultipleCondition)]
-        why = unmet([c for c in spec.conditions if not isinstance(c, MultipleCondition)], context)
+        # Date conditions (DayWeek, TimeBetween...) look at trigger.date: here, when the upstream execution ended.
+        context = {"flow": {"id": flow.id, "namespace": flow.namespace},
+                   "trigger": {**variables, "date": _ended_at(ended).isoformat()}}
+        conditions = applicable(spec)
+        multiples = [c for c in conditions if isinstance(c, MultipleCondition)]
+        why = unmet([c for c in conditions if not isinstance(c, MultipleCondition)], context)
         if why is not None:
             return
         counts: list[tuple[preconditions.Counted, list[str]]] = []
@@ -132,9 +135,9 @@ class FlowTriggers:
         try:
             with connection.begin_nested():  # a bad trigger's failure must not undo the others
                 inputs = render_value(spec.inputs, context)
+                labels = {str(k): str(v) for k, v in render_value(dict(spec.labels or {}), context).items()}
                 created = self.executions.create_in(connection, row.namespace, row.flow_id, inputs,
-                                                    labels=spec.labels or {}, trigger=trigger,
-                                                    tenant_id=row.tenant_id)
+                                                    labels=labels, trigger=trigger, tenant_id=row.tenant_id)
         except (InputsError, ExpressionError, UsageError, FlowNotFound) as exc:
             fired.failed.append(f"{where}: not fired: {exc}")
             return

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lanner.scheduler.conditions import unmet
+from lanner.scheduler.conditions import applicable, unmet
 from lanner.scheduler.cron import Cron
 from lanner.store.trigger_repository import TriggerRow
 from lanner.tasks.core.triggers import Schedule, ScheduleOnDates
@@ -166,11 +166,12 @@ def _backfill(result: Plan, ticker: Ticker, backfill: dict[str, Any], now: datet
 
 
 def _check_conditions(result: Plan, spec: Any, zone: str, variables: dict[str, Any]) -> None:
-    if not spec.conditions:
+    conditions = applicable(spec)
+    if not conditions:
         return
     kept = []
     for fire in result.fires:
-        why = unmet(spec.conditions, {**variables, "trigger": fire.variables(zone)})
+        why = unmet(conditions, {**variables, "trigger": fire.variables(zone)})
         if why is None:
             kept.append(fire)
         else:

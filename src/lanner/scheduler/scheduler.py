@@ -160,11 +160,12 @@ class Scheduler:
         for fire in plan.fires:
             variables = fire.variables(zone)
             trigger = {"id": row.trigger_id, "type": spec.TYPE, "variables": variables}
-            labels = {**(spec.labels or {}), **fire.labels}
-            if fire.backfill:
-                labels.setdefault("system.backfill", "true")
             try:
-                inputs = render_value({**spec.inputs, **fire.inputs}, {**context, "trigger": variables})
+                rendering = {**context, "trigger": variables}
+                labels = _labels({**(spec.labels or {}), **fire.labels}, rendering)
+                if fire.backfill:
+                    labels.setdefault("system.backfill", "true")
+                inputs = render_value({**spec.inputs, **fire.inputs}, rendering)
                 execution = new_execution(flow, revision, inputs=inputs, labels=labels, trigger=trigger,
                                           tenant_id=row.tenant_id, now=now)
             except (InputsError, ExpressionError) as exc:
@@ -180,3 +181,7 @@ class Scheduler:
             update["backfill"] = plan.backfill
         return update
 
+
+def _labels(labels: dict[str, Any], variables: dict[str, Any]) -> dict[str, str]:
+    """Label values rendered (``team: "{{ trigger.date | date('yyyy') }}"``), as Kestra renders a trigger's labels."""
+    return {str(key): str(value) for key, value in render_value(labels, variables).items()}

@@ -4,8 +4,9 @@ A request whose key matches an enabled ``io.kestra.plugin.core.trigger.Webhook``
 enabled flow creates one execution of the flow's current revision, with Kestra's
 trigger variables: ``trigger.body`` (parsed when the request says it is JSON, else its
 text, None when empty), ``trigger.headers`` and ``trigger.parameters`` (each name with
-the list of its values).  The trigger's ``inputs`` are rendered with those variables,
-its ``labels`` applied.
+the list of its values).  The trigger's ``conditions`` are checked with those variables
+(unmet: 204 No Content and no execution, as Kestra answers); its ``inputs`` are rendered
+with them, its ``labels`` applied.
 
 Anything else (an unknown flow, a wrong key, a disabled trigger or flow) is the same
 404 and creates nothing: the answer never tells a caller which part was wrong, and keys
@@ -18,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from lanner.engine.flow_cache import FlowNotFound
 from lanner.errors import WaitTimeoutError
 from lanner.expr import ExpressionError, envs, render_value
+from lanner.scheduler.conditions import applicable, unmet
 from lanner.store import trigger_repository
 from lanner.store.engine import write_connection
 from lanner.tasks.core.triggers import Webhook
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from lanner.model.execution import Execution
     from lanner.model.flow import Flow
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["Webhooks"])
 WAIT_TIMEOUT = 3600.0  # seconds a `wait: true` webhook waits for the execution's end
 PATH = "/executions/webhook/{namespace}/{flow_id}/{key}"
@@ -50,6 +54,8 @@ async def webhook(namespace: str, flow_id: str, key: str, request: Request,
                  "headers": _multi(request.headers.items()),
                  "parameters": _multi(request.query_params.multi_items())}
     execution, spec = await asyncio.to_thread(_fire, srv, namespace, flow_id, key, variables)
+    if execution is None:  # the trigger's conditions did not hold: nothing to start, as Kestra answers
+        return Response(status_code=204)
     if spec.wait:
         try:
             execution = await asyncio.to_thread(srv.executions.wait, execution.id, WAIT_TIMEOUT)
@@ -66,7 +72,7 @@ for _method in ("GET", "POST", "PUT"):  # one operation each (an OpenAPI operati
 
 
 def _fire(srv: Server, namespace: str, flow_id: str, key: str,
-          variables: dict[str, Any]) -> tuple[Execution, Webhook]:
+          variables: dict[str, Any]) -> tuple[Execution | None, Webhook]:
     not_found = ApiError(404, f"no enabled webhook of flow {namespace}.{flow_id} has this key")
     with write_connection(srv.engine) as connection, connection.begin():
         try:
@@ -83,6 +89,10 @@ def _fire(srv: Server, namespace: str, flow_id: str, key: str,
             raise not_found
         context = {"flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision},
                    "vars": flow.variables, "trigger": {**variables, "id": spec.id, "type": spec.TYPE}}
+        why = unmet(applicable(spec), context)
+        if why is not None:
+            log.info("webhook %s of %s.%s: no execution, %s", spec.id, namespace, flow_id, why)
+            return None, spec
         inputs = {}
         for name, value in spec.inputs.items():
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,6 +15,12 @@ LEGACY = "io.kestra.core.models.conditions.types"
 DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 
 
+# What a condition looks at (LOOKS_AT): an ended execution (Flow triggers), a date (the
+# tick's, for schedules; the upstream execution's end, for Flow triggers), or, by default,
+# anything its expression names.  A trigger ignores the conditions it cannot give what they
+# look at, as Kestra's Schedule ignores execution conditions; the validator warns of them.
+
+
 def _names(name: str) -> tuple[str, tuple[str, ...]]:
     """Kestra dropped the ``Condition`` suffix; both spellings and the pre-0.17 package resolve."""
     return f"{CORE}.{name}", (f"{CORE}.{name}Condition", f"{LEGACY}.{name}Condition")
@@ -22,18 +28,21 @@ def _names(name: str) -> tuple[str, tuple[str, ...]]:
 
 class ExecutionStatus(ConditionSpec):
     TYPE, ALIASES = _names("ExecutionStatus")
+    LOOKS_AT: ClassVar[str] = "execution"
     in_: list[str] = Field([], alias="in")
     not_in: list[str] = []
 
 
 class ExecutionFlow(ConditionSpec):
     TYPE, ALIASES = _names("ExecutionFlow")
+    LOOKS_AT: ClassVar[str] = "execution"
     namespace: str
     flow_id: str
 
 
 class ExecutionNamespace(ConditionSpec):
     TYPE, ALIASES = _names("ExecutionNamespace")
+    LOOKS_AT: ClassVar[str] = "execution"
     namespace: str
     comparison: Literal["EQUALS", "PREFIX", "SUFFIX"] | None = None
     prefix: bool = False
@@ -41,22 +50,26 @@ class ExecutionNamespace(ConditionSpec):
 
 class ExecutionLabels(ConditionSpec):
     TYPE, ALIASES = _names("ExecutionLabels")
+    LOOKS_AT: ClassVar[str] = "execution"
     labels: Labels
 
 
 class ExecutionOutputs(ConditionSpec):
     TYPE, ALIASES = _names("ExecutionOutputs")
+    LOOKS_AT: ClassVar[str] = "execution"
     expression: str
 
 
 class DayWeek(ConditionSpec):
     TYPE, ALIASES = _names("DayWeek")
+    LOOKS_AT: ClassVar[str] = "date"
     date: str = "{{ trigger.date }}"
     day_of_week: DayOfWeek
 
 
 class DayWeekInMonth(ConditionSpec):
     TYPE, ALIASES = _names("DayWeekInMonth")
+    LOOKS_AT: ClassVar[str] = "date"
     date: str = "{{ trigger.date }}"
     day_of_week: DayOfWeek
     day_in_month: Literal["FIRST", "LAST", "SECOND", "THIRD", "FOURTH"]
@@ -64,6 +77,7 @@ class DayWeekInMonth(ConditionSpec):
 
 class TimeBetween(ConditionSpec):
     TYPE, ALIASES = _names("TimeBetween")
+    LOOKS_AT: ClassVar[str] = "date"
     date: str = "{{ trigger.date }}"
     after: str | None = None
     before: str | None = None
@@ -71,6 +85,7 @@ class TimeBetween(ConditionSpec):
 
 class DateTimeBetween(ConditionSpec):
     TYPE, ALIASES = _names("DateTimeBetween")
+    LOOKS_AT: ClassVar[str] = "date"
     date: str = "{{ trigger.date }}"
     after: str | None = None
     before: str | None = None
@@ -78,6 +93,7 @@ class DateTimeBetween(ConditionSpec):
 
 class Weekend(ConditionSpec):
     TYPE, ALIASES = _names("Weekend")
+    LOOKS_AT: ClassVar[str] = "date"
     date: str = "{{ trigger.date }}"
 
 
@@ -98,6 +114,7 @@ class Or(ConditionSpec):
 
 class HasRetryAttempt(ConditionSpec):
     TYPE, ALIASES = _names("HasRetryAttempt")
+    LOOKS_AT: ClassVar[str] = "execution"
     in_: list[str] = Field([], alias="in")
     not_in: list[str] = []
 
@@ -113,6 +130,7 @@ class MultipleCondition(ConditionSpec):
     TYPE = f"{CORE}.MultipleCondition"
     ALIASES = (f"{LEGACY}.MultipleCondition",)
     REPLACED_BY = "the Flow trigger's preconditions (flows, where, timeWindow)"
+    LOOKS_AT: ClassVar[str] = "execution"
     id: str = Field(min_length=1)
     window: Duration | None = None
     window_advance: Duration | None = None
@@ -131,6 +149,7 @@ class PublicHoliday(ConditionSpec):
     """Met on the public holidays of ``country`` (and ``subDivision``), from the ``holidays`` package's calendars."""
 
     TYPE, ALIASES = _names("PublicHoliday")
+    LOOKS_AT: ClassVar[str] = "date"
     date: str = "{{ trigger.date }}"
     country: str | None = None
     sub_division: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -40,6 +40,7 @@ class Backfill(Spec):
 class Schedule(TriggerSpec):
     TYPE = f"{CORE}.Schedule"
     ALIASES = (f"{LEGACY}.Schedule",)
+    CONDITIONS_SEE: ClassVar[frozenset[str]] = frozenset({"date"})  # what its conditions may look at
 
     cron: str
     with_seconds: bool = False
@@ -63,6 +64,7 @@ class Schedule(TriggerSpec):
 
 class ScheduleOnDates(TriggerSpec):
     TYPE = f"{CORE}.ScheduleOnDates"
+    CONDITIONS_SEE: ClassVar[frozenset[str]] = frozenset({"date"})  # what its conditions may look at
 
     dates: list[str] | str = Field(min_length=1)
     timezone: TimeZone | None = None
@@ -193,6 +195,7 @@ class Preconditions(Spec):
 class FlowTrigger(TriggerSpec):
     TYPE = f"{CORE}.Flow"
     ALIASES = (f"{LEGACY}.Flow",)
+    CONDITIONS_SEE: ClassVar[frozenset[str]] = frozenset({"execution", "date"})  # what its conditions may look at
 
     inputs: dict[str, Any] = {}
     preconditions: Preconditions | None = None
@@ -202,6 +205,7 @@ class FlowTrigger(TriggerSpec):
 class Webhook(TriggerSpec):
     TYPE = f"{CORE}.Webhook"
     ALIASES = (f"{LEGACY}.Webhook",)
+    CONDITIONS_SEE: ClassVar[frozenset[str]] = frozenset()  # what its conditions may look at
 
     key: str = Field(min_length=1)
     inputs: dict[str, Any] = {}
