@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lanner.model.inputs import ITEM_TYPES, Input
 from lanner.model.spec import Duration, FlowId, Labels, Namespace, Spec, TaskId
@@ -43,6 +43,21 @@ class Sla(Spec):
     duration: Duration | None = None
     assert_: str | None = Field(None, alias="assert")
     labels: Labels | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Sla:
+        # Refused rather than accepted: an SLA without what its type checks would never be violated.
+        if self.type == "MAX_DURATION" and self.duration is None:
+            raise ValueError("a MAX_DURATION SLA needs a duration (such as PT1H): add one, or remove the SLA")
+        if self.type == "EXECUTION_ASSERTION" and not self.assert_:
+            raise ValueError("an EXECUTION_ASSERTION SLA needs an assert expression (such as "
+                             "\"{{ outputs.check.value == 'ok' }}\"): add one, or remove the SLA")
+        if self.type == "MAX_DURATION" and self.assert_ is not None:
+            raise ValueError("assert: only an EXECUTION_ASSERTION SLA checks an assertion; "
+                             "move it to an SLA of that type")
+        if self.type == "EXECUTION_ASSERTION" and self.duration is not None:
+            raise ValueError("duration: only a MAX_DURATION SLA has a duration; move it to an SLA of that type")
+        return self
 
 
 class PluginDefault(Spec):

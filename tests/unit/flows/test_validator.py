@@ -2,6 +2,9 @@
 
 from datetime import timedelta
 
+import pytest
+
+from lanner.flows.problems import dotted
 from lanner.flows.validator import validate_source
 from lanner.model.flow import Flow
 
@@ -68,3 +71,30 @@ def test_mapping_keys_no_property_can_have_are_reported_not_crashed_on():
 
     result = validate_source('"\\x98\\e":\n- a: 1\n  ? [1, 2]\n  : 3\n')
     assert not result.valid and result.errors
+
+
+SLA_FLOW = HEADER + "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\nsla:\n  - id: s\n"
+
+
+@pytest.mark.parametrize(("sla", "path", "message"), [
+    ("    type: MAX_DURATION\n", "sla[0]",
+     "a MAX_DURATION SLA needs a duration (such as PT1H): add one, or remove the SLA"),
+    ("    type: EXECUTION_ASSERTION\n    behavior: NONE\n", "sla[0]",
+     "an EXECUTION_ASSERTION SLA needs an assert expression"),
+    ("    type: EXECUTION_ASSERTION\n    assert: ''\n", "sla[0]",
+     "an EXECUTION_ASSERTION SLA needs an assert expression"),
+    ("    type: MAX_DURATION\n    duration: PT1H\n    assert: \"{{ true }}\"\n", "sla[0].assert",
+     "only an EXECUTION_ASSERTION SLA checks an assertion"),
+    ("    type: EXECUTION_ASSERTION\n    assert: \"{{ true }}\"\n    duration: PT1H\n", "sla[0].duration",
+     "only a MAX_DURATION SLA has a duration"),
+])
+def test_an_sla_without_what_its_type_checks_is_refused(sla, path, message):
+    # Accepted, such an SLA would never be violated: the flow's author would believe it guards the execution.
+    [problem] = validate_source(SLA_FLOW + sla).errors
+    assert dotted(problem.path) == path and problem.message.startswith(message)
+
+
+def test_complete_slas_are_accepted():
+    result = validate_source(SLA_FLOW + "    type: MAX_DURATION\n    duration: PT1H\n  - id: a\n"
+                             "    type: EXECUTION_ASSERTION\n    assert: \"{{ true }}\"\n")
+    assert result.valid, [p.format() for p in result.problems]
