@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from lanner.model.spec import Duration, Dynamic, Labels, PositiveCount, Spec, TaskId
 
@@ -40,6 +40,15 @@ class RetryBase(Spec):
     max_duration: Dynamic[Duration] | None = None
     warning_on_retry: bool = False
     behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
+
+    @field_validator("behavior")
+    @classmethod
+    def _supported(cls, behavior: str) -> str:
+        # Refused rather than accepted and retried in place: the user asked for a new execution each time.
+        if behavior == "CREATE_NEW_EXECUTION":
+            raise ValueError("CREATE_NEW_EXECUTION is not supported by Lanner yet (it retries a failed task in the "
+                             "same execution): remove behavior, or set RETRY_FAILED_TASK, the default")
+        return behavior
 
 
 class ConstantRetry(RetryBase):

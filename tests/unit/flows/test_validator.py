@@ -98,3 +98,22 @@ def test_complete_slas_are_accepted():
     result = validate_source(SLA_FLOW + "    type: MAX_DURATION\n    duration: PT1H\n  - id: a\n"
                              "    type: EXECUTION_ASSERTION\n    assert: \"{{ true }}\"\n")
     assert result.valid, [p.format() for p in result.problems]
+
+
+RETRY_TASK = "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+
+
+@pytest.mark.parametrize(("source", "path"), [
+    (RETRY_TASK + "    retry:\n      type: constant\n      interval: PT1S\n      behavior: CREATE_NEW_EXECUTION\n",
+     "tasks[0].retry.behavior"),
+    (RETRY_TASK + "retry:\n  type: random\n  minInterval: PT1S\n  maxInterval: PT2S\n  behavior: CREATE_NEW_EXECUTION\n",
+     "retry.behavior"),
+])
+def test_a_retry_creating_a_new_execution_is_refused(source, path):
+    # Lanner retries a failed task in the same execution: accepting the behavior would silently do something else.
+    [problem] = validate_source(HEADER + source).errors
+    assert dotted(problem.path) == path
+    assert problem.message == ("CREATE_NEW_EXECUTION is not supported by Lanner yet (it retries a failed task in the "
+                               "same execution): remove behavior, or set RETRY_FAILED_TASK, the default")
+    explicit = validate_source(HEADER + source.replace("CREATE_NEW_EXECUTION", "RETRY_FAILED_TASK"))
+    assert explicit.valid, [p.format() for p in explicit.problems]
