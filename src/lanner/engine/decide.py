@@ -37,16 +37,15 @@ from lanner.engine.events import (
     Tick,
     Timer,
 )
-from lanner.engine.retry import retry_delay
-from lanner.expr.truthiness import truthy
+from lanner.engine.retry import retry_delay, retry_of
 from lanner.engine.variables import flow_variables, referenced_outputs, task_variables
 from lanner.expr import ExpressionError, render_value
+from lanner.expr.truthiness import truthy
 from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.state import State, StateHistory
 from lanner.model.task import TaskKind, TaskSpec
 from lanner.tasks.flowable import Child, NewRun, sequential_next, sequential_state
-
 
 # Events and effects live in lanner.engine.events; callers find them here too, next to decide().
 __all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
@@ -185,7 +184,8 @@ class _Work:
         run = replace(run, attempts=tuple(attempts))
         if result.state in (State.SUCCESS, State.WARNING):
             state = result.state
-            if len(attempts) > 1 and task.retry is not None and task.retry.warning_on_retry:
+            retry = retry_of(task, self.flow)
+            if len(attempts) > 1 and retry is not None and retry.warning_on_retry:
                 state = State.WARNING
             if state is State.WARNING and task.allow_warning:
                 state = State.SUCCESS
@@ -234,12 +234,13 @@ class _Work:
         return replace(run, attempts=tuple(attempts))
 
     def _retry(self, task: TaskSpec, run: TaskRun) -> float | None:
-        if task.retry is None:
+        retry = retry_of(task, self.flow)
+        if retry is None:
             return None
         # Resubmissions (a worker died) are not the task's failures: they do not count.
         tried = sum(1 for attempt in run.attempts if attempt.state.current is not State.RESUBMITTED)
         try:
-            delay = retry_delay(task.retry, attempts=tried, first_attempt_start=run.attempts[0].state.start_date,
+            delay = retry_delay(retry, attempts=tried, first_attempt_start=run.attempts[0].state.start_date,
                                 now=self.now, rng=self.rng, render=lambda v: self.render(v, task, run))
         except (ExpressionError, ValueError) as exc:
             self.note("ERROR", f"cannot apply the retry policy: {exc}", run)
@@ -343,7 +344,8 @@ class _Work:
 
     def restart(self) -> None:
         if self.execution.current not in (State.FAILED, State.KILLED):
-            self.note("WARN", f"only a FAILED or KILLED execution can be restarted; this one is {self.execution.current}")
+            self.note("WARN", "only a FAILED or KILLED execution can be restarted; "
+                              f"this one is {self.execution.current}")
             return
         self.execution = self.execution.to(State.RESTARTED, self.now)
         for run_id in self.order:

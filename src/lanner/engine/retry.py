@@ -1,9 +1,10 @@
 """Whether a failed attempt is tried again, and after how long: Kestra's retry policies as pure decisions.
 
-A task (or a flow) may declare ``retry``.  After an attempt fails, the engine asks
-:func:`retry_delay` and either schedules the next attempt that much later or lets the
-failure stand.  The function reads no clock and draws no randomness of its own: the
-caller passes ``now`` and a ``random.Random``, so a decision can be replayed and tested.
+A task may declare ``retry``; a flow's ``retry`` applies to every task that declares
+none (:func:`retry_of`).  After an attempt fails, the engine asks :func:`retry_delay`
+and either schedules the next attempt that much later or lets the failure stand.  The
+function reads no clock and draws no randomness of its own: the caller passes ``now``
+and a ``random.Random``, so a decision can be replayed and tested.
 
 The rules, as Kestra applies them:
 
@@ -30,10 +31,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lanner.durations import EXPECTED, parse_duration
 from lanner.model.task import ConstantRetry, ExponentialRetry, RandomRetry
+
+if TYPE_CHECKING:
+    from lanner.model.flow import Flow
+    from lanner.model.task import TaskSpec
 
 DEFAULT_DELAY_FACTOR = 2.0
 
@@ -42,6 +47,11 @@ Render = Callable[[Any], Any]
 
 class RetryError(ValueError):
     """A retry property whose (rendered) value cannot be used; the message names the property."""
+
+
+def retry_of(task: TaskSpec, flow: Flow) -> ConstantRetry | ExponentialRetry | RandomRetry | None:
+    """The policy that applies to ``task``: its own ``retry``, else the flow's (Kestra's flow-level retry)."""
+    return task.retry if task.retry is not None else flow.retry
 
 
 def retry_delay(

@@ -325,3 +325,18 @@ def test_kill_during_a_retry_wait_ends_at_once():
     assert killed.execution.current is State.KILLED and killed.kills == ()
     late = sim.send(TaskResult(job.task_run_id, 2, State.KILLED))  # the delayed job, taken an hour later
     assert late.execution == killed.execution
+
+
+def test_the_flow_retry_applies_to_tasks_without_their_own():
+    def worker(job):
+        return (TaskResult(job.task_run_id, job.attempt, State.FAILED, message="flaky") if job.attempt < 3
+                else run_for_real(job))
+
+    sim = Simulation.of(flow("retry:\n  type: constant\n  interval: PT5S\n  maxAttempt: 4\n  warningOnRetry: true\n"
+                             "tasks:\n" + ret("inherits") + ret("own", extra="retry:\n  type: constant\n  interval: PT1S\n"
+                                                                     "  maxAttempt: 2")), worker=worker)
+    assert sim.run().current is State.FAILED
+    inherits, own = sim.run_of("inherits"), sim.run_of("own")
+    assert (inherits.attempt_number, inherits.current) == (3, State.WARNING)  # the flow's warningOnRetry too
+    assert (own.attempt_number, own.current) == (2, State.FAILED)  # its own maxAttempt, not the flow's
+    assert [job.delay for d in sim.decisions for job in d.jobs] == [0.0, 5.0, 5.0, 0.0, 1.0]
