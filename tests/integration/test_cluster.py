@@ -103,6 +103,22 @@ def test_silent_instances_are_disconnected_but_never_the_coordinators_own(engine
         S.RUNNING, S.DISCONNECTED, S.RUNNING)
 
 
+def test_the_coordinator_knows_when_to_look_next_the_moment_an_instance_falls_due(engine):
+    register(engine, "steady", timeout=10.0)
+    register(engine, "gone", timeout=10.0, grace=30.0)
+    silence(engine, "steady", 1)  # silent from 9 s from now
+    silence(engine, "gone", 4)  # 6 s from now
+    assert coordinator(engine).check().next_due_in == pytest.approx(6.0, abs=0.5)
+    silence(engine, "gone", 12)  # declared now; under the default strategy its jobs fall due 18 s later
+    done = coordinator(engine, Strategy.AFTER_TERMINATION_GRACE_PERIOD).check()
+    assert done.disconnected == ["gone"]
+    assert done.next_due_in == pytest.approx(9.0, abs=0.5)  # the steady one comes first
+    silence(engine, "steady", 0)
+    assert coordinator(engine, Strategy.AFTER_TERMINATION_GRACE_PERIOD).check().next_due_in == pytest.approx(
+        10.0, abs=0.5)
+    assert coordinator(engine, own={"steady"}).check().next_due_in is None  # its own, and a dead one: nothing
+
+
 def test_the_initial_delay_spares_a_starting_instance(engine):
     instances.register(engine, instance_id="slow", service_type="WORKER", hostname="h", pid=1, lanner_version="0",
                        schema_version="0", settings={"timeout": 1, "initialDelay": 3600})

@@ -50,6 +50,7 @@ _LOCK_KEY = 0x4C414E4E4552  # "LANNER": the advisory lock one coordinator round 
 _AWAITING = frozenset({S.DISCONNECTED, S.TERMINATED_FORCED, S.ERROR})
 ENDED_KEPT = timedelta(hours=1)  # ended instances stay visible this long before becoming EMPTY
 EMPTY_KEPT = timedelta(days=1)
+DUE_MARGIN = 0.05  # seconds past a due moment before looking: the comparison is strict
 RESUBMISSIONS = "cluster.resubmissions"  # instance_settings key: resubmissions so far (a metric)
 
 
@@ -61,6 +62,9 @@ class Round:
     resubmitted: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, int]] = field(default_factory=list)
     skipped: bool = False
+    # Seconds until the next instance falls due (silent past its timeout, or its grace over):
+    # the coordinator looks again then rather than a whole interval later.
+    next_due_in: float | None = None
 
 
 class Coordinator:
@@ -73,11 +77,16 @@ class Coordinator:
     def run(self, stop: threading.Event) -> None:
         interval = self.liveness.interval.total_seconds()
         # Jitter: coordinators started together do not all knock at once.
-        while not stop.wait(interval * self._random.uniform(0.85, 1.15)):
+        delay = interval * self._random.uniform(0.85, 1.15)
+        while not stop.wait(delay):
+            delay = interval * self._random.uniform(0.85, 1.15)
             try:
-                self.check()
+                done = self.check()
             except Exception:
                 log.exception("liveness check failed; trying again in %.1f s", interval)
+                continue
+            if done.next_due_in is not None:
+                delay = min(delay, done.next_due_in + DUE_MARGIN)
 
     def check(self) -> Round:
         done = Round()
@@ -102,6 +111,7 @@ class Coordinator:
                     # A fenced zombie took jobs before noticing, or the instance is gone: nobody runs them.
                     self._resubmit(connection, holder, _who(instance) if instance else f"worker {holder[:8]}", done)
             self._housekeeping(connection, found, now)
+            done.next_due_in = self._next_due_in(found, own, now)
             if done.resubmitted:
                 settings_repository.add(connection, RESUBMISSIONS, len(done.resubmitted))
         for instance_id in done.disconnected:
@@ -117,6 +127,16 @@ class Coordinator:
             done.disconnected.append(instance.id)
             return replace(instance, state=S.DISCONNECTED)
         return instance
+
+    def _next_due_in(self, found: dict[str, Instance], own: set[str], now: datetime) -> float | None:
+        """Seconds until an instance checked now would be found silent, or its jobs due; None: nothing pending."""
+        moments = [_silent_from(instance) for instance in found.values()
+                   if instance.id not in own and instance.state.alive]
+        if self.strategy is Strategy.AFTER_TERMINATION_GRACE_PERIOD:
+            moments += [instance.heartbeat_at + timedelta(seconds=instance.seconds("terminationGracePeriod", 300.0))
+                        for instance in found.values() if instance.state is S.DISCONNECTED]
+        ahead = [(moment - now).total_seconds() for moment in moments if moment > now]
+        return min(ahead) if ahead else None
 
     def _due(self, instance: Instance, now: datetime) -> bool:
         if self.strategy is not Strategy.AFTER_TERMINATION_GRACE_PERIOD or instance.state is not S.DISCONNECTED:
@@ -154,11 +174,13 @@ class Coordinator:
 
 
 def _silent(instance: Instance, now: datetime) -> bool:
-    if not instance.state.alive:
-        return False
-    if now < instance.started_at + timedelta(seconds=instance.seconds("initialDelay", 10.0)):
-        return False
-    return now > instance.heartbeat_at + timedelta(seconds=instance.seconds("timeout", 10.0))
+    return instance.state.alive and now > _silent_from(instance)
+
+
+def _silent_from(instance: Instance) -> datetime:
+    """When a live instance without a newer heartbeat counts as silent (never within its initial delay)."""
+    return max(instance.started_at + timedelta(seconds=instance.seconds("initialDelay", 10.0)),
+               instance.heartbeat_at + timedelta(seconds=instance.seconds("timeout", 10.0)))
 
 
 def _who(instance: Instance) -> str:
