@@ -114,6 +114,19 @@ def _tasks_by_id(flow: Flow) -> dict[str, TaskSpec]:
 _RANDOM = random.Random()  # seeded once: seeding one per decision reads the OS entropy pool each time
 
 
+def tolerated(task: TaskSpec, state: State) -> State:
+    """The end ``state`` of a task run once its ``allowFailure`` and ``allowWarning`` apply, as in Kestra.
+
+    allowFailure turns FAILED into WARNING, then allowWarning turns WARNING into SUCCESS;
+    a KILLED or CANCELLED run stays as it is (nobody failed, it was stopped).
+    """
+    if state is State.FAILED and task.allow_failure:
+        state = State.WARNING
+    if state is State.WARNING and task.allow_warning:
+        state = State.SUCCESS
+    return state
+
+
 # -- the working copy --------------------------------------------------------------------------
 class _Work:
     def __init__(self, execution: Execution, flow: Flow, now: datetime, ids: Callable[[], str], rng: random.Random,
@@ -187,9 +200,8 @@ class _Work:
             retry = retry_of(task, self.flow)
             if len(attempts) > 1 and retry is not None and retry.warning_on_retry:
                 state = State.WARNING
-            if state is State.WARNING and task.allow_warning:
-                state = State.SUCCESS
-            run = replace(run, outputs=dict(result.outputs), metrics=tuple(result.metrics)).to(state, self.now)
+            run = replace(run, outputs=dict(result.outputs), metrics=tuple(result.metrics)).to(
+                tolerated(task, state), self.now)
             if result.labels:
                 self.execution = replace(self.execution, labels={**self.execution.labels, **result.labels})
         elif result.state is State.FAILED and self.execution.current is not State.KILLING:
@@ -201,7 +213,7 @@ class _Work:
                 self.put(run.to(State.RETRYING, self.now))
                 self._dispatch(self.runs[run.id], task, delay=delay)
                 return
-            run = run.to(State.WARNING if task.allow_failure else State.FAILED, self.now)
+            run = run.to(tolerated(task, State.FAILED), self.now)
         else:
             run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now)
         self.put(run)
@@ -222,7 +234,7 @@ class _Work:
                    f"{event.reason}; resubmitted {done} times after its worker died: not again")
             self.note("ERROR", why, run)
             ended = self._end_attempt(run, State.FAILED, why)
-            self.put(ended.to(State.WARNING if task.allow_failure else State.FAILED, self.now))
+            self.put(ended.to(tolerated(task, State.FAILED), self.now))
             return
         self.note("WARN", f"{event.reason}: attempt {event.attempt} resubmitted as attempt {event.attempt + 1}", run)
         self.put(self._end_attempt(run, State.RESUBMITTED, event.reason).to(State.RESUBMITTED, self.now))
@@ -337,9 +349,9 @@ class _Work:
                 state = State.SUCCESS
             else:
                 self.note("ERROR", f"execution {event.execution_id} of the subflow ended {event.state}", run)
-                state = State.WARNING if task.allow_failure else State.FAILED
-        elif state is State.WARNING and task.allow_warning:
-            state = State.SUCCESS
+                state = tolerated(task, State.FAILED)
+        elif state is State.WARNING:
+            state = tolerated(task, state)
         self.put(replace(run, outputs=outputs).to(state, self.now))
 
     def restart(self) -> None:
@@ -354,8 +366,10 @@ class _Work:
                 self.put(run.to(State.RESTARTED, self.now))
                 parent_id = run.parent_task_run_id
                 while parent_id is not None:
+                    # Every ended ancestor runs again, not only failed ones: one with allowFailure
+                    # ended WARNING, and must resolve again once its restarted child ends.
                     parent = self.runs[parent_id]
-                    if parent.current.failed:
+                    if parent.current.terminal:
                         self.put(parent.to(State.RUNNING, self.now))
                     parent_id = parent.parent_task_run_id
         self.execution = self.execution.to(State.RUNNING, self.now)
@@ -460,6 +474,8 @@ class _Work:
                 nexts, state = [], State.FAILED
             if nexts:
                 changed = True
+            if state is not None and state.terminal:
+                state = tolerated(task, state)  # a flowable's allowFailure and allowWarning, as a runnable's
             if state is not None and state is not self.runs[run.id].current and (
                     self.execution.current is not State.KILLING or state.terminal):
                 self.put(self.runs[run.id].to(state, self.now))  # PAUSED, back to RUNNING, or its end

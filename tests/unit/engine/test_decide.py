@@ -332,11 +332,88 @@ def test_the_flow_retry_applies_to_tasks_without_their_own():
         return (TaskResult(job.task_run_id, job.attempt, State.FAILED, message="flaky") if job.attempt < 3
                 else run_for_real(job))
 
+    own_retry = "retry:\n  type: constant\n  interval: PT1S\n  maxAttempt: 2"
     sim = Simulation.of(flow("retry:\n  type: constant\n  interval: PT5S\n  maxAttempt: 4\n  warningOnRetry: true\n"
-                             "tasks:\n" + ret("inherits") + ret("own", extra="retry:\n  type: constant\n  interval: PT1S\n"
-                                                                     "  maxAttempt: 2")), worker=worker)
+                             "tasks:\n" + ret("inherits") + ret("own", extra=own_retry)), worker=worker)
     assert sim.run().current is State.FAILED
     inherits, own = sim.run_of("inherits"), sim.run_of("own")
     assert (inherits.attempt_number, inherits.current) == (3, State.WARNING)  # the flow's warningOnRetry too
     assert (own.attempt_number, own.current) == (2, State.FAILED)  # its own maxAttempt, not the flow's
     assert [job.delay for d in sim.decisions for job in d.jobs] == [0.0, 5.0, 5.0, 0.0, 1.0]
+
+
+FLOWABLE = "  - id: group\n    type: io.kestra.plugin.core.flow.{type}\n{flags}"
+FAILING_BODIES = {
+    "Sequential": "    tasks:\n" + ret("ok", indent=6) + fail("boom", indent=6),
+    "Parallel": "    tasks:\n" + ret("ok", indent=6) + fail("boom", indent=6),
+    "WorkingDirectory": "    tasks:\n" + fail("boom", indent=6),
+    "If": "    condition: true\n    then:\n" + fail("boom", indent=6),
+    "Switch": "    value: A\n    cases:\n      A:\n" + fail("boom", indent=8),
+    "ForEach": "    values: [1, 2]\n    tasks:\n" + fail("boom", indent=6),
+    "Dag": "    tasks:\n      - task:\n          id: boom\n          type: io.kestra.plugin.core.execution.Fail\n",
+}
+
+
+def _group(kind: str, flags: str) -> str:
+    return FLOWABLE.format(type=kind, flags="".join(f"    {flag}\n" for flag in flags.split(",") if flag))
+
+
+@pytest.mark.parametrize("kind", sorted(FAILING_BODIES))
+def test_allow_failure_on_a_flowable_turns_its_failure_into_a_warning(kind):
+    source = flow("tasks:\n" + _group(kind, "allowFailure: true") + FAILING_BODIES[kind] + ret("after")
+                  + "errors:\n" + ret("handle"))
+    sim = Simulation.of(source)
+    assert sim.run().current is State.WARNING
+    assert sim.run_of("group").current is State.WARNING
+    assert all(run.current is State.FAILED for run in sim.runs("boom"))
+    assert sim.run_of("after").current is State.SUCCESS  # the flow goes on after it
+    assert sim.runs("handle") == []  # nothing failed at the flow's level: its errors branch does not run
+    strict = Simulation.of(source.replace("    allowFailure: true\n", ""))
+    assert strict.run().current is State.FAILED
+    assert strict.run_of("group").current is State.FAILED and strict.runs("after") == []
+    assert strict.run_of("handle").current is State.SUCCESS
+
+
+def test_allow_warning_on_a_flowable_turns_its_warning_into_a_success():
+    body = "    tasks:\n" + fail("soft", "allowFailure: true", indent=6)
+    tolerant = Simulation.of(flow("tasks:\n" + _group("Sequential", "allowWarning: true") + body))
+    assert tolerant.run().current is State.SUCCESS
+    assert (tolerant.run_of("group").current, tolerant.run_of("soft").current) == (State.SUCCESS, State.WARNING)
+    both = Simulation.of(flow("tasks:\n" + _group("Parallel", "allowFailure: true,allowWarning: true")
+                              + "    tasks:\n" + fail("boom", indent=6)))
+    assert both.run().current is State.SUCCESS  # FAILED, allowed to fail: WARNING, allowed to warn: SUCCESS
+    assert both.run_of("group").current is State.SUCCESS
+
+
+def test_a_task_allowed_to_fail_and_to_warn_ends_success():
+    sim = Simulation.of(flow("tasks:\n" + fail("boom", "allowFailure: true\nallowWarning: true")))
+    assert sim.run().current is State.SUCCESS and sim.run_of("boom").current is State.SUCCESS
+
+
+def test_a_flowable_allowed_to_fail_keeps_its_own_errors_branch():
+    source = flow("tasks:\n" + _group("Sequential", "allowFailure: true") + "    tasks:\n" + fail("boom", indent=6)
+                  + "    errors:\n" + ret("local", indent=6) + "errors:\n" + ret("handle"))
+    sim = Simulation.of(source)
+    assert sim.run().current is State.WARNING
+    assert sim.run_of("local").current is State.SUCCESS and sim.runs("handle") == []
+
+
+def test_restart_runs_a_failed_task_inside_a_flowable_allowed_to_fail_again():
+    failures = {"inner": 1, "later": 1}
+
+    def worker(job):
+        task_id = job.task["id"]
+        if failures.get(task_id):
+            failures[task_id] -= 1
+            return TaskResult(job.task_run_id, job.attempt, State.FAILED, message="first time")
+        return run_for_real(job)
+
+    source = flow("tasks:\n" + _group("Sequential", "allowFailure: true") + "    tasks:\n" + ret("inner", indent=6)
+                  + ret("later"))
+    sim = Simulation.of(source, worker=worker)
+    assert sim.run().current is State.FAILED
+    assert sim.states() == {"group": State.WARNING, "inner": State.FAILED, "later": State.FAILED}
+    sim.send(Restart())
+    assert sim.run().current is State.SUCCESS
+    # As Kestra: every failed task run restarts, and its ended parents resolve again.
+    assert sim.states() == {"group": State.SUCCESS, "inner": State.SUCCESS, "later": State.SUCCESS}
