@@ -37,6 +37,7 @@ from lanner.engine.events import (
     Tick,
     Timer,
 )
+from lanner.engine.flow_outputs import typed_outputs
 from lanner.engine.retry import retry_delay, retry_of
 from lanner.engine.variables import flow_variables, referenced_outputs, task_variables
 from lanner.expr import ExpressionError, render_value
@@ -499,12 +500,15 @@ class _Work:
         if state is None:
             return False
         if state in (State.SUCCESS, State.WARNING) and flow.outputs:
-            try:
-                outputs = {out.id: self.render(out.value, None, None) for out in flow.outputs}
-                self.execution = replace(self.execution, outputs=outputs)
-            except (ExpressionError, ValueError) as exc:
-                self.note("ERROR", f"flow outputs: {exc}")
+            outputs = typed_outputs(flow.outputs, lambda value: self.render(value, None, None))
+            for message in outputs.warnings:
+                self.note("WARN", message)
+            for message in outputs.errors:
+                self.note("ERROR", message)
+            if outputs.errors:
                 state = State.FAILED
+            else:
+                self.execution = replace(self.execution, outputs=outputs.values)
         self.execution = self.execution.to(self._assertions(state), self.now)
         return True
 
