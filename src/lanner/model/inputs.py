@@ -12,13 +12,16 @@ import json
 import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from lanner.durations import parse_duration
 from lanner.model.spec import Duration, InputId, Spec, is_template
 
-ITEM_TYPES = ("STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON", "URI", "EMAIL")
+ITEM_TYPES = (
+    "STRING", "INT", "FLOAT", "BOOLEAN", "BOOL", "DATETIME", "DATE", "TIME", "DURATION", "JSON", "URI", "EMAIL"
+)
 
 
 class InputSpec(Spec):
@@ -56,8 +59,8 @@ class StringInput(InputSpec):
     TYPE_NAME = "STRING"
     type: Literal["STRING"]
     validator: str | None = None
-    min_length: int | None = None
-    max_length: int | None = None
+    min_length: int | None = Field(None, ge=0)
+    max_length: int | None = Field(None, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -69,9 +72,19 @@ class StringInput(InputSpec):
                 raise ValueError(f"validator {data['validator']!r} is not a valid regular expression: {exc}") from None
         return data
 
+    @model_validator(mode="after")
+    def _lengths_ordered(self) -> StringInput:
+        if self.min_length is not None and self.max_length is not None and self.min_length > self.max_length:
+            raise ValueError(f"minLength: {self.min_length} is greater than maxLength {self.max_length}")
+        return self
+
     def check(self, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("expected a string")
+        if self.min_length is not None and len(value) < self.min_length:
+            raise ValueError(f"must be at least {self.min_length} characters long (minLength)")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValueError(f"must be at most {self.max_length} characters long (maxLength)")
         if self.validator and not re.fullmatch(self.validator, value):
             raise ValueError(f"does not match the validator {self.validator!r}")
         return value
@@ -250,9 +263,40 @@ class EmailInput(InputSpec):
 
 
 class FileInput(InputSpec):
+    """A file: a ``kestra:///`` URI (or another URI, or a path) whose name may be limited to some extensions."""
+
     TYPE_NAME = "FILE"
     type: Literal["FILE"]
     allowed_file_extensions: list[str] | None = None
+
+    @field_validator("allowed_file_extensions")
+    @classmethod
+    def _extensions_named(cls, extensions: list[str] | None) -> list[str] | None:
+        if extensions is not None and any(not extension.strip(". ") for extension in extensions):
+            raise ValueError("expected extensions such as .csv or csv, not an empty name")
+        return extensions
+
+    def check(self, value: Any) -> Any:
+        if not self.allowed_file_extensions:
+            return value
+        if not isinstance(value, str):
+            raise ValueError("expected a file: a kestra:/// URI or a path")
+        name = file_name(value)
+        allowed = [_dotted(extension) for extension in self.allowed_file_extensions]
+        # Compared in lower case, as Kestra does: report.CSV is a .csv file.
+        if not any(name.lower().endswith(extension) for extension in allowed):
+            raise ValueError(f"file {name!r} has none of the allowed extensions ({', '.join(allowed)})")
+        return value
+
+
+def file_name(value: str) -> str:
+    """The name of the file a FILE value points to: the last segment of its URI's path (or of the path)."""
+    path = urlsplit(value).path if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", value) else value
+    return unquote(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1])
+
+
+def _dotted(extension: str) -> str:
+    return "." + extension.strip().lstrip(".").lower()
 
 
 class EnumInput(InputSpec):

@@ -192,6 +192,42 @@ def test_invalid_yaml_is_reported():
     assert message.startswith("Invalid input `y`: expected YAML: invalid YAML: ")
 
 
+# -- STRING and SECRET lengths -------------------------------------------------------------------
+
+def test_string_lengths_are_checked_with_the_bound_named():
+    f = flow({"id": "code", "type": "STRING", "minLength": 2, "maxLength": 4})
+    assert resolve_inputs(f, {"code": "ab"}) == {"code": "ab"}
+    assert resolve_inputs(f, {"code": "abcd"}) == {"code": "abcd"}
+    assert problems(f, {"code": "a"}) == [
+        "Invalid input `code`: must be at least 2 characters long (minLength), got 'a'"]
+    assert problems(f, {"code": "abcde"}) == [
+        "Invalid input `code`: must be at most 4 characters long (maxLength), got 'abcde'"]
+
+
+def test_a_secret_too_short_is_refused_without_showing_it():
+    f = flow({"id": "token", "type": "SECRET", "minLength": 12})
+    assert problems(f, {"token": "hunter2"}) == [
+        "Invalid input `token`: must be at least 12 characters long (minLength)"]
+
+
+# -- FILE extensions -----------------------------------------------------------------------------
+
+def test_a_file_input_takes_only_its_allowed_extensions():
+    f = flow({"id": "upload", "type": "FILE", "allowedFileExtensions": [".csv", "txt"]})
+    uri = "kestra:///company/team/f/executions/e1/inputs/upload/report.csv"
+    assert resolve_inputs(f, {"upload": uri}) == {"upload": uri}
+    assert resolve_inputs(f, {"upload": "/tmp/NOTES.TXT"}) == {"upload": "/tmp/NOTES.TXT"}  # case does not matter
+    (message,) = problems(f, {"upload": "kestra:///company/team/f/executions/e1/inputs/upload/tool.exe"})
+    assert message.startswith("Invalid input `upload`: file 'tool.exe' has none of the allowed extensions (.csv, .txt)")
+    assert problems(f, {"upload": ["report.csv"]}) == [
+        "Invalid input `upload`: expected a file: a kestra:/// URI or a path, got [\"report.csv\"]"]
+
+
+def test_a_file_input_without_allowed_extensions_takes_any_file():
+    f = flow({"id": "upload", "type": "FILE"})
+    assert resolve_inputs(f, {"upload": "kestra:///a/b/tool.exe"}) == {"upload": "kestra:///a/b/tool.exe"}
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from lanner.flows.problems import dotted
 from lanner.flows.validator import validate_source
 
 
@@ -72,3 +73,28 @@ def test_date_and_time_bounds_are_checked_when_the_flow_is_validated():
     assert any("must be before 12:00:00" in p.message for p in result.errors)
     inside = flow_with_input("    type: DATE\n    after: 2024-01-01\n    before: 2024-12-31\n")
     assert inside.valid and inside.flow.inputs[0].check("2024-06-30") == date(2024, 6, 30)
+
+
+@pytest.mark.parametrize(("spec", "path", "message"), [
+    ("    type: STRING\n    minLength: 3\n    defaults: ab\n",
+     "inputs[0].defaults", "'ab' is not a valid STRING: must be at least 3 characters long (minLength)"),
+    ("    type: SECRET\n    maxLength: 3\n    defaults: abcd\n",
+     "inputs[0].defaults", "'abcd' is not a valid SECRET: must be at most 3 characters long (maxLength)"),
+    ("    type: STRING\n    minLength: 5\n    maxLength: 3\n",
+     "inputs[0].minLength", "5 is greater than maxLength 3"),
+    ("    type: STRING\n    minLength: -1\n",
+     "inputs[0].minLength", "must be >= 0, got the number -1"),
+    ("    type: FILE\n    allowedFileExtensions: [.csv]\n    defaults: kestra:///n/f/data.json\n",
+     "inputs[0].defaults", "'kestra:///n/f/data.json' is not a valid FILE: "
+                           "file 'data.json' has none of the allowed extensions (.csv)"),
+    ("    type: FILE\n    allowedFileExtensions: ['.']\n",
+     "inputs[0].allowedFileExtensions", "expected extensions such as .csv or csv, not an empty name"),
+])
+def test_lengths_and_file_extensions_are_checked_when_the_flow_is_validated(spec, path, message):
+    result = flow_with_input(spec)
+    assert [(dotted(p.path), p.message) for p in result.errors] == [(path, message)]
+
+
+def test_defaults_within_lengths_and_extensions_are_valid():
+    assert flow_with_input("    type: STRING\n    minLength: 2\n    maxLength: 2\n    defaults: ab\n").valid
+    assert flow_with_input("    type: FILE\n    allowedFileExtensions: [csv]\n    defaults: nsfile:///in/Data.CSV\n").valid
