@@ -137,6 +137,49 @@ tasks:
     assert wrong.status_code == 422 and "pink not among red, green, blue" in wrong.text
 
 
+def test_dependent_inputs_lengths_and_file_extensions_through_the_api(api):
+    source = """id: request
+namespace: lanner.api
+inputs:
+  - id: kind
+    type: SELECT
+    values: [vm, bucket]
+  - id: size
+    type: INT
+    dependsOn:
+      inputs: [kind]
+      condition: "{{ inputs.kind == 'vm' }}"
+  - id: code
+    type: STRING
+    minLength: 2
+    defaults: ab
+  - id: sheet
+    type: FILE
+    required: false
+    allowedFileExtensions: [.csv]
+tasks:
+  - id: say
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs.kind }} {{ inputs.size ?? 'no size' }}"
+"""
+    assert create_flow(api, source).status_code == 200
+    bucket = api.post("/api/v1/executions/lanner.api/request", params={"wait": "true"},
+                      files={"kind": (None, "bucket"), "size": (None, "ignored")}).json()
+    assert bucket["inputs"] == {"kind": "bucket", "code": "ab", "sheet": None}
+    assert bucket["taskRunList"][0]["outputs"]["value"] == "bucket no size"
+    missing = api.post("/api/v1/executions/lanner.api/request", files={"kind": (None, "vm")})
+    assert missing.status_code == 422 and missing.json()["details"] == ["Missing required input `size` (INT)"]
+    wrong = api.post("/api/v1/executions/lanner.api/request",
+                     files={"kind": (None, "bucket"), "code": (None, "x"), "sheet": (None, "kestra:///x/y/run.sh")})
+    assert wrong.status_code == 422
+    assert wrong.json()["details"] == [
+        "Invalid input `code`: must be at least 2 characters long (minLength), got 'x'",
+        "Invalid input `sheet`: file 'run.sh' has none of the allowed extensions (.csv), got 'kestra:///x/y/run.sh'",
+    ]
+    page = api.get("/ui/flows/lanner.api/request").text
+    assert 'name="size"' in page and "only used when" in page
+
+
 def test_errors_name_what_is_wrong(api):
     create_flow(api)
     bad = api.post("/api/v1/executions/lanner.api/greeting", files={"times": (None, "many")})

@@ -50,7 +50,8 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
                           flow_revision=revision, state=StateHistory.start(State.CREATED, now), tenant_id=tenant,
                           labels={**flow.labels, **child.labels}, trigger=trigger, parent_id=parent.id)
         context = flow_variables(flow, draft, {})
-        inputs = resolve_inputs(flow, child.inputs, render=lambda value: render_value(value, context))
+        inputs = resolve_inputs(flow, child.inputs,
+                                render=lambda value, known: render_value(value, {**context, "inputs": dict(known)}))
     except (FlowNotFound, InputsError, ExpressionError) as exc:
         why = f"cannot start flow {child.namespace}.{child.flow_id}: {exc}"
         _send(queue, connection, parent, ChildEnded(child.task_run_id, child.execution_id, State.FAILED, message=why))

@@ -4,14 +4,18 @@ A flow declares its inputs (``inputs:``), each with a type, constraints, ``requi
 and ``defaults``.  Creating an execution supplies some values; :func:`resolve_inputs`
 turns them into the execution's ``inputs`` mapping:
 
-1. For each declared input, in declaration order, take the given value; when none was
-   given, take its ``defaults`` (an expression default is rendered first); when there
-   is no default either, the input is missing.
-2. A missing required input is an error.  A missing optional input is still present,
+1. For each declared input, in declaration order, decide whether it is asked at all: an
+   input with ``dependsOn`` is skipped when an input it follows was skipped, or when its
+   ``condition`` does not render to ``true`` (Kestra's rule: ``yes`` or ``1`` do not
+   count).  A skipped input has no value, not even ``null``, whether required or not.
+2. Take the given value; when none was given, take its ``defaults`` (an expression
+   default is rendered first); when there is no default either, the input is missing.
+   Expressions (a condition, a default) see the inputs resolved before as ``inputs``.
+3. A missing required input is an error.  A missing optional input is still present,
    as ``null``, so ``{{ inputs.x }}`` is defined and ``{{ inputs.x ?? 'fallback' }}``
    works.
-3. The value is converted and checked by the input's own type (``InputSpec.check``).
-4. The result is made JSON-ready the way Kestra shows inputs: instants as ISO-8601 UTC
+4. The value is converted and checked by the input's own type (``InputSpec.check``).
+5. The result is made JSON-ready the way Kestra shows inputs: instants as ISO-8601 UTC
    text (``2024-01-31T10:00:00Z``), dates as ``2024-01-31``, times as ``10:15:00``,
    durations as ISO-8601 (``PT1H30M``), JSON and ARRAY values parsed, YAML text parsed.
 
@@ -28,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from lanner.errors import UsageError
-from lanner.expr import ExpressionError
+from lanner.expr import ExpressionError, render_value
 from lanner.flows.yaml_source import YamlError
 from lanner.flows.yaml_source import parse as parse_yaml
 from lanner.model.flow import Flow
@@ -37,6 +41,9 @@ from lanner.model.spec import is_template
 
 # How much of an offending value a message shows: enough to recognise it, never a wall of text.
 _SHOWN_CHARS = 60
+
+# Renders an expression (a condition, a default) given the inputs resolved so far.
+Render = Callable[[Any, Mapping[str, Any]], Any]
 
 
 class InputsError(UsageError):
@@ -47,52 +54,93 @@ class InputsError(UsageError):
         self.problems = tuple(problems)
 
 
-def resolve_inputs(
-    flow: Flow, given: Mapping[str, Any], *, render: Callable[[Any], Any] | None = None
-) -> dict[str, Any]:
+def resolve_inputs(flow: Flow, given: Mapping[str, Any], *, render: Render | None = None) -> dict[str, Any]:
     """The execution's inputs, in declaration order; raise :class:`InputsError` listing every problem.
 
-    ``render`` renders an expression ``defaults``; without it an expression default is
-    used as written.
+    ``render(expression, inputs)`` renders an expression ``defaults`` or ``dependsOn``
+    condition; without it an expression default is used as written and a condition sees
+    the inputs alone.
     """
     return resolve_specs(flow.inputs, given, render=render)
 
 
 def resolve_specs(
-    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Callable[[Any], Any] | None = None
+    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Render | None = None
 ) -> dict[str, Any]:
     """:func:`resolve_inputs` for any list of input declarations (a Pause task's ``onResume``)."""
     resolved: dict[str, Any] = {}
+    skipped: set[str] = set()
+    failed: set[str] = set()
     problems: list[str] = []
     for spec in specs:
         try:
-            value = _raw_value(spec, given, render)
+            asked = _asked(spec, resolved, skipped, failed, render)
         except ExpressionError as exc:
-            problems.append(f"Invalid defaults of input `{spec.id}`: {exc.message}")
-            continue
-        if value is None:
-            if spec.required:
-                problems.append(f"Missing required input `{spec.id}` ({spec.TYPE_NAME})")
-            else:
-                resolved[spec.id] = None
-            continue
-        try:
-            checked = spec.check(value)
-            if spec.TYPE_NAME == "YAML":
-                checked = _parse_yaml(checked)
-            resolved[spec.id] = json_ready(checked)
-        except ValueError as exc:
-            problems.append(f"Invalid input `{spec.id}`: {exc}{_got(spec, value)}")
+            problems.append(f"Invalid dependsOn condition of input `{spec.id}`: {exc.message}")
+            asked = None
+        if asked is None:
+            failed.add(spec.id)
+        elif not asked:
+            skipped.add(spec.id)
+        else:
+            problem = _resolve_value(spec, given, render, resolved)
+            if problem:
+                problems.append(problem)
+                failed.add(spec.id)
     if problems:
         raise InputsError(problems)
     return resolved
 
 
-def _raw_value(spec: InputSpec, given: Mapping[str, Any], render: Callable[[Any], Any] | None) -> Any:
+def _asked(spec: InputSpec, resolved: Mapping[str, Any], skipped: set[str], failed: set[str],
+           render: Render | None) -> bool | None:
+    """Whether ``spec`` is asked for a value; None when an input it follows has a problem of its own."""
+    if spec.depends_on is None:
+        return True
+    following = spec.depends_on.inputs
+    if any(other in skipped for other in following):
+        return False  # as in Kestra: what follows a skipped input is skipped too
+    if any(other in failed for other in following):
+        # That problem is reported already; judging this input on a value that does not exist would only add noise.
+        return None
+    if spec.depends_on.condition is None:
+        return True
+    rendered = (render or _render_bare)(spec.depends_on.condition, resolved)
+    # Kestra asks the input only when the condition is true itself, not merely truthy.
+    return rendered is True or (isinstance(rendered, str) and rendered.strip() == "true")
+
+
+def _render_bare(expression: Any, inputs: Mapping[str, Any]) -> Any:
+    return render_value(expression, {"inputs": dict(inputs)})
+
+
+def _resolve_value(spec: InputSpec, given: Mapping[str, Any], render: Render | None,
+                   resolved: dict[str, Any]) -> str | None:
+    """Put ``spec``'s value into ``resolved``, or return the problem that prevents it."""
+    try:
+        value = _raw_value(spec, given, render, resolved)
+    except ExpressionError as exc:
+        return f"Invalid defaults of input `{spec.id}`: {exc.message}"
+    if value is None:
+        if spec.required:
+            return f"Missing required input `{spec.id}` ({spec.TYPE_NAME})"
+        resolved[spec.id] = None
+        return None
+    try:
+        checked = spec.check(value)
+        if spec.TYPE_NAME == "YAML":
+            checked = _parse_yaml(checked)
+        resolved[spec.id] = json_ready(checked)
+    except ValueError as exc:
+        return f"Invalid input `{spec.id}`: {exc}{_got(spec, value)}"
+    return None
+
+
+def _raw_value(spec: InputSpec, given: Mapping[str, Any], render: Render | None, resolved: Mapping[str, Any]) -> Any:
     if given.get(spec.id) is not None:
         return given[spec.id]
     if render is not None and is_template(spec.defaults):
-        return render(spec.defaults)
+        return render(spec.defaults, resolved)
     return spec.defaults
 
 

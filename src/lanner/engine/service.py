@@ -48,10 +48,10 @@ def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], label
              "labels": {**flow.labels, **labels}, "trigger": trigger}
     context: dict[str, Any] = {}
 
-    def render(value: Any) -> Any:  # the context is built only for an expression default (most have none)
-        if not context:
+    def render(value: Any, inputs: Mapping[str, Any]) -> Any:
+        if not context:  # built only for an input with an expression (most have none)
             context.update(flow_variables(flow, Execution(**known), {}))
-        return render_value(value, context)
+        return render_value(value, {**context, "inputs": dict(inputs)})
 
     # Built once, inputs included: schedulers create thousands at a time.
     return Execution(**known, inputs=resolve_inputs(flow, inputs, render=render))

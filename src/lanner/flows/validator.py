@@ -25,6 +25,7 @@ from lanner.flows.problems import Path, Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
 from lanner.flows.yaml_source import Document, YamlError, parse
 from lanner.model.flow import Flow, PluginDefault
+from lanner.model.inputs import dependency_problems
 from lanner.model.spec import Spec
 from lanner.model.task import PluginSpec, TaskSpec
 
@@ -86,6 +87,7 @@ class _Walker:
         flow = self.node(data, Flow, ())
         self._check_unique_ids(data, flow)
         self._check_trigger_conditions(flow)
+        self._check_input_dependencies(flow)
         return flow if not any(p.is_error for p in self.problems) else None
 
     def _collect_defaults(self, data: dict[str, Any]) -> None:
@@ -240,6 +242,12 @@ class _Walker:
                     self.report(Severity.WARNING, ("triggers", index, "conditions", number, "type"),
                                 f"`{condition.TYPE}` looks at {what}, which a `{trigger.TYPE}` trigger does not "
                                 "have: it is ignored (remove it, or move it to a trigger that has one)")
+
+    def _check_input_dependencies(self, flow: Flow | None) -> None:
+        """An input follows (dependsOn) only inputs declared before it: they are resolved in that order."""
+        if flow is not None:
+            for relative, message in dependency_problems(flow.inputs, "this flow"):
+                self.error(("inputs", *relative), message)
 
     def _check_unique_ids(self, data: dict[str, Any], flow: Flow | None) -> None:
         """Task ids are unique across the whole flow, nested tasks, errors and finally included."""

@@ -4,12 +4,18 @@ Each input type is a model selected by ``type``; its ``defaults`` is checked aga
 type and constraints when the flow is validated, so a flow never starts with a default
 it would itself reject.  Checking a value supplied at execution time reuses the same
 rules (:meth:`InputSpec.check`).
+
+An input may follow earlier ones (``dependsOn``): it is asked only when its ``condition``
+holds.  Which inputs it may follow is a property of the whole list, checked by
+:func:`dependency_problems`; deciding whether it is asked happens when the inputs are
+resolved (``lanner.engine.inputs``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
@@ -24,6 +30,17 @@ ITEM_TYPES = (
 )
 
 
+class DependsOn(Spec):
+    """Kestra's ``dependsOn`` of an input: the earlier inputs it follows, and when it is asked.
+
+    The input is skipped (it gets no value, and being required does not matter) when one
+    of ``inputs`` was skipped, or when ``condition`` does not render to ``true``.
+    """
+
+    inputs: list[InputId] = []
+    condition: str | None = None
+
+
 class InputSpec(Spec):
     TYPE_NAME: ClassVar[str] = ""
 
@@ -32,7 +49,7 @@ class InputSpec(Spec):
     display_name: str | None = None
     required: bool = True
     defaults: Any = None
-    depends_on: dict | None = None
+    depends_on: DependsOn | None = None
 
     @model_validator(mode="after")
     def _defaults_fit(self) -> InputSpec:
@@ -360,6 +377,29 @@ class ArrayInput(InputSpec):
             raise ValueError("expected a list")
         item = INPUT_TYPES[self.item_type].model_construct(id="item", type=self.item_type)
         return [item.check(v) for v in value]
+
+
+def dependency_problems(specs: Sequence[InputSpec], owner: str) -> list[tuple[tuple[Any, ...], str]]:
+    """(path relative to the list, message) for each ``dependsOn.inputs`` that is not an earlier input.
+
+    Inputs are resolved in declaration order, so an input can only follow one declared
+    before it; ``owner`` names the list in messages ("this flow").
+    """
+    known = {spec.id for spec in specs}
+    earlier: set[str] = set()
+    found: list[tuple[tuple[Any, ...], str]] = []
+    for index, spec in enumerate(specs):
+        for position, other in enumerate(spec.depends_on.inputs if spec.depends_on else []):
+            where = (index, "dependsOn", "inputs", position)
+            if other == spec.id:
+                found.append((where, f"input '{spec.id}' cannot depend on itself"))
+            elif other not in known:
+                found.append((where, f"input '{spec.id}' depends on '{other}', which is not an input of {owner}"))
+            elif other not in earlier:
+                found.append((where, f"input '{spec.id}' depends on '{other}', which is declared after it: "
+                                     f"declare '{other}' first"))
+        earlier.add(spec.id)
+    return found
 
 
 INPUT_TYPES: dict[str, type[InputSpec]] = {

@@ -89,6 +89,8 @@ def input_field(spec: InputSpec) -> dict[str, Any]:
         "label": spec.display_name or spec.id, "description": spec.description, "note": _UNSUPPORTED.get(kind),
         "value": "", "checked": default is True or str(default).lower() == "true", "options": [],
         "placeholder": _PLACEHOLDERS.get(kind, ""),
+        # Shown, not evaluated here: the API skips the input when the condition is not true.
+        "condition": spec.depends_on.condition if spec.depends_on else None,
     }
     if is_template(default):  # rendered when the execution starts: shown, not filled in
         field["placeholder"] = f"default: {default}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from lanner.durations import parse_duration
 from lanner.engine.inputs import InputsError, format_duration_iso, format_instant, resolve_inputs
+from lanner.engine.service import new_execution
 from lanner.errors import ExitCode, UsageError
 from lanner.expr import render_value
 from lanner.flows.validator import validate_source
@@ -100,7 +101,7 @@ def test_an_expression_default_is_rendered_then_checked():
     f = flow({"id": "n", "type": "INT", "defaults": "{{ 40 + 2 }}"},
              {"id": "who", "type": "STRING", "defaults": "{{ flow.namespace }}"})
     variables = {"flow": {"namespace": "company.team"}}
-    result = resolve_inputs(f, {}, render=lambda value: render_value(value, variables))
+    result = resolve_inputs(f, {}, render=lambda value, inputs: render_value(value, variables))
     assert result == {"n": 42, "who": "company.team"}
 
 
@@ -111,14 +112,14 @@ def test_without_render_an_expression_default_is_used_as_written():
 
 def test_an_expression_default_that_cannot_render_is_a_problem():
     f = flow({"id": "s", "type": "STRING", "defaults": "{{ nothing }}"})
-    assert problems(f, {}, render=lambda value: render_value(value, {})) == [
+    assert problems(f, {}, render=lambda value, inputs: render_value(value, {})) == [
         "Invalid defaults of input `s`: Unable to find `nothing` used in the expression `{{ nothing }}` at line 1"
     ]
 
 
 def test_an_expression_default_rendering_to_a_bad_value_is_reported_like_a_given_one():
     f = flow({"id": "n", "type": "INT", "defaults": "{{ 'many' }}"})
-    assert problems(f, {}, render=lambda value: render_value(value, {})) == [
+    assert problems(f, {}, render=lambda value, inputs: render_value(value, {})) == [
         "Invalid input `n`: expected an integer, got 'many'"
     ]
 
@@ -190,6 +191,102 @@ def test_a_secret_value_never_appears_in_a_message():
 def test_invalid_yaml_is_reported():
     (message,) = problems(flow({"id": "y", "type": "YAML"}), {"y": "a: [1"})
     assert message.startswith("Invalid input `y`: expected YAML: invalid YAML: ")
+
+
+# -- dependsOn: an input asked only when its condition holds ----------------------------------
+
+def _resource_flow(**extra: Any) -> Flow:
+    return flow(
+        {"id": "kind", "type": "SELECT", "values": ["vm", "bucket"]},
+        {"id": "size", "type": "INT", "dependsOn": {"inputs": ["kind"], "condition": "{{ inputs.kind == 'vm' }}"},
+         **extra},
+    )
+
+
+def test_an_input_whose_condition_is_false_is_skipped_even_when_required():
+    # Skipped as in Kestra: no value at all, not null, and a value given for it is ignored.
+    assert resolve_inputs(_resource_flow(), {"kind": "bucket"}) == {"kind": "bucket"}
+    assert resolve_inputs(_resource_flow(), {"kind": "bucket", "size": "not even a number"}) == {"kind": "bucket"}
+
+
+def test_an_input_whose_condition_is_true_is_asked_and_checked_as_usual():
+    assert resolve_inputs(_resource_flow(), {"kind": "vm", "size": "4"}) == {"kind": "vm", "size": 4}
+    assert problems(_resource_flow(), {"kind": "vm"}) == ["Missing required input `size` (INT)"]
+    assert problems(_resource_flow(), {"kind": "vm", "size": "big"}) == [
+        "Invalid input `size`: expected an integer, got 'big'"]
+    assert resolve_inputs(_resource_flow(required=False), {"kind": "vm"}) == {"kind": "vm", "size": None}
+
+
+def test_only_a_condition_rendering_to_true_asks_the_input():
+    # Kestra compares the rendered condition with true: other truthy text does not count.
+    def asked(condition: str) -> bool:
+        f = flow({"id": "a", "type": "STRING"},
+                 {"id": "b", "type": "STRING", "required": False,
+                  "dependsOn": {"inputs": ["a"], "condition": condition}})
+        return "b" in resolve_inputs(f, {"a": "yes"})
+
+    assert asked("{{ inputs.a == 'yes' }}")
+    assert asked("{{ true }}")
+    assert not asked("{{ inputs.a }}")
+    assert not asked("{{ 1 }}")
+    assert not asked("{{ inputs.a == 'no' }}")
+
+
+def test_an_input_following_a_skipped_input_is_skipped_too():
+    f = flow(
+        {"id": "kind", "type": "STRING"},
+        {"id": "provider", "type": "STRING",
+         "dependsOn": {"inputs": ["kind"], "condition": "{{ inputs.kind == 'vm' }}"}},
+        {"id": "region", "type": "STRING", "dependsOn": {"inputs": ["provider"]}},
+    )
+    assert resolve_inputs(f, {"kind": "bucket"}) == {"kind": "bucket"}
+    assert resolve_inputs(f, {"kind": "vm", "provider": "aws", "region": "eu"}) == {
+        "kind": "vm", "provider": "aws", "region": "eu"}
+    assert problems(f, {"kind": "vm", "provider": "aws"}) == ["Missing required input `region` (STRING)"]
+
+
+def test_a_condition_sees_the_inputs_resolved_before_it_and_what_render_adds():
+    f = flow({"id": "n", "type": "INT", "defaults": 3},
+             {"id": "big", "type": "BOOLEAN", "defaults": True,
+              "dependsOn": {"inputs": ["n"], "condition": "{{ inputs.n > vars.limit }}"}})
+    render = lambda value, inputs: render_value(value, {"vars": {"limit": 2}, "inputs": inputs})  # noqa: E731
+    assert resolve_inputs(f, {}, render=render) == {"n": 3, "big": True}
+    assert resolve_inputs(f, {"n": 1}, render=render) == {"n": 1}
+
+
+def test_a_new_execution_renders_conditions_with_its_flow_variables_and_earlier_inputs():
+    condition = "{{ inputs.env == 'prod' and flow.namespace == 'company.team' }}"
+    f = flow({"id": "env", "type": "STRING"},
+             {"id": "approver", "type": "EMAIL", "dependsOn": {"inputs": ["env"], "condition": condition}})
+    start = {"revision": 1, "labels": {}, "trigger": None, "tenant_id": "main",
+             "now": datetime(2024, 1, 31, tzinfo=UTC)}
+    assert new_execution(f, inputs={"env": "dev"}, **start).inputs == {"env": "dev"}
+    assert new_execution(f, inputs={"env": "prod", "approver": "ops@example.com"}, **start).inputs == {
+        "env": "prod", "approver": "ops@example.com"}
+    with pytest.raises(InputsError, match="Missing required input `approver`"):
+        new_execution(f, inputs={"env": "prod"}, **start)
+
+
+def test_an_expression_default_sees_the_inputs_resolved_before_it():
+    f = flow({"id": "user", "type": "STRING"},
+             {"id": "greeting", "type": "STRING", "defaults": "hello {{ inputs.user }}"})
+    render = lambda value, inputs: render_value(value, {"inputs": inputs})  # noqa: E731
+    assert resolve_inputs(f, {"user": "ada"}, render=render) == {"user": "ada", "greeting": "hello ada"}
+
+
+def test_a_condition_that_cannot_render_is_a_problem():
+    f = flow({"id": "a", "type": "STRING"},
+             {"id": "b", "type": "STRING", "dependsOn": {"inputs": ["a"], "condition": "{{ inputs.nope == 1 }}"}})
+    assert problems(f, {"a": "x", "b": "y"}) == [
+        "Invalid dependsOn condition of input `b`: Unable to find `nope` used in the expression "
+        "`{{ inputs.nope == 1 }}` at line 1"
+    ]
+
+
+def test_an_input_following_one_with_a_problem_is_not_judged_on_a_missing_value():
+    # Only the first problem is reported: whether `size` is asked depends on a value that does not exist.
+    assert problems(_resource_flow(), {"kind": "tape"}) == [
+        "Invalid input `kind`: expected one of vm, bucket, got 'tape'"]
 
 
 # -- STRING and SECRET lengths -------------------------------------------------------------------

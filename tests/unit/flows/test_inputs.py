@@ -75,6 +75,45 @@ def test_date_and_time_bounds_are_checked_when_the_flow_is_validated():
     assert inside.valid and inside.flow.inputs[0].check("2024-06-30") == date(2024, 6, 30)
 
 
+def flow_with_inputs(inputs: str):
+    return validate_source("id: f\nnamespace: n\ninputs:\n" + inputs +
+                           "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+
+
+def test_depends_on_is_modelled():
+    result = flow_with_inputs("  - id: kind\n    type: STRING\n"
+                              "  - id: size\n    type: INT\n    dependsOn:\n      inputs: [kind]\n"
+                              "      condition: \"{{ inputs.kind == 'vm' }}\"\n")
+    assert result.valid, [p.format() for p in result.problems]
+    depends_on = result.flow.inputs[1].depends_on
+    assert (depends_on.inputs, depends_on.condition) == (["kind"], "{{ inputs.kind == 'vm' }}")
+
+
+@pytest.mark.parametrize(("inputs", "path", "message"), [
+    ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [ghost]\n",
+     "inputs[0].dependsOn.inputs[0]", "input 'a' depends on 'ghost', which is not an input of this flow"),
+    ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [b]\n  - id: b\n    type: STRING\n",
+     "inputs[0].dependsOn.inputs[0]", "input 'a' depends on 'b', which is declared after it: declare 'b' first"),
+    ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [a]\n",
+     "inputs[0].dependsOn.inputs[0]", "input 'a' cannot depend on itself"),
+    ("  - id: a\n    type: STRING\n    dependsOn:\n      conditon: '{{ true }}'\n",
+     "inputs[0].dependsOn.conditon", "unknown property 'conditon'; did you mean 'condition'?"),
+])
+def test_depends_on_must_name_earlier_inputs(inputs, path, message):
+    result = flow_with_inputs(inputs)
+    assert [(dotted(p.path), p.message) for p in result.errors] == [(path, message)]
+
+
+def test_an_onresume_input_follows_only_earlier_onresume_inputs():
+    result = validate_source(
+        "id: f\nnamespace: n\ntasks:\n  - id: approve\n    type: io.kestra.plugin.core.flow.Pause\n"
+        "    onResume:\n      - id: reason\n        type: STRING\n        dependsOn:\n          inputs: [ok]\n"
+        "      - id: ok\n        type: BOOLEAN\n")
+    assert [(dotted(p.path), p.message) for p in result.errors] == [
+        ("tasks[0].onResume[0].dependsOn.inputs[0]",
+         "input 'reason' depends on 'ok', which is declared after it: declare 'ok' first")]
+
+
 @pytest.mark.parametrize(("spec", "path", "message"), [
     ("    type: STRING\n    minLength: 3\n    defaults: ab\n",
      "inputs[0].defaults", "'ab' is not a valid STRING: must be at least 3 characters long (minLength)"),

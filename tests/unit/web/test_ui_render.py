@@ -7,7 +7,7 @@ from pydantic import TypeAdapter
 
 from lanner.model.inputs import Input
 from lanner.web.ui_flows import _line_kind
-from lanner.web.ui_render import input_field, page, took, when
+from lanner.web.ui_render import _templates, input_field, page, took, when
 
 
 def spec(**values):
@@ -49,6 +49,16 @@ def test_fields_carry_bounds_defaults_and_choices():
     assert input_field(spec(type="FILE"))["note"]
     several = input_field(spec(type="MULTISELECT", values=["a", "b", "c"], defaults=["b"]))
     assert several["options"] == ["a", "b", "c"] and several["selected"] == ["b"]
+
+
+def test_a_dependent_input_shows_when_it_is_used():
+    field = input_field(spec(type="INT", dependsOn={"inputs": ["kind"], "condition": "{{ inputs.kind == 'vm' }}"}))
+    assert field["condition"] == "{{ inputs.kind == 'vm' }}"
+    assert input_field(spec(type="INT"))["condition"] is None
+    macro = _templates.from_string('{% from "_inputs.html" import field %}{{ field(f, "in") }}')
+    html = macro.render(f=field)
+    assert 'name="x"' in html
+    assert "only used when <code>{{ inputs.kind == &#39;vm&#39; }}</code> is true" in html
 
 
 def test_dates_and_durations_as_shown():

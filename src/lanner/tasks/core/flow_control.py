@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lanner.durations import parse_duration
-from lanner.model.inputs import Input
+from lanner.model.inputs import Input, dependency_problems
 from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
 from lanner.model.task import TaskKind, TaskSpec
@@ -387,6 +387,10 @@ class Pause(FlowableTask):
     behavior: Literal["RESUME", "WARN", "CANCEL", "FAIL"] = "RESUME"
     on_resume: list[Input] = []
     tasks: list[TaskSpec] = []
+
+    def problems(self) -> list[tuple[tuple[Any, ...], str]]:
+        """An onResume input follows (dependsOn) only onResume inputs declared before it."""
+        return [(("onResume", *where), message) for where, message in dependency_problems(self.on_resume, "onResume")]
 
     def next_runs(self, scope: Scope) -> list[NewRun]:
         if self._phase(scope) != "resumed" or not self.tasks:
