@@ -12,7 +12,7 @@ from tests.integration.test_engine import _wait_until, runs_by_task
 
 NAMES = ["pause_approval", "pause_delay", "subflow_child", "subflow_parent", "subflow_no_wait", "subflow_sleepy",
          "sleepy", "wait_for", "pause_parallel_resume", "pause_timeout", "sla_max_duration", "sla_assertion",
-         "subflow_lenient", "wait_for_lenient"]
+         "subflow_lenient", "wait_for_lenient", "resume_elsewhere"]
 
 
 @pytest.fixture
@@ -36,6 +36,27 @@ def test_pause_waits_for_resume_with_checked_inputs(lanner):
                                                        State.SUCCESS]
     with pytest.raises(UsageError, match="only a PAUSED execution resumes"):
         lanner.resume(execution.id, {})
+
+
+def test_resume_checks_the_flow_the_execution_belongs_to(lanner):
+    execution = lanner.create("lanner.tests", "pause_approval")
+    _wait_until(lambda: lanner.get(execution.id).current is State.PAUSED)
+    with pytest.raises(UsageError, match=f"^execution {execution.id} belongs to flow lanner.tests.pause_approval, "
+                                         "not to flow lanner.tests.other$"):
+        lanner.resume(execution.id, {"reason": "ok"}, flow_id="other", namespace="lanner.tests")
+    with pytest.raises(UsageError, match="not to namespace lanner.elsewhere$"):
+        lanner.resume(execution.id, {"reason": "ok"}, namespace="lanner.elsewhere")
+    assert lanner.get(execution.id).current is State.PAUSED
+    lanner.resume(execution.id, {"reason": "ok"}, namespace="lanner.tests", flow_id="pause_approval")
+    assert lanner.wait(execution.id).current is State.SUCCESS
+
+
+def test_a_resume_task_naming_another_flow_fails(lanner):
+    done = lanner.wait(lanner.create("lanner.tests", "resume_elsewhere").id)
+    assert done.current is State.FAILED
+    wanted = (f"cannot resume execution {done.id}: execution {done.id} belongs to flow "
+              "lanner.tests.resume_elsewhere, not to flow lanner.elsewhere.resume_elsewhere")
+    assert any(entry.message == wanted for entry in lanner.logs(done.id)), [e.message for e in lanner.logs(done.id)]
 
 
 def test_pause_with_a_delay_resumes_on_its_own(lanner):

@@ -81,6 +81,18 @@ def _start(execution: Execution, flow: Flow, now: datetime, services: ExecutorSe
         return None
 
 
+def _check_belongs(execution: Execution, namespace: str | None, flow_id: str | None) -> None:
+    """Refuse an execution of another flow than the one named (a Resume task's ``namespace`` and ``flowId``)."""
+    if (namespace is None or namespace == execution.namespace) and (flow_id is None or flow_id == execution.flow_id):
+        return
+    if namespace is not None and flow_id is not None:
+        named = f"flow {namespace}.{flow_id}"
+    else:
+        named = f"namespace {namespace}" if namespace is not None else f"a flow with id {flow_id}"
+    raise UsageError(f"execution {execution.id} belongs to flow {execution.namespace}.{execution.flow_id}, "
+                     f"not to {named}")
+
+
 class Executions:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None) -> None:
         self.engine, self.queue, self.flows = engine, queue, flows or FlowCache()
@@ -123,9 +135,14 @@ class Executions:
             raise UsageError(f"execution {execution_id} is {execution.current}; only FAILED or KILLED executions restart")
         self._signal(execution_id, Restart(), tenant_id)
 
-    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = "main") -> None:
-        """Resume a PAUSED execution, checking ``inputs`` against its Pause task's ``onResume`` first."""
+    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = "main", *,
+               namespace: str | None = None, flow_id: str | None = None) -> None:
+        """Resume a PAUSED execution, checking ``inputs`` against its Pause task's ``onResume`` first.
+
+        ``namespace`` and ``flow_id``, when given, name the flow the execution must belong to.
+        """
         execution = self.get(execution_id, tenant_id)
+        _check_belongs(execution, namespace, flow_id)
         paused = [run for run in execution.task_runs if run.current is State.PAUSED]
         if execution.current is not State.PAUSED or not paused:
             raise UsageError(f"execution {execution_id} is {execution.current}; only a PAUSED execution resumes")

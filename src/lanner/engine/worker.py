@@ -110,11 +110,13 @@ class _Context:
         prefix = task_run_prefix(self.namespace, self.flow_id, self.execution_id, self.task_id, self.task_run_id)
         return file_uri(prefix, "/".join(parts))
 
-    def resume_execution(self, execution_id: str, inputs: dict[str, Any]) -> None:
+    def resume_execution(self, execution_id: str, inputs: dict[str, Any], *, namespace: str | None = None,
+                         flow_id: str | None = None) -> None:
         """Resume a PAUSED execution of this tenant (the execution.Resume task)."""
         from lanner.engine.service import Executions
 
-        Executions(self._worker.engine, self._worker.queue).resume(execution_id, inputs, tenant_id=self.tenant_id)
+        Executions(self._worker.engine, self._worker.queue).resume(
+            execution_id, inputs, tenant_id=self.tenant_id, namespace=namespace, flow_id=flow_id)
 
     @property
     def kv(self) -> Any:

@@ -60,8 +60,9 @@ class RunContext(Protocol):
     def storage_uri(self, name: str) -> str:
         """The ``kestra:///`` URI under which this task run stores the file ``name``."""
 
-    def resume_execution(self, execution_id: str, inputs: dict[str, Any]) -> None:
-        """Resume a PAUSED execution (LannerError when it cannot be)."""
+    def resume_execution(self, execution_id: str, inputs: dict[str, Any], *, namespace: str | None = None,
+                         flow_id: str | None = None) -> None:
+        """Resume a PAUSED execution, of flow ``namespace``.``flow_id`` when given (LannerError when it cannot)."""
 
     def render(self, value: Any) -> Any:
         """``value`` with every expression rendered (recursing into lists and mappings)."""

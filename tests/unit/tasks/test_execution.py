@@ -1,11 +1,12 @@
-"""Fail, Labels and OutputValues."""
+"""Fail, Labels, OutputValues and Resume."""
 
 from __future__ import annotations
 
 import pytest
 
+from lanner.errors import UsageError
 from lanner.expr import ExpressionError
-from lanner.tasks.core.execution import Fail, OutputValues, SetLabels
+from lanner.tasks.core.execution import Fail, OutputValues, Resume, SetLabels
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 from tests.unit.tasks.fake_context import FakeContext, task
 
@@ -141,3 +142,43 @@ def test_output_values_defaults_to_an_empty_map():
 def test_output_values_with_an_undefined_variable_raise_the_expression_error():
     with pytest.raises(ExpressionError, match="Unable to find `gone`"):
         task(OutputValues, values={"a": "{{ gone }}"}).run(FakeContext())
+
+
+# --- Resume ---
+
+
+class ResumingContext(FakeContext):
+    """Records what the task asks to resume; refuses with ``refusal`` when one is set."""
+
+    def __init__(self, variables=None, refusal: str | None = None) -> None:
+        super().__init__(variables or {})
+        self.resumed: list[tuple[str, dict, str | None, str | None]] = []
+        self.refusal = refusal
+
+    def resume_execution(self, execution_id, inputs, *, namespace=None, flow_id=None):
+        if self.refusal:
+            raise UsageError(self.refusal)
+        self.resumed.append((execution_id, inputs, namespace, flow_id))
+
+
+def test_resume_names_the_flow_the_execution_must_belong_to():
+    context = ResumingContext({"trigger": {"executionId": "e-9", "namespace": "company.ops"}})
+    resume = task(Resume, executionId="{{ trigger.executionId }}", namespace="{{ trigger.namespace }}",
+                  flowId="approvals", inputs={"by": "bot"})
+    assert resume.run(context) == TaskOutput()
+    assert context.resumed == [("e-9", {"by": "bot"}, "company.ops", "approvals")]
+
+
+def test_resume_without_namespace_or_flow_id_resumes_this_execution_unqualified():
+    context = ResumingContext()
+    task(Resume).run(context)
+    assert context.resumed == [("exec-1", {}, None, None)]
+
+
+def test_resume_fails_with_the_reason_the_execution_cannot_be_resumed():
+    context = ResumingContext(
+        refusal="execution e-9 belongs to flow company.team.other, not to flow company.ops.approvals")
+    with pytest.raises(TaskFailure) as caught:
+        task(Resume, executionId="e-9", namespace="company.ops", flowId="approvals").run(context)
+    assert str(caught.value) == ("cannot resume execution e-9: execution e-9 belongs to flow company.team.other, "
+                                 "not to flow company.ops.approvals")

@@ -109,7 +109,11 @@ class OutputValues(TaskSpec):
 
 
 class Resume(TaskSpec):
-    """Resume a PAUSED execution: this one (a Pause in a parallel branch) or, with ``executionId``, another."""
+    """Resume a PAUSED execution: this one (a Pause in a parallel branch) or, with ``executionId``, another.
+
+    ``namespace`` and ``flowId`` name the flow that execution must belong to (Kestra asks
+    for them to make explicit which flow's executions a task may resume).
+    """
 
     TYPE = f"{CORE}.execution.Resume"
 
@@ -120,11 +124,19 @@ class Resume(TaskSpec):
 
     def run(self, context: RunContext) -> TaskOutput:
         target = str(context.render(self.execution_id)) if self.execution_id else context.execution_id
+        namespace = _rendered_text(context, self.namespace)
+        flow_id = _rendered_text(context, self.flow_id)
         try:
-            context.resume_execution(target, context.render(dict(self.inputs)))
-        except LannerError as exc:  # not paused, unknown, inputs that do not fit its onResume
+            context.resume_execution(target, context.render(dict(self.inputs)), namespace=namespace, flow_id=flow_id)
+        except LannerError as exc:  # not paused, unknown, of another flow, inputs that do not fit its onResume
             raise TaskFailure(f"cannot resume execution {target}: {exc}") from None
         return TaskOutput()
+
+
+def _rendered_text(context: RunContext, value: str | None) -> str | None:
+    # Rendering to nothing counts as not given, as an unset property.
+    text = str(context.render(value)) if value is not None else ""
+    return text or None
 
 
 TYPES = [Fail, SetLabels, OutputValues, Resume]
