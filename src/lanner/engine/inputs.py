@@ -36,7 +36,7 @@ from lanner.expr import ExpressionError, render_value
 from lanner.flows.yaml_source import YamlError
 from lanner.flows.yaml_source import parse as parse_yaml
 from lanner.model.flow import Flow
-from lanner.model.inputs import InputSpec, SecretInput
+from lanner.model.inputs import InputSpec, SecretInput, resolution_order
 from lanner.model.spec import is_template
 
 # How much of an offending value a message shows: enough to recognise it, never a wall of text.
@@ -72,7 +72,7 @@ def resolve_specs(
     skipped: set[str] = set()
     failed: set[str] = set()
     problems: list[str] = []
-    for spec in specs:
+    for spec in resolution_order(specs):  # an input comes after those it depends on
         try:
             asked = _asked(spec, resolved, skipped, failed, render)
         except ExpressionError as exc:
@@ -89,7 +89,7 @@ def resolve_specs(
                 failed.add(spec.id)
     if problems:
         raise InputsError(problems)
-    return resolved
+    return {spec.id: resolved[spec.id] for spec in specs if spec.id in resolved}  # in declaration order
 
 
 def _asked(spec: InputSpec, resolved: Mapping[str, Any], skipped: set[str], failed: set[str],

@@ -380,13 +380,13 @@ class ArrayInput(InputSpec):
 
 
 def dependency_problems(specs: Sequence[InputSpec], owner: str) -> list[tuple[tuple[Any, ...], str]]:
-    """(path relative to the list, message) for each ``dependsOn.inputs`` that is not an earlier input.
+    """(path relative to the list, message) for each ``dependsOn.inputs`` that cannot be followed.
 
-    Inputs are resolved in declaration order, so an input can only follow one declared
-    before it; ``owner`` names the list in messages ("this flow").
+    An input may follow any other input of the list, declared before or after it, as in
+    Kestra (:func:`resolution_order` puts them in order); not an unknown one, itself, or
+    one that follows it back.  ``owner`` names the list in messages ("this flow").
     """
     known = {spec.id for spec in specs}
-    earlier: set[str] = set()
     found: list[tuple[tuple[Any, ...], str]] = []
     for index, spec in enumerate(specs):
         for position, other in enumerate(spec.depends_on.inputs if spec.depends_on else []):
@@ -395,11 +395,37 @@ def dependency_problems(specs: Sequence[InputSpec], owner: str) -> list[tuple[tu
                 found.append((where, f"input '{spec.id}' cannot depend on itself"))
             elif other not in known:
                 found.append((where, f"input '{spec.id}' depends on '{other}', which is not an input of {owner}"))
-            elif other not in earlier:
-                found.append((where, f"input '{spec.id}' depends on '{other}', which is declared after it: "
-                                     f"declare '{other}' first"))
-        earlier.add(spec.id)
+    if not found:
+        _, circular = _ordered(specs)
+        first = next((index for index, spec in enumerate(specs) if spec.id in circular), None)
+        if first is not None:  # said once, where the first of them is declared
+            found.append(((first, "dependsOn", "inputs"),
+                          f"input '{specs[first].id}' is in a dependsOn cycle ({', '.join(sorted(circular))}): "
+                          "one of them must not depend on the others"))
     return found
+
+
+def resolution_order(specs: Sequence[InputSpec]) -> list[InputSpec]:
+    """The inputs in an order where each comes after those it depends on; otherwise in declaration order."""
+    ordered, _ = _ordered(specs)
+    return ordered
+
+
+def _ordered(specs: Sequence[InputSpec]) -> tuple[list[InputSpec], set[str]]:
+    """(the order, the ids left in a cycle, which come last in declaration order)."""
+    known = {spec.id for spec in specs}
+    waiting = {spec.id: {o for o in (spec.depends_on.inputs if spec.depends_on else []) if o in known and o != spec.id}
+               for spec in specs}
+    ordered: list[InputSpec] = []
+    done: set[str] = set()
+    while len(done) < len(specs):
+        ready = [spec for spec in specs if spec.id not in done and waiting[spec.id] <= done]
+        if not ready:
+            break
+        ordered.append(ready[0])  # the first declared of those ready: declaration order where it is free
+        done.add(ready[0].id)
+    left = [spec for spec in specs if spec.id not in done]
+    return ordered + left, {spec.id for spec in left}
 
 
 INPUT_TYPES: dict[str, type[InputSpec]] = {

@@ -92,26 +92,41 @@ def test_depends_on_is_modelled():
 @pytest.mark.parametrize(("inputs", "path", "message"), [
     ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [ghost]\n",
      "inputs[0].dependsOn.inputs[0]", "input 'a' depends on 'ghost', which is not an input of this flow"),
-    ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [b]\n  - id: b\n    type: STRING\n",
-     "inputs[0].dependsOn.inputs[0]", "input 'a' depends on 'b', which is declared after it: declare 'b' first"),
+    ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [b]\n  - id: b\n    type: STRING\n"
+     "    dependsOn:\n      inputs: [a]\n",
+     "inputs[0].dependsOn.inputs",
+     "input 'a' is in a dependsOn cycle (a, b): one of them must not depend on the others"),
     ("  - id: a\n    type: STRING\n    dependsOn:\n      inputs: [a]\n",
      "inputs[0].dependsOn.inputs[0]", "input 'a' cannot depend on itself"),
     ("  - id: a\n    type: STRING\n    dependsOn:\n      conditon: '{{ true }}'\n",
      "inputs[0].dependsOn.conditon", "unknown property 'conditon'; did you mean 'condition'?"),
 ])
-def test_depends_on_must_name_earlier_inputs(inputs, path, message):
+def test_depends_on_must_name_other_inputs_without_a_cycle(inputs, path, message):
     result = flow_with_inputs(inputs)
     assert [(dotted(p.path), p.message) for p in result.errors] == [(path, message)]
 
 
-def test_an_onresume_input_follows_only_earlier_onresume_inputs():
+def test_an_input_may_follow_one_declared_after_it_as_in_kestra():
+    from lanner.engine.inputs import resolve_inputs
+
+    result = validate_source(
+        "id: f\nnamespace: n\ninputs:\n  - id: reason\n    type: STRING\n    dependsOn:\n      inputs: [ok]\n"
+        "      condition: '{{ inputs.ok == false }}'\n  - id: ok\n    type: BOOLEAN\n"
+        "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+    assert result.valid, [p.format() for p in result.problems]
+    assert resolve_inputs(result.flow, {"ok": "true", "reason": "ignored"}) == {"ok": True}
+    resolved = resolve_inputs(result.flow, {"ok": "false", "reason": "broken"})
+    assert list(resolved) == ["reason", "ok"]  # in declaration order, whatever the order they were resolved in
+    assert resolved == {"reason": "broken", "ok": False}
+
+
+def test_onresume_inputs_cannot_follow_unknown_inputs():
     result = validate_source(
         "id: f\nnamespace: n\ntasks:\n  - id: approve\n    type: io.kestra.plugin.core.flow.Pause\n"
-        "    onResume:\n      - id: reason\n        type: STRING\n        dependsOn:\n          inputs: [ok]\n"
-        "      - id: ok\n        type: BOOLEAN\n")
+        "    onResume:\n      - id: reason\n        type: STRING\n        dependsOn:\n          inputs: [ok]\n")
     assert [(dotted(p.path), p.message) for p in result.errors] == [
         ("tasks[0].onResume[0].dependsOn.inputs[0]",
-         "input 'reason' depends on 'ok', which is declared after it: declare 'ok' first")]
+         "input 'reason' depends on 'ok', which is not an input of onResume")]
 
 
 @pytest.mark.parametrize(("spec", "path", "message"), [
