@@ -10,6 +10,8 @@ Each call recomputes what to do from the task runs that exist ("no hidden cursor
 new task runs are dispatched (runnable ones become worker jobs), flowable ones are
 asked which children come next and whether they are done, and the flow's own task
 list is resolved the same way as a Sequential with the flow's ``errors`` and ``finally``.
+Once the execution has ended, its ``afterExecution`` tasks run (see
+:mod:`lanner.engine.after_execution`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from lanner.durations import parse_duration
+from lanner.engine import after_execution
 from lanner.engine.events import (
     ChildEnded,
     Decision,
@@ -64,7 +67,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     """
     work = _Work(execution, flow, now, ids, rng or _RANDOM, environ)
     work.services = services  # what expressions may reach (the KV store), read only
-    was_terminal = execution.current.terminal
+    was_over = after_execution.over(execution, flow)
     for event in (events if isinstance(events, Sequence) else (events,)):
         if isinstance(event, TaskResult):
             work.apply_result(event)
@@ -85,7 +88,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
         elif work.execution.current in (State.CREATED, State.QUEUED):
             work.execution = work.execution.to(State.RUNNING, now)
             work.start_max_duration()
-    if not work.execution.current.terminal:
+    if not work.execution.current.terminal or work.after_execution_started():
         work.advance()
     result = work.result()
     soonest: dict[str, Timer] = {}
@@ -93,7 +96,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
         if timer.task_run_id not in soonest or timer.delay < soonest[timer.task_run_id].delay:
             soonest[timer.task_run_id] = timer
     return Decision(result, tuple(work.jobs), tuple(work.notes), tuple(work.kills),
-                    ended=result.current.terminal and not was_terminal, timers=tuple(soonest.values()),
+                    ended=after_execution.over(result, flow) and not was_over, timers=tuple(soonest.values()),
                     children=tuple(work.children), child_kills=tuple(work.child_kills))
 
 
@@ -360,6 +363,10 @@ class _Work:
             self.note("WARN", "only a FAILED or KILLED execution can be restarted; "
                               f"this one is {self.execution.current}")
             return
+        if after_execution.running(self.result(), self.flow):
+            self.note("WARN", "not restarted: its afterExecution tasks are still running; restart it once they end")
+            return
+        self._forget_after_execution()
         self.execution = self.execution.to(State.RESTARTED, self.now)
         for run_id in self.order:
             run = self.runs[run_id]
@@ -375,6 +382,26 @@ class _Work:
                     parent_id = parent.parent_task_run_id
         self.execution = self.execution.to(State.RUNNING, self.now)
 
+    def _forget_after_execution(self) -> None:
+        """Drop the afterExecution task runs (and what they ran): the execution ends again, and they run again."""
+        ids = after_execution.task_ids(self.flow)
+        dropped = {i for i in self.all_children.get(None, ()) if self.runs[i].task_id in ids}
+        stack = list(dropped)
+        while stack:
+            for child in self.all_children.get(stack.pop(), ()):
+                dropped.add(child)
+                stack.append(child)
+        if not dropped:
+            return
+        self.order = [i for i in self.order if i not in dropped]
+        for run_id in dropped:
+            del self.runs[run_id]
+        self.by_parent.clear()
+        self.all_children.clear()
+        for run_id in self.order:
+            self._index(self.runs[run_id])
+        self._base = None
+
     # progress
     def advance(self) -> None:
         for _ in range(10_000):  # each pass makes progress; the bound only guards against a bug
@@ -382,9 +409,11 @@ class _Work:
             changed |= self._resolve_flowables()
             if self.execution.current is State.KILLING:
                 changed |= self._finish_killing()
+            elif self.execution.current.terminal:
+                changed |= self._after_execution()
             else:
                 changed |= self._resolve_root()
-            if not changed or self.execution.current.terminal:
+            if not changed:
                 self._sync_paused()
                 return
 
@@ -509,8 +538,22 @@ class _Work:
                 state = State.FAILED
             else:
                 self.execution = replace(self.execution, outputs=outputs.values)
-        self.execution = self.execution.to(self._assertions(state), self.now)
+        self._end(self._assertions(state))
         return True
+
+    def _end(self, state: State) -> None:
+        self.execution = self.execution.to(state, self.now)
+        self._base = None  # expressions from now on (afterExecution's) see the final state
+
+    def after_execution_started(self) -> bool:
+        ids = after_execution.task_ids(self.flow)
+        return bool(ids) and any(self.runs[i].task_id in ids for i in self.all_children.get(None, ()))
+
+    def _after_execution(self) -> bool:
+        """Once the execution has ended, whatever its state: its afterExecution tasks, one after the other."""
+        nexts = sequential_next(_Scope(self, None, None), self.flow.after_execution)
+        self._create(nexts, None)
+        return bool(nexts)
 
     def _finish_killing(self) -> bool:
         active = [self.runs[i] for i in self.order if not self.runs[i].current.terminal]
@@ -518,7 +561,7 @@ class _Work:
             return False  # wait for the workers, and the child executions, to confirm the kills
         for run in active:
             self.put(run.to(State.KILLED, self.now))
-        self.execution = self.execution.to(self._kill_outcome(), self.now)
+        self._end(self._kill_outcome())
         return True
 
     def _kill_outcome(self) -> State:

@@ -128,7 +128,7 @@ class Decision:
     jobs: tuple[Job, ...] = ()
     notes: tuple[Note, ...] = ()
     kills: tuple[str, ...] = ()  # task runs whose running attempt must be stopped
-    ended: bool = False  # the execution reached a terminal state in this decision
+    ended: bool = False  # the execution is over in this decision: terminal, its afterExecution tasks ended
     timers: tuple[Timer, ...] = ()
     children: tuple[Child, ...] = ()
     child_kills: tuple[str, ...] = ()  # executions started by task runs of this one, to kill

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import effects, messages
+from lanner.engine import after_execution, effects, messages
 from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
 from lanner.engine.expression_services import ExecutorServices
-from lanner.engine.flow_cache import FlowCache
+from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.inputs import resolve_inputs, resolve_specs
 from lanner.engine.variables import flow_variables
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
@@ -132,7 +132,11 @@ class Executions:
     def restart(self, execution_id: str, tenant_id: str = "main") -> None:
         execution = self.get(execution_id, tenant_id)
         if execution.current not in (State.FAILED, State.KILLED):
-            raise UsageError(f"execution {execution_id} is {execution.current}; only FAILED or KILLED executions restart")
+            raise UsageError(f"execution {execution_id} is {execution.current}; "
+                             "only FAILED or KILLED executions restart")
+        if not self._over(execution):
+            raise UsageError(f"execution {execution_id} is still running its afterExecution tasks; "
+                             "restart it once they have ended")
         self._signal(execution_id, Restart(), tenant_id)
 
     def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = "main", *,
@@ -189,9 +193,27 @@ class Executions:
             if state is None:
                 raise ExecutionNotFound(f"execution {execution_id} not found")
             if state.terminal:
-                return self.get(execution_id, tenant_id)
+                execution = self.get(execution_id, tenant_id)
+                if self._over(execution):
+                    return execution
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise WaitTimeoutError(f"execution {execution_id} still {state} after {timeout:g} s")
+                how = f"ended {state} but its afterExecution tasks are still running" if state.terminal \
+                    else f"still {state}"
+                raise WaitTimeoutError(f"execution {execution_id} {how} after {timeout:g} s")
             # Bounded: a signal may be lost (a listener reconnecting); the state check is the truth.
             self.queue.wait(messages.ENDED, min(remaining, 1.0))
+
+    def _over(self, execution: Execution) -> bool:
+        """Ended, its afterExecution tasks included (they run once its state is final)."""
+        if not execution.current.terminal:
+            return False
+        if all(run.current.terminal for run in execution.task_runs):
+            return True  # nothing runs: no need for the flow
+        try:
+            with self.engine.connect() as connection:
+                flow = self.flows.revision(connection, execution.namespace, execution.flow_id,
+                                           execution.flow_revision, execution.tenant_id)
+        except FlowNotFound:
+            return True  # nothing can run it any more
+        return after_execution.over(execution, flow)
