@@ -190,6 +190,9 @@ class _Walker:
         cls = resolved.cls
         if resolved.alias:
             self.report(Severity.DEPRECATION, path + ("type",), f"`{resolved.alias}` is replaced by `{cls.TYPE}`")
+        caveat = getattr(cls, "CAVEAT", None)
+        if caveat:  # accepted, but not everything Kestra does with it: said rather than left to surprise
+            self.report(Severity.WARNING, path + ("type",), f"`{cls.TYPE}`: {caveat}")
         if cls.REPLACED_BY:
             # A type name is quoted as code; an explanation ("the allowFailure property...") is not.
             instead = f"`{cls.REPLACED_BY}`" if " " not in cls.REPLACED_BY else cls.REPLACED_BY

@@ -117,3 +117,16 @@ def test_a_retry_creating_a_new_execution_is_refused(source, path):
                                "same execution): remove behavior, or set RETRY_FAILED_TASK, the default")
     explicit = validate_source(HEADER + source.replace("CREATE_NEW_EXECUTION", "RETRY_FAILED_TASK"))
     assert explicit.valid, [p.format() for p in explicit.problems]
+
+
+def test_a_working_directory_says_its_tasks_do_not_share_a_directory_and_refuses_shared_files():
+    source = ("id: f\nnamespace: n\ntasks:\n  - id: wd\n    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
+              "{extra}    tasks:\n      - id: t\n        type: io.kestra.plugin.core.log.Log\n        message: m\n")
+    plain = validate_source(source.format(extra=""))
+    assert plain.valid
+    [warning] = plain.problems
+    assert warning.severity == "warning" and "do not share a working directory in Lanner yet" in warning.message
+    shared = validate_source(source.format(extra="    outputFiles: ['*.csv']\n"))
+    assert [p.message for p in shared.errors] == [
+        "outputFiles of a WorkingDirectory are not supported by Lanner yet (its tasks do not share a directory): "
+        "set them on the script tasks that use the files"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lanner.durations import parse_duration
 from lanner.model.inputs import Input, dependency_problems
@@ -503,12 +503,26 @@ class WaitFor(FlowableTask):
 
 
 class WorkingDirectory(_SequentialBody):
+    """Its tasks run in order, as in Kestra; unlike Kestra, each in a directory of its own (said when saved)."""
+
     TYPE = f"{CORE}.WorkingDirectory"
     ALIASES = (f"{LEGACY}.WorkingDirectory",)
+    CAVEAT: ClassVar[str] = ("its tasks run one after the other but do not share a working directory in Lanner "
+                             "yet: each runs in its own. Pass files between them with a task's outputFiles and the "
+                             "next one's inputFiles (\"{{ outputs.<task>.outputFiles['name'] }}\")")
 
     input_files: dict[str, str] | str | None = None
     output_files: list[str] | None = None
     namespace_files: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _no_shared_files(self) -> WorkingDirectory:
+        given = [name for name, value in (("inputFiles", self.input_files), ("outputFiles", self.output_files),
+                                          ("namespaceFiles", self.namespace_files)) if value is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)} of a WorkingDirectory are not supported by Lanner yet (its tasks "
+                             "do not share a directory): set them on the script tasks that use the files")
+        return self
 
 
 class AllowFailure(_SequentialBody):
