@@ -106,8 +106,8 @@ RETRY_TASK = "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    me
 @pytest.mark.parametrize(("source", "path"), [
     (RETRY_TASK + "    retry:\n      type: constant\n      interval: PT1S\n      behavior: CREATE_NEW_EXECUTION\n",
      "tasks[0].retry.behavior"),
-    (RETRY_TASK + "retry:\n  type: random\n  minInterval: PT1S\n  maxInterval: PT2S\n  behavior: CREATE_NEW_EXECUTION\n",
-     "retry.behavior"),
+    (RETRY_TASK + "retry:\n  type: random\n  minInterval: PT1S\n  maxInterval: PT2S\n"
+                  "  behavior: CREATE_NEW_EXECUTION\n", "retry.behavior"),
 ])
 def test_a_retry_creating_a_new_execution_is_refused(source, path):
     # Lanner retries a failed task in the same execution: accepting the behavior would silently do something else.
