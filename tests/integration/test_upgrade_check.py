@@ -180,3 +180,21 @@ def test_a_live_instance_on_a_schema_this_lanner_does_not_know_is_a_blocker(old_
     report = run_check(old_database, config_for(database_url))
     assert [item.code for item in report.blockers] == ["instance-newer"]
     assert "schema 0099" in report.blockers[0].message
+
+
+def test_a_stored_flow_this_lanner_no_longer_accepts_is_a_blocker(old_database, database_url):
+    """Saved by an older Lanner that let it through; this one refuses it: its executions could not start."""
+    accepted_then = CURRENT_FLOW.replace("id: current", "id: guarded") + (
+        "triggers:\n  - id: after\n    type: io.kestra.plugin.core.trigger.Flow\n    conditions:\n"
+        "      - type: io.kestra.plugin.core.condition.HasRetryAttempt\n        in: [FAILED]\n")
+    assert not validate_source(accepted_then).valid
+    with write_connection(old_database) as connection, connection.begin():
+        model = validate_source(CURRENT_FLOW.replace("id: current", "id: guarded")).flow
+        flow_repository.save_flow(connection, model, accepted_then)
+    report = run_check(old_database, config_for(database_url))
+    [blocker] = report.blockers
+    assert blocker.code == "flow-invalid"
+    assert blocker.message.startswith("flow company.team.guarded (revision 1) does not validate with Lanner")
+    assert "triggers[0].conditions[0] (line 11): HasRetryAttempt is not supported by Lanner yet" in blocker.message
+    [finding] = [f for f in report.flows if f["kind"] == "invalid"]
+    assert (finding["flowId"], finding["path"]) == ("guarded", "triggers[0].conditions[0]")

@@ -11,7 +11,8 @@ a *blocker* means "do not upgrade yet" and makes the command exit 11:
 * the database was migrated by a newer Lanner than this one (a downgrade);
 * an applied migration's file changed (checksum mismatch);
 * a live instance runs a newer Lanner than this one;
-* a stored flow or the configuration uses something a release in between removed.
+* a stored flow or the configuration uses something a release in between removed;
+* a stored flow does not validate with this Lanner (its executions could not start).
 
 Everything else is a warning (deprecations, old workers still alive, versions more
 than one minor apart, no backup since the last migration, migrations that lock writes)
@@ -163,6 +164,15 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     for finding in flow_findings:
         by_flow.setdefault((finding.tenant_id, finding.namespace, finding.flow_id), []).append(finding)
     for (_, namespace, flow_id), found in by_flow.items():
+        invalid = [f for f in found if f.kind == "invalid"]
+        if invalid:
+            items.append(Item(BLOCKER, "flow-invalid",
+                              f"flow {namespace}.{flow_id} (revision {found[0].revision}) does not validate with "
+                              f"Lanner {this}, so its executions could not start after the upgrade: "
+                              + "; ".join(f"{f.path}" + (f" (line {f.line})" if f.line else "") + f": {f.message}"
+                                          for f in invalid)
+                              + ". Fix and deploy it with the current Lanner first (the new one's "
+                                "`lanner flow validate` says what it expects)."))
         removals = [f for f in found if f.kind == "removal"]
         if removals:
             items.append(Item(BLOCKER, "flow-removal",

@@ -4,7 +4,9 @@ Every current flow of every tenant is validated with this Lanner's validator; it
 deprecation warnings (aliases, ``taskDefaults``, deprecated types) become findings with
 namespace, flow, revision, path and line, tied to their ``changes.yaml`` entry, and a
 note of whether ``lanner flow migrate`` can rewrite the flow.  Types and properties a
-release *removed* are looked for by name in the parsed flow: those are blockers.
+release *removed* are looked for by name in the parsed flow: those are blockers.  So are
+the validation errors of a flow this Lanner no longer accepts (a property it now checks,
+a type it refuses): after the upgrade, that flow's executions could not start.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class FlowFinding:
     line: int | None
     message: str
     change_id: str | None
-    kind: str  # deprecation | removal | error
+    kind: str  # deprecation | removal | invalid
     auto_fix: bool  # lanner flow migrate rewrites this flow
 
 
@@ -45,6 +47,9 @@ def scan(flows: list[FlowRevision], changes: ChangesFile, registry: Registry | N
     found: list[FlowFinding] = []
     for flow in flows:
         result = validate_source(flow.source, None, registry)
+        for problem in result.errors:
+            found.append(FlowFinding(flow.tenant_id, flow.namespace, flow.flow_id, flow.revision,
+                                     dotted(problem.path), problem.line, problem.message, None, "invalid", False))
         deprecations = [p for p in result.problems if p.severity is Severity.DEPRECATION]
         fixable = bool(deprecations) and rewrite_source(flow.source, registry).changed
         for problem in deprecations:
