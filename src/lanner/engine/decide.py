@@ -25,6 +25,7 @@ from typing import Any
 
 from lanner.durations import parse_duration
 from lanner.engine import after_execution
+from lanner.engine import sla as sla_rules
 from lanner.engine.events import (
     ChildEnded,
     Decision,
@@ -278,39 +279,25 @@ class _Work:
                 # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
                 self.put(run.to(State.KILLED, self.now))
 
-    # SLA (flow ``sla``): MAX_DURATION by an execution-level timer, EXECUTION_ASSERTION at the end
+    # SLA (flow ``sla``, lanner.engine.sla): MAX_DURATION by an execution-level timer, EXECUTION_ASSERTION at the end
     def start_max_duration(self) -> None:
-        for sla in self.flow.sla:
-            if sla.type == "MAX_DURATION" and sla.duration is not None:
-                self.timers.append(Timer("", sla.duration.total_seconds()))
+        self.timers.extend(Timer("", seconds) for seconds in sla_rules.timers(self.flow))
 
     def check_max_duration(self) -> None:
         if self.execution.current.terminal or self.execution.current is State.KILLING:
             return
-        elapsed = self.now - self.execution.state.start_date
-        for sla in self.flow.sla:
-            if sla.type == "MAX_DURATION" and sla.duration is not None and elapsed >= sla.duration:
-                self._violated(sla, f"the execution ran longer than {sla.duration}")
-                if sla.behavior in ("FAIL", "CANCEL"):
-                    self.kill()  # ends FAILED or CANCELLED: see _kill_outcome
-                    return
+        for sla in sla_rules.overdue(self.flow, self.now - self.execution.state.start_date):
+            self._violated(sla, f"the execution ran longer than {sla.duration}")
+            if sla.behavior in sla_rules.STOPPING:
+                self.kill()  # ends FAILED or CANCELLED: see _kill_outcome
 
     def _assertions(self, state: State) -> State:
         """The final state once the flow's EXECUTION_ASSERTION SLAs are checked."""
-        for sla in self.flow.sla:
-            if sla.type != "EXECUTION_ASSERTION" or not sla.assert_:
-                continue
-            try:
-                held = truthy(self.render(sla.assert_, None, None))
-            except (ExpressionError, ValueError) as exc:
-                self.note("ERROR", f"SLA {sla.id}: {exc}")
-                held = False
-            if not held:
-                self._violated(sla, f"its assertion {sla.assert_} does not hold")
-                if sla.behavior == "FAIL":
-                    state = State.FAILED
-                elif sla.behavior == "CANCEL":
-                    state = State.CANCELLED
+        state, broken, errors = sla_rules.assertions(self.flow, state, lambda value: self.render(value, None, None))
+        for error in errors:
+            self.note("ERROR", error)
+        for sla, why in broken:
+            self._violated(sla, why)
         return state
 
     def _violated(self, sla: Any, why: str) -> None:
