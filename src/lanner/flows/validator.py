@@ -190,6 +190,9 @@ class _Walker:
         cls = resolved.cls
         if resolved.alias:
             self.report(Severity.DEPRECATION, path + ("type",), f"`{resolved.alias}` is replaced by `{cls.TYPE}`")
+        for name, why in getattr(cls, "IGNORED", {}).items():
+            if isinstance(value, dict) and name in value:
+                self.report(Severity.WARNING, path + (name,), f"`{name}` is ignored: {why}")
         caveat = getattr(cls, "CAVEAT", None)
         if caveat:  # accepted, but not everything Kestra does with it: said rather than left to surprise
             self.report(Severity.WARNING, path + ("type",), f"`{cls.TYPE}`: {caveat}")

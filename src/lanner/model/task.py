@@ -80,12 +80,19 @@ class PluginSpec(Spec):
     ALIASES: ClassVar[tuple[str, ...]] = ()
     # Set on types that are themselves deprecated: what to use instead.
     REPLACED_BY: ClassVar[str | None] = None
+    # Properties accepted (Kestra flows carry them) that Lanner does not act on: the
+    # validator warns of each one written, with why, rather than leave it to surprise.
+    IGNORED: ClassVar[dict[str, str]] = {}
 
     type: str
 
 
 class TaskSpec(PluginSpec):
     KIND: ClassVar[TaskKind] = TaskKind.RUNNABLE
+    IGNORED: ClassVar[dict[str, str]] = {
+        "workerGroup": "Lanner runs every task on any worker (worker groups are a Kestra Enterprise feature)",
+        "logToFile": "task logs are kept in the database, where the UI, the API and the CLI read them",
+    }
 
     id: TaskId
     description: str | None = None
@@ -105,6 +112,10 @@ class ConditionSpec(PluginSpec):
 
 
 class TriggerSpec(PluginSpec):
+    IGNORED: ClassVar[dict[str, str]] = {
+        "logLevel": "Lanner logs what a trigger does in its server's log, at the server's level",
+        "minLogLevel": "Lanner logs what a trigger does in its server's log, at the server's level",
+    }
     id: TaskId
     description: str | None = None
     disabled: bool = False

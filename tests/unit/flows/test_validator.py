@@ -130,3 +130,16 @@ def test_a_working_directory_says_its_tasks_do_not_share_a_directory_and_refuses
     assert [p.message for p in shared.errors] == [
         "outputFiles of a WorkingDirectory are not supported by Lanner yet (its tasks do not share a directory): "
         "set them on the script tasks that use the files"]
+
+
+def test_properties_lanner_does_not_act_on_are_warned_of_with_why():
+    result = validate_source(
+        "id: f\nnamespace: n\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+        "    logToFile: true\n  - id: s\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: n\n"
+        "    flowId: g\n    outputs:\n      x: '{{ outputs.a.value }}'\n"
+        "triggers:\n  - id: daily\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n"
+        "    minLogLevel: WARN\n")
+    assert result.valid
+    assert [(dotted(p.path), p.message.split(":")[0]) for p in result.problems if p.severity == "warning"] == [
+        ("tasks[0].logToFile", "`logToFile` is ignored"), ("tasks[1].outputs", "`outputs` is ignored"),
+        ("triggers[0].minLogLevel", "`minLogLevel` is ignored")]

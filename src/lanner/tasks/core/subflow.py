@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 
 from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
@@ -39,6 +39,11 @@ class Subflow(_StartsExecutions):
 
     TYPE = f"{CORE}.Subflow"
     ALIASES = (f"{LEGACY}.Subflow", f"{LEGACY}.Flow")
+    IGNORED: ClassVar[dict[str, str]] = {
+        **TaskSpec.IGNORED,
+        "outputs": "declare them in the subflow itself (its flow `outputs`); they are exposed as "
+                   "outputs.<task>.outputs (Kestra deprecated this map too)",
+    }
 
     outputs: dict[str, Any] | None = None
     schedule_date: str | None = None
