@@ -44,6 +44,7 @@ from lanner.engine.events import (
 from lanner.engine.flow_outputs import typed_outputs
 from lanner.engine.retry import retry_delay, retry_of
 from lanner.engine.variables import flow_variables, referenced_outputs, task_variables
+from lanner.engine.work_scope import WorkScope
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.truthiness import truthy
 from lanner.model.execution import Attempt, Execution, TaskRun, new_id
@@ -445,7 +446,7 @@ class _Work:
     def _start_child(self, run: TaskRun, task: TaskSpec) -> None:
         """An executable task run: the execution it starts gets this run's id as its own, known in advance."""
         try:
-            request = task.child_execution(_Scope(self, run, task), self.execution)  # type: ignore[attr-defined]
+            request = task.child_execution(WorkScope(self, run, task), self.execution)  # type: ignore[attr-defined]
         except (ExpressionError, ValueError) as exc:
             self.note("ERROR", str(exc), run)
             self.put(run.to(State.FAILED, self.now))
@@ -481,7 +482,7 @@ class _Work:
             task = self.tasks[run.task_id]
             if run.current not in (State.RUNNING, State.PAUSED) or task.KIND is not TaskKind.FLOWABLE:
                 continue
-            scope = _Scope(self, run, task)
+            scope = WorkScope(self, run, task)
             try:
                 nexts = task.next_runs(scope)  # type: ignore[attr-defined]
                 self._create(nexts, run)
@@ -506,7 +507,7 @@ class _Work:
                              iteration=new.iteration))
 
     def _resolve_root(self) -> bool:
-        scope = _Scope(self, None, None)
+        scope = WorkScope(self, None, None)
         flow = self.flow
         nexts = sequential_next(scope, flow.tasks, flow.errors, flow.finally_)
         if nexts:
@@ -538,7 +539,7 @@ class _Work:
 
     def _after_execution(self) -> bool:
         """Once the execution has ended, whatever its state: its afterExecution tasks, one after the other."""
-        nexts = sequential_next(_Scope(self, None, None), self.flow.after_execution)
+        nexts = sequential_next(WorkScope(self, None, None), self.flow.after_execution)
         self._create(nexts, None)
         return bool(nexts)
 
@@ -567,42 +568,3 @@ class _Work:
                     if sla.behavior == "CANCEL":
                         return State.CANCELLED
         return State.KILLED
-
-
-class _Scope:
-    """A flowable's view of the working copy (see lanner.tasks.flowable.Scope)."""
-
-    def __init__(self, work: _Work, run: TaskRun | None, task: TaskSpec | None) -> None:
-        self.work, self._run_id, self.task = work, run.id if run else None, task
-
-    @property
-    def run(self) -> TaskRun | None:
-        return self.work.runs[self._run_id] if self._run_id else None
-
-    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
-        ids = {task.id for task in tasks}
-        if not ids:
-            return []
-        source = (self.work.by_parent.get((self._run_id, iteration), []) if iteration is not None
-                  else self.work.all_children.get(self._run_id, []))
-        runs = self.work.runs
-        return [runs[i] for i in source if runs[i].task_id in ids]
-
-    def render(self, value: Any) -> Any:
-        return self.work.render(value, self.task, self.run)
-
-    def set_outputs(self, outputs: dict[str, Any]) -> None:
-        run = self.run
-        if run is not None and any(run.outputs.get(k) != v for k, v in outputs.items()):
-            self.work.put(replace(run, outputs={**run.outputs, **outputs}))
-
-    def log(self, level: str, message: str) -> None:
-        self.work.note(level, message, self.run)
-
-    @property
-    def now(self) -> datetime:
-        return self.work.now
-
-    def wake_in(self, seconds: float) -> None:
-        if self._run_id is not None:
-            self.work.timers.append(Timer(self._run_id, max(seconds, 0.0)))

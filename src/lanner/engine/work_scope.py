@@ -1,0 +1,55 @@
+"""A flowable's view of ``decide``'s working copy of an execution (see lanner.tasks.flowable.Scope).
+
+Flowable tasks read their children, render values, set outputs, log and ask for timers
+through it; ``decide`` hands one to each flowable it resolves.  The working copy is
+duck-typed (``decide._Work``) so that this module needs nothing from ``decide``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from lanner.engine.events import Timer
+from lanner.model.execution import TaskRun
+from lanner.model.task import TaskSpec
+
+
+class WorkScope:
+    """A flowable's view of the working copy (see lanner.tasks.flowable.Scope)."""
+
+    def __init__(self, work: Any, run: TaskRun | None, task: TaskSpec | None) -> None:
+        self.work, self._run_id, self.task = work, run.id if run else None, task
+
+    @property
+    def run(self) -> TaskRun | None:
+        return self.work.runs[self._run_id] if self._run_id else None
+
+    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
+        ids = {task.id for task in tasks}
+        if not ids:
+            return []
+        source = (self.work.by_parent.get((self._run_id, iteration), []) if iteration is not None
+                  else self.work.all_children.get(self._run_id, []))
+        runs = self.work.runs
+        return [runs[i] for i in source if runs[i].task_id in ids]
+
+    def render(self, value: Any) -> Any:
+        return self.work.render(value, self.task, self.run)
+
+    def set_outputs(self, outputs: dict[str, Any]) -> None:
+        run = self.run
+        if run is not None and any(run.outputs.get(k) != v for k, v in outputs.items()):
+            self.work.put(replace(run, outputs={**run.outputs, **outputs}))
+
+    def log(self, level: str, message: str) -> None:
+        self.work.note(level, message, self.run)
+
+    @property
+    def now(self) -> datetime:
+        return self.work.now
+
+    def wake_in(self, seconds: float) -> None:
+        if self._run_id is not None:
+            self.work.timers.append(Timer(self._run_id, max(seconds, 0.0)))
