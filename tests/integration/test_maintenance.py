@@ -82,3 +82,43 @@ def test_the_instance_page_toggles_maintenance_and_every_page_can_show_the_banne
     assert 'id="maintenance-banner"' in api.get("/ui/flows").text
     api.post("/api/v1/instance/maintenance/exit")
     assert "Enter maintenance mode" in api.get("/ui/instance").text
+
+
+def test_a_start_decided_while_maintenance_is_being_left_reads_the_flag_after_the_leaver(postgres_url):
+    """The reader waits for the leaver's lock, then must see the flag the leaver wrote (off), not the one
+    its statement's snapshot held when it began waiting (on): else it queues an execution the leaver's
+    sweep has already passed, and it stays QUEUED forever (found by the long chaos run)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from lanner.store import maintenance_flag
+    from lanner.store.engine import write_connection
+
+    engine = prepare_database(config_for(postgres_url), may_migrate=True)
+    try:
+        maintenance.enter(engine, by="test")
+        leaver = write_connection(engine)
+        leaving = leaver.begin()
+        maintenance_flag.write(leaver, False, by="test")  # exclusive lock held, not committed yet
+        seen: list[bool] = []
+
+        def decide_a_start() -> None:
+            with write_connection(engine) as connection, connection.begin():
+                seen.append(maintenance_flag.is_on(connection))
+
+        reader = threading.Thread(target=decide_a_start)
+        reader.start()
+
+        def reader_waits_for_the_lock() -> bool:
+            with engine.connect() as connection:
+                return bool(connection.execute(sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar())
+
+        wait_until(reader_waits_for_the_lock, 30, "the reader waiting for the maintenance lock")
+        leaving.commit()
+        leaver.close()
+        reader.join(timeout=30)
+        assert seen == [False]
+    finally:
+        engine.dispose()

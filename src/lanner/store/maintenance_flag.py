@@ -24,16 +24,18 @@ _LOCK = 0x4C4D41494E54  # "LMAINT"
 
 
 _t = instance_settings
-_VALUE = sa.select(_t.c.value).where(_t.c.key == KEY).scalar_subquery()
-_IS_ON_PG = sa.select(sa.func.pg_advisory_xact_lock_shared(_LOCK), _VALUE)  # one round trip
+_LOCK_SHARED = sa.select(sa.func.pg_advisory_xact_lock_shared(_LOCK))
 
 
 def is_on(connection: Connection) -> bool:
     """In the caller's (write) transaction, holding the shared side of the maintenance lock."""
     if connection.dialect.name == "postgresql":
-        value = connection.execute(_IS_ON_PG).one()[1]
-    else:
-        value = read(connection)
+        # The lock first, in a statement of its own: under READ COMMITTED a statement reads
+        # the snapshot taken when it started, so a read in the statement that waits for the
+        # lock would see the flag as it was before the leaver committed (on), queue the
+        # execution, and leave it stranded after the leaver's sweep.  The chaos run found it.
+        connection.execute(_LOCK_SHARED)
+    value = read(connection)
     return bool(isinstance(value, dict) and value.get("on"))
 
 
