@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lanner.expr import envs as env_variables
+from lanner.expr import render_value
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.state import State
@@ -48,6 +49,11 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
         "envs": env_variables(os.environ if environ is None else environ),
         "outputs": outputs_of(execution),
     }
+
+
+def rendered_labels(labels: Mapping[str, Any] | None, variables: Mapping[str, Any]) -> dict[str, str]:
+    """A trigger's labels with their values rendered (``day: "{{ trigger.date }}"``), as Kestra renders them."""
+    return {str(key): str(value) for key, value in render_value(dict(labels or {}), dict(variables)).items()}
 
 
 def trigger_variables(trigger: Mapping[str, Any] | None) -> dict[str, Any]:

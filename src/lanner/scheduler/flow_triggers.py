@@ -22,6 +22,7 @@ from lanner.engine import messages
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.inputs import InputsError
 from lanner.engine.service import Executions
+from lanner.engine.variables import rendered_labels
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.model.state import TERMINAL
@@ -106,8 +107,9 @@ class FlowTriggers:
         if not _matches(spec, variables):
             return
         # Date conditions (DayWeek, TimeBetween...) look at trigger.date: here, when the upstream execution ended.
+        moment = _ended_at(ended)
         context = {"flow": {"id": flow.id, "namespace": flow.namespace},
-                   "trigger": {**variables, "date": _ended_at(ended).isoformat()}}
+                   "trigger": {**variables, "date": moment.isoformat()}}
         conditions = applicable(spec)
         multiples = [c for c in conditions if isinstance(c, MultipleCondition)]
         why = unmet([c for c in conditions if not isinstance(c, MultipleCondition)], context)
@@ -121,21 +123,21 @@ class FlowTriggers:
                 return
             if preconditions.is_stateful(wanted):
                 counts.append((preconditions.of_preconditions(wanted), met))
-            elif not preconditions.in_daily_window(wanted.time_window, _ended_at(ended)):
+            elif not preconditions.in_daily_window(wanted.time_window, moment):
                 return
         for multiple in multiples:
             met = [name for name, condition in multiple.conditions.items() if unmet([condition], context) is None]
             if not met:
                 return
             counts.append((preconditions.of_multiple(multiple), met))
-        if counts and not _count(connection, row, counts, _ended_at(ended), ended["executionId"]):
+        if counts and not _count(connection, row, counts, moment, ended["executionId"]):
             return
         trigger = {"id": row.trigger_id, "type": spec.TYPE, "variables": variables}
         where = f"flow trigger {row.trigger_id} of {row.namespace}.{row.flow_id} (upstream {ended['executionId']})"
         try:
             with connection.begin_nested():  # a bad trigger's failure must not undo the others
                 inputs = render_value(spec.inputs, context)
-                labels = {str(k): str(v) for k, v in render_value(dict(spec.labels or {}), context).items()}
+                labels = rendered_labels(spec.labels, context)
                 created = self.executions.create_in(connection, row.namespace, row.flow_id, inputs,
                                                     labels=labels, trigger=trigger, tenant_id=row.tenant_id)
         except (InputsError, ExpressionError, UsageError, FlowNotFound) as exc:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.inputs import InputsError
 from lanner.engine.service import new_execution, start_many
+from lanner.engine.variables import rendered_labels
 from lanner.expr import ExpressionError, render_value
 from lanner.model.execution import Execution
 from lanner.scheduler import planning
@@ -162,7 +163,7 @@ class Scheduler:
             trigger = {"id": row.trigger_id, "type": spec.TYPE, "variables": variables}
             try:
                 rendering = {**context, "trigger": variables}
-                labels = _labels({**(spec.labels or {}), **fire.labels}, rendering)
+                labels = rendered_labels({**(spec.labels or {}), **fire.labels}, rendering)
                 if fire.backfill:
                     labels.setdefault("system.backfill", "true")
                 inputs = render_value({**spec.inputs, **fire.inputs}, rendering)
@@ -180,8 +181,3 @@ class Scheduler:
         if plan.backfill != row.backfill:
             update["backfill"] = plan.backfill
         return update
-
-
-def _labels(labels: dict[str, Any], variables: dict[str, Any]) -> dict[str, str]:
-    """Label values rendered (``team: "{{ trigger.date | date('yyyy') }}"``), as Kestra renders a trigger's labels."""
-    return {str(key): str(value) for key, value in render_value(labels, variables).items()}

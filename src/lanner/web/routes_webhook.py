@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from lanner.engine.flow_cache import FlowNotFound
+from lanner.engine.variables import rendered_labels
 from lanner.errors import WaitTimeoutError
 from lanner.expr import ExpressionError, envs, render_value
 from lanner.scheduler.conditions import applicable, unmet
@@ -100,7 +101,7 @@ def _fire(srv: Server, namespace: str, flow_id: str, key: str,
             except ExpressionError as exc:
                 raise ApiError(422, "invalid inputs", [f"input `{name}`: {exc}"]) from None
         try:
-            labels = {str(k): str(v) for k, v in render_value(dict(spec.labels or {}), context).items()}
+            labels = rendered_labels(spec.labels, context)
         except ExpressionError as exc:
             raise ApiError(422, f"cannot render the webhook's labels: {exc}") from None
         trigger = {"id": spec.id, "type": spec.TYPE, "variables": variables}

@@ -36,7 +36,7 @@ from lanner.errors import RestoreRefusedError, SchemaNewerError
 from lanner.ops.backups import manifest
 from lanner.ops.backups.manifest import ENTITIES, SEQUENCED, STORAGE_FILES, Header
 from lanner.ops.backups.reader import BackupFile, Section
-from lanner.ops.backups.shadow_schema import shadow_schema
+from lanner.ops.backups.shadow_schema import drop_lanner_tables, shadow_schema
 from lanner.ops.backups.writer import Progress, _Silent, source_table
 from lanner.store import migrator
 from lanner.store.engine import write_connection
@@ -99,7 +99,7 @@ def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, repl
         else:
             with write_connection(engine) as connection, connection.begin():
                 if other_version:
-                    _drop_tables(connection)
+                    drop_lanner_tables(connection)
                 if state.current != header.schema_version:
                     migrator.build_within(connection, header.schema_version)
                 elif occupied:
@@ -129,17 +129,6 @@ def _row_counts(engine: Engine) -> dict[str, int]:
 
 def _describe(counts: dict[str, int]) -> str:
     return ", ".join(f"{'1000+' if n >= 1000 else n} {name}" for name, n in counts.items())
-
-
-def _drop_tables(connection: Connection) -> None:
-    """Drop Lanner's tables (a SQLite database at another schema version, replaced in the load's transaction)."""
-    from lanner.store.migration_scripts import VERSION_TABLE
-    from lanner.store.tables import metadata
-
-    present = set(sa.inspect(connection).get_table_names())
-    for table in [*reversed(metadata.sorted_tables), sa.table(VERSION_TABLE)]:
-        if table.name in present:
-            connection.execute(sa.text(f'DROP TABLE "{table.name}"'))
 
 
 def _restore_beside(engine: Engine, config: Database, backup: BackupFile, counts: dict[str, int],

@@ -78,18 +78,23 @@ def _engine_in(config: Database, schema: str) -> Engine:
 
 
 def _swap(engine: Engine, shadow: str, target: str) -> None:
+    with engine.begin() as connection:
+        drop_lanner_tables(connection, target)
+        for name in sa.inspect(connection).get_table_names(schema=shadow):
+            connection.execute(sa.text(f'ALTER TABLE "{shadow}"."{name}" SET SCHEMA "{target}"'))
+        connection.execute(sa.text(f'DROP SCHEMA "{shadow}"'))
+
+
+def drop_lanner_tables(connection: Connection, schema: str | None = None) -> None:
+    """Drop Lanner's tables and its version table from ``schema`` (the connection's default when None)."""
     from lanner.store.migration_scripts import VERSION_TABLE
     from lanner.store.tables import metadata
 
-    with engine.begin() as connection:
-        inspector = sa.inspect(connection)
-        present = set(inspector.get_table_names(schema=target))
-        for table in [*reversed(metadata.sorted_tables), sa.table(VERSION_TABLE)]:
-            if table.name in present:
-                connection.execute(sa.text(f'DROP TABLE "{target}"."{table.name}"'))
-        for name in inspector.get_table_names(schema=shadow):
-            connection.execute(sa.text(f'ALTER TABLE "{shadow}"."{name}" SET SCHEMA "{target}"'))
-        connection.execute(sa.text(f'DROP SCHEMA "{shadow}"'))
+    present = set(sa.inspect(connection).get_table_names(schema=schema))
+    prefix = f'"{schema}".' if schema else ""
+    for table in [*reversed(metadata.sorted_tables), sa.table(VERSION_TABLE)]:
+        if table.name in present:
+            connection.execute(sa.text(f'DROP TABLE {prefix}"{table.name}"'))
 
 
 def _drop_leftovers(connection: Connection) -> None:
