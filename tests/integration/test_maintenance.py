@@ -142,23 +142,24 @@ def test_a_take_that_meets_enter_waits_for_it_and_then_takes_nothing(postgres_ur
         with write_connection(engine) as connection, connection.begin():
             maintenance_flag.ensure_row(connection)  # as every worker does when it starts
             queue.send(connection, "worker", {"v": 1, "executionId": "e1", "taskRunId": "t1", "attempt": 1})
-        enterer = write_connection(engine)
-        entering = enterer.begin()
-        maintenance_flag.write(enterer, True, by="test")  # the row updated, not committed yet
         taken: list = []
-        taker = threading.Thread(target=lambda: taken.append(
-            take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)))
-        taker.start()
+        with write_connection(engine) as enterer:
+            entering = enterer.begin()
+            maintenance_flag.write(enterer, True, by="test")  # the row updated, not committed yet
+            taker = threading.Thread(target=lambda: taken.append(
+                take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)), daemon=True)
+            taker.start()
 
-        def taker_waits_for_the_row() -> bool:
-            with engine.connect() as connection:
-                return bool(connection.execute(sa.text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")).scalar())
+            def taker_waits_for_the_row() -> bool:
+                with engine.connect() as connection:
+                    return bool(connection.execute(sa.text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")).scalar())
 
-        wait_until(taker_waits_for_the_row, 30, "the take waiting for the maintenance flag's row")
-        entering.commit()
-        enterer.close()
-        taker.join(timeout=30)
+            try:
+                wait_until(taker_waits_for_the_row, 30, "the take waiting for the maintenance flag's row")
+            finally:
+                entering.commit()
+            taker.join(timeout=30)
         assert len(taken) == 1 and taken[0].jobs == [] and taken[0].paused
         with engine.connect() as connection:
             assert queue.depth(connection, "worker") == 1  # the job waits for the end of maintenance
