@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 from pydantic import TypeAdapter
 
@@ -74,6 +77,17 @@ def test_diff_lines_are_classified():
         "file", "file", "hunk", "del", "add", "same"]
 
 
+def request(credentials: object = None) -> Any:
+    """What ``page`` reads of a request: the app's credentials (None: authentication is off)."""
+    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(credentials=credentials)))
+
+
 def test_pages_escape_what_they_show():
-    html = page("flow_new.html", source="id: x\nmessage: </textarea><script>alert(1)</script>").body.decode()
+    html = page(request(), "flow_new.html",
+                source="id: x\nmessage: </textarea><script>alert(1)</script>").body.decode()
     assert "<script>alert(1)" not in html and "&lt;/textarea&gt;&lt;script&gt;" in html
+
+
+def test_sign_out_is_offered_only_when_authentication_is_on():
+    assert "Sign out" not in page(request(), "flow_new.html", source="").body.decode()
+    assert 'href="/ui/logout"' in page(request(object()), "flow_new.html", source="").body.decode()
