@@ -91,3 +91,4 @@ def test_pages_escape_what_they_show():
 def test_sign_out_is_offered_only_when_authentication_is_on():
     assert "Sign out" not in page(request(), "flow_new.html", source="").body.decode()
     assert 'href="/ui/logout"' in page(request(object()), "flow_new.html", source="").body.decode()
+    assert "Sign out" not in page(request(object()), "login.html", next="/ui/flows", problem=None).body.decode()
