@@ -17,7 +17,7 @@ from lanner.engine.flow_cache import FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.state import TERMINAL, State
-from lanner.model.task import TaskSpec
+from lanner.model.task import TaskKind, TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import flow_repository
 from lanner.web import shapes
@@ -67,8 +67,10 @@ def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
     resume_fields = {} if flow is None else {
         task.id: [input_field(spec) for spec in task.on_resume]
         for task in flow.all_tasks() if getattr(task, "on_resume", None)}
+    # Subflow tasks: their task runs' executionId output is the execution they started.
+    starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if t.KIND is TaskKind.EXECUTABLE})
     return page(request, "execution.html", e=shapes.execution(found), logs=logs, levels=LEVELS,
-                resume_fields=resume_fields, branches={} if flow is None else branches(flow),
+                resume_fields=resume_fields, branches={} if flow is None else branches(flow), starters=starters,
                 terminal=sorted(TERMINAL))
 
 

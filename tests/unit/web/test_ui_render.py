@@ -92,3 +92,20 @@ def test_sign_out_is_offered_only_when_authentication_is_on():
     assert "Sign out" not in page(request(), "flow_new.html", source="").body.decode()
     assert 'href="/ui/logout"' in page(request(object()), "flow_new.html", source="").body.decode()
     assert "Sign out" not in page(request(object()), "login.html", next="/ui/flows", problem=None).body.decode()
+
+
+def test_the_execution_page_marks_the_branches_of_the_flow_and_of_its_flowables():
+    from lanner.flows.validator import validate_source
+    from lanner.web.ui_executions import branches
+
+    def step(task_id: str, pad: str = "  ") -> str:
+        return f"{pad}- id: {task_id}\n{pad}  type: io.kestra.plugin.core.log.Log\n{pad}  message: x\n"
+
+    validation = validate_source(
+        "id: f\nnamespace: company.team\ntasks:\n" + step("main")
+        + "  - id: seq\n    type: io.kestra.plugin.core.flow.Sequential\n    tasks:\n" + step("inner", "      ")
+        + "    errors:\n" + step("seq_error", "      ") + "    finally:\n" + step("seq_finally", "      ")
+        + "errors:\n" + step("on_error") + "finally:\n" + step("cleanup") + "afterExecution:\n" + step("notify"))
+    assert validation.valid, [p.format() for p in validation.problems]
+    assert branches(validation.flow) == {"on_error": "errors", "cleanup": "finally", "notify": "afterExecution",
+                                         "seq_error": "errors", "seq_finally": "finally"}

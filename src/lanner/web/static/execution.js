@@ -8,6 +8,7 @@
   const TERMINAL = new Set(page.terminal);
   const LEVELS = page.levels;
   const BRANCHES = page.branches || {};  // task id -> "errors", "finally" or "afterExecution"
+  const STARTERS = new Set(page.starters || []);  // Subflow tasks: their executionId output is a child execution
   const id = page.execution.id;
   const base = "/api/v1/executions/" + encodeURIComponent(id);
   const status = document.getElementById("status");
@@ -97,7 +98,7 @@
       const bar = ui.el("div", {class: "bar " + run.state.current, style: place(from, finish(run.state), start, span),
                                title: `${run.taskId}: ${run.state.current}, ${took}, ${attempts} attempt(s)`});
       const branch = BRANCHES[run.taskId];
-      const child = run.outputs && run.outputs.executionId;
+      const child = STARTERS.has(run.taskId) && run.outputs && run.outputs.executionId;
       const row = ui.el("tr", {"data-task": run.taskId, "data-state": run.state.current},
         ui.el("td", {class: "task", style: {paddingLeft: (0.7 + depth * 1.25) + "rem"}},
               depth ? ui.el("span", {class: "muted"}, "└ ") : null, run.taskId,
@@ -150,7 +151,7 @@
     }
     for (const run of runs) {
       const label = run.taskId + (run.value === null || run.value === undefined ? "" : ` [${run.value}]`);
-      const child = run.outputs.executionId;
+      const child = STARTERS.has(run.taskId) && run.outputs.executionId;
       rows.push(ui.el("tr", {}, ui.el("th", {}, label),
                       ui.el("td", {class: "muted"}, "task outputs", child ? [ui.el("br"), childLink(child)] : null),
                       ui.el("td", {}, ui.el("pre", {}, JSON.stringify(run.outputs, null, 2)))));
