@@ -31,16 +31,21 @@ def server() -> None:
 
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
-           name: str, kind: ServiceType, web_port: int | None = None, schedulers: int = 0) -> None:
+           name: str, kind: ServiceType, web_port: int | None = None, web_host: str | None = None,
+           schedulers: int = 0) -> None:
     from lanner.server.runtime import Runtime
     from lanner.ops.backups import pre_migration
     from lanner.store.schema_guard import prepare_database
 
+    settings = app.loaded.settings.server
+    if web_port is not None:  # before anything else: an open door is refused, not opened
+        from lanner.web.security import check_exposure
+
+        check_exposure(web_host or settings.host, settings.basic_auth.enabled, settings.allow_unauthenticated)
     engine = prepare_database(app.loaded, may_migrate=may_migrate, before_migrate=pre_migration.hook(app.loaded))
     stop = threading.Event()
-    settings = app.loaded.settings.server
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
-                      storage_path=app.loaded.settings.storage.path, web_port=web_port,
+                      storage_path=app.loaded.settings.storage.path, web_port=web_port, web_host=web_host,
                       web_auth=settings.basic_auth, web_drain_delay=settings.drain_delay.total_seconds(),
                       settings=settings, service_type=kind, schedulers=schedulers)
     received: list[str] = []
@@ -86,23 +91,27 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
               help="Tasks the embedded worker runs at once.  [default: 8 per CPU]")
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True,
               help="The webserver's port (0: one the system picks, printed at start).")
+@click.option("--host", default=None,
+              help="The address to listen on.  [default: lanner.server.host, 127.0.0.1]")
 @common_options
-def standalone(app: App, flow_path: Path | None, worker_threads: int | None, port: int) -> None:
+def standalone(app: App, flow_path: Path | None, worker_threads: int | None, port: int, host: str | None) -> None:
     """Run every component in one process (embedded SQLite by default)."""
     worker_threads = worker_threads or default_worker_threads()
     _serve(app, executors=1, worker_threads=worker_threads, flow_path=flow_path, may_migrate=True,
            name=f"standalone (webserver, executor, scheduler, worker with {worker_threads} threads)", web_port=port,
-           kind=ServiceType.STANDALONE, schedulers=1)
+           web_host=host, kind=ServiceType.STANDALONE, schedulers=1)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8080, show_default=True,
               help="The port to listen on (0: one the system picks, printed at start).")
+@click.option("--host", default=None,
+              help="The address to listen on.  [default: lanner.server.host, 127.0.0.1]")
 @common_options
-def webserver(app: App, port: int) -> None:
+def webserver(app: App, port: int, host: str | None) -> None:
     """Run the webserver: the REST API (/api/v1) and the health endpoints."""
     _serve(app, executors=0, worker_threads=0, flow_path=None, may_migrate=True, name="webserver", web_port=port,
-           kind=ServiceType.WEBSERVER)
+           web_host=host, kind=ServiceType.WEBSERVER)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)

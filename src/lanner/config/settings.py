@@ -70,6 +70,21 @@ class Server(_Section):
     )
     liveness: Liveness = Liveness()
     basic_auth: BasicAuth = BasicAuth()
+    host: str = Field(
+        "127.0.0.1",
+        description="The address the webserver listens on (0.0.0.0: every interface, which needs authentication "
+                    "or allow-unauthenticated).",
+    )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="Let the webserver listen on a non-loopback address without authentication (a warning is "
+                    "logged at every start): anyone who reaches it can run code on the workers.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the webserver answers to (Host header), against DNS rebinding; empty means "
+                    "the loopback names when it listens on loopback, any name otherwise.",
+    )
     drain_delay: Duration = Field(
         timedelta(0), description="How long a stopping webserver answers unready before it stops accepting requests."
     )

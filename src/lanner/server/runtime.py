@@ -49,6 +49,7 @@ class Runtime:
     stop: threading.Event = field(default_factory=threading.Event)
     storage_path: Path = Path("./data/storage")  # internal storage (lanner.storage.path)
     web_port: int | None = None  # the webserver's port; None: no webserver in this process
+    web_host: str | None = None  # the address it listens on; None: lanner.server.host
     web_auth: Any = None  # lanner.server.basic-auth settings
     web_drain_delay: float = 0.0  # seconds unready before the webserver stops accepting (lanner.server.drain-delay)
     settings: ServerSettings = field(default_factory=ServerSettings)  # lanner.server.*
@@ -84,10 +85,12 @@ class Runtime:
         if self.web_port is not None:
             from lanner.web.serve import WebServer  # FastAPI only for processes that serve
 
-            self.web = WebServer(self.engine, self.queue, self.flows, port=self.web_port, basic_auth=self.web_auth,
-                                 drain_delay=self.web_drain_delay, instance_id=self.instance_id)
+            host = self.web_host or self.settings.host
+            self.web = WebServer(self.engine, self.queue, self.flows, host=host, port=self.web_port,
+                                 basic_auth=self.web_auth, drain_delay=self.web_drain_delay,
+                                 instance_id=self.instance_id, allowed_hosts=self.settings.allowed_hosts)
             self.web.start()
-            log.info("webserver listening on port %d", self.web.wait_started())
+            log.info("webserver listening on port %d (on %s)", self.web.wait_started(), host)
         if self.flow_path is not None:
             folder = FlowFolder(self.engine, self.flow_path)
             folder.sync()

@@ -10,20 +10,26 @@ from fastapi import FastAPI
 
 from lanner import version
 from lanner.config.settings import BasicAuth
-from lanner.web.auth import BasicAuthMiddleware, Credentials
+from lanner.web.auth import BasicAuthMiddleware, Credentials, FailedSignIns, RevokedSessions
 from lanner.web import (api_docs, errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
                         routes_instance, routes_kv, routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
+from lanner.web.security import SecurityMiddleware
 
 
-def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
+def create_app(server: Server, basic_auth: BasicAuth | None = None,
+               allowed_hosts: frozenset[str] | None = None) -> FastAPI:
+    """The app; ``allowed_hosts``: the Host names it answers to (None: any; see :mod:`lanner.web.security`)."""
     app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     app.state.server = server
     app.state.credentials = None
+    app.state.failed_sign_ins = FailedSignIns()
+    app.state.revoked_sessions = RevokedSessions(server.engine)
     if basic_auth is not None and basic_auth.enabled:
         app.add_middleware(BasicAuthMiddleware, settings=basic_auth)
         app.state.credentials = Credentials(basic_auth)  # the login form's
+    app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)  # outermost: before authentication
     errors.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_flows.router)

@@ -25,7 +25,16 @@ MAX_PAGE = 1_000_000
 YAML = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}
 
 
+# What a flow source may be sent as.  Browsers' "simple" types (text/plain, forms) are
+# refused: a page of another site can send those without asking (cross-site forgery).
+SOURCE_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml", "application/json")
+
+
 async def _source(request: Request) -> str:
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type and content_type not in SOURCE_TYPES:
+        raise ApiError(415, f"a flow source is sent as application/x-yaml, not {content_type[:100]}",
+                       [f"set the Content-Type header to one of: {', '.join(SOURCE_TYPES)}"])
     raw = await request.body()
     try:
         return raw.decode("utf-8")

@@ -14,6 +14,7 @@ import uvicorn
 
 from lanner.web.app import create_app
 from lanner.web.context import Server
+from lanner.web.security import allowed_host_names
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -26,12 +27,13 @@ log = logging.getLogger(__name__)
 
 
 class WebServer:
-    def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "0.0.0.0",
+    def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "127.0.0.1",
                  port: int = 8080, basic_auth: BasicAuth | None = None, drain_delay: float = 0.0,
-                 instance_id: str | None = None) -> None:
+                 instance_id: str | None = None, allowed_hosts: list[str] | None = None) -> None:
         self.context = Server(engine, queue, flows, instance_id=instance_id)
         self.drain_delay = drain_delay
-        config = uvicorn.Config(create_app(self.context, basic_auth), host=host, port=port, log_config=None,
+        app = create_app(self.context, basic_auth, allowed_hosts=allowed_host_names(host, allowed_hosts or []))
+        config = uvicorn.Config(app, host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=30)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

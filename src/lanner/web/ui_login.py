@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lanner.web.auth import COOKIE, SESSION_SECONDS
+from lanner.web.auth import COOKIE, SESSION_SECONDS, client_address, too_many
 from lanner.web.ui_render import page
 
 router = APIRouter()
@@ -31,7 +33,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     credentials = request.app.state.credentials
     if credentials is None:
         return RedirectResponse(_safe_next(next), status_code=303)
+    client = client_address(request)
+    wait = request.app.state.failed_sign_ins.retry_after(client)
+    if wait:
+        return too_many(wait)
     if not credentials.valid(username.encode(), password.encode()):
+        request.app.state.failed_sign_ins.failed(client, username, "login form")
         response = page(request, "login.html", next=_safe_next(next), problem="Wrong user name or password.")
         response.status_code = 401
         return response
@@ -42,7 +49,12 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
 
 
 @router.get("/logout")
-def logout() -> HTMLResponse:
+def logout(request: Request) -> HTMLResponse:
+    """Sign out: the session ends on every webserver, not only in this browser."""
+    credentials = request.app.state.credentials
+    session_id = credentials.session_id(request.cookies.get(COOKIE, "")) if credentials is not None else None
+    if session_id is not None:
+        request.app.state.revoked_sessions.revoke(session_id, time.time() + SESSION_SECONDS)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response  # type: ignore[return-value]
