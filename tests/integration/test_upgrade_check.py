@@ -167,10 +167,11 @@ def test_the_latest_backup_is_found_and_dated_from_its_header(old_database, data
     env = {"LANNER_DATABASE_URL": database_url, "LANNER_BACKUP_ENCRYPTION_KEY": "a passphrase for the test"}
     created = run_lanner("backups", "create", env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stdout + created.stderr
-    [backup] = list(tmp_path.glob("*.lbak"))
+    [backup] = list((tmp_path / "data" / "backups").glob("*.lbak"))  # lanner.backup.folder's default
     result = run_lanner("sys", "upgrade", "check", "--format", "json", env=env, cwd=tmp_path)
     report = json.loads(result.stdout)
-    assert report["backup"]["latest"] == backup.name and report["backup"]["source"] == "header"
+    assert report["backup"]["latest"] == str(backup.relative_to(tmp_path))
+    assert report["backup"]["source"] == "header"
     assert report["backup"]["sinceLastMigration"] is True and 0 <= report["backup"]["ageSeconds"] < 120
     assert "no-backup" not in {item["code"] for item in report["items"]}
 
