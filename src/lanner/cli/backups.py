@@ -24,7 +24,7 @@ def backups() -> None:
 
 @backups.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Backup file [default: lanner-backup-<schema>-<UTC time>.lbak in the current folder].")
+              help="Backup file [default: lanner-backup-<schema>-<UTC time>.lbak in lanner.backup.folder].")
 @click.option("--include-data", is_flag=True,
               help="Also executions, task runs, logs, in-flight queue messages and internal-storage files.")
 @click.option("--encryption-key", "key", metavar="KEY", help=KEY_HELP)
@@ -38,7 +38,8 @@ def create(app: App, output: Path | None, include_data: bool, key: str | None, n
            maintenance: bool, maintenance_timeout: str) -> None:
     """Back up flows (all revisions), triggers, the KV store and settings; with --include-data, everything.
 
-    The backup is one consistent snapshot, taken while the instance runs.
+    The backup is one consistent snapshot, taken while the instance runs. It is written
+    into lanner.backup.folder (created, readable by you only) unless --output names a file.
     """
     from lanner.durations import parse_duration
     from lanner.errors import UsageError
@@ -64,23 +65,24 @@ def create(app: App, output: Path | None, include_data: bool, key: str | None, n
     try:
         if maintenance:
             created = _with_maintenance(engine, timeout, err, lambda: _create(
-                create_backup, engine, output, include_data, key, loaded.settings.storage.path, err))
+                create_backup, engine, output, include_data, key, loaded, err))
         else:
-            created = _create(create_backup, engine, output, include_data, key, loaded.settings.storage.path, err)
+            created = _create(create_backup, engine, output, include_data, key, loaded, err)
     finally:
         engine.dispose()
-    out = _console()
-    out.print(_counts_table(f"Backup {created.path}", created.header.counts))
-    out.print(f"Wrote {created.path} ({created.size:,} bytes, schema {created.header.schema_version}, "
-              f"{'encrypted ' + created.header.encryption.algorithm if created.header.encryption else 'unencrypted'}) "
-              f"in {created.seconds:.1f} s.")
+    _console().print(_counts_table("Backed up", created.header.counts))
+    # Its own line, never wrapped: the path is what the operator copies.
+    encryption = created.header.encryption
+    click.echo(f"Wrote {created.path.resolve()} ({created.size:,} bytes, schema {created.header.schema_version}, "
+               f"{'encrypted ' + encryption.algorithm if encryption else 'unencrypted'}) in {created.seconds:.1f} s.")
 
 
 def _create(create_backup: Any, engine: Any, output: Path | None, include_data: bool, key: str | None,
-            storage: Path, err: Console) -> Any:
+            loaded: Any, err: Console) -> Any:
     with _progress(err, "Backing up") as progress:
-        return create_backup(engine, output, include_data=include_data, key=key, storage_root=storage,
-                             progress=progress)
+        return create_backup(engine, output, include_data=include_data, key=key,
+                             storage_root=loaded.settings.storage.path, progress=progress,
+                             folder=loaded.settings.backup.folder)
 
 
 def _with_maintenance(engine: Any, timeout: float, err: Console, action: Any) -> Any:
