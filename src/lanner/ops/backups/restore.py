@@ -118,7 +118,7 @@ def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, repl
                 if state.current != header.schema_version:
                     migrator.build_within(connection, header.schema_version)
                 elif occupied:
-                    _delete_all(connection)
+                    _delete_all(connection, keep=restore_guard.kept_settings(guard))
                 _load(connection, backup, verified.counts, storage_root, files, progress)
                 restore_guard.mark_restored(connection, guard, backup.where)
         for temporary, target in files:
@@ -172,11 +172,16 @@ def _load(connection: Connection, backup: BackupFile, counts: dict[str, int], st
         _reset_sequences(connection)
 
 
-def _delete_all(connection: Connection) -> None:
+def _delete_all(connection: Connection, keep: tuple[str, ...] = ()) -> None:
+    """Every backed-up table's rows, except the ``instance_settings`` keys in ``keep``."""
     present = set(sa.inspect(connection).get_table_names())
     for entity in reversed(ENTITIES):
         if entity.table in present:
-            connection.execute(sa.text(f'DELETE FROM "{entity.table}"'))
+            where = " WHERE key NOT IN :keep" if keep and entity.table == "instance_settings" else ""
+            statement = sa.text(f'DELETE FROM "{entity.table}"{where}')
+            if where:
+                statement = statement.bindparams(sa.bindparam("keep", expanding=True))
+            connection.execute(statement, {"keep": list(keep)} if where else {})
 
 
 def _load_table(connection: Connection, section: Section, values: Any, progress: Progress) -> None:

@@ -87,6 +87,16 @@ def describe(instance: Instance, now: datetime) -> str:
             f"{instance.heartbeat_at.isoformat(timespec='seconds')} ({age:.1f} s ago)")
 
 
+def kept_settings(guard: Guard) -> tuple[str, ...]:
+    """The target's ``instance_settings`` rows a restore in place leaves where they are.
+
+    The maintenance flag's row stays (updated, never deleted and inserted again): a
+    worker's take locks it ``FOR SHARE`` on PostgreSQL, and must find it on after the
+    restore commits (:mod:`lanner.store.maintenance_flag`).
+    """
+    return (maintenance_flag.KEY,) if guard.maintenance is not None else ()
+
+
 def mark_restored(connection: Connection, guard: Guard, where: str) -> None:
     """In the restore's transaction, after the load: a new epoch, no instance rows, maintenance kept.
 
