@@ -218,3 +218,61 @@ def test_a_membership_declared_gone_without_a_restore_is_fenced_as_before(engine
         assert not membership.restored
     finally:
         membership.ended(S.TERMINATED_GRACEFULLY, "test over")
+
+
+def test_a_component_failing_on_a_restored_database_fences_the_process_as_restored(engine):
+    slow = Liveness(timeout=timedelta(minutes=5), heartbeat_interval=timedelta(minutes=1))  # no heartbeat meanwhile
+    fenced: list[str] = []
+    membership = Membership(engine, ServiceType.EXECUTOR, slow, timedelta(seconds=1), schema_version="0002",
+                            on_fenced=fenced.append)
+    membership.start()
+    try:
+        assert not membership.fence_if_restored("executor-0 failed: boom")  # the same database: a plain failure
+        assert not membership.fenced and fenced == []
+        with write_connection(engine) as connection, connection.begin():
+            database_epoch.renew(connection, "lanner backups restore b.lbak")
+        assert membership.fence_if_restored("executor-0 failed: boom")
+        assert membership.restored and membership.fenced
+        assert "restored under this process" in fenced[0] and "executor-0 failed: boom" in fenced[0]
+    finally:
+        membership.ended(S.ERROR, "test over")
+    with engine.connect() as connection:
+        assert [i.state for i in instances.list_instances(connection)] == [S.RUNNING]  # it recorded nothing more
+
+
+def test_a_server_whose_component_fails_after_a_restore_exits_13(engine):
+    from lanner.config.settings import Server
+    from lanner.server.runtime import Runtime
+
+    slow = Liveness(timeout=timedelta(minutes=5), heartbeat_interval=timedelta(minutes=1))
+    runtime = Runtime(engine, executors=0, worker_threads=0, settings=Server(liveness=slow))
+    runtime.start()
+    try:
+        with write_connection(engine) as connection, connection.begin():
+            database_epoch.renew(connection, "lanner backups restore b.lbak")
+
+        def failing() -> None:
+            raise RuntimeError("relation changed under the query")
+
+        runtime._spawn("scheduler", failing)
+        assert runtime.stop.wait(10)
+    finally:
+        runtime.close()
+    assert runtime.exit_code == ExitCode.DATABASE_RESTORED == 13
+    assert runtime.failure.startswith("fenced: the database was restored under this process")
+    assert "scheduler failed: RuntimeError" in runtime.failure
+
+
+def test_a_server_whose_component_fails_without_a_restore_exits_1(engine):
+    from lanner.config.settings import Server
+    from lanner.server.runtime import Runtime
+
+    slow = Liveness(timeout=timedelta(minutes=5), heartbeat_interval=timedelta(minutes=1))
+    runtime = Runtime(engine, executors=0, worker_threads=0, settings=Server(liveness=slow))
+    runtime.start()
+    try:
+        runtime._spawn("scheduler", lambda: 1 / 0)
+        assert runtime.stop.wait(10)
+    finally:
+        runtime.close()
+    assert runtime.exit_code == ExitCode.INTERNAL == 1 and runtime.ended is S.ERROR

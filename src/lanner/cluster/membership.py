@@ -93,6 +93,27 @@ class Membership:
         if not self.fenced:
             self._change(state, reason)
 
+    def fence_if_restored(self, failure: str) -> bool:
+        """After a component failed: fence (as restored) when the database was restored since start.
+
+        A component may fail on a restored database (a table rebuilt under its query) before
+        any heartbeat noticed the new epoch: the process then stops as a fenced one does,
+        and exits 13 as well.
+        """
+        if self.fenced:
+            return self.restored
+        try:
+            with self.engine.connect() as connection:
+                found = database_epoch.describe(connection)
+        except Exception:  # the database is gone: the failure says so already
+            log.debug("cannot read the database's epoch", exc_info=True)
+            return False
+        if (found["value"] if found is not None else None) == self.epoch:
+            return False
+        self._fence(f"the database was restored under this process ({database_epoch.explain(found)}), "
+                    f"and then {failure}", restored=True)
+        return True
+
     def _change(self, state: ServiceState, reason: str) -> None:
         try:
             instances.change_state(self.engine, self.instance_id, state, reason)

@@ -162,6 +162,8 @@ class Runtime:
             return
         self._closed = True
         membership = self.membership
+        if membership is not None and self.failure is not None:
+            membership.fence_if_restored(self.failure)  # a component failed: because of a restore?
         if membership is not None and not membership.fenced:
             membership.terminating(reason)
         if self.web is not None:
