@@ -8,6 +8,7 @@ restore is in tests/acceptance/test_restore_guard_cli.py.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -25,7 +26,9 @@ from lanner.ops.backups.writer import create_backup
 from lanner.store import database_epoch, maintenance_flag, migrator, tables
 from lanner.store import service_instances as instances
 from lanner.store.engine import create_engine, write_connection
+from lanner.store.schema_guard import prepare_database
 from lanner.store.migration_scripts import catalog
+from tests.acceptance.cluster_harness import wait_until
 from tests.backup_helpers import fill, rows
 from tests.helpers import config_for, snapshot
 
@@ -276,3 +279,32 @@ def test_a_server_whose_component_fails_without_a_restore_exits_1(engine):
     finally:
         runtime.close()
     assert runtime.exit_code == ExitCode.INTERNAL == 1 and runtime.ended is S.ERROR
+
+
+def test_a_heartbeat_that_waited_for_the_restore_reports_the_restore(postgres_url):
+    """PostgreSQL: a heartbeat blocked on the row the restore deletes sees the restore once it commits."""
+    engine = prepare_database(config_for(postgres_url), may_migrate=True)
+    restoring = engine.connect()
+    try:
+        register(engine, "inst-live-1")
+        with engine.connect() as connection:
+            epoch = database_epoch.read(connection)
+        transaction = restoring.begin()
+        restoring.execute(sa.delete(tables.service_instances))  # what the restore's transaction does
+        database_epoch.renew(restoring, "lanner backups restore b.lbak")
+        with ThreadPoolExecutor(1) as pool:
+            beat = pool.submit(instances.heartbeat, engine, "inst-live-1", 0, check_epoch=True, epoch=epoch)
+
+            def waiting() -> bool:
+                with engine.connect() as c:
+                    return bool(c.execute(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE 'UPDATE service_instances%'")).scalar())
+
+            wait_until(waiting, 10, "the heartbeat waiting for the restore's lock")
+            transaction.commit()
+            with pytest.raises(instances.EpochChanged, match="b.lbak"):
+                beat.result(10)
+    finally:
+        restoring.close()
+        engine.dispose()
