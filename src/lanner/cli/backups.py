@@ -109,12 +109,16 @@ def _with_maintenance(engine: Any, timeout: float, err: Console, action: Any) ->
 @click.option("-y", "--yes", is_flag=True, help="Replace the content of a database that is not empty.")
 @click.option("--no-migrate", is_flag=True,
               help="Leave the database at the backup's schema version (a rollback to the release that made it).")
+@click.option("--force", is_flag=True,
+              help="Restore although live servers use the database (only in maintenance mode): "
+                   "each of them then exits with code 13 at its next heartbeat, for its supervisor to restart it.")
 @common_options
-def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool) -> None:
+def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool, force: bool) -> None:
     """Verify a backup completely, then restore it all or nothing into the configured database.
 
-    The database must be empty, or --yes replaces its whole content. Then the schema is
-    migrated to this Lanner's version (unless --no-migrate).
+    No Lanner server may be using the database (exit 12 names them), unless --force is
+    given during maintenance mode. The database must be empty, or --yes replaces its
+    whole content. Then the schema is migrated to this Lanner's version (unless --no-migrate).
     """
     from lanner.ops.backups.reader import BackupFile
     from lanner.ops.backups.restore import check_schema, restore_backup
@@ -130,7 +134,8 @@ def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool) 
         with _progress(err, "Restoring") as progress:
             restored = restore_backup(engine, loaded.settings.database, backup, replace=yes,
                                       storage_root=loaded.settings.storage.path, progress=progress,
-                                      migrate=not no_migrate)
+                                      migrate=not no_migrate, force=force,
+                                      liveness_timeout=loaded.settings.server.liveness.timeout.total_seconds())
     finally:
         engine.dispose()
     out = _console()
@@ -139,6 +144,12 @@ def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool) 
               f"Lanner {backup.header.lanner_version}, {backup.header.source_backend})"
               f"{', replacing the previous content' if restored.replaced else ''} in {restored.seconds:.1f} s "
               f"(verification {restored.verify_seconds:.1f} s); the database is at schema {restored.schema_version}.")
+    if restored.forced_under:
+        out.print(f"{restored.forced_under} running Lanner instance(s) used the database: each exits with code 13 "
+                  "at its next heartbeat, for its supervisor to start it again.")
+    if restored.maintenance:
+        out.print("Maintenance mode is still on, as it was: run 'lanner sys maintenance exit' once the servers run "
+                  "again.")
 
 
 @backups.command("list", context_settings=CONTEXT_SETTINGS)
