@@ -467,3 +467,38 @@ def test_the_services_page_shows_this_process_live(api, database_url):
     assert "STANDALONE" in mine and "state RUNNING" in mine and " s ago" in mine
     gone = next(row for row in page.split("<tr ")[1:] if "<td>4242</td>" in row)
     assert "DISCONNECTED" in gone and "no heartbeat for 12.0 s" in gone and "elsewhere" in gone
+
+
+DECLARED_ORDER = """id: ordered
+namespace: lanner.api
+inputs:
+  - id: zeta_comes_first
+    type: STRING
+  - id: mid
+    type: STRING
+  - id: a
+    type: INT
+tasks:
+  - id: first
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs | keys | join(',') }}"
+  - id: second
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs | keys | join(',') }}"
+"""
+
+
+def test_an_executions_inputs_keep_the_flows_declared_order(api):
+    # PostgreSQL's JSONB sorts keys shortest first (a, mid, zeta_...); the flow declares the reverse.
+    create_flow(api, DECLARED_ORDER)
+    created = api.post("/api/v1/executions/lanner.api/ordered", params={"wait": "true"},
+                       files={"a": (None, "1"), "mid": (None, "m"), "zeta_comes_first": (None, "z")}).json()
+    declared = ["zeta_comes_first", "mid", "a"]
+    assert list(created["inputs"]) == declared
+    assert list(api.get(f"/api/v1/executions/{created['id']}").json()["inputs"]) == declared
+    found = api.get("/api/v1/executions/search", params={"flowId": "ordered"}).json()["results"]
+    assert [list(e["inputs"]) for e in found] == [declared]
+    # The second task is decided by the executor from the stored execution: expressions see the same order.
+    assert [run["outputs"]["value"] for run in created["taskRunList"]] == [",".join(declared)] * 2
+    page = api.get(f"/ui/executions/{created['id']}").text
+    assert page.index("<th>zeta_comes_first</th>") < page.index("<th>mid</th>") < page.index("<th>a</th>")

@@ -49,7 +49,8 @@ def executions(request: Request, srv: Srv, namespace: str | None = None,
     filters: dict[str, Any] = {"namespace": namespace or None, "flow_id": flow_id or None, "states": states,
                                "since": _moment(start_date), "until": _moment(end_date)}
     with srv.engine.connect() as connection:
-        found = repo.list_executions(connection, limit=LIST_SIZE, **filters)
+        found = srv.executions.in_declared_order(connection, repo.list_executions(connection, limit=LIST_SIZE,
+                                                                                  **filters))
         total = repo.count_executions(connection, **filters)
         known = flow_repository.list_flows(connection)
     chosen = {"namespace": namespace or "", "flowId": flow_id or "", "state": state if states else "",
