@@ -23,6 +23,9 @@ from pathlib import Path
 
 import psycopg
 
+# The machine's temporary folder, as it was before tests pointed TMPDIR into their own folders.
+_SYSTEM_TEMP = tempfile.gettempdir()
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -82,7 +85,8 @@ class ThrowawayCluster:
         if bindir is None:
             raise Unavailable("no PostgreSQL server reachable and no PostgreSQL binaries to start one")
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="lanner-pg-"))
+        # Not in the test's temporary folder: its parents are root's alone, and the server runs as postgres.
+        self.root = Path(tempfile.mkdtemp(prefix="lanner-pg-", dir=_SYSTEM_TEMP))
         self.data, self.port = self.root / "data", _free_port()
         self.run_as: list[str] = []
         if os.geteuid() == 0:  # initdb refuses to run as root

@@ -150,3 +150,23 @@ def test_repeated_failed_sign_ins_are_logged_then_refused_for_a_while(guarded, c
         assert answer.status_code == 429 and int(answer.headers["retry-after"]) > 0
         assert "too many failed sign-ins" in answer.json()["message"]
     assert other.get("/api/v1/flows/search", auth=("admin", "s3cret")).status_code == 200  # counted per webserver
+
+
+def test_a_busy_sqlite_database_is_a_503_to_send_again_not_an_internal_error(sqlite_url, tmp_path):
+    """Another writer holding SQLite's lock past the busy timeout: the request changed nothing and says so."""
+    import sqlite3
+
+    engine = prepare_database(config_for(sqlite_url, DATABASE_BUSY_TIMEOUT="200ms"), may_migrate=True)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        with Runtime(engine, executors=0, worker_threads=0, storage_path=tmp_path / "storage", web_port=0) as runtime:
+            with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
+                holder.execute("BEGIN IMMEDIATE")  # the write lock, held
+                busy = client.post("/api/v1/flows", content=GREETING, headers=YAML)
+                assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+                assert "database is busy" in busy.json()["message"] and "send the request again" in busy.json()["message"]
+                holder.execute("ROLLBACK")
+                assert client.post("/api/v1/flows", content=GREETING, headers=YAML).status_code == 200
+    finally:
+        holder.close()
+        engine.dispose()

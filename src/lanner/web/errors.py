@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -60,6 +62,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse(body(str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sqlite3.OperationalError)  # BEGIN IMMEDIATE is sent below SQLAlchemy
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        # Busy (SQLite's write lock held past lanner.database.busy-timeout) or unreachable: the
+        # request did nothing (its transaction rolled back) and may be sent again.
+        cause = getattr(exc, "orig", exc)
+        busy = "database is locked" in str(cause)
+        log.warning("answered 503: the database is %s: %s", "busy" if busy else "unavailable", cause)
+        message = ("the database is busy: another writer held it longer than lanner.database.busy-timeout; "
+                   "nothing was changed, send the request again") if busy else \
+            "the database is unavailable; nothing was changed, send the request again once it is back"
+        return JSONResponse(body(message), status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
