@@ -152,13 +152,15 @@ async def follow_logs(execution_id: str, srv: Server = Depends(server)) -> Strea
     await asyncio.to_thread(srv.executions.get, execution_id)
 
     async def events() -> AsyncIterator[str]:
-        sent = 0
+        # Ids, not a count: lines written by two workers at once may become visible out of id order.
+        sent: set[int | None] = set()
         while True:
             ended = (await asyncio.to_thread(srv.executions.get, execution_id)).current.terminal
             entries = await asyncio.to_thread(srv.executions.logs, execution_id)
-            for entry in entries[sent:]:
-                yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
-            sent = len(entries)
+            for entry in entries:
+                if entry.id not in sent:
+                    sent.add(entry.id)
+                    yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
             if ended or srv.draining.is_set():
                 return
             await asyncio.sleep(FOLLOW_EVERY)
