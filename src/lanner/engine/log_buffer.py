@@ -141,10 +141,14 @@ class LogFlusher:
         attempt_log = AttemptLog(self, template, stop, cap)
         with self._lock:
             self._logs.append(attempt_log)
+        return attempt_log
+
+    def start(self) -> None:
+        """Start the thread (once); until then lines are only kept, for :meth:`flush` or :meth:`detach`."""
+        with self._lock:
             if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-        return attempt_log
 
     def detach(self, attempt_log: AttemptLog) -> list[LogEntry]:
         """The lines not written yet, once a batch in flight has been written; later lines are dropped."""

@@ -181,6 +181,7 @@ class Worker:
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         """Take and run jobs until ``stop``; running attempts go on (see :meth:`finish`)."""
         foreign = ForeignFormats(self.engine, self.queue, messages.WORKER)
+        self._logs.start()
         while not stop.is_set():
             foreign.check()
             try:
