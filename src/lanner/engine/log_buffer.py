@@ -15,8 +15,8 @@ told apart).
   holds at most :data:`BATCH_LINES` lines and :data:`BATCH_BYTES` bytes, taken in turn
   from each attempt, so one chatty task cannot starve the others' lines; each batch is
   one short statement (on SQLite, a write transaction that holds the lock only for
-  that insert), with a pause of :data:`BACKLOG_PAUSE` between back-to-back batches so
-  that heartbeats and results are never starved of the write lock.
+  that insert, with a pause of :data:`BACKLOG_PAUSE` between back-to-back batches so
+  that heartbeats and results are never starved of the write lock).
 - An attempt may hold at most :data:`PENDING_LINES` lines or :data:`PENDING_BYTES`
   bytes not yet written: past that, the thread logging waits for the flusher (a
   script's output pipe then fills and the script waits, as it would on a slow
@@ -131,6 +131,7 @@ class LogFlusher:
         self._turn = 0  # which attempt a batch starts with
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._sqlite = getattr(getattr(engine, "dialect", None), "name", "") == "sqlite"
 
     @property
     def running(self) -> bool:
@@ -215,8 +216,8 @@ class LogFlusher:
                 time.sleep(delay)
                 continue
             failures = 0
-            if written and self._pending:
-                time.sleep(BACKLOG_PAUSE)  # more wait: let other writers have the database first
+            if written and self._pending and self._sqlite:
+                time.sleep(BACKLOG_PAUSE)  # more wait: let other writers have SQLite's write lock first
 
     def _take_batch(self) -> list[tuple[AttemptLog, list[LogEntry]]]:
         """Up to BATCH_LINES lines and BATCH_BYTES characters, an even share from each attempt in turn."""

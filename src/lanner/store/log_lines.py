@@ -87,9 +87,13 @@ def write_lines(engine: Engine, entries: Sequence[LogEntry]) -> None:
 
 
 def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | None = None,
-              min_level: str | None = None, tenant_id: str = DEFAULT_TENANT) -> list[LogEntry]:
-    """An execution's log lines in the order they were written; ``min_level`` and more severe."""
+              min_level: str | None = None, tenant_id: str = DEFAULT_TENANT,
+              after_id: int | None = None) -> list[LogEntry]:
+    """An execution's log lines in the order they were written; ``min_level`` and more severe;
+    ``after_id``: only lines of a greater id (mind the module's note on commit order)."""
     query = sa.select(logs).where(logs.c.tenant_id == tenant_id, logs.c.execution_id == execution_id)
+    if after_id is not None:
+        query = query.where(logs.c.id > after_id)
     if task_run_id is not None:
         query = query.where(logs.c.task_run_id == task_run_id)
     if min_level is not None:
