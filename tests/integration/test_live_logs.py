@@ -1,4 +1,5 @@
-"""Live task logs through the REST API on both backends: lines readable while the task runs, the per-attempt cap.
+"""Live task logs on both backends: lines readable through the API while the task runs, the per-attempt cap,
+and a flood of lines that never starves the other writers.
 
 A script prints a line, then waits for a file the test creates (a barrier, not a delay):
 the test reads the line through the API while the task is still RUNNING, then releases it.
@@ -10,12 +11,22 @@ import json
 import time
 from collections.abc import Iterator
 
+from datetime import timedelta
+
 import httpx
 import pytest
+import sqlalchemy as sa
 
-from lanner.config.settings import Worker, WorkerLogs
+from lanner.config.settings import Liveness, Server, Worker, WorkerLogs
+from lanner.engine.service import Executions
+from lanner.flows.validator import validate_source
+from lanner.model.state import State
 from lanner.server.runtime import Runtime
+from lanner.store import flow_repository
+from lanner.store import service_instances as instances
+from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database
+from lanner.store.tables import logs
 from tests.helpers import config_for
 
 CAP = 4096  # bytes one attempt may log here
@@ -141,3 +152,53 @@ def test_lines_carry_their_attempt_and_the_logs_route_filters_on_it(api, tmp_pat
     assert ended(api, execution_id)["state"]["current"] == "SUCCESS"
     assert {line["attemptNumber"] for line in task_lines(api, execution_id, "wait")} == {1}
     assert api.get(f"/api/v1/logs/{execution_id}", params={"taskId": "wait", "attempt": 2}).json() == []
+
+
+FLOOD = """id: flood
+namespace: lanner.live
+tasks:
+  - id: flood
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - yes "a line of output of about forty bytes.."
+"""
+
+
+def test_a_flood_of_lines_never_starves_heartbeats_or_other_writers(database_url, tmp_path):
+    """Batches are short statements: while a task floods its log, the instance still heartbeats every
+    200 ms and another writer gets the database at once (on SQLite, its single write lock)."""
+    engine = prepare_database(config_for(database_url), may_migrate=True)
+    settings = Server(liveness=Liveness(heartbeat_interval=timedelta(milliseconds=200)))
+    try:
+        with write_connection(engine) as connection, connection.begin():
+            flow_repository.save_flow(connection, validate_source(FLOOD).flow, FLOOD)
+        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", settings=settings,
+                     worker_settings=Worker(logs=WorkerLogs(max_size_per_task=1 << 30))) as runtime:
+            service = Executions(engine, runtime.queue, runtime.flows)
+            execution = service.create("lanner.live", "flood")
+
+            def written() -> int:
+                with engine.connect() as connection:
+                    return connection.scalar(sa.select(sa.func.count()).select_from(logs)
+                                             .where(logs.c.execution_id == execution.id))
+
+            def heartbeat() -> object:
+                with engine.connect() as connection:
+                    return next(i.heartbeat_at for i in instances.list_instances(connection)
+                                if i.id == runtime.instance_id)
+
+            try:
+                wait_until(lambda: written() >= 20000, 60)  # the flood is being written
+                first = heartbeat()
+                wait_until(lambda: heartbeat() >= first + timedelta(seconds=1), 5)  # heartbeats go on
+                started = time.monotonic()
+                with write_connection(engine) as connection, connection.begin():
+                    connection.execute(sa.text("CREATE TEMPORARY TABLE probe (n INTEGER)"))
+                    connection.execute(sa.text("DROP TABLE probe"))
+                assert time.monotonic() - started < 1.0
+                assert written() > 20000 and service.get(execution.id).current is State.RUNNING
+            finally:
+                service.kill(execution.id)
+                service.wait(execution.id, 30)
+    finally:
+        engine.dispose()

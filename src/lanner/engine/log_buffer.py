@@ -54,7 +54,7 @@ FLUSH_AT = 500  # pending lines (all attempts) that start a batch at once
 BATCH_LINES = 1000  # lines per batch at most
 BATCH_BYTES = 1 << 20  # characters per batch at most (a batch takes one line whatever its size)
 BACKLOG_PAUSE = 0.01  # seconds between back-to-back batches while lines keep waiting
-PENDING_LINES = 5000  # lines one attempt may hold before the thread logging waits
+PENDING_LINES = 2000  # lines one attempt may hold before the thread logging waits
 PENDING_BYTES = 1 << 20  # characters one attempt may hold before the thread logging waits
 MAX_LINE = 64 << 10  # characters: a longer line is cut
 CUT_MARK = " [line truncated]"
@@ -76,6 +76,8 @@ class AttemptLog:
 
     def add(self, level: str, message: str, when: datetime | None = None) -> None:
         """Keep one line for the next batch; may wait while this attempt holds too many (see the module)."""
+        if self.truncated or self.closed:  # cheap, for the millions of lines a flood may still print
+            return
         message = _clean(message)
         size = _utf8_length(message) + 1
         entry = _entry(self._template, level, message, when or datetime.now(UTC))

@@ -69,8 +69,11 @@ def append_logs(connection: Connection, entries: Sequence[LogEntry]) -> None:
 
 def json_rows(entries: Sequence[LogEntry]) -> str:
     """``entries`` as the JSON array :data:`INSERT_FROM_JSON` reads."""
-    return json.dumps([{**_row(entry), "timestamp": _utc(entry.timestamp).isoformat()} for entry in entries],
-                      separators=(",", ":"))
+    return json.dumps([{"tenant_id": e.tenant_id, "namespace": e.namespace, "flow_id": e.flow_id,
+                        "execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
+                        "trigger_id": e.trigger_id, "attempt": e.attempt, "level": e.level, "message": e.message,
+                        "timestamp": _utc(e.timestamp).isoformat()} for e in entries],
+                      separators=(",", ":"), ensure_ascii=False)
 
 
 def write_lines(engine: Engine, entries: Sequence[LogEntry]) -> None:
