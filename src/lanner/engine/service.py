@@ -24,7 +24,7 @@ from lanner.expr import render_value
 from lanner.model.execution import Execution, new_id
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
-from lanner.store import maintenance_flag
+from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 
 if TYPE_CHECKING:
@@ -178,9 +178,9 @@ class Executions:
         with self.engine.connect() as connection:
             return repo.list_executions(connection, **filters)
 
-    def logs(self, execution_id: str, **filters: Any) -> list[repo.LogEntry]:
+    def logs(self, execution_id: str, **filters: Any) -> list[log_lines.LogEntry]:
         with self.engine.connect() as connection:
-            return repo.list_logs(connection, execution_id, **filters)
+            return log_lines.list_logs(connection, execution_id, **filters)
 
     def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = "main") -> Execution:
         """Block until the execution is over, woken by the executor's signal when executions end."""
