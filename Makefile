@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench chaos clean
+.PHONY: run test bench chaos ui clean
 
 $(VENV)/.installed-run: pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
@@ -30,6 +30,11 @@ bench: $(VENV)/.installed-test
 # its summary is written to docs/reliability.md. The short profile runs in `make test`.
 chaos: $(VENV)/.installed-test
 	$(BIN)/python -m tests.chaos.run --profile long --report docs/reliability.md
+
+# Rebuild the front-end files vendored into the package from ui/package-lock.json (needs npm;
+# running Lanner never does). A test checks the shipped files against the lockfile.
+ui:
+	python3 scripts/vendor_ui.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from lanner.ops.backups import crypto, manifest
 from lanner.ops.backups.frames import LineWriter, read_header, read_lines
 from lanner.ops.backups.manifest import ENTITY_NAMES, Header
-from lanner.store import tables
+from lanner.store import database_epoch, tables
 
 T0 = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 NESTED = {"a": [1, 2.5, None, True, "é ✓ \n\"quoted\""], "b": {"c": {}}}
@@ -86,8 +86,10 @@ def rows(engine: sa.Engine, *, settings_filter: bool = False) -> dict[str, list[
             existing = {col["name"] for col in sa.inspect(c).get_columns(name)}
             query = sa.select(*[col for col in table.columns if col.name in existing])
             found = [{k: _normal(v) for k, v in r._mapping.items()} for r in c.execute(query)]
-            if name == "instance_settings" and settings_filter:
-                found = [r for r in found if r["key"] != "maintenance"]
+            if name == "instance_settings":
+                # The epoch is the installation's (a restore renews it), never content.
+                found = [r for r in found if r["key"] != database_epoch.KEY
+                         and not (settings_filter and r["key"] == "maintenance")]
             out[name] = sorted(found, key=repr)
     return out
 

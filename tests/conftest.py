@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +24,14 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads the developer's ~/.lanner/config.yml or inherits their LANNER_* variables."""
+    """No test reads the developer's ~/.lanner/config.yml or inherits their LANNER_* variables, and no
+    test leaves temporary files behind: they go to pytest's own temporary folders (kept for the last
+    three runs), in this process and in the processes it starts."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
+    temporary = tmp_path_factory.mktemp("tmp")
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     for name in list(os.environ):
         if name.startswith("LANNER_") and not name.startswith("LANNER_TEST_"):
             monkeypatch.delenv(name)

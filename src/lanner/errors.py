@@ -26,6 +26,8 @@ class ExitCode(IntEnum):
     BACKUP_INVALID = 9  # a backup file that is truncated, tampered, wrongly keyed or of an unknown format
     RESTORE_REFUSED = 10  # the target database is not empty (without --yes) or at another schema version
     UPGRADE_BLOCKED = 11  # lanner sys upgrade check found a blocker: do not upgrade yet
+    RESTORE_BLOCKED = 12  # live Lanner instances use the target database (or --force outside maintenance mode)
+    DATABASE_RESTORED = 13  # a server stopped because its database was restored under it: start it again
     INTERRUPTED = 130
 
 
@@ -81,3 +83,7 @@ class BackupInvalidError(LannerError):
 
 class RestoreRefusedError(LannerError):
     exit_code = ExitCode.RESTORE_REFUSED
+
+
+class RestoreBlockedError(LannerError):
+    exit_code = ExitCode.RESTORE_BLOCKED

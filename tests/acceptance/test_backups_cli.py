@@ -27,6 +27,27 @@ def test_create_refuses_without_a_key_or_no_encryption(sqlite_url, tmp_path):
     assert not list(tmp_path.glob("*.lbak"))
 
 
+def test_create_writes_into_the_configured_folder_and_list_finds_it(sqlite_url, tmp_path):
+    import os
+    import stat
+
+    _migrated(sqlite_url).dispose()
+    env = {"LANNER_DATABASE_URL": sqlite_url, "LANNER_BACKUP_FOLDER": "kept/backups"}
+    configured = run_lanner("configs", "show", env=env, cwd=tmp_path)
+    assert "kept/backups" in configured.stdout, configured.stdout
+    done = run_lanner("backups", "create", "--no-encryption", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "kept" / "backups"
+    [path] = folder.glob(f"lanner-backup-{head()}-*.lbak")
+    assert not list(tmp_path.glob("*.lbak"))
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    [wrote] = [line for line in done.stdout.splitlines() if line.startswith("Wrote ")]
+    assert wrote.startswith(f"Wrote {path} (")  # the full path, on one line
+    assert str(path) not in done.stdout.replace(wrote, "")  # and not again, wrapped in the table's title
+    listed = run_lanner("backups", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and path.name in listed.stdout
+
+
 def test_sqlite_to_postgresql_with_a_configured_key(sqlite_url, postgres_url, tmp_path):
     engine = _migrated(sqlite_url)
     fill(engine)
@@ -36,10 +57,10 @@ def test_sqlite_to_postgresql_with_a_configured_key(sqlite_url, postgres_url, tm
     done = run_lanner("backups", "create", "--include-data", env={"LANNER_DATABASE_URL": sqlite_url, **key},
                       cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    [path] = tmp_path.glob(f"lanner-backup-{head()}-*.lbak")
+    [path] = (tmp_path / "data" / "backups").glob(f"lanner-backup-{head()}-*.lbak")  # lanner.backup.folder
     assert "executions" in done.stdout and "encrypted AES-256-GCM" in done.stdout
 
-    listed = run_lanner("backups", "list", str(tmp_path), cwd=tmp_path)
+    listed = run_lanner("backups", "list", "data/backups", cwd=tmp_path)
     assert path.name in listed.stdout and "sqlite" in listed.stdout
     inspected = run_lanner("backups", "inspect", str(path), env=key, cwd=tmp_path)
     assert inspected.returncode == 0 and "Verifies:    yes" in inspected.stdout

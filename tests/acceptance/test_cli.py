@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import uuid
 from importlib.metadata import version
 
 import pytest
@@ -232,3 +233,52 @@ def test_log_levels_for_lanner_and_for_libraries(database_url, tmp_path):
 
     quiet = run_lanner("sys", "database", "migrate", "-l", "ERROR", env=env, cwd=tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def _database_named(server: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def test_a_postgresql_database_that_does_not_exist_is_created_by_migrate(postgres_server, tmp_path):
+    from tests import pg_harness
+
+    name = f"lanner_missing_{uuid.uuid4().hex[:8]}"
+    env = env_for(postgres_server.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        status = run_lanner("sys", "database", "status", env=env, cwd=tmp_path)
+        assert status.returncode == 0, status.stderr
+        assert "the database does not exist yet; 'lanner sys database migrate' creates it" in status.stdout
+        assert not _database_named(postgres_server, name)  # status creates nothing
+        migrated = run_lanner("sys", "database", "migrate", env=env, cwd=tmp_path)
+        assert migrated.returncode == 0, migrated.stderr
+        assert f"created the PostgreSQL database {name}" in migrated.stderr
+        assert f"Database schema migrated to version {head()}" in migrated.stdout
+        assert _database_named(postgres_server, name)
+    finally:
+        pg_harness.drop_database(postgres_server, name)
+
+
+def test_a_missing_database_the_user_may_not_create_names_the_commands_to_run(postgres_server, tmp_path):
+    import psycopg
+
+    role, name = f"lanner_nocreate_{uuid.uuid4().hex[:8]}", f"lanner_missing_{uuid.uuid4().hex[:8]}"
+    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE ROLE "{role}" LOGIN NOCREATEDB')
+    try:
+        host = postgres_server.split("@", 1)[1].rsplit("/", 1)[0]  # host:port
+        result = run_lanner("sys", "database", "migrate", env=env_for(f"postgresql://{role}@{host}/{name}"),
+                            cwd=tmp_path)
+        assert result.returncode == 6, result.stdout
+        assert f"the PostgreSQL database '{name}' does not exist" in result.stderr
+        assert "permission denied to create database" in result.stderr
+        hostname, port = host.rsplit(":", 1)
+        assert f"createdb -h {hostname} -p {port} -U {role} {name}" in result.stderr
+        assert f'CREATE DATABASE "{name}" OWNER "{role}";' in result.stderr
+        assert "Traceback" not in result.stderr and not _database_named(postgres_server, name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP ROLE IF EXISTS "{role}"')

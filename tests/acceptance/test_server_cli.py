@@ -140,6 +140,31 @@ def test_flow_test_names_each_bad_input(tmp_path):
     assert ok.returncode == 0 and '{"value": "41"}' in ok.stdout
 
 
+def test_flow_test_takes_several_inputs_after_one_inputs_option(tmp_path):
+    flow = tmp_path / "typed.yml"
+    flow.write_text("id: typed\nnamespace: t\ninputs:\n  - id: n\n    type: INT\n  - id: when\n    type: DATE\n"
+                    "tasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n"
+                    "    format: \"{{ inputs.n }} {{ inputs.when }}\"\n")
+    after_file = run_lanner("flow", "test", str(flow), "--inputs", "n=41", "when=2026-11-28")
+    assert after_file.returncode == 0, after_file.stderr
+    assert '{"value": "41 2026-11-28"}' in after_file.stdout
+    before_file = run_lanner("flow", "test", "--inputs", "n=42", "when=2026-11-29", str(flow))
+    assert before_file.returncode == 0, before_file.stderr
+    assert '{"value": "42 2026-11-29"}' in before_file.stdout
+    stray = run_lanner("flow", "test", str(flow), "--inputs", "n=41", "when")
+    assert stray.returncode == 2 and "--inputs 'when': expected KEY=VALUE" in stray.stderr
+    assert "Traceback" not in stray.stderr
+
+
+def test_flow_test_prints_only_the_execution_unless_verbose():
+    quiet = run_lanner("flow", "test", str(EXAMPLES / "hello_world.yaml"), "--inputs", "user=Ada")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""  # nothing of the throwaway database's migrations
+    assert quiet.stdout.startswith("Execution ") and "migration" not in quiet.stdout
+    verbose = run_lanner("flow", "test", str(EXAMPLES / "hello_world.yaml"), "--inputs", "user=Ada", "-v")
+    assert verbose.returncode == 0 and "applying migration 0001" in verbose.stderr
+
+
 def test_webserver_serves_health_and_the_api_and_stops_on_sigterm(tmp_path):
     import re
 

@@ -233,7 +233,18 @@ def test_migrate_rewrites_deprecated_syntax_without_saving(api):
 def test_the_openapi_document_lists_the_routes(api):
     document = api.get("/api/v1/openapi.json").json()
     assert {"/api/v1/flows", "/api/v1/executions/{namespace}/{flow_id}", "/health/ready"} <= set(document["paths"])
-    assert api.get("/api/docs").status_code == 200
+    docs = api.get("/api/docs")
+    assert docs.status_code == 200 and "/api/docs/static/swagger-ui-bundle.js" in docs.text
+    assert "https://" not in docs.text  # nothing from a CDN: the page works offline
+    assert api.get("/api/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_root_redirects_to_the_ui_as_kestra_does(api):
+    root = api.get("/")
+    assert root.status_code == 307 and root.headers["location"] == "/ui/"  # Kestra's temporary redirect
+    home = api.get("/ui/")
+    assert home.status_code == 307 and home.headers["location"] == "/ui/executions"
+    assert "/" not in api.get("/api/v1/openapi.json").json()["paths"]
 
 
 def test_kv_routes(api):
@@ -271,6 +282,13 @@ def test_basic_auth_guards_every_route_but_health(guarded):
     assert guarded.get("/api/v1/flows/search", auth=("admin", "wrong")).status_code == 401
     assert guarded.get("/api/v1/flows/search", headers={"Authorization": "Basic !!!"}).status_code == 401
     assert guarded.get("/api/v1/flows/search", auth=("admin", "s3cret")).status_code == 200
+
+
+def test_the_root_leads_to_the_login_form_without_credentials(guarded):
+    root = guarded.get("/")
+    assert root.status_code == 307 and root.headers["location"] == "/ui/"  # no password prompt for a redirect
+    home = guarded.get("/ui/")
+    assert home.status_code == 303 and home.headers["location"].startswith("/ui/login?next=")
 
 
 def test_the_login_form_signs_a_browser_in_with_a_session_cookie(guarded):
@@ -449,3 +467,38 @@ def test_the_services_page_shows_this_process_live(api, database_url):
     assert "STANDALONE" in mine and "state RUNNING" in mine and " s ago" in mine
     gone = next(row for row in page.split("<tr ")[1:] if "<td>4242</td>" in row)
     assert "DISCONNECTED" in gone and "no heartbeat for 12.0 s" in gone and "elsewhere" in gone
+
+
+DECLARED_ORDER = """id: ordered
+namespace: lanner.api
+inputs:
+  - id: zeta_comes_first
+    type: STRING
+  - id: mid
+    type: STRING
+  - id: a
+    type: INT
+tasks:
+  - id: first
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs | keys | join(',') }}"
+  - id: second
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ inputs | keys | join(',') }}"
+"""
+
+
+def test_an_executions_inputs_keep_the_flows_declared_order(api):
+    # PostgreSQL's JSONB sorts keys shortest first (a, mid, zeta_...); the flow declares the reverse.
+    create_flow(api, DECLARED_ORDER)
+    created = api.post("/api/v1/executions/lanner.api/ordered", params={"wait": "true"},
+                       files={"a": (None, "1"), "mid": (None, "m"), "zeta_comes_first": (None, "z")}).json()
+    declared = ["zeta_comes_first", "mid", "a"]
+    assert list(created["inputs"]) == declared
+    assert list(api.get(f"/api/v1/executions/{created['id']}").json()["inputs"]) == declared
+    found = api.get("/api/v1/executions/search", params={"flowId": "ordered"}).json()["results"]
+    assert [list(e["inputs"]) for e in found] == [declared]
+    # The second task is decided by the executor from the stored execution: expressions see the same order.
+    assert [run["outputs"]["value"] for run in created["taskRunList"]] == [",".join(declared)] * 2
+    page = api.get(f"/ui/executions/{created['id']}").text
+    assert page.index("<th>zeta_comes_first</th>") < page.index("<th>mid</th>") < page.index("<th>a</th>")

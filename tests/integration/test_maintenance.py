@@ -122,3 +122,47 @@ def test_a_start_decided_while_maintenance_is_being_left_reads_the_flag_after_th
         assert seen == [False]
     finally:
         engine.dispose()
+
+
+def test_a_take_that_meets_enter_waits_for_it_and_then_takes_nothing(postgres_url):
+    """Once ``enter`` has returned no job is taken anywhere: a worker's take that reads the flag while
+    ``enter`` is committing waits for it (the row is locked FOR SHARE), then sees maintenance on."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from lanner.store import maintenance_flag
+    from lanner.store.engine import write_connection
+    from lanner.store.job_holding import take_and_hold
+    from lanner.store.queue import Queue
+
+    engine = prepare_database(config_for(postgres_url), may_migrate=True)
+    queue = Queue(engine)
+    try:
+        with write_connection(engine) as connection, connection.begin():
+            maintenance_flag.ensure_row(connection)  # as every worker does when it starts
+            queue.send(connection, "worker", {"v": 1, "executionId": "e1", "taskRunId": "t1", "attempt": 1})
+        taken: list = []
+        with write_connection(engine) as enterer:
+            entering = enterer.begin()
+            maintenance_flag.write(enterer, True, by="test")  # the row updated, not committed yet
+            taker = threading.Thread(target=lambda: taken.append(
+                take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)), daemon=True)
+            taker.start()
+
+            def taker_waits_for_the_row() -> bool:
+                with engine.connect() as connection:
+                    return bool(connection.execute(sa.text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")).scalar())
+
+            try:
+                wait_until(taker_waits_for_the_row, 30, "the take waiting for the maintenance flag's row")
+            finally:
+                entering.commit()
+            taker.join(timeout=30)
+        assert len(taken) == 1 and taken[0].jobs == [] and taken[0].paused
+        with engine.connect() as connection:
+            assert queue.depth(connection, "worker") == 1  # the job waits for the end of maintenance
+    finally:
+        queue.close()
+        engine.dispose()

@@ -403,12 +403,30 @@ def test_take_and_hold_records_the_holder_with_the_take(engine, queue):
     job = {"v": 1, "executionId": "e1", "taskRunId": "t1", "attempt": 2}
     send(engine, queue, "worker", job, {**job, "v": 9, "taskRunId": "t2"}, key="e1")
     taken = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
-    assert [m.payload["taskRunId"] for m in taken] == ["t1"]
+    assert [m.payload["taskRunId"] for m in taken.jobs] == ["t1"] and not taken.paused
     with engine.connect() as connection:
         held = repo.running_jobs(connection, worker_id="w1")
         left = queue.depth(connection, "worker")
     assert [(h["task_run_id"], h["attempt"], h["execution_id"], h["payload"]) for h in held] == [("t1", 2, "e1", job)]
     assert left == 1  # the unknown format stays queued
+
+
+def test_take_and_hold_takes_nothing_while_maintenance_mode_is_on_and_says_so(engine, queue):
+    from lanner.ops import maintenance
+    from lanner.store import execution_repository as repo
+    from lanner.store.job_holding import take_and_hold
+
+    maintenance.enter(engine, by="test")
+    send(engine, queue, "worker", *({"v": 1, "executionId": "e1", "taskRunId": f"t{n}", "attempt": 1}
+                                    for n in (1, 2)), key="e1")
+    paused = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+    with engine.connect() as connection:
+        assert repo.running_jobs(connection, worker_id="w1") == []
+        assert queue.depth(connection, "worker") == 2
+    assert paused.jobs == [] and paused.paused
+    maintenance.leave(engine, by="test")
+    resumed = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+    assert [m.payload["taskRunId"] for m in resumed.jobs] == ["t1", "t2"] and not resumed.paused
 
 
 def test_release_sends_results_forgets_holdings_and_writes_logs_at_once(engine, queue):

@@ -267,3 +267,11 @@ def test_daylight_saving_in_europe_paris_neither_skips_nor_doubles(engine, sched
         now += timedelta(minutes=20)
         scheduler.tick(now)
     assert dates(engine) == expected
+
+
+def test_a_fresh_databases_flows_are_not_taken_for_an_earlier_versions(engine, scheduler, caplog):
+    deploy(engine, HOURLY)  # saved by this version, before the scheduler's first pass: its rows exist
+    with caplog.at_level("INFO", logger="lanner.scheduler"):
+        assert scheduler.adopt_flows() == 0
+    assert "earlier version" not in caplog.text
+    assert row_of(engine).needs_planning

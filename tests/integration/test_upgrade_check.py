@@ -167,10 +167,11 @@ def test_the_latest_backup_is_found_and_dated_from_its_header(old_database, data
     env = {"LANNER_DATABASE_URL": database_url, "LANNER_BACKUP_ENCRYPTION_KEY": "a passphrase for the test"}
     created = run_lanner("backups", "create", env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stdout + created.stderr
-    [backup] = list(tmp_path.glob("*.lbak"))
+    [backup] = list((tmp_path / "data" / "backups").glob("*.lbak"))  # lanner.backup.folder's default
     result = run_lanner("sys", "upgrade", "check", "--format", "json", env=env, cwd=tmp_path)
     report = json.loads(result.stdout)
-    assert report["backup"]["latest"] == backup.name and report["backup"]["source"] == "header"
+    assert report["backup"]["latest"] == str(backup.relative_to(tmp_path))
+    assert report["backup"]["source"] == "header"
     assert report["backup"]["sinceLastMigration"] is True and 0 <= report["backup"]["ageSeconds"] < 120
     assert "no-backup" not in {item["code"] for item in report["items"]}
 
@@ -198,3 +199,23 @@ def test_a_stored_flow_this_lanner_no_longer_accepts_is_a_blocker(old_database, 
     assert "triggers[0].conditions[0] (line 11): HasRetryAttempt is not supported by Lanner yet" in blocker.message
     [finding] = [f for f in report.flows if f["kind"] == "invalid"]
     assert (finding["flowId"], finding["path"]) == ("guarded", "triggers[0].conditions[0]")
+
+
+def test_an_up_to_date_database_has_nothing_in_between(database_url, tmp_path):
+    config = config_for(database_url)
+    engine = create_engine(config.settings.database)
+    try:
+        migrator.migrate(engine, config.settings.database)  # to this code's head, by this version
+    finally:
+        engine.dispose()
+    env = {"LANNER_DATABASE_URL": database_url}
+    report = json.loads(run_lanner("sys", "upgrade", "check", "--format", "json", env=env, cwd=tmp_path).stdout)
+    assert report["migrations"] == [] and report["versionsBetween"] == [] and report["breakingChanges"] == []
+    assert report["upToDate"] is True
+    text = run_lanner("sys", "upgrade", "check", env=env, cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    up_to_date = [line for line in text.stdout.splitlines() if line.startswith("Up to date:")]
+    assert up_to_date == [f"Up to date:      the database was last migrated by this Lanner {version()} (schema "
+                          f"{report['binary']['schemaHead']}); no migration, breaking change or deprecation in "
+                          "between."]
+    assert "Unreleased" not in text.stdout and "Nothing to upgrade" in text.stdout

@@ -24,7 +24,7 @@ def backups() -> None:
 
 @backups.command(context_settings=CONTEXT_SETTINGS)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Backup file [default: lanner-backup-<schema>-<UTC time>.lbak in the current folder].")
+              help="Backup file [default: lanner-backup-<schema>-<UTC time>.lbak in lanner.backup.folder].")
 @click.option("--include-data", is_flag=True,
               help="Also executions, task runs, logs, in-flight queue messages and internal-storage files.")
 @click.option("--encryption-key", "key", metavar="KEY", help=KEY_HELP)
@@ -38,7 +38,8 @@ def create(app: App, output: Path | None, include_data: bool, key: str | None, n
            maintenance: bool, maintenance_timeout: str) -> None:
     """Back up flows (all revisions), triggers, the KV store and settings; with --include-data, everything.
 
-    The backup is one consistent snapshot, taken while the instance runs.
+    The backup is one consistent snapshot, taken while the instance runs. It is written
+    into lanner.backup.folder (created, readable by you only) unless --output names a file.
     """
     from lanner.durations import parse_duration
     from lanner.errors import UsageError
@@ -64,23 +65,24 @@ def create(app: App, output: Path | None, include_data: bool, key: str | None, n
     try:
         if maintenance:
             created = _with_maintenance(engine, timeout, err, lambda: _create(
-                create_backup, engine, output, include_data, key, loaded.settings.storage.path, err))
+                create_backup, engine, output, include_data, key, loaded, err))
         else:
-            created = _create(create_backup, engine, output, include_data, key, loaded.settings.storage.path, err)
+            created = _create(create_backup, engine, output, include_data, key, loaded, err)
     finally:
         engine.dispose()
-    out = _console()
-    out.print(_counts_table(f"Backup {created.path}", created.header.counts))
-    out.print(f"Wrote {created.path} ({created.size:,} bytes, schema {created.header.schema_version}, "
-              f"{'encrypted ' + created.header.encryption.algorithm if created.header.encryption else 'unencrypted'}) "
-              f"in {created.seconds:.1f} s.")
+    _console().print(_counts_table("Backed up", created.header.counts))
+    # Its own line, never wrapped: the path is what the operator copies.
+    encryption = created.header.encryption
+    click.echo(f"Wrote {created.path.resolve()} ({created.size:,} bytes, schema {created.header.schema_version}, "
+               f"{'encrypted ' + encryption.algorithm if encryption else 'unencrypted'}) in {created.seconds:.1f} s.")
 
 
 def _create(create_backup: Any, engine: Any, output: Path | None, include_data: bool, key: str | None,
-            storage: Path, err: Console) -> Any:
+            loaded: Any, err: Console) -> Any:
     with _progress(err, "Backing up") as progress:
-        return create_backup(engine, output, include_data=include_data, key=key, storage_root=storage,
-                             progress=progress)
+        return create_backup(engine, output, include_data=include_data, key=key,
+                             storage_root=loaded.settings.storage.path, progress=progress,
+                             folder=loaded.settings.backup.folder)
 
 
 def _with_maintenance(engine: Any, timeout: float, err: Console, action: Any) -> Any:
@@ -107,12 +109,16 @@ def _with_maintenance(engine: Any, timeout: float, err: Console, action: Any) ->
 @click.option("-y", "--yes", is_flag=True, help="Replace the content of a database that is not empty.")
 @click.option("--no-migrate", is_flag=True,
               help="Leave the database at the backup's schema version (a rollback to the release that made it).")
+@click.option("--force", is_flag=True,
+              help="Restore although live servers use the database (only in maintenance mode): "
+                   "each of them then exits with code 13 at its next heartbeat, for its supervisor to restart it.")
 @common_options
-def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool) -> None:
+def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool, force: bool) -> None:
     """Verify a backup completely, then restore it all or nothing into the configured database.
 
-    The database must be empty, or --yes replaces its whole content. Then the schema is
-    migrated to this Lanner's version (unless --no-migrate).
+    No Lanner server may be using the database (exit 12 names them), unless --force is
+    given during maintenance mode. The database must be empty, or --yes replaces its
+    whole content. Then the schema is migrated to this Lanner's version (unless --no-migrate).
     """
     from lanner.ops.backups.reader import BackupFile
     from lanner.ops.backups.restore import check_schema, restore_backup
@@ -128,7 +134,8 @@ def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool) 
         with _progress(err, "Restoring") as progress:
             restored = restore_backup(engine, loaded.settings.database, backup, replace=yes,
                                       storage_root=loaded.settings.storage.path, progress=progress,
-                                      migrate=not no_migrate)
+                                      migrate=not no_migrate, force=force,
+                                      liveness_timeout=loaded.settings.server.liveness.timeout.total_seconds())
     finally:
         engine.dispose()
     out = _console()
@@ -137,6 +144,12 @@ def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool) 
               f"Lanner {backup.header.lanner_version}, {backup.header.source_backend})"
               f"{', replacing the previous content' if restored.replaced else ''} in {restored.seconds:.1f} s "
               f"(verification {restored.verify_seconds:.1f} s); the database is at schema {restored.schema_version}.")
+    if restored.forced_under:
+        out.print(f"{restored.forced_under} running Lanner instance(s) used the database: each exits with code 13 "
+                  "at its next heartbeat, for its supervisor to start it again.")
+    if restored.maintenance:
+        out.print("Maintenance mode is still on, as it was: run 'lanner sys maintenance exit' once the servers run "
+                  "again.")
 
 
 @backups.command("list", context_settings=CONTEXT_SETTINGS)

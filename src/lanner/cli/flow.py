@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -169,14 +173,57 @@ class _reader:
         self.engine.dispose()
 
 
+_INPUT = re.compile(r"[A-Za-z_][\w.-]*=")  # KEY=VALUE; a flow input id starts with a letter or _
+
+
+def _test_file_and_inputs(file: str, raw_inputs: tuple[str, ...], more: tuple[str, ...]) -> tuple[Path, dict[str, str]]:
+    """FILE and the inputs of ``flow test FILE --inputs a=1 b=2`` (``--inputs a=1 --inputs b=2`` too).
+
+    Click collects the values after the first one of an ``--inputs`` as positional
+    arguments; with ``flow test --inputs a=1 b=2 FILE``, FILE is one of them.
+    """
+    from lanner.errors import UsageError
+
+    positional = [file, *more]
+    if _INPUT.match(file) and not Path(file).exists():
+        others = [arg for arg in more if not _INPUT.match(arg)]
+        if others:
+            positional.remove(others[0])
+            positional.insert(0, others[0])
+    inputs: dict[str, str] = {}
+    for item in [*raw_inputs, *positional[1:]]:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--inputs {item!r}: expected KEY=VALUE",
+                             "Give each input as KEY=VALUE: --inputs user=Ada times=2")
+        inputs[key] = value
+    return Path(positional[0]), inputs
+
+
+@contextlib.contextmanager
+def _quiet_unless_verbose(app: App) -> Iterator[None]:
+    """Lanner's INFO lines off for the block, unless -v (or -l DEBUG/TRACE) asked for more; warnings still show."""
+    logger = logging.getLogger("lanner")
+    before = logger.level
+    if app.log_level not in ("DEBUG", "TRACE"):
+        logger.setLevel(max(before, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 @flow.command("test", context_settings=CONTEXT_SETTINGS)
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--inputs", "raw_inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("more_inputs", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("--inputs", "raw_inputs", multiple=True, metavar="KEY=VALUE",
+              help="An input value; several may follow one --inputs (--inputs a=1 b=2), or repeat it.")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for the end.")
 @click.option("-f", "--flow-path", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Deploy the flows of this folder too (the subflows FILE calls).")
 @common_options
-def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float, flow_path: Path | None) -> None:
+def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[str, ...], timeout: float,
+         flow_path: Path | None) -> None:
     """Run one flow to completion on a temporary embedded database and show what happened.
 
     Prints the task-run tree (states, attempts, durations, outputs) and the logs.
@@ -189,21 +236,15 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float, flow
     from lanner.engine.flow_folder import FlowFolder
     from lanner.server.runtime import Runtime
     from lanner.engine.service import Executions
-    from lanner.errors import UsageError
     from lanner.flows.files import read_source
     from lanner.flows.validator import validate_source
     from lanner.store import flow_repository
     from lanner.store.engine import create_engine, write_connection
     from lanner.store.migrator import migrate
 
-    inputs = {}
-    for item in raw_inputs:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--inputs {item!r}: expected KEY=VALUE")
-        inputs[key] = value
-    source = read_source(file)
-    result = validate_source(source, str(file), _registry(app))
+    path, inputs = _test_file_and_inputs(file, raw_inputs, more_inputs)
+    source = read_source(path)
+    result = validate_source(source, str(path), _registry(app))
     _print_problems([result])
     if result.flow is None:
         sys.exit(1)
@@ -211,9 +252,10 @@ def test(app: App, file: Path, raw_inputs: tuple[str, ...], timeout: float, flow
         config = Database(url=f"sqlite:///{folder}/test.db")
         engine = create_engine(config)
         try:
-            migrate(engine, config)
-            if flow_path is not None:
-                FlowFolder(engine, flow_path).sync()
+            with _quiet_unless_verbose(app):  # the throwaway database's own story is not what was asked for
+                migrate(engine, config)
+                if flow_path is not None:
+                    FlowFolder(engine, flow_path).sync()
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, result.flow, source)
             with Runtime(engine, executors=1, worker_threads=4, storage_path=Path(folder) / "storage",

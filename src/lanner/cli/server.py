@@ -72,12 +72,12 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
         runtime.close(reason=f"{received[0]} received" if received else "stopping")
         engine.dispose()
     if runtime.failure:
-        log.error("Lanner %s stopped: %s", name, runtime.failure)
+        log.error("Lanner %s stopped (exit code %d): %s", name, runtime.exit_code, runtime.failure)
     else:
         log.info("Lanner %s stopped (%s)", name, runtime.ended)
     logging.shutdown()
     # Not sys.exit: a task thread that ignored its stop order must not keep the process alive.
-    os._exit(1 if runtime.failure else 0)
+    os._exit(runtime.exit_code)
 
 
 @server.command(context_settings=CONTEXT_SETTINGS)

@@ -67,7 +67,7 @@ def migrate(app: App, dry_run: bool) -> None:
 @common_options
 def status(app: App, fmt: str) -> None:
     """Show the database, its schema version, pending migrations and the migration history."""
-    from lanner.store.engine import check_connection, create_engine, database_exists, masked_url, parse_url
+    from lanner.store.engine import create_engine, database_exists, masked_url, parse_url
     from lanner.store.migration_scripts import head, pending_after
     from lanner.store.schema_state import SchemaState, read_state, verify
 
@@ -77,9 +77,10 @@ def status(app: App, fmt: str) -> None:
     if exists:
         engine = create_engine(config, create=False)
         try:
-            check_connection(engine)
-            with engine.connect() as connection:
-                state = read_state(connection)
+            exists = _reachable(engine)
+            if exists:
+                with engine.connect() as connection:
+                    state = read_state(connection)
         finally:
             engine.dispose()
         if not state.known:
@@ -113,6 +114,22 @@ def status(app: App, fmt: str) -> None:
         verify(state, masked_url(config.url))
 
 
+def _reachable(engine: Any) -> bool:
+    """Connect once; False for a PostgreSQL database not created yet (``migrate`` creates it)."""
+    import sqlalchemy as sa
+
+    from lanner.store.engine import unavailable
+    from lanner.store.postgres_database import is_missing_database
+
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError as exc:
+        if is_missing_database(exc):
+            return False
+        raise unavailable(engine, exc) from None
+
+
 def _print_status(info: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
@@ -122,7 +139,8 @@ def _print_status(info: dict[str, Any]) -> None:
     console = _console()
     console.print(f"Database:     {info['dialect']}  {info['url']}")
     if not info["exists"]:
-        console.print("Schema:       none (the database file does not exist yet)")
+        console.print("Schema:       none (the database does not exist yet; 'lanner sys database migrate' "
+                      "creates it)")
     elif info["schemaVersion"] is None:
         console.print("Schema:       none (empty database)")
     else:

@@ -28,7 +28,7 @@ def _database(app: App):  # type: ignore[no-untyped-def]
 @click.option("--timeout", default="5m", show_default=True, help="How long --wait waits (e.g. 90s, 10m).")
 @common_options
 def enter(app: App, reason: str | None, wait: bool, timeout: str) -> None:
-    """Enter maintenance mode: every component sees it within a second."""
+    """Enter maintenance mode: once this returns, no task starts anywhere until `exit`."""
     from lanner.ops import maintenance as ops
 
     seconds = _seconds(timeout)
@@ -44,13 +44,14 @@ def enter(app: App, reason: str | None, wait: bool, timeout: str) -> None:
                            "mode stays on (run `lanner sys maintenance status` to follow them)", err=True)
                 sys.exit(1)
         if current.quiet:
-            click.echo("The instance is quiet: no task is running.")
+            click.echo(f"The instance is quiet: no task is running. {current.paused_executions} execution(s) "
+                       "paused mid-way and the queued ones go on at `lanner sys maintenance exit`.")
 
 
 @maintenance.command("exit", context_settings=CONTEXT_SETTINGS)
 @common_options
 def exit_(app: App) -> None:
-    """Leave maintenance mode: queued executions start in creation order."""
+    """Leave maintenance mode: queued executions start in creation order, held tasks run."""
     from lanner.ops import maintenance as ops
 
     with _database(app) as engine:
@@ -80,7 +81,8 @@ def status(app: App, fmt: str) -> None:
 
 def _summary(current) -> str:  # type: ignore[no-untyped-def]
     return (f"Running tasks: {current.running_tasks}; running executions: {current.running_executions}; "
-            f"queued executions: {current.queued_executions}; tasks waiting for a worker: {current.waiting_jobs}; "
+            f"queued executions: {current.queued_executions}; tasks waiting for a worker: {current.waiting_jobs} "
+            f"(of {current.paused_executions} execution(s)); "
             f"instances alive: {current.instances}; quiet: {'yes' if current.quiet else 'no'}.")
 
 

@@ -66,6 +66,9 @@ def print_report(report: Report) -> None:
                   f"{db['migratedBy'] or 'unknown'}" + (f" at {db['lastMigratedAt']}" if db["lastMigratedAt"] else ""))
     console.print(f"This Lanner:     {binary['version']} (schema {binary['schemaHead']})")
     console.print(f"Versions:        {', '.join(report.versions_between) or 'none in between'}")
+    if report.up_to_date:
+        console.print(f"Up to date:      the database was last migrated by this Lanner {binary['version']} "
+                      f"(schema {binary['schemaHead']}); no migration, breaking change or deprecation in between.")
 
     console.rule("Pending migrations")
     if not report.migrations:
@@ -120,7 +123,7 @@ def print_report(report: Report) -> None:
 
     console.rule("Breaking changes and deprecations in between")
     if not report.changes:
-        console.print("None.")
+        console.print("None: nothing to upgrade." if report.up_to_date else "None.")
     for change in report.changes:
         fixed = " [green](lanner flow migrate fixes it)[/]" if change["fix"] else ""
         console.print(f"[bold]{change['version']}[/] {change['kind']} [bold]{change['id']}[/] "
@@ -133,6 +136,8 @@ def print_report(report: Report) -> None:
         console.print(f"[{styles[item.severity]}]{item.severity.upper()}[/] {escape(item.message)}")
     if report.blockers:
         console.print(f"[bold red]{len(report.blockers)} blocker(s): do not upgrade yet (exit code 11).[/]")
+    elif report.up_to_date:
+        console.print(f"Nothing to upgrade ({len(report.warnings)} warning(s)).")
     else:
         console.print(f"No blockers ({len(report.warnings)} warning(s)): back up, then migrate "
                       "(lanner sys database migrate).")

@@ -7,6 +7,14 @@ heartbeat finds the instance declared DISCONNECTED, the process fences itself: i
 ``on_fenced``, which stops its running tasks at once and makes it exit non-zero, so
 systemd or Kubernetes starts a fresh one (Kestra #14059: services idling after losing
 the database).
+
+A restore (``lanner backups restore --force`` during maintenance mode) fences the same
+way: the process remembers the database's epoch (:mod:`lanner.store.database_epoch`)
+when it starts, and a heartbeat that finds another one writes nothing and fences with
+:attr:`Membership.restored` set, so the process exits with code 13 (DATABASE_RESTORED)
+rather than work on content that is no longer the one it knew.  The restore also
+removes every instance row; the epoch is compared first, so that is reported as the
+restore it is.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ from typing import TYPE_CHECKING
 from lanner import version
 from lanner.model.execution import new_id
 from lanner.model.service_state import ServiceState, ServiceType
+from lanner.store import database_epoch
 from lanner.store import service_instances as instances
-from lanner.store.service_instances import InvalidTransition
+from lanner.store.service_instances import EpochChanged, InvalidTransition
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -51,6 +60,8 @@ class Membership:
         self._on_fenced, self._running_jobs = on_fenced, running_jobs
         self._stopped = threading.Event()
         self._fenced = threading.Event()
+        self.epoch: str | None = None  # the database's epoch when this process started
+        self.restored = False  # fenced because the database was restored under this process
         self._last_ok = time.monotonic()
         self._threads: list[threading.Thread] = []
 
@@ -59,6 +70,8 @@ class Membership:
         return self._fenced.is_set()
 
     def start(self) -> None:
+        with self.engine.connect() as connection:
+            self.epoch = database_epoch.read(connection)
         instances.register(self.engine, instance_id=self.instance_id, service_type=str(self.service_type),
                            hostname=socket.gethostname(), pid=os.getpid(), lanner_version=version(),
                            schema_version=self.schema_version, settings=liveness_settings(self.liveness, self.grace))
@@ -80,6 +93,27 @@ class Membership:
         if not self.fenced:
             self._change(state, reason)
 
+    def fence_if_restored(self, failure: str) -> bool:
+        """After a component failed: fence (as restored) when the database was restored since start.
+
+        A component may fail on a restored database (a table rebuilt under its query) before
+        any heartbeat noticed the new epoch: the process then stops as a fenced one does,
+        and exits 13 as well.
+        """
+        if self.fenced:
+            return self.restored
+        try:
+            with self.engine.connect() as connection:
+                found = database_epoch.describe(connection)
+        except Exception:  # the database is gone: the failure says so already
+            log.debug("cannot read the database's epoch", exc_info=True)
+            return False
+        if (found["value"] if found is not None else None) == self.epoch:
+            return False
+        self._fence(f"the database was restored under this process ({database_epoch.explain(found)}), "
+                    f"and then {failure}", restored=True)
+        return True
+
     def _change(self, state: ServiceState, reason: str) -> None:
         try:
             instances.change_state(self.engine, self.instance_id, state, reason)
@@ -94,7 +128,12 @@ class Membership:
         failing_since: float | None = None
         while not self._stopped.wait(every):
             try:
-                state = instances.heartbeat(self.engine, self.instance_id, self._running_jobs())
+                state = instances.heartbeat(self.engine, self.instance_id, self._running_jobs(),
+                                            check_epoch=True, epoch=self.epoch)
+            except EpochChanged as exc:
+                self._fence(f"{exc}: its memory and work belong to content that is gone; "
+                            "exiting so that its supervisor starts it again on the restored database", restored=True)
+                return
             except Exception as exc:
                 if failing_since is None:
                     failing_since = time.monotonic()
@@ -117,9 +156,10 @@ class Membership:
                             f"({timeout:g} s): the cluster may have given this instance's work to others")
                 return
 
-    def _fence(self, reason: str) -> None:
+    def _fence(self, reason: str, *, restored: bool = False) -> None:
         if self._stopped.is_set() or self._fenced.is_set():
             return
+        self.restored = restored
         self._fenced.set()
         self._stopped.set()
         log.error("stopping at once: %s", reason)

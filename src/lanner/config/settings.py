@@ -124,7 +124,7 @@ class Backup(_Section):
     encryption_key: str = Field(
         "", description="Key (passphrase, or 64 hex digits for a raw 256-bit key) that encrypts backups (shown masked)."
     )
-    folder: Path = Field(Path("./data/backups"), description="Where the backups taken before migrations are written.")
+    folder: Path = Field(Path("./data/backups"), description="Where backups are written: lanner backups create (without -o) and those taken before migrations.")
 
 
 class WorkerLogs(_Section):

@@ -246,9 +246,10 @@ class _Work:
         self.put(self._end_attempt(run, State.RESUBMITTED, event.reason).to(State.RESUBMITTED, self.now))
         self._dispatch(self.runs[run.id], task)
 
-    def _end_attempt(self, run: TaskRun, state: State, message: str) -> TaskRun:
+    def _end_attempt(self, run: TaskRun, state: State, message: str | None = None) -> TaskRun:
         attempts = list(run.attempts)
-        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(state, self.now), message=message)
+        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(state, self.now),
+                               message=attempts[-1].message if message is None else message)
         return replace(run, attempts=tuple(attempts))
 
     def _retry(self, task: TaskSpec, run: TaskRun) -> float | None:
@@ -344,6 +345,8 @@ class _Work:
                 state = tolerated(task, State.FAILED)
         elif state is State.WARNING:
             state = tolerated(task, state)
+        if run.attempts:  # none on a task run started before subflow attempts were recorded
+            run = self._end_attempt(run, state, event.message)
         self.put(replace(run, outputs=outputs).to(state, self.now))
 
     def restart(self) -> None:
@@ -453,8 +456,11 @@ class _Work:
             return
         child_id = self.ids()
         self.children.append(replace(request, task_run_id=run.id, execution_id=child_id))
-        run = replace(run, outputs={"executionId": child_id}).to(State.RUNNING, self.now)
-        self.put(run if request.wait else run.to(State.SUCCESS, self.now))
+        # One attempt, as in Kestra: it lasts as long as the child execution is awaited.
+        attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
+        run = replace(run, outputs={"executionId": child_id}, attempts=run.attempts + (attempt,))
+        run = run.to(State.RUNNING, self.now)
+        self.put(run if request.wait else self._end_attempt(run, State.SUCCESS).to(State.SUCCESS, self.now))
 
     def _dispatch(self, run: TaskRun, task: TaskSpec, delay: float = 0.0) -> None:
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))

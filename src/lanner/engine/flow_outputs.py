@@ -25,8 +25,8 @@ from typing import Any
 
 from lanner.engine.inputs import json_ready
 from lanner.expr import ExpressionError
-from lanner.flows.yaml_source import YamlError
-from lanner.flows.yaml_source import parse as parse_yaml
+from lanner.plain_yaml import YamlError
+from lanner.plain_yaml import parse as parse_yaml
 from lanner.model.flow import Output
 from lanner.model.inputs import INPUT_TYPES
 

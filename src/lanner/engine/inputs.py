@@ -33,8 +33,8 @@ from typing import Any
 
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
-from lanner.flows.yaml_source import YamlError
-from lanner.flows.yaml_source import parse as parse_yaml
+from lanner.plain_yaml import YamlError
+from lanner.plain_yaml import parse as parse_yaml
 from lanner.model.flow import Flow
 from lanner.model.inputs import InputSpec, SecretInput, resolution_order
 from lanner.model.spec import is_template

@@ -84,11 +84,21 @@ def ended_payload(execution: Any) -> dict[str, Any]:
 
 
 def job_payload(job: Job, tenant_id: str, namespace: str, flow_id: str) -> dict[str, Any]:
-    return {"v": FORMAT, "executionId": job.execution_id, "taskRunId": job.task_run_id, "attempt": job.attempt,
-            "task": job.task, "variables": job.variables, "timeout": job.timeout, "tenantId": tenant_id,
-            "namespace": namespace, "flowId": flow_id}
+    payload = {"v": FORMAT, "executionId": job.execution_id, "taskRunId": job.task_run_id, "attempt": job.attempt,
+               "task": job.task, "variables": job.variables, "timeout": job.timeout, "tenantId": tenant_id,
+               "namespace": namespace, "flowId": flow_id}
+    inputs = job.variables.get("inputs")
+    if isinstance(inputs, dict) and len(inputs) > 1:
+        # PostgreSQL's JSONB does not keep key order: the worker puts the inputs back in this one
+        # (declared order).  A worker of an earlier version ignores the key.
+        payload["inputsOrder"] = list(inputs)
+    return payload
 
 
 def job_of(payload: dict[str, Any]) -> Job:
+    variables = payload["variables"]
+    order, inputs = payload.get("inputsOrder"), variables.get("inputs")
+    if order and isinstance(inputs, dict):
+        variables = {**variables, "inputs": {**{key: inputs[key] for key in order if key in inputs}, **inputs}}
     return Job(payload["executionId"], payload["taskRunId"], int(payload["attempt"]), payload["task"],
-               payload["variables"], payload.get("timeout"))
+               variables, payload.get("timeout"))

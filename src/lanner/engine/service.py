@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from lanner.engine.variables import flow_variables
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
 from lanner.expr import render_value
 from lanner.model.execution import Execution, new_id
+from lanner.model.inputs import in_declared_order
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
@@ -170,13 +172,36 @@ class Executions:
     def get(self, execution_id: str, tenant_id: str = "main") -> Execution:
         with self.engine.connect() as connection:
             execution = repo.get_execution(connection, execution_id, tenant_id)
-        if execution is None:
-            raise ExecutionNotFound(f"execution {execution_id} not found")
-        return execution
+            if execution is None:
+                raise ExecutionNotFound(f"execution {execution_id} not found")
+            return self.in_declared_order(connection, [execution])[0]
 
     def list(self, **filters: Any) -> list[Execution]:
         with self.engine.connect() as connection:
-            return repo.list_executions(connection, **filters)
+            return self.in_declared_order(connection, repo.list_executions(connection, **filters))
+
+    def in_declared_order(self, connection: Connection, executions: list[Execution]) -> list[Execution]:
+        """The executions with their inputs in their flow revision's declaration order, as read back.
+
+        PostgreSQL's JSONB does not keep key order (see ``model.inputs.in_declared_order``);
+        a revision that no longer validates leaves the inputs as stored.
+        """
+        keys = [(e.tenant_id, e.namespace, e.flow_id, e.flow_revision) for e in executions if len(e.inputs) > 1]
+        if not keys:
+            return executions
+        self.flows.preload(connection, keys)
+        ordered = []
+        for execution in executions:
+            if len(execution.inputs) > 1:
+                try:
+                    flow = self.flows.revision(connection, execution.namespace, execution.flow_id,
+                                               execution.flow_revision, execution.tenant_id)
+                except FlowNotFound:
+                    flow = None
+                if flow is not None:
+                    execution = replace(execution, inputs=in_declared_order(execution.inputs, flow.inputs))
+            ordered.append(execution)
+        return ordered
 
     def logs(self, execution_id: str, **filters: Any) -> list[log_lines.LogEntry]:
         with self.engine.connect() as connection:

@@ -23,6 +23,7 @@ from lanner.expr import envs as env_variables
 from lanner.expr import render_value
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
+from lanner.model.inputs import in_declared_order
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 
@@ -42,7 +43,7 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
                  "tenantId": execution.tenant_id},
         "execution": {"id": execution.id, "startDate": iso(execution.state.start_date),
                       "originalId": execution.original_id or execution.id, "state": str(execution.current)},
-        "inputs": execution.inputs,
+        "inputs": in_declared_order(execution.inputs, flow.inputs),
         "vars": flow.variables,
         "labels": execution.labels,
         "trigger": trigger_variables(execution.trigger),

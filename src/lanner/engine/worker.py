@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 KILL_CHECK_EVERY = 0.1  # seconds between looks for kill orders while tasks run
 RETRY_DELAYS = (0.1, 0.5, 1, 2, 5, 10, 30)  # seconds between attempts to record results
-MAINTENANCE_CHECK_EVERY = 1.0  # seconds: maintenance mode is seen within one heartbeat
 ABANDON_WAIT = 5.0  # seconds stopped attempts get to end (a subprocess: SIGTERM, then SIGKILL) before we go on
 
 
@@ -174,8 +173,8 @@ class Worker:
         self._saturated = False
         self._idle = threading.Condition(self._lock)  # notified whenever an attempt leaves _running
         self._taking = True
-        self._maintenance = False
-        self._maintenance_checked = 0.0
+        self._paused = False  # maintenance mode, as the last take found it
+        self._flag_row_ready = False  # the maintenance flag's row exists (the take locks it)
 
     # the loop ----------------------------------------------------------------------------------
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
@@ -251,17 +250,6 @@ class Worker:
         self._logs.stop()
         return len(running)
 
-    def _in_maintenance(self) -> bool:
-        """Maintenance mode: running tasks finish, no new one is taken (looked up once a second)."""
-        if time.monotonic() >= self._maintenance_checked:
-            self._maintenance_checked = time.monotonic() + MAINTENANCE_CHECK_EVERY
-            try:
-                with self.engine.connect() as connection:
-                    self._maintenance = bool((maintenance_flag.read(connection) or {}).get("on"))
-            except Exception:
-                log.debug("cannot read the maintenance flag", exc_info=True)  # the loop's own errors say more
-        return self._maintenance
-
     @property
     def running_count(self) -> int:
         with self._lock:
@@ -269,17 +257,26 @@ class Worker:
 
     def take_jobs(self) -> int:
         free = self._free_slots()
-        if not free or not self._taking or self._in_maintenance():
+        if not free or not self._taking:
             return 0
+        if not self._flag_row_ready:
+            with write_connection(self.engine) as connection, connection.begin():
+                maintenance_flag.ensure_row(connection)
+            self._flag_row_ready = True
+        # Maintenance mode is checked by the take itself: nothing is taken while it is on.
         taken = job_holding.take_and_hold(self.engine, self.queue, messages.WORKER, free, worker_id=self.worker_id,
                                           version=messages.FORMAT)
-        for message in taken:
+        if taken.paused != self._paused:
+            self._paused = taken.paused
+            log.info("maintenance mode is on: running tasks finish, no new task is taken" if taken.paused
+                     else "maintenance mode is off: taking tasks again")
+        for message in taken.jobs:
             attempt = _Attempt(messages.job_of(message.payload), message.payload)
             attempt.log = self._logs.attach(_log_template(attempt), attempt.stop, self.max_log_size)
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
             self._pool.submit(self._execute, attempt)
-        return len(taken)
+        return len(taken.jobs)
 
     def _free_slots(self) -> int:
         with self._lock:

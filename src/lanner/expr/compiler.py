@@ -13,7 +13,7 @@ from typing import Any
 
 from lanner.expr.errors import EvalError, type_name
 from lanner.expr.expressions import Eval, Where, compile_expr, compile_filter, guard
-from lanner.expr.frame import Frame
+from lanner.expr.frame import MAX_LOOP_OUTPUT, MAX_LOOP_STEPS, Frame
 from lanner.expr.nodes import FilterBlock, For, If, Output, Set, Stmt, Text
 from lanner.expr.values import to_text, truth
 
@@ -136,6 +136,7 @@ def _for(stmt: For) -> Emit:
     body = _statements(stmt.body)
     otherwise = _statements(stmt.otherwise) if stmt.otherwise else None
     variable = stmt.variable
+    where = Where(stmt.tag, stmt.line)
 
     def emit(frame: Frame, out: list[str]) -> None:
         items = items_of(frame)
@@ -146,6 +147,10 @@ def _for(stmt: For) -> Emit:
         scope = frame.child()
         names = scope.vars
         length = len(items)
+        rt = frame.rt
+        rt.loop_steps += length
+        if rt.loop_steps > MAX_LOOP_STEPS:
+            raise where.error(f"The template's loops would run more than {MAX_LOOP_STEPS:,} times")
         for index, item in enumerate(items):
             names[variable] = item
             names["loop"] = {
@@ -155,7 +160,11 @@ def _for(stmt: For) -> Emit:
                 "last": index == length - 1,
                 "length": length,
             }
+            written = len(out)
             body(scope, out)
+            rt.loop_output += sum(map(len, out[written:]))
+            if rt.loop_output > MAX_LOOP_OUTPUT:
+                raise where.error(f"The template's loops wrote more than {MAX_LOOP_OUTPUT:,} characters")
 
     return emit
 

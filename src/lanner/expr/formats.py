@@ -3,27 +3,29 @@
 - ``toJson`` (also ``json``, ``jsonEncode``) writes compact JSON; ``json()`` /
   ``fromJson()`` reads it back.
 - The ``yaml`` *filter* writes YAML (Kestra's ``toYaml``); the ``yaml()`` *function*
-  reads it, with ruamel's safe loader, so a document can build no Python object.
+  reads it with the loader flows use (:mod:`lanner.plain_yaml`): plain data only, and
+  the same caps on alias expansion and nesting depth, so a small "billion laughs"
+  document fails at once instead of exhausting memory.
 - ``jq(expr)`` runs a jq program with the ``jq`` library and, as in Kestra, always
   returns the list of its results: chain ``| first`` when you want the one value.
   A string input is read as a JSON document; anything else is used as it is.
 
-A jq program runs to completion once started (the library cannot be interrupted), so
-an endless program such as ``repeat(1)`` is cut off after 100,000 results.
+A jq program runs in a child process bounded in time and memory, with an empty
+environment (:mod:`lanner.expr.jq_process`); an endless stream of results such as
+``repeat(1)`` is cut off after 100,000 of them.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import json
-from functools import lru_cache
 from typing import Any
 
-import jq
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from lanner import plain_yaml
+from lanner.expr import jq_process
 from lanner.expr.errors import EvalError, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.registry import FILTERS, FUNCTIONS, alias, filter_, function, required, string_arg
@@ -61,36 +63,36 @@ alias(FUNCTIONS, "json", "fromJson")
 alias(FUNCTIONS, "jsonDecode", "fromJson")
 
 
-@lru_cache(maxsize=256)
-def _jq_program(expression: str) -> Any:
-    try:
-        return jq.compile(expression)
-    except ValueError:
-        raise EvalError("the `jq` filter was given an expression that does not compile") from None
+def _jq_failure(reason: str, value: Any) -> str:
+    return {
+        "compile": "the `jq` filter was given an expression that does not compile",
+        "too-many": f"the `jq` filter produced more than {MAX_JQ_RESULTS} results",
+        "timeout": f"the `jq` filter ran longer than {jq_process.TIMEOUT:g} s and was stopped",
+        "memory": f"the `jq` filter needed more than {jq_process.MEMORY_LIMIT >> 20} MB of memory and was stopped",
+    }.get(reason, f"the `jq` filter failed on a {type_name(value)} input")
 
 
 @filter_("jq", "expression")
 def jq_filter(value: Any, args: dict[str, Any], frame: Frame) -> Any:
     if value is None:
         return None
-    program = _jq_program(string_arg(args, "expression", "the `jq` filter"))
+    program = string_arg(args, "expression", "the `jq` filter")
     try:
-        results = program.input_text(value) if isinstance(value, str) else program.input_value(plain(value))
-        found = list(itertools.islice(iter(results), MAX_JQ_RESULTS + 1))
+        document = value if isinstance(value, str) else json.dumps(plain(value), allow_nan=False)
     except ValueError:
-        raise EvalError(f"the `jq` filter failed on a {type_name(value)} input") from None
-    if len(found) > MAX_JQ_RESULTS:
-        raise EvalError(f"the `jq` filter produced more than {MAX_JQ_RESULTS} results")
-    return found
+        raise EvalError(f"the `jq` filter cannot read a {type_name(value)} holding NaN or Infinity") from None
+    try:
+        return jq_process.RUNNER.run(program, document, MAX_JQ_RESULTS)
+    except jq_process.JqFailure as failure:
+        raise EvalError(_jq_failure(failure.reason, value)) from None
 
 
-def _yaml(kind: str) -> YAML:
+def _yaml_writer() -> YAML:
     yaml = YAML(typ="safe", pure=True)
-    if kind == "dump":
-        yaml.default_flow_style = False
-        yaml.allow_unicode = True
-        yaml.width = 1 << 30  # never fold long lines
-        yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    yaml.width = 1 << 30  # never fold long lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 
 
@@ -100,7 +102,7 @@ def to_yaml(value: Any, args: dict[str, Any], frame: Frame) -> Any:
         return "null"
     stream = io.StringIO()
     try:
-        _yaml("dump").dump(plain(value), stream)
+        _yaml_writer().dump(plain(value), stream)
     except (YAMLError, RecursionError):
         raise EvalError(f"cannot write a {type_name(value)} as YAML") from None
     text = stream.getvalue()
@@ -115,6 +117,9 @@ def from_yaml(args: dict[str, Any], frame: Frame) -> Any:
     if not isinstance(text, str):
         raise EvalError(f"the `yaml` function expects a string, not a {type_name(text)}")
     try:
-        return _yaml("load").load(text)
-    except (YAMLError, RecursionError, ValueError):
-        raise EvalError("the `yaml` function was given a string that is not valid YAML") from None
+        return plain_yaml.parse(text).data
+    except plain_yaml.YamlError as exc:
+        # The parser's own words may quote the document (a secret, say): only say where.
+        where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
+        why = "" if exc.message.startswith("invalid YAML") else f": {exc.message}"
+        raise EvalError(f"the `yaml` function was given a string that is not valid YAML{where}{why}") from None

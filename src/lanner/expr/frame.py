@@ -6,8 +6,11 @@ first time a ``{% set %}`` writes; a ``for`` loop gets a child frame whose write
 in the loop, as in Pebble.
 
 A :class:`Runtime` is shared by a whole render, nested ``render()`` calls included:
-the caller's services, the secret values revealed so far (for log masking), and how
-deeply ``render()`` has recursed.
+the caller's services, the secret values revealed so far (for log masking), how
+deeply ``render()`` has recursed, and what its loops have spent of the render's
+budget (:data:`MAX_LOOP_STEPS` iterations, about :data:`MAX_LOOP_OUTPUT` characters
+written by loops): a template cannot run or grow without bound, wherever it renders.
+The budget counts work, not time, so a render stays a pure function of its inputs.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from typing import Any
 
 from lanner.expr.services import Services
 
+MAX_LOOP_STEPS = 5_000_000  # loop iterations in one render, nested loops and render() included
+MAX_LOOP_OUTPUT = 50_000_000  # characters written inside loops (nested loops count theirs again)
+
 
 class Runtime:
     """The state of one render call, shared by nested ``render()`` calls."""
 
-    __slots__ = ("services", "secrets", "depth", "render")
+    __slots__ = ("services", "secrets", "depth", "render", "loop_steps", "loop_output")
 
     def __init__(
         self,
@@ -33,6 +39,8 @@ class Runtime:
         self.secrets = secrets  # every secret value revealed, for log masking; None until one is
         self.depth = 0
         self.render = render
+        self.loop_steps = 0
+        self.loop_output = 0
 
     def reveal(self, value: str) -> None:
         if self.secrets is None:

@@ -19,18 +19,29 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+import regex
+
 from lanner.expr.errors import EvalError, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.registry import bool_arg, filter_, int_arg, required, string_arg, text_input
 from lanner.expr.values import to_text
 
 
+# A user's regular expression may backtrack catastrophically: the ``regex`` module can be
+# stopped (and matches without holding the interpreter), where ``re`` runs to the end.
+REGEX_TIMEOUT = 5.0  # seconds one split or replace may take
+
+
 @lru_cache(maxsize=512)
-def java_regex(pattern: str) -> re.Pattern[str]:
+def java_regex(pattern: str) -> regex.Pattern[str]:
     try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
+        return regex.compile(pattern)
+    except (regex.error, RecursionError, OverflowError):
         raise EvalError("invalid regular expression") from None
+
+
+def _too_slow() -> EvalError:
+    return EvalError(f"the regular expression ran longer than {REGEX_TIMEOUT:g} s and was stopped")
 
 
 def _java_replacement(replacement: str) -> str:
@@ -99,7 +110,10 @@ def replace(value: Any, args: dict[str, Any], frame: Frame) -> Any:
     def one(text: str) -> str:
         for old, new in rules:
             if regexp:
-                text = java_regex(old).sub(_java_replacement(new), text)
+                try:
+                    text = java_regex(old).sub(_java_replacement(new), text, timeout=REGEX_TIMEOUT)
+                except TimeoutError:
+                    raise _too_slow() from None
             else:
                 text = text.replace(old, new)
         return text
@@ -138,13 +152,20 @@ def split(value: Any, args: dict[str, Any], frame: Frame) -> Any:
     return java_split(java_regex(delimiter), text, limit)
 
 
-def java_split(pattern: re.Pattern[str], text: str, limit: int) -> list[str]:
+def java_split(pattern: regex.Pattern[str], text: str, limit: int) -> list[str]:
     """``String.split(regex, limit)``: no captured groups, Java's rules for empty parts."""
     if not text:
         return [""]
+    try:
+        return _split(pattern, text, limit)
+    except TimeoutError:
+        raise _too_slow() from None
+
+
+def _split(pattern: regex.Pattern[str], text: str, limit: int) -> list[str]:
     parts: list[str] = []
     last = 0
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(text, timeout=REGEX_TIMEOUT):
         if limit > 0 and len(parts) == limit - 1:
             break
         if match.end() == 0:  # a zero-width match at the start makes no empty first part

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-Path = tuple[str | int, ...]
+from lanner.plain_yaml import Path
 
 
 class Severity(StrEnum):

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from lanner.flows import messages
 from lanner.flows.problems import Path, Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
-from lanner.flows.yaml_source import Document, YamlError, parse
+from lanner.plain_yaml import Document, YamlError, parse
 from lanner.model.flow import Flow, PluginDefault
 from lanner.model.inputs import dependency_problems
 from lanner.model.spec import Spec

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
@@ -403,6 +403,20 @@ def dependency_problems(specs: Sequence[InputSpec], owner: str) -> list[tuple[tu
                           f"input '{specs[first].id}' is in a dependsOn cycle ({', '.join(sorted(circular))}): "
                           "one of them must not depend on the others"))
     return found
+
+
+def in_declared_order(values: Mapping[str, Any], specs: Sequence[InputSpec]) -> dict[str, Any]:
+    """An execution's ``inputs`` with the declared ones in declaration order, any other key after them.
+
+    PostgreSQL keeps an execution's inputs as JSONB, which does not keep key order (it
+    sorts keys, shortest first); SQLite's JSON text does.  Whoever shows the inputs or
+    hands them to expressions reorders them by the flow revision the execution runs, so
+    both backends, and executions stored before this, read alike.
+    """
+    declared = [spec.id for spec in specs if spec.id in values]
+    if list(values)[:len(declared)] == declared:
+        return dict(values)
+    return {**{key: values[key] for key in declared}, **values}
 
 
 def resolution_order(specs: Sequence[InputSpec]) -> list[InputSpec]:

@@ -1,20 +1,25 @@
 """Maintenance mode: pause an instance without refusing or losing anything.
 
 While it is on, the webserver, schedulers, webhooks and flow triggers keep accepting
-work: new executions are created and wait in QUEUED.  Executors start nothing; workers
-finish the tasks they are running and take no new ones, so running executions go on
-until their running tasks end, then wait.  Every component sees the flag within a
-second.  Leaving it restarts the queued executions in creation order, through the
-executors, which apply flow concurrency limits as usual.
+work: new executions are created and wait in QUEUED.  Executors start no execution;
+workers finish the tasks they are running and take no new one, so a running execution
+goes on until its running tasks end, and its next tasks wait in the workers' queue (it is
+*paused mid-way*).  This holds from the moment :func:`enter` returns, on every process:
+workers check the flag in the statement that takes a job (:mod:`lanner.store.job_holding`).
+Leaving it restarts the queued executions in creation order, through the executors,
+which apply flow concurrency limits as usual, and wakes the workers, which take the
+waiting tasks oldest first.
 
-The instance is *quiet* when no worker holds a task any more: that is what
-``enter --wait`` and ``lanner backups create --maintenance`` wait for.
+The instance is *quiet* when no worker holds a task any more and the executors have
+decided on every result (so the tasks that come next are queued and counted): that is
+what ``enter --wait`` and ``lanner backups create --maintenance`` wait for.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 _e = executions
+_job_execution = queue_messages.c.payload["executionId"].as_string()
 
 
 @dataclass(frozen=True)
@@ -46,16 +52,20 @@ class Status:
     queued_executions: int
     waiting_jobs: int  # tasks queued for workers, not taken
     instances: int  # alive service instances
+    paused_executions: int = 0  # executions with tasks waiting for a worker (in maintenance: paused mid-way)
+    pending_decisions: int = 0  # messages the executors have yet to decide on (a task's result, a start)
 
     @property
     def quiet(self) -> bool:
-        return self.running_tasks == 0
+        """No task runs, and every ended one's result has been decided on (its next tasks are queued)."""
+        return self.running_tasks == 0 and self.pending_decisions == 0
 
     def as_json(self) -> dict[str, Any]:
         return {"maintenance": self.on, "since": self.since, "by": self.by, "reason": self.reason,
                 "quiet": self.quiet, "runningTasks": self.running_tasks,
                 "runningExecutions": self.running_executions, "queuedExecutions": self.queued_executions,
-                "waitingJobs": self.waiting_jobs, "instances": self.instances}
+                "waitingJobs": self.waiting_jobs, "pausedExecutions": self.paused_executions,
+                "pendingDecisions": self.pending_decisions, "instances": self.instances}
 
 
 def enter(engine: Engine, *, by: str | None = None, reason: str | None = None) -> Status:
@@ -77,6 +87,7 @@ def leave(engine: Engine, *, by: str | None = None) -> int:
             waiting = connection.execute(
                 sa.select(_e.c.tenant_id, _e.c.id).where(_e.c.state == str(State.QUEUED), ~_e.c.deleted)
                 .order_by(_e.c.created_at, _e.c.id)).all()
+            queue.signal(connection, messages.WORKER)  # tasks held back meanwhile are taken now
             for tenant_id in dict.fromkeys(row.tenant_id for row in waiting):
                 mine = [row.id for row in waiting if row.tenant_id == tenant_id]
                 queue.send_many(connection, messages.EXECUTOR,
@@ -95,13 +106,17 @@ def status(engine: Engine) -> Status:
                 _e.c.state.in_([str(State.RUNNING), str(State.QUEUED), str(State.KILLING)]), ~_e.c.deleted)
             .group_by(_e.c.state)).all())
         running_tasks = connection.execute(sa.select(sa.func.count()).select_from(worker_jobs_running)).scalar_one()
-        waiting_jobs = connection.execute(sa.select(sa.func.count()).select_from(queue_messages)
-                                          .where(queue_messages.c.topic == messages.WORKER)).scalar_one()
+        jobs = sa.select(sa.func.count(), sa.func.count(sa.distinct(_job_execution))).select_from(queue_messages) \
+            .where(queue_messages.c.topic == messages.WORKER)
+        waiting_jobs, paused_executions = connection.execute(jobs).one()
+        pending = connection.execute(sa.select(sa.func.count()).select_from(queue_messages).where(
+            queue_messages.c.topic == messages.EXECUTOR, queue_messages.c.available_at <= datetime.now(UTC))).scalar_one()
         alive = len(instances.list_instances(connection, list(ALIVE)))
     return Status(on=bool(flag.get("on")), since=flag.get("since"), by=flag.get("by"), reason=flag.get("reason"),
                   running_tasks=running_tasks,
                   running_executions=counts.get(str(State.RUNNING), 0) + counts.get(str(State.KILLING), 0),
-                  queued_executions=counts.get(str(State.QUEUED), 0), waiting_jobs=waiting_jobs, instances=alive)
+                  queued_executions=counts.get(str(State.QUEUED), 0), waiting_jobs=waiting_jobs,
+                  paused_executions=paused_executions, pending_decisions=pending, instances=alive)
 
 
 def wait_quiet(engine: Engine, timeout: float) -> bool:

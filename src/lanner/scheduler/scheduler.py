@@ -78,8 +78,9 @@ class Scheduler:
                     return 0
                 for stored in flow_repository.list_flows(connection):
                     flow = self.flows.revision(connection, stored.namespace, stored.flow_id, stored.revision)
-                    if flow.triggers:
-                        triggers.sync_flow(connection, flow, stored.revision, stored.tenant_id)
+                    # A flow saved by this version has its rows already (a fresh database's flows
+                    # deployed before the scheduler's first pass): only one missing them is adopted.
+                    if flow.triggers and triggers.sync_flow(connection, flow, stored.revision, stored.tenant_id):
                         adopted += 1
                 settings_repository.put(connection, ADOPTED, True)
         except sa.exc.IntegrityError:

@@ -29,6 +29,7 @@ from lanner.engine.flow_cache import FlowCache
 from lanner.engine.flow_folder import FlowFolder
 from lanner.engine.kv_purger import run_purger
 from lanner.engine.worker import Worker
+from lanner.errors import ExitCode
 from lanner.model.service_state import ServiceState, ServiceType
 from lanner.server.process import tune_garbage_collector
 from lanner.storage.local import LocalStorage
@@ -68,6 +69,15 @@ class Runtime:
         self.failure: str | None = None  # why this process must exit non-zero (fenced, a component failed)
         self.ended: ServiceState | None = None
         self._closed = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 after a clean stop; 13 when the database was restored under this process; 1 on any other failure."""
+        if self.failure is None:
+            return ExitCode.OK
+        if self.membership is not None and self.membership.restored:
+            return ExitCode.DATABASE_RESTORED
+        return ExitCode.INTERNAL
 
     @property
     def instance_id(self) -> str | None:
@@ -155,6 +165,8 @@ class Runtime:
             return
         self._closed = True
         membership = self.membership
+        if membership is not None and self.failure is not None:
+            membership.fence_if_restored(self.failure)  # a component failed: because of a restore?
         if membership is not None and not membership.fenced:
             membership.terminating(reason)
         if self.web is not None:

@@ -66,7 +66,11 @@ def database_exists(config: Database) -> bool:
 
 
 def create_engine(config: Database, *, create: bool = True) -> Engine:
-    """An engine for the configured database.  ``create=False`` refuses to create a missing SQLite file."""
+    """An engine for the configured database, created when missing (a SQLite file, a PostgreSQL database).
+
+    ``create=False`` refuses to create a missing SQLite file and leaves a missing PostgreSQL
+    database to the first connection's error (:func:`unavailable` says how to create it).
+    """
     import sqlalchemy as sa
 
     url = parse_url(config.url)
@@ -87,6 +91,10 @@ def create_engine(config: Database, *, create: bool = True) -> Engine:
     connect_args = {"application_name": f"lanner {process_label()}"[:63], "connect_timeout": 10}
     # No pre-ping: it costs a round trip per transaction; a dropped connection fails its
     # transaction instead, which every caller already retries.
+    if create:  # as a missing SQLite file is created above
+        from lanner.store.postgres_database import ensure_database
+
+        ensure_database(url, connect_args)
     return sa.create_engine(url, connect_args=connect_args)
 
 
@@ -145,6 +153,10 @@ def check_connection(engine: Engine) -> None:
 
 
 def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailableError:
+    from lanner.store.postgres_database import is_missing_database, missing_database_error
+
+    if is_missing_database(exc):
+        return missing_database_error(engine.url)
     masked = engine.url.render_as_string(hide_password=True)
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DatabaseUnavailableError(

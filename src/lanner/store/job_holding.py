@@ -4,23 +4,27 @@ A job is always either queued or held by a named worker (``worker_jobs_running``
 that is what lets a dead worker's jobs be resubmitted.  Taking deletes the message and
 records the holder; releasing records the results, the attempts' last log lines, and
 forgets the holding; each is atomic.  (Lines printed while an attempt runs are written
-before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.)  On PostgreSQL each is one autocommit statement (one round
-trip, no BEGIN); on SQLite, one write transaction.
+before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.)  On
+PostgreSQL each is one autocommit statement (one round trip, no BEGIN); on SQLite, one
+write transaction.
+
+Taking checks maintenance mode in the same statement (transaction on SQLite): while it is
+on, nothing is taken, and the taker is told so (:class:`Taken`).  Jobs sent meanwhile wait
+in the queue, in order, until it is left.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from lanner.store import execution_repository as repo
-from lanner.store import log_lines
+from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 from lanner.store.queue import CHANNEL, Message
 from lanner.store.tables import queue_messages, worker_jobs_running
@@ -31,12 +35,15 @@ if TYPE_CHECKING:
     from lanner.store.queue import Queue
 
 _q, _j = queue_messages.name, worker_jobs_running.name
-# The job payload names its attempt (lanner.engine.messages.job_payload).
+# The job payload names its attempt (lanner.engine.messages.job_payload).  ``paused`` has
+# one row, so the answer always has one: a job per row, or one row of NULLs and the flag.
 _TAKE_AND_HOLD_PG = sa.text(f"""
-WITH taken AS (
+WITH {maintenance_flag.TAKING_PAUSED_PG},
+taken AS (
     DELETE FROM {_q} WHERE id IN (
         SELECT id FROM {_q}
         WHERE topic = :topic AND available_at <= clock_timestamp() AND (payload ->> 'v')::int = :version
+              AND NOT (SELECT held_back FROM paused)
         ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
     RETURNING id, topic, key, payload, tenant_id),
 held AS (
@@ -47,27 +54,40 @@ held AS (
     ON CONFLICT (tenant_id, task_run_id, attempt) DO UPDATE
     SET execution_id = excluded.execution_id, worker_id = excluded.worker_id,
         payload = excluded.payload, taken_at = excluded.taken_at)
-SELECT id, topic, key, payload, tenant_id FROM taken ORDER BY id
+SELECT t.id, t.topic, t.key, t.payload, t.tenant_id, p.held_back AS paused FROM paused AS p LEFT JOIN taken AS t ON true
+ORDER BY t.id
 """).columns(sa.column("id"), sa.column("topic"), sa.column("key"), sa.column("payload", worker_jobs_running.c.payload.type),
-             sa.column("tenant_id"))
+             sa.column("tenant_id"), sa.column("paused"))
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What one take got: the jobs, oldest first, and whether maintenance mode held back the rest."""
+
+    jobs: list[Message]
+    paused: bool = False
 
 
 def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worker_id: str,
-                  version: int) -> list[Message]:
-    """Up to ``limit`` jobs of payload format ``version``, now held by ``worker_id``, oldest first."""
+                  version: int) -> Taken:
+    """Up to ``limit`` jobs of payload format ``version``, now held by ``worker_id``, oldest first;
+    none while maintenance mode is on (checked by the statement that takes them)."""
     if engine.dialect.name == "postgresql":
         queue.listen()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             rows = connection.execute(_TAKE_AND_HOLD_PG, {"topic": topic, "limit": limit, "version": version,
                                                           "worker_id": worker_id}).all()
-        return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
+        return Taken([Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows
+                      if row.id is not None], paused=bool(rows and rows[0].paused))
     with write_connection(engine) as connection, connection.begin():
+        if maintenance_flag.is_on(connection):  # the write lock is held: enter and exit wait for us
+            return Taken([], paused=True)
         taken = queue.take(connection, topic, limit, version=version)
         repo.record_running_jobs(connection, [
             {"tenant_id": m.tenant_id, "task_run_id": m.payload["taskRunId"], "attempt": int(m.payload["attempt"]),
              "execution_id": m.payload["executionId"], "worker_id": worker_id, "payload": m.payload}
             for m in taken])
-    return taken
+    return Taken(taken)
 
 
 _RELEASE_PG = sa.text(f"""

@@ -4,6 +4,13 @@ Entering and leaving take an exclusive advisory lock (PostgreSQL) that the reade
 deciding a start take shared, so a start decided while maintenance is being left is
 either seen by the sweep that restarts queued executions or made after it: no execution
 stays QUEUED forever.  On SQLite, write transactions are serialised anyway.
+
+Workers check the flag in the statement that takes jobs (:data:`TAKING_PAUSED_PG`), by
+locking its row ``FOR SHARE``: a take that read the row first finishes before ``enter``
+can commit, and a take that meets ``enter``'s uncommitted update waits for it and then
+reads the new value (PostgreSQL re-reads a locked row that changed under it).  So once
+``enter`` has returned, no job is taken anywhere.  That needs the row to exist before the
+first take: workers create it (off) when they start (:func:`ensure_row`).
 """
 
 from __future__ import annotations
@@ -37,6 +44,28 @@ def is_on(connection: Connection) -> bool:
         connection.execute(_LOCK_SHARED)
     value = read(connection)
     return bool(isinstance(value, dict) and value.get("on"))
+
+
+# A CTE for the PostgreSQL statement that takes jobs: one row, whether taking is paused.
+TAKING_PAUSED_PG = f"""paused AS MATERIALIZED (
+    SELECT coalesce(bool_or((value ->> 'on')::boolean), false) AS held_back FROM (
+        SELECT value FROM {instance_settings.name} WHERE key = '{KEY}' FOR SHARE) AS flag)"""
+
+
+def ensure_row(connection: Connection) -> None:
+    """Create the flag's row (off) if it is missing, so that takers can lock it (see the module's doc)."""
+    if read(connection) is None:
+        connection.execute(_insert_if_missing(connection))
+
+
+def _insert_if_missing(connection: Connection) -> sa.Insert:
+    values = {"key": KEY, "value": {"on": False, "since": None, "by": None, "reason": None},
+              "updated_at": datetime.now(UTC)}
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(_t).values(**values).on_conflict_do_nothing(index_elements=[_t.c.key])
 
 
 def read(connection: Connection) -> dict[str, Any] | None:

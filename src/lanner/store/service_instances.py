@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.model.service_state import ALIVE, ServiceState, allowed
+from lanner.store import database_epoch
 from lanner.store.engine import write_connection
 from lanner.store.tables import service_instances, worker_jobs_running
 
@@ -102,13 +103,26 @@ def change_state(engine: Engine, instance_id: str, target: ServiceState, reason:
         return transition(connection, instance_id, target, reason, **kwargs)
 
 
-def heartbeat(engine: Engine, instance_id: str, running_jobs: int) -> ServiceState | None:
+class EpochChanged(Exception):
+    """The database was restored since the instance started (:mod:`lanner.store.database_epoch`)."""
+
+    def __init__(self, found: dict[str, Any] | None) -> None:
+        super().__init__(f"the database was restored under this process ({database_epoch.explain(found)})")
+        self.found = found
+
+
+def heartbeat(engine: Engine, instance_id: str, running_jobs: int, *, check_epoch: bool = False,
+              epoch: str | None = None) -> ServiceState | None:
     """Record that the instance is alive; returns its state (None: its row is gone).
 
     An instance the cluster no longer counts as alive (DISCONNECTED...) is not updated:
-    it must stop, not come back.
+    it must stop, not come back.  With ``check_epoch``, the database's epoch is compared
+    first: when it is no longer ``epoch`` (a restore replaced the content), nothing is
+    written and :class:`EpochChanged` is raised.
     """
     with write_connection(engine) as connection, connection.begin():
+        if check_epoch:
+            _same_epoch(connection, epoch)
         alive = [str(state) for state in ALIVE]
         updated = connection.execute(
             sa.update(_s).where(_s.c.id == instance_id, _s.c.state.in_(alive))
@@ -116,8 +130,18 @@ def heartbeat(engine: Engine, instance_id: str, running_jobs: int) -> ServiceSta
             .returning(_s.c.state)).scalar()
         if updated is not None:
             return ServiceState(updated)
+        if check_epoch:
+            # PostgreSQL: the update may have waited for a restore that removed the row; a new
+            # statement sees the restore's commit, and the row's absence is reported as the restore.
+            _same_epoch(connection, epoch)
         state = connection.execute(sa.select(_s.c.state).where(_s.c.id == instance_id)).scalar()
         return None if state is None else ServiceState(state)
+
+
+def _same_epoch(connection: Connection, epoch: str | None) -> None:
+    found = database_epoch.describe(connection)
+    if (found["value"] if found is not None else None) != epoch:
+        raise EpochChanged(found)
 
 
 def list_instances(connection: Connection, states: Sequence[ServiceState] | None = None) -> list[Instance]:

@@ -78,8 +78,8 @@ def _hash(definition: dict[str, Any]) -> str:
 
 
 def sync_flow(connection: Connection, flow: Flow, revision: int, tenant_id: str = DEFAULT_TENANT,
-              now: datetime | None = None) -> None:
-    """Make the flow's trigger rows match its ``triggers`` (in the caller's transaction)."""
+              now: datetime | None = None) -> int:
+    """Make the flow's trigger rows match its ``triggers`` (in the caller's transaction); return the rows created."""
     now = now or datetime.now(UTC)
     existing = {row.trigger_id: row for row in list_triggers(connection, namespace=flow.namespace,
                                                              flow_id=flow.id, tenant_id=tenant_id, exact=True)}
@@ -88,6 +88,7 @@ def sync_flow(connection: Connection, flow: Flow, revision: int, tenant_id: str 
     if gone:
         connection.execute(sa.delete(_t).where(*_flow_key(tenant_id, flow.namespace, flow.id),
                                                _t.c.trigger_id.in_(gone)))
+    created = 0
     for trigger_id, trigger in wanted.items():
         definition = definition_of(trigger)
         state = {"type": trigger.TYPE, "definition": definition, "hash": _hash(definition)}
@@ -98,12 +99,14 @@ def sync_flow(connection: Connection, flow: Flow, revision: int, tenant_id: str 
                 tenant_id=tenant_id, namespace=flow.namespace, flow_id=flow.id, trigger_id=trigger_id,
                 flow_revision=revision, next_fire_date=PLAN_NOW if scheduled else None, state=state,
                 backfill=_yaml_backfill(definition) or sa.null(), disabled=False, created_at=now, updated_at=now))
+            created += 1
         elif row.state.get("hash") != state["hash"]:
             # A changed definition is planned again, from its last tick on: nothing fires twice.
             connection.execute(sa.update(_t).where(*_row_key(row.key)).values(
                 flow_revision=revision, state=state, next_fire_date=PLAN_NOW if scheduled else None, updated_at=now))
         elif row.flow_revision != revision:
             connection.execute(sa.update(_t).where(*_row_key(row.key)).values(flow_revision=revision))
+    return created
 
 
 def _yaml_backfill(definition: dict[str, Any]) -> dict[str, Any] | None:

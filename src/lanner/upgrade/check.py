@@ -68,6 +68,11 @@ class Report:
     def warnings(self) -> list[Item]:
         return [i for i in self.items if i.severity == WARNING]
 
+    @property
+    def up_to_date(self) -> bool:
+        """Nothing to upgrade: no pending migration and no release between the database's version and this one."""
+        return bool(self.database["schemaKnown"]) and not self.migrations and not self.versions_between
+
     def to_json(self) -> dict[str, Any]:
         """The documented, stable shape (docs/cli.md): add keys, never rename or remove them."""
         return {
@@ -75,7 +80,7 @@ class Report:
             "versionsBetween": self.versions_between, "migrations": self.migrations, "config": self.config,
             "flows": self.flows, "instances": self.instances, "backup": self.backup,
             "breakingChanges": self.changes, "items": [asdict(i) for i in self.items],
-            "blockers": len(self.blockers), "warnings": len(self.warnings),
+            "blockers": len(self.blockers), "warnings": len(self.warnings), "upToDate": self.up_to_date,
         }
 
 
@@ -234,7 +239,10 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
                           f"the latest backup ({latest.path}, {_duration(age or 0)} old) predates the last migration: "
                           "take a new one before migrating"))
 
-    between = changes.between(migrated_by, this)
+    # Migrated by this very version with nothing pending: this build's changes (Unreleased
+    # included) are already in place, there is nothing in between to report.
+    same_version = versions.parse_or_none(migrated_by) == versions.key(this)
+    between = [] if state.known and not pending and same_version else changes.between(migrated_by, this)
     listed = [{"version": release.version, "id": c.id, "kind": str(c.kind), "summary": c.summary,
                "affects": {"kind": str(c.affects.kind), "name": c.affects.name}, "action": c.action, "fix": c.fix}
               for release in between for c in release.changes]

@@ -78,7 +78,7 @@ def _change_of(message: str, typed: list[Change], aliases: Change | None, defaul
 
 
 def _parsed(source: str) -> Any:
-    from lanner.flows.yaml_source import YamlError, parse
+    from lanner.plain_yaml import YamlError, parse
 
     try:
         return parse(source).data

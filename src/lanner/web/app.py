@@ -11,13 +11,13 @@ from fastapi import FastAPI
 from lanner import version
 from lanner.config.settings import BasicAuth
 from lanner.web.auth import BasicAuthMiddleware, Credentials
-from lanner.web import (errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
+from lanner.web import (api_docs, errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
                         routes_instance, routes_kv, routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
 
 
 def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
-    app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url="/api/docs",
+    app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     app.state.server = server
     app.state.credentials = None
@@ -34,6 +34,8 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None) -> FastAPI:
     app.include_router(routes_cluster.router)
     app.include_router(routes_instance.router)
     app.include_router(metrics.router)
+    app.include_router(routes_ui.root)
     app.include_router(routes_ui.router)
+    api_docs.install(app)  # Swagger UI from the package, not a CDN
     routes_ui.mount_static(app)
     return app

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from lanner.config.settings import BasicAuth
 
-# Probes and scrapers must not need credentials, nor the login form and what it loads.
+# Probes and scrapers must not need credentials, nor the login form and what it loads
+# (nor ``/`` itself, only a redirect to ``/ui/``, which leads to the login form).
 OPEN = ("/health", "/metrics", "/ui/login", "/ui/static/")
 COOKIE = "lanner_session"
 SESSION_SECONDS = 12 * 3600
@@ -76,7 +77,7 @@ class BasicAuthMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
-        if path.startswith(OPEN) or self._allowed(request.headers.get("authorization", "")) \
+        if path == "/" or path.startswith(OPEN) or self._allowed(request.headers.get("authorization", "")) \
                 or self._credentials.session_valid(request.cookies.get(COOKIE, "")):
             return await call_next(request)
         if path.startswith("/ui") and request.method == "GET":

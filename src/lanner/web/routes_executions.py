@@ -66,6 +66,7 @@ def search(namespace: str | None = None, flow_id: str | None = Query(None, alias
     with srv.engine.connect() as connection:
         found = repo.list_executions(connection, limit=size, offset=(page - 1) * size,
                                      oldest_first=direction.lower() == "asc", **filters)
+        found = srv.executions.in_declared_order(connection, found)
         total = repo.count_executions(connection, **filters)
     return {"results": [shapes.execution(e) for e in found], "total": total}
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from lanner.flows.namespace_deploy import deploy, namespace_problems
 from lanner.flows.problems import dotted
 from lanner.flows.validator import Validation, validate_source
-from lanner.flows.yaml_source import YamlError, parse
+from lanner.plain_yaml import YamlError, parse
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
 from lanner.web import params, shapes

@@ -26,7 +26,7 @@ def status(srv: Server = Depends(server)) -> dict[str, Any]:
 
 @router.post("/maintenance/enter")
 def enter(request: Request, body: Enter | None = None, srv: Server = Depends(server)) -> dict[str, Any]:
-    """New executions wait in QUEUED; running tasks finish; nothing new starts (seen everywhere within a second)."""
+    """New executions wait in QUEUED; running tasks finish; no task starts anywhere once this answers."""
     who = f"api {request.client.host if request.client else ''}".strip()
     return ops.enter(srv.engine, by=who, reason=body.reason if body else None).as_json()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lanner.ops import maintenance
@@ -28,15 +28,25 @@ router.include_router(ui_triggers.router)
 router.include_router(ui_login.router)
 
 
+# ``/``, as Kestra: a temporary redirect (307) to ``/ui/``.
+root = APIRouter(include_in_schema=False)
+
+
+@root.get("/")
+def slash() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
+
+
 @router.get("")
+@router.get("/")
 def home() -> RedirectResponse:
     return RedirectResponse("/ui/executions")
 
 
 @router.get("/instance")
-def instance(srv: Srv) -> HTMLResponse:
+def instance(request: Request, srv: Srv) -> HTMLResponse:
     state = migrator.current_state(srv.engine)
-    return page("instance.html", schema=state.current, head=head(), pending=state.pending,
+    return page(request, "instance.html", schema=state.current, head=head(), pending=state.pending,
                 database=masked_url(srv.engine.url.render_as_string(hide_password=False)),
                 m=maintenance.status(srv.engine))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from lanner.cluster import versions as cluster_versions
@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/services")
-def services(srv: Srv, all: bool = False) -> HTMLResponse:  # noqa: A002 - the query parameter's name
+def services(request: Request, srv: Srv, all: bool = False) -> HTMLResponse:  # noqa: A002 - the query parameter's name
     with srv.engine.connect() as connection:
         now = instances.database_now(connection)
         found = instances.list_instances(connection)
@@ -32,4 +32,4 @@ def services(srv: Srv, all: bool = False) -> HTMLResponse:  # noqa: A002 - the q
     for row in rows:
         counts[str(row["i"].state)] = counts.get(str(row["i"].state), 0) + 1
     skew = cluster_versions.skew_warning(i.lanner_version for i in found if i.state.alive)
-    return page("services.html", rows=rows, counts=sorted(counts.items()), show_all=all, skew=skew, held=held)
+    return page(request, "services.html", rows=rows, counts=sorted(counts.items()), show_all=all, skew=skew, held=held)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from lanner.engine.flow_cache import FlowNotFound
 from lanner.model.execution import Execution
+from lanner.model.flow import Flow
 from lanner.model.state import TERMINAL, State
+from lanner.model.task import TaskKind, TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import flow_repository
 from lanner.web import shapes
@@ -39,38 +41,63 @@ def _moment(text: str | None) -> datetime | None:
 
 
 @router.get("/executions")
-def executions(srv: Srv, namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
-               state: str | None = None, start_date: str | None = Query(None, alias="startDate"),
+def executions(request: Request, srv: Srv, namespace: str | None = None,
+               flow_id: str | None = Query(None, alias="flowId"), state: str | None = None,
+               start_date: str | None = Query(None, alias="startDate"),
                end_date: str | None = Query(None, alias="endDate")) -> HTMLResponse:
     states = [state] if state in State.__members__ else None
     filters: dict[str, Any] = {"namespace": namespace or None, "flow_id": flow_id or None, "states": states,
                                "since": _moment(start_date), "until": _moment(end_date)}
     with srv.engine.connect() as connection:
-        found = repo.list_executions(connection, limit=LIST_SIZE, **filters)
+        found = srv.executions.in_declared_order(connection, repo.list_executions(connection, limit=LIST_SIZE,
+                                                                                  **filters))
         total = repo.count_executions(connection, **filters)
         known = flow_repository.list_flows(connection)
     chosen = {"namespace": namespace or "", "flowId": flow_id or "", "state": state if states else "",
               "startDate": (start_date or "")[:19], "endDate": (end_date or "")[:19]}
-    return page("executions.html", executions=[shapes.execution(e) for e in found], total=total, size=LIST_SIZE,
-                chosen=chosen, states=list(State.__members__), namespaces=sorted({f.namespace for f in known}),
-                flow_ids=sorted({f.flow_id for f in known}))
+    return page(request, "executions.html", executions=[shapes.execution(e) for e in found], total=total,
+                size=LIST_SIZE, chosen=chosen, states=list(State.__members__),
+                namespaces=sorted({f.namespace for f in known}), flow_ids=sorted({f.flow_id for f in known}))
 
 
 @router.get("/executions/{execution_id}")
-def execution(execution_id: str, srv: Srv) -> HTMLResponse:
+def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
     found = srv.executions.get(execution_id)
     logs = [shapes.log(entry) for entry in srv.executions.logs(execution_id)]
-    return page("execution.html", e=shapes.execution(found), logs=logs, levels=LEVELS,
-                resume_fields=_resume_fields(srv, found), terminal=sorted(TERMINAL))
+    flow = _flow(srv, found)
+    resume_fields = {} if flow is None else {
+        task.id: [input_field(spec) for spec in task.on_resume]
+        for task in flow.all_tasks() if getattr(task, "on_resume", None)}
+    # Subflow tasks: their task runs' executionId output is the execution they started.
+    starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if t.KIND is TaskKind.EXECUTABLE})
+    return page(request, "execution.html", e=shapes.execution(found), logs=logs, levels=LEVELS,
+                resume_fields=resume_fields, branches={} if flow is None else branches(flow), starters=starters,
+                terminal=sorted(TERMINAL))
 
 
-def _resume_fields(srv: Server, execution: Execution) -> dict[str, list[dict[str, Any]]]:
-    """Per Pause task of the execution's flow revision, the fields of its ``onResume`` inputs."""
+def _flow(srv: Server, execution: Execution) -> Flow | None:
+    """The flow revision the execution runs (None: deleted since)."""
     try:
         with srv.engine.connect() as connection:
-            flow = srv.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
+            return srv.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
                                       execution.tenant_id)
     except FlowNotFound:
-        return {}
-    return {task.id: [input_field(spec) for spec in task.on_resume]
-            for task in flow.all_tasks() if getattr(task, "on_resume", None)}
+        return None
+
+
+def branches(flow: Flow) -> dict[str, str]:
+    """Which tasks head an ``errors``, ``finally`` or ``afterExecution`` branch (of the flow or of a flowable).
+
+    Task ids are unique in a flow, so the page marks a task run by its task id; the tasks
+    nested under a branch's task show under it in the tree.
+    """
+    marked: dict[str, str] = {}
+    groups: list[tuple[str, Any]] = [("errors", flow.errors), ("finally", flow.finally_),
+                                     ("afterExecution", flow.after_execution)]
+    groups += [(name, getattr(task, attribute, None)) for task in flow.all_tasks()
+               for name, attribute in (("errors", "errors"), ("finally", "finally_"))]
+    for name, tasks in groups:
+        for task in tasks if isinstance(tasks, list) else []:
+            if isinstance(task, TaskSpec):
+                marked[task.id] = name
+    return marked

@@ -6,7 +6,7 @@ and shows the validation problems it answers next to their lines.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from lanner.engine.flow_cache import FlowNotFound
@@ -30,24 +30,24 @@ tasks:
 
 
 @router.get("/flows")
-def flows(srv: Srv, q: str | None = None, namespace: str | None = None) -> HTMLResponse:
+def flows(request: Request, srv: Srv, q: str | None = None, namespace: str | None = None) -> HTMLResponse:
     with srv.engine.connect() as connection:
         every = flow_repository.list_flows(connection)
     namespaces = sorted({f.namespace for f in every})
     found = [f for f in every if not namespace or f.namespace == namespace or f.namespace.startswith(namespace + ".")]
     if q:
         found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
-    return page("flows.html", flows=found, q=q or "", namespace=namespace or "", namespaces=namespaces,
+    return page(request, "flows.html", flows=found, q=q or "", namespace=namespace or "", namespaces=namespaces,
                 total=len(every))
 
 
 @router.get("/flows/new")
-def new_flow() -> HTMLResponse:
-    return page("flow_new.html", source=NEW_FLOW)
+def new_flow(request: Request) -> HTMLResponse:
+    return page(request, "flow_new.html", source=NEW_FLOW)
 
 
 @router.get("/flows/{namespace}/{flow_id}")
-def flow(namespace: str, flow_id: str, srv: Srv, saved: int | None = None) -> HTMLResponse:
+def flow(request: Request, namespace: str, flow_id: str, srv: Srv, saved: int | None = None) -> HTMLResponse:
     with srv.engine.connect() as connection:
         found = flow_repository.get_flow(connection, namespace, flow_id)
         if found is None:
@@ -61,12 +61,12 @@ def flow(namespace: str, flow_id: str, srv: Srv, saved: int | None = None) -> HT
             problem = None
         except FlowNotFound as exc:  # stored before a validation rule tightened: still editable
             fields, problem = [], str(exc)
-    return page("flow.html", flow=found, fields=fields, problem=problem, saved=saved,
+    return page(request, "flow.html", flow=found, fields=fields, problem=problem, saved=saved,
                 revisions=list(reversed(revisions)), triggers=triggers)
 
 
 @router.get("/flows/{namespace}/{flow_id}/revisions")
-def revisions(namespace: str, flow_id: str, srv: Srv, old: int | None = Query(None, alias="from"),
+def revisions(request: Request, namespace: str, flow_id: str, srv: Srv, old: int | None = Query(None, alias="from"),
               new: int | None = Query(None, alias="to")) -> HTMLResponse:
     with srv.engine.connect() as connection:
         found = flow_repository.list_revisions(connection, namespace, flow_id)
@@ -77,7 +77,7 @@ def revisions(namespace: str, flow_id: str, srv: Srv, old: int | None = Query(No
     old = old if old in by_number else max((n for n in by_number if n < new), default=new)
     text = flow_repository.diff(by_number[old], by_number[new]) if old != new else ""
     lines = [(_line_kind(line), line) for line in text.splitlines()]
-    return page("revisions.html", namespace=namespace, flow_id=flow_id, revisions=list(reversed(found)),
+    return page(request, "revisions.html", namespace=namespace, flow_id=flow_id, revisions=list(reversed(found)),
                 old=old, new=new, diff=lines)
 
 

@@ -22,7 +22,7 @@ def _safe_next(target: str | None) -> str:
 def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query parameter
     if request.app.state.credentials is None:  # authentication is off: nothing to sign in to
         return RedirectResponse(_safe_next(next), status_code=303)
-    return page("login.html", next=_safe_next(next), problem=None)
+    return page(request, "login.html", next=_safe_next(next), problem=None)
 
 
 @router.post("/login")
@@ -32,7 +32,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
     if credentials is None:
         return RedirectResponse(_safe_next(next), status_code=303)
     if not credentials.valid(username.encode(), password.encode()):
-        response = page("login.html", next=_safe_next(next), problem="Wrong user name or password.")
+        response = page(request, "login.html", next=_safe_next(next), problem="Wrong user name or password.")
         response.status_code = 401
         return response
     response = RedirectResponse(_safe_next(next), status_code=303)

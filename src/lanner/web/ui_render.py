@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -67,8 +67,10 @@ _templates.filters["when"] = when
 _templates.filters["took"] = took
 
 
-def page(name: str, **values: Any) -> HTMLResponse:
-    return HTMLResponse(_templates.get_template(name).render(version=version(), **values))
+def page(request: Request, name: str, **values: Any) -> HTMLResponse:
+    """A rendered page; ``signs_in``: authentication is on, so the header offers to sign out."""
+    signs_in = getattr(request.app.state, "credentials", None) is not None
+    return HTMLResponse(_templates.get_template(name).render(version=version(), signs_in=signs_in, **values))
 
 
 def input_field(spec: InputSpec) -> dict[str, Any]:

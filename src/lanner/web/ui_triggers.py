@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from lanner.ops import triggers as ops
@@ -27,9 +27,9 @@ def rows(found: list[TriggerRow]) -> list[dict[str, Any]]:
 
 
 @router.get("/triggers")
-def triggers(srv: Srv, q: str | None = None, namespace: str | None = None) -> HTMLResponse:
+def triggers(request: Request, srv: Srv, q: str | None = None, namespace: str | None = None) -> HTMLResponse:
     with srv.engine.connect() as connection:
         found, total = ops.search(connection, namespace=namespace or None, query=q or None, limit=SHOWN)
         namespaces = sorted({row.namespace for row in ops.search(connection)[0]})
-    return page("triggers.html", rows=rows(found), total=total, q=q or "", namespace=namespace or "",
+    return page(request, "triggers.html", rows=rows(found), total=total, q=q or "", namespace=namespace or "",
                 namespaces=namespaces)

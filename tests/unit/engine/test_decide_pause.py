@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from lanner.engine.decide import Kill, Resume, Start, Tick
+from lanner.engine.decide import ChildEnded, Kill, Resume, Start, Tick
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation
 
@@ -160,3 +160,37 @@ def test_an_execution_assertion_sla_checks_the_end():
     source = source.replace("tasks:", "inputs:\n  - id: answer\n    type: STRING\ntasks:", 1)
     assert Simulation.of(source, {"answer": "yes"}).run().current is State.SUCCESS
     assert Simulation.of(source, {"answer": "no"}).run().current is State.FAILED
+
+
+SUBFLOW = """id: parent
+namespace: company.team
+tasks:
+  - id: call
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: company.team
+    flowId: child
+    wait: {wait}
+    transmitFailed: true
+"""
+
+
+def test_a_subflow_task_run_has_one_attempt_lasting_until_its_child_ends():
+    sim = Simulation.of(SUBFLOW.format(wait="true"))
+    started = sim.send(Start())
+    child_id = started.children[0].execution_id
+    running = sim.run_of("call")
+    assert running.outputs["executionId"] == child_id
+    assert [a.state.current for a in running.attempts] == [State.RUNNING]  # as in Kestra, not none
+    sim.send(ChildEnded(running.id, child_id, State.FAILED))
+    ended = sim.run_of("call")
+    assert ended.current is State.FAILED
+    assert [a.state.current for a in ended.attempts] == [State.FAILED]
+    assert ended.attempts[0].state.end_date is not None
+
+
+def test_a_subflow_task_run_that_does_not_wait_has_one_successful_attempt():
+    sim = Simulation.of(SUBFLOW.format(wait="false"))
+    sim.send(Start())
+    run = sim.run_of("call")
+    assert run.current is State.SUCCESS
+    assert [a.state.current for a in run.attempts] == [State.SUCCESS]

@@ -353,3 +353,17 @@ def test_printed_instants_are_utc_and_parse_back_to_the_same_moment(moment):
     assert text.endswith("Z")
     assert datetime.fromisoformat(text.replace("Z", "+00:00")) == moment
 
+
+
+def test_inputs_read_back_in_declared_order_whatever_order_they_were_stored_in():
+    from lanner.engine import messages
+    from lanner.engine.events import Job
+    from lanner.model.inputs import in_declared_order
+
+    specs = flow({"id": "zeta", "type": "STRING"}, {"id": "b", "type": "STRING"}, {"id": "a", "type": "INT"}).inputs
+    as_jsonb_keeps_them = {"a": 1, "b": "x", "extra": True, "zeta": "z"}  # sorted, as PostgreSQL returns them
+    assert list(in_declared_order(as_jsonb_keeps_them, specs)) == ["zeta", "b", "a", "extra"]
+    job = Job("e", "t", 1, {}, {"inputs": {"zeta": "z", "b": "x", "a": 1}})
+    payload = messages.job_payload(job, "main", "company.team", "f")
+    payload["variables"] = {"inputs": {"a": 1, "b": "x", "zeta": "z"}}  # the payload after a JSONB round trip
+    assert list(messages.job_of(payload).variables["inputs"]) == ["zeta", "b", "a"]

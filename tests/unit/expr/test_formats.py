@@ -53,7 +53,18 @@ def test_reading_bad_documents_fails_without_quoting_them() -> None:
 
 
 def test_yaml_loading_is_safe() -> None:
-    fails("{{ yaml('!!python/object/apply:os.system [\"echo hi\"]') }}", "not valid YAML")
+    fails("{{ yaml('!!python/object/apply:os.system [\"echo hi\"]') }}", "unsupported YAML tag")
+
+
+def test_yaml_reading_caps_alias_expansion_and_depth_as_flow_loading_does() -> None:
+    """A 300-byte "billion laughs" document fails at once instead of exhausting memory."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8))
+    assert len(bomb) < 1000
+    fails("{{ yaml(doc) }}", "expands to more than", doc=bomb)
+    fails("{{ yaml(doc) }}", "nests deeper than", doc="[" * 150 + "]" * 150)
 
 
 @pytest.mark.parametrize(
@@ -99,3 +110,33 @@ def test_jq_errors() -> None:
     fails("{{ 'not json' | jq('.') }}", "the `jq` filter failed on a string input")
     fails("{{ [1] | jq }}", "expects an argument `expression`")
     fails("{{ 1 | jq('repeat(1)') }}", "more than 100000 results")
+
+
+def test_an_endless_jq_program_is_stopped_and_the_next_one_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lanner.expr import jq_process
+
+    monkeypatch.setattr(jq_process, "TIMEOUT", 0.5)
+    fails("{{ 1 | jq('until(false; .)') }}", "ran longer than 0.5 s and was stopped")
+    assert r("{{ [1, 2] | jq('.[1]') | first }}") == "2"  # a fresh jq process serves the next render
+
+
+def test_a_jq_program_that_grows_too_large_is_stopped_and_the_next_one_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lanner.expr import jq_process
+
+    monkeypatch.setattr(jq_process, "MEMORY_LIMIT", 256 * 1024 * 1024)
+    jq_process.RUNNER.close()  # children start with the limit in force when they start
+    try:
+        fails("{{ 1 | jq('[range(1000000000)]') }}", "needed more than 256 MB of memory and was stopped")
+        assert r("{{ [1, 2] | jq('length') | first }}") == "2"
+    finally:
+        jq_process.RUNNER.close()
+
+
+def test_jq_sees_an_empty_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANNER_DATABASE_PASSWORD", "hunter2")
+    from lanner.expr import jq_process
+
+    jq_process.RUNNER.close()
+    assert r("{{ {} | jq('$ENV') | first }}") == "{}"
+    assert r("{{ {} | jq('env') | first }}") == "{}"
+

@@ -1,4 +1,5 @@
-"""The evaluator is closed: no Python attribute, method or global is reachable from a template."""
+"""The evaluator is closed: no Python attribute, method or global is reachable from a template, and its
+work is bounded."""
 
 from __future__ import annotations
 
@@ -74,3 +75,22 @@ def test_rendering_reads_no_files_or_environment(monkeypatch: pytest.MonkeyPatch
         render("{{ envs.foo }}", {})  # envs come from the caller's context only
     with pytest.raises(ExpressionError, match="not available in this context"):
         render("{{ read('/etc/passwd') }}", {})
+
+
+def test_a_template_cannot_loop_or_grow_without_bound() -> None:
+    with pytest.raises(ExpressionError, match="loops would run more than 5,000,000 times"):
+        render("{% for i in range(1, 1000000) %}{% for j in range(1, 1000000) %}{% endfor %}{% endfor %}", {})
+    with pytest.raises(ExpressionError, match="loops wrote more than 50,000,000 characters"):
+        render("{% for i in range(1, 1000) %}{{ text }}{% endfor %}", {"text": "x" * 100_000})
+    assert render("{% for i in range(1, 3) %}{{ i }}{% endfor %}", {}) == "123"
+
+
+def test_a_catastrophic_regular_expression_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lanner.expr import strings
+
+    monkeypatch.setattr(strings, "REGEX_TIMEOUT", 0.2)
+    text = "a" * 40 + "!"
+    for template in ("{{ text | split('(a|aa)+$') }}", "{{ text | replace({'(a|aa)+$': 'b'}, regexp=true) }}"):
+        with pytest.raises(ExpressionError, match="regular expression ran longer than 0.2 s and was stopped"):
+            render(template, {"text": text})
+    assert render("{{ 'a,b' | split(',') }}", {}) == '["a","b"]'

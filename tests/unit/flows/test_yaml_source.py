@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from lanner.flows.yaml_source import MAX_VALUES, YamlError, parse
+from lanner.plain_yaml import MAX_VALUES, YamlError, parse
 
 
 def test_plain_values_and_positions():

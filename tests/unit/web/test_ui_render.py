@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 from pydantic import TypeAdapter
 
@@ -74,6 +77,35 @@ def test_diff_lines_are_classified():
         "file", "file", "hunk", "del", "add", "same"]
 
 
+def request(credentials: object = None) -> Any:
+    """What ``page`` reads of a request: the app's credentials (None: authentication is off)."""
+    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(credentials=credentials)))
+
+
 def test_pages_escape_what_they_show():
-    html = page("flow_new.html", source="id: x\nmessage: </textarea><script>alert(1)</script>").body.decode()
+    html = page(request(), "flow_new.html",
+                source="id: x\nmessage: </textarea><script>alert(1)</script>").body.decode()
     assert "<script>alert(1)" not in html and "&lt;/textarea&gt;&lt;script&gt;" in html
+
+
+def test_sign_out_is_offered_only_when_authentication_is_on():
+    assert "Sign out" not in page(request(), "flow_new.html", source="").body.decode()
+    assert 'href="/ui/logout"' in page(request(object()), "flow_new.html", source="").body.decode()
+    assert "Sign out" not in page(request(object()), "login.html", next="/ui/flows", problem=None).body.decode()
+
+
+def test_the_execution_page_marks_the_branches_of_the_flow_and_of_its_flowables():
+    from lanner.flows.validator import validate_source
+    from lanner.web.ui_executions import branches
+
+    def step(task_id: str, pad: str = "  ") -> str:
+        return f"{pad}- id: {task_id}\n{pad}  type: io.kestra.plugin.core.log.Log\n{pad}  message: x\n"
+
+    validation = validate_source(
+        "id: f\nnamespace: company.team\ntasks:\n" + step("main")
+        + "  - id: seq\n    type: io.kestra.plugin.core.flow.Sequential\n    tasks:\n" + step("inner", "      ")
+        + "    errors:\n" + step("seq_error", "      ") + "    finally:\n" + step("seq_finally", "      ")
+        + "errors:\n" + step("on_error") + "finally:\n" + step("cleanup") + "afterExecution:\n" + step("notify"))
+    assert validation.valid, [p.format() for p in validation.problems]
+    assert branches(validation.flow) == {"on_error": "errors", "cleanup": "finally", "notify": "afterExecution",
+                                         "seq_error": "errors", "seq_finally": "finally"}

@@ -12,8 +12,9 @@ Internal-storage files travel in the ``storage_files`` section as rows
 
 Not included, ever: ``service_instances``, ``lanner_schema_history`` and Alembic's
 version table (they describe the installation the backup was taken on, not its
-content), ``queue_offsets`` (unused), and the ``maintenance`` instance setting (a
-restored instance starts out of maintenance mode).
+content), ``queue_offsets`` (unused), and the ``maintenance`` and ``database.epoch``
+instance settings (the restore keeps the target's maintenance mode when it is on, and
+gives the target a new epoch: :mod:`.restore_guard`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from lanner.errors import BackupInvalidError
+from lanner.store import database_epoch
 
 MAGIC = b"LANNERBK"
 FORMAT_VERSION = 1
 SUFFIX = ".lbak"
 STORAGE_FILES = "storage_files"
-EXCLUDED_SETTINGS = ("maintenance",)
+EXCLUDED_SETTINGS = ("maintenance", database_epoch.KEY)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,22 @@ The order is what makes it safe:
 
 1. read the header: refuse an unknown format, or a schema newer than this code (naming
    the Lanner version that made the backup);
-2. read the whole file once (:meth:`BackupFile.verify`): nothing is written before every
+2. check the target's users (:mod:`.restore_guard`): refuse while live servers use
+   it, unless ``force`` is given during maintenance mode;
+3. read the whole file once (:meth:`BackupFile.verify`): nothing is written before every
    frame, checksum and count has been checked;
-3. check the target: it must be empty (no Lanner schema, or no rows), or ``replace``
+4. check the target: it must be empty (no Lanner schema, or no rows), or ``replace``
    must be given;
-4. load, all or nothing.  At the backup's schema version: delete the current rows and
+5. load, all or nothing.  At the backup's schema version: delete the current rows and
    load the backup's in one transaction.  Where the schema must be built (an empty
    database, or a rollback after a migration): on SQLite drop the tables, build the
    backup's schema and load the rows in one transaction (its DDL is transactional); on
    PostgreSQL build and load a schema of its own, then swap it in with one short
    transaction (:mod:`.shadow_schema`).  Either way the database is as it was until
-   the commit; PostgreSQL's id sequences are moved past the restored ids;
-5. internal-storage files, written beside their targets meanwhile, are renamed into
+   the commit; PostgreSQL's id sequences are moved past the restored ids.  The same
+   transaction renews the database's epoch, removes the instance rows and keeps the
+   maintenance flag on when it was (:func:`.restore_guard.mark_restored`);
+6. internal-storage files, written beside their targets meanwhile, are renamed into
    place; then the schema is migrated to this code's head (unless ``migrate=False``:
    a rollback keeps the backup's version for the previous release).
 """
@@ -32,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner import version as lanner_version
+from lanner.config.settings import Liveness
 from lanner.errors import RestoreRefusedError, SchemaNewerError
-from lanner.ops.backups import manifest
+from lanner.ops.backups import manifest, restore_guard
 from lanner.ops.backups.manifest import ENTITIES, SEQUENCED, STORAGE_FILES, Header
 from lanner.ops.backups.reader import BackupFile, Section
 from lanner.ops.backups.shadow_schema import drop_lanner_tables, shadow_schema
@@ -59,6 +64,8 @@ class Restored:
     seconds: float
     verify_seconds: float
     files: list[Path] = field(default_factory=list)
+    forced_under: int = 0  # live instances the restore was forced under (they exit at their next heartbeat)
+    maintenance: bool = False  # the target was in maintenance mode, and still is
 
 
 def check_schema(header: Header, where: str) -> None:
@@ -73,15 +80,23 @@ def check_schema(header: Header, where: str) -> None:
 
 def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, replace: bool,
                    storage_root: Path | None = None, progress: Progress | None = None,
-                   migrate: bool = True) -> Restored:
+                   migrate: bool = True, force: bool = False, liveness_timeout: float | None = None) -> Restored:
+    """Restore ``backup`` into ``engine``'s database (see the module's docstring for the order).
+
+    ``force`` restores while live servers use the database (only in maintenance mode);
+    ``liveness_timeout`` is ``lanner.server.liveness.timeout`` in seconds.
+    """
     progress = progress or _Silent()
     header = backup.header
     check_schema(header, backup.where)
     started = time.monotonic()
-    verified = backup.verify()
-    verify_seconds = time.monotonic() - started
     state = migrator.current_state(engine)  # refuses a newer schema or changed migrations
     where = migrator.where(engine)
+    guard = restore_guard.check(engine, where, force=force, liveness_timeout=(
+        Liveness().timeout.total_seconds() if liveness_timeout is None else liveness_timeout))
+    verifying = time.monotonic()
+    verified = backup.verify()
+    verify_seconds = time.monotonic() - verifying
     rows = _row_counts(engine) if state.current is not None else {}
     occupied = {name: n for name, n in rows.items() if n}
     other_version = state.current is not None and state.current != header.schema_version
@@ -95,7 +110,7 @@ def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, repl
     files: list[tuple[Path, Path]] = []
     try:
         if engine.dialect.name == "postgresql" and state.current != header.schema_version:
-            _restore_beside(engine, config, backup, verified.counts, storage_root, files, progress)
+            _restore_beside(engine, config, backup, verified.counts, storage_root, files, progress, guard)
         else:
             with write_connection(engine) as connection, connection.begin():
                 if other_version:
@@ -103,8 +118,9 @@ def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, repl
                 if state.current != header.schema_version:
                     migrator.build_within(connection, header.schema_version)
                 elif occupied:
-                    _delete_all(connection)
+                    _delete_all(connection, keep=restore_guard.kept_settings(guard))
                 _load(connection, backup, verified.counts, storage_root, files, progress)
+                restore_guard.mark_restored(connection, guard, backup.where)
         for temporary, target in files:
             os.replace(temporary, target)
     finally:
@@ -114,7 +130,7 @@ def restore_backup(engine: Engine, config: Database, backup: BackupFile, *, repl
         migrator.migrate(engine, config)
     return Restored(header, verified.counts, bool(occupied) or other_version,
                     head() if migrate else header.schema_version, time.monotonic() - started, verify_seconds,
-                    [target for _, target in files])
+                    [target for _, target in files], len(guard.live), guard.maintenance is not None)
 
 
 def _row_counts(engine: Engine) -> dict[str, int]:
@@ -132,12 +148,14 @@ def _describe(counts: dict[str, int]) -> str:
 
 
 def _restore_beside(engine: Engine, config: Database, backup: BackupFile, counts: dict[str, int],
-                    storage_root: Path | None, files: list[tuple[Path, Path]], progress: Progress) -> None:
+                    storage_root: Path | None, files: list[tuple[Path, Path]], progress: Progress,
+                    guard: restore_guard.Guard) -> None:
     """PostgreSQL, schema to build: load into a schema of its own, then swap it in (:mod:`.shadow_schema`)."""
     with shadow_schema(engine, config) as (shadow, swap):
         migrator.migrate(shadow, config, target=backup.header.schema_version)
         with write_connection(shadow) as connection, connection.begin():
             _load(connection, backup, counts, storage_root, files, progress)
+            restore_guard.mark_restored(connection, guard, backup.where)
         swap()
 
 
@@ -154,11 +172,16 @@ def _load(connection: Connection, backup: BackupFile, counts: dict[str, int], st
         _reset_sequences(connection)
 
 
-def _delete_all(connection: Connection) -> None:
+def _delete_all(connection: Connection, keep: tuple[str, ...] = ()) -> None:
+    """Every backed-up table's rows, except the ``instance_settings`` keys in ``keep``."""
     present = set(sa.inspect(connection).get_table_names())
     for entity in reversed(ENTITIES):
         if entity.table in present:
-            connection.execute(sa.text(f'DELETE FROM "{entity.table}"'))
+            where = " WHERE key NOT IN :keep" if keep and entity.table == "instance_settings" else ""
+            statement = sa.text(f'DELETE FROM "{entity.table}"{where}')
+            if where:
+                statement = statement.bindparams(sa.bindparam("keep", expanding=True))
+            connection.execute(statement, {"keep": list(keep)} if where else {})
 
 
 def _load_table(connection: Connection, section: Section, values: Any, progress: Progress) -> None:

@@ -73,6 +73,17 @@ class _Snapshot:
     counts: dict[str, int]
 
 
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` (and its missing parents) readable by this user only (0700): backups hold secrets.
+
+    A folder that exists already keeps its permissions: they are the operator's choice.
+    """
+    if folder.is_dir():
+        return
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
 def create_backup(engine: Engine, output: Path | None, *, include_data: bool, key: str | None,
                   storage_root: Path | None = None, progress: Progress | None = None,
                   folder: Path | None = None) -> Created:
@@ -88,7 +99,7 @@ def create_backup(engine: Engine, output: Path | None, *, include_data: bool, ke
             output = (folder or Path.cwd()) / default_name(snapshot.schema_version)
         if output.exists():
             raise UsageError(f"{output} already exists", "Choose another --output name, or move the old file away.")
-        output.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(output.parent)
         encryption, sealer = None, None
         if key:
             encryption, data_key = crypto.new_encryption(key)

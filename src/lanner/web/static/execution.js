@@ -7,6 +7,8 @@
   const page = ui.data();
   const TERMINAL = new Set(page.terminal);
   const LEVELS = page.levels;
+  const BRANCHES = page.branches || {};  // task id -> "errors", "finally" or "afterExecution"
+  const STARTERS = new Set(page.starters || []);  // Subflow tasks: their executionId output is a child execution
   const id = page.execution.id;
   const base = "/api/v1/executions/" + encodeURIComponent(id);
   const status = document.getElementById("status");
@@ -70,43 +72,76 @@
     return ordered;
   }
 
+  // Where a task run or attempt lies on the timeline: left and width in % of the span.
+  function place(from, to, start, span) {
+    const left = Math.min(Math.max((from - start) / span * 100, 0), 100);
+    return {left: left + "%", width: Math.max(Math.min((to - from) / span * 100, 100 - left), 0.5) + "%"};
+  }
+
+  const childLink = (id) => ui.el("a", {class: "child", href: "/ui/executions/" + encodeURIComponent(id),
+                                         title: "the execution this task started"}, ui.el("code", {}, id));
+
   function renderRuns(e) {
     const body = document.querySelector("#taskruns tbody");
     const start = ui.millis(e.state.startDate);
     const now = Date.now();
-    const finish = (run) => (run.state.endDate ? ui.millis(run.state.endDate) : TERMINAL.has(run.state.current)
-      ? ui.millis(run.state.startDate) : now);
+    const finish = (state) => (state.endDate ? ui.millis(state.endDate) : TERMINAL.has(state.current)
+      ? ui.millis(state.startDate) : now);
     let end = e.state.endDate ? ui.millis(e.state.endDate) : now;
-    for (const run of e.taskRunList) end = Math.max(end, finish(run));
+    for (const run of e.taskRunList) end = Math.max(end, finish(run.state));
     const span = Math.max(end - start, 1);
     document.querySelector("#taskruns th.timeline").textContent = `Timeline (${ui.seconds(span)})`;
     const rows = tree(e.taskRunList).map(([run, depth]) => {
       const from = ui.millis(run.state.startDate);
-      const to = finish(run);
-      const left = Math.min(Math.max((from - start) / span * 100, 0), 100);
-      const width = Math.max(Math.min((to - from) / span * 100, 100 - left), 0.5);
+      const took = ui.seconds(finish(run.state) - from);
       const attempts = run.attempts.length;
-      const took = ui.seconds(to - from);
-      const bar = ui.el("div", {class: "bar " + run.state.current, style: {left: left + "%", width: width + "%"},
+      const bar = ui.el("div", {class: "bar " + run.state.current, style: place(from, finish(run.state), start, span),
                                title: `${run.taskId}: ${run.state.current}, ${took}, ${attempts} attempt(s)`});
-      return ui.el("tr", {"data-task": run.taskId, "data-state": run.state.current},
+      const branch = BRANCHES[run.taskId];
+      const child = STARTERS.has(run.taskId) && run.outputs && run.outputs.executionId;
+      const row = ui.el("tr", {"data-task": run.taskId, "data-state": run.state.current},
         ui.el("td", {class: "task", style: {paddingLeft: (0.7 + depth * 1.25) + "rem"}},
-              depth ? ui.el("span", {class: "muted"}, "└ ") : null, run.taskId),
+              depth ? ui.el("span", {class: "muted"}, "└ ") : null, run.taskId,
+              branch ? ui.el("span", {class: "badge " + branch, title: `runs in the ${branch} branch`}, branch) : null,
+              child ? [" ", ui.el("span", {class: "muted"}, "→ "), childLink(child)] : null),
         ui.el("td", {}, run.value === null || run.value === undefined ? "" : String(run.value)),
         ui.el("td", {}, ui.el("span", {class: "state " + run.state.current}, run.state.current)),
         ui.el("td", {class: "attempts", title: run.attempts.map((a, i) => `#${i + 1} ${a.state.current}` +
+                                                                (a.workerId ? ` on ${a.workerId}` : "") +
                                                                 (a.message ? `: ${a.message}` : "")).join("\n")},
               String(attempts)),
         ui.el("td", {}, took),
         ui.el("td", {class: "timeline"}, ui.el("div", {class: "track"}, bar)));
+      // A retried (or resubmitted, or restarted) task run: one row per attempt under it.
+      return [row, attempts > 1 ? run.attempts.map((a, i) => attemptRow(run, a, i + 1, depth, start, span)) : []];
     });
-    body.replaceChildren(...(rows.length ? rows : [ui.el("tr", {}, ui.el("td", {colspan: 6, class: "muted"},
-                                                                              "No task run yet."))]));
+    body.replaceChildren(...(rows.length ? rows.flat(2) : [ui.el("tr", {}, ui.el("td", {colspan: 6, class: "muted"},
+                                                                                  "No task run yet."))]));
+  }
+
+  function attemptRow(run, attempt, number, depth, start, span) {
+    const state = attempt.state;
+    const from = ui.millis(state.startDate);
+    const to = state.endDate ? ui.millis(state.endDate) : TERMINAL.has(state.current) ? from : Date.now();
+    const took = ui.seconds(to - from);
+    return ui.el("tr", {class: "attempt", "data-attempt-of": run.taskId, "data-attempt": number,
+                        "data-state": state.current},
+      ui.el("td", {class: "task", style: {paddingLeft: (0.7 + (depth + 1) * 1.25) + "rem"}},
+            ui.el("span", {class: "muted"}, `attempt ${number}`), " ",
+            ui.el("span", {class: "worker", title: "the worker that ran it"},
+                  attempt.workerId ? "on " + attempt.workerId : "")),
+      ui.el("td", {class: "message"}, attempt.message || ""),
+      ui.el("td", {}, ui.el("span", {class: "state " + state.current}, state.current)),
+      ui.el("td", {}),
+      ui.el("td", {class: "took"}, took),
+      ui.el("td", {class: "timeline"}, ui.el("div", {class: "track"}, ui.el("div", {
+        class: "bar " + state.current, style: place(from, to, start, span),
+        title: `${run.taskId} attempt ${number}: ${state.current}, ${took}`}))));
   }
 
   function renderOutputs(e) {
     const runs = e.taskRunList.filter((r) => r.outputs && Object.keys(r.outputs).length);
-    const key = JSON.stringify([e.outputs, runs.map((r) => [r.id, r.outputs])]);
+    const key = JSON.stringify([ended(e), e.outputs, runs.map((r) => [r.id, r.outputs])]);
     if (key === shownOutputs) return;  // unchanged: keep the reader's place
     shownOutputs = key;
     const rows = [];
@@ -116,12 +151,15 @@
     }
     for (const run of runs) {
       const label = run.taskId + (run.value === null || run.value === undefined ? "" : ` [${run.value}]`);
-      rows.push(ui.el("tr", {}, ui.el("th", {}, label), ui.el("td", {class: "muted"}, "task outputs"),
+      const child = STARTERS.has(run.taskId) && run.outputs.executionId;
+      rows.push(ui.el("tr", {}, ui.el("th", {}, label),
+                      ui.el("td", {class: "muted"}, "task outputs", child ? [ui.el("br"), childLink(child)] : null),
                       ui.el("td", {}, ui.el("pre", {}, JSON.stringify(run.outputs, null, 2)))));
     }
     const holder = document.getElementById("outputs");
+    const none = ended(e) ? "None: the execution ended without outputs." : "None yet.";
     holder.replaceChildren(rows.length ? ui.el("table", {class: "compact outputs"}, rows)
-                                       : ui.el("p", {class: "muted"}, "None yet."));
+                                       : ui.el("p", {class: "muted"}, none));
   }
 
   async function poll() {

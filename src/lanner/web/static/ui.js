@@ -2,7 +2,8 @@
 "use strict";
 
 const ui = {
-  // el("td", {class: "x", title: "y"}, "text", child): an element; strings become text nodes.
+  // el("td", {class: "x", title: "y"}, "text", child, [more, [nested]]): an element; strings become
+  // text nodes, arrays (nested to any depth) are flattened, null and undefined are skipped.
   el(tag, props, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(props || {})) {
@@ -11,7 +12,7 @@ const ui = {
       else if (key === "style") Object.assign(node.style, value);
       else node.setAttribute(key, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child);
+    for (const child of children.flat(Infinity)) if (child !== null && child !== undefined) node.append(child);
     return node;
   },
 

@@ -1,6 +1,7 @@
 """Untrusted YAML to plain values, remembering where every key and value was written.
 
-Flow sources come from users and API clients, so loading must be safe and fast:
+Flow sources come from users and API clients, and expressions read YAML too (``yaml()``),
+so loading must be safe and fast:
 
 * Only plain data is produced (mappings, lists, strings, numbers, booleans, null).
   Tags that would construct objects (``!!python/object``...) are errors; nothing in
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lanner.flows.problems import Path
+Path = tuple[str | int, ...]  # keys and indexes from the document's root
 
 MAX_VALUES = 200_000
 MAX_DEPTH = 100
