@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-MODULES = ["bench_startup", "bench_flows", "bench_expr", "bench_engine", "bench_scripts", "bench_api", "bench_liveness",
+MODULES = ["bench_startup", "bench_flows", "bench_expr", "bench_engine", "bench_scripts", "bench_logs", "bench_api",
+           "bench_liveness",
            "bench_scheduler", "bench_backups"]
 
 

@@ -175,3 +175,13 @@ def test_non_mapping_document_is_an_error(tmp_path):
 def test_empty_file_means_defaults(tmp_path):
     loaded = load_config(write(tmp_path, ""), {})
     assert loaded.settings.database.auto_migrate is True
+
+
+def test_the_log_cap_per_task_is_a_size(tmp_path):
+    assert load_config(None, {}).settings.worker.logs.max_size_per_task == 10 << 20
+    path = write(tmp_path, "lanner:\n  worker:\n    logs:\n      maxSizePerTask: 512KB\n")
+    assert load_config(path, {}).settings.worker.logs.max_size_per_task == 512 << 10
+    assert load_config(None, {"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK": "2MB"}).settings.worker.logs.max_size_per_task == 2 << 20
+    with pytest.raises(ConfigError, match=r"lanner\.worker\.logs\.max-size-per-task: 'lots' \(from env "
+                                          r"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK\): expected a size such as 10MB"):
+        load_config(None, {"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK": "lots"})

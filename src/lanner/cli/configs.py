@@ -50,12 +50,15 @@ def _render(path: tuple[str, ...], value: Any) -> str:
     from enum import Enum
 
     from lanner.durations import format_duration
+    from lanner.sizes import format_size
     from lanner.store.engine import masked_url
 
     if path == ("database", "url"):
         return masked_url(value)
     if path in (("server", "basic_auth", "password"), ("backup", "encryption_key")):
         return "****" if value else ""
+    if path == ("worker", "logs", "max_size_per_task"):
+        return format_size(value)
     if value is None:
         return "auto"
     if isinstance(value, timedelta):

@@ -258,7 +258,8 @@ def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[st
                     FlowFolder(engine, flow_path).sync()
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, result.flow, source)
-            with Runtime(engine, executors=1, worker_threads=4, storage_path=Path(folder) / "storage") as runtime:
+            with Runtime(engine, executors=1, worker_threads=4, storage_path=Path(folder) / "storage",
+                         worker_settings=app.loaded.settings.worker) as runtime:
                 service = Executions(engine, runtime.queue, runtime.flows)
                 execution = service.create(result.flow.namespace, result.flow.id, inputs)
                 execution = service.wait(execution.id, timeout)

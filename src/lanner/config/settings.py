@@ -15,8 +15,10 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from lanner.durations import parse_duration
+from lanner.sizes import parse_size
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]  # bytes
 
 
 class _Section(BaseModel):
@@ -140,8 +142,21 @@ class Backup(_Section):
     folder: Path = Field(Path("./data/backups"), description="Where backups are written: lanner backups create (without -o) and those taken before migrations.")
 
 
+class WorkerLogs(_Section):
+    max_size_per_task: Size = Field(
+        10 << 20,
+        description="How much log output one task attempt may write; past it one line says the log was "
+                    "truncated and the rest is dropped (the task goes on).",
+    )
+
+
+class Worker(_Section):
+    logs: WorkerLogs = WorkerLogs()
+
+
 class Settings(_Section):
     server: Server = Server()
+    worker: Worker = Worker()
     database: Database = Database()
     storage: Storage = Storage()
     backup: Backup = Backup()

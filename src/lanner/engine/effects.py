@@ -14,6 +14,7 @@ from lanner.engine.decide import Decision, Kill, Note, TaskResult, Tick
 from lanner.engine.flow_cache import FlowCache
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
+from lanner.store import log_lines
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -86,7 +87,7 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
                             keys=[e.id for e in mine], tenant_id=tenant_id)
     entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes] + held_entries
     if entries:
-        repo.append_logs(connection, entries)
+        log_lines.append_logs(connection, entries)
 
 
 def _send_kills(connection: Connection, queue: Queue, execution: Execution, kills: set[str]) -> None:
@@ -118,7 +119,8 @@ def _report_killed(connection: Connection, queue: Queue, execution: Execution,
             for task_run_id, attempt in attempts], keys=[execution.id] * len(attempts), tenant_id=execution.tenant_id)
 
 
-def log_entry(execution: Execution, note: Note, now: datetime) -> repo.LogEntry:
-    return repo.LogEntry(tenant_id=execution.tenant_id, namespace=execution.namespace, flow_id=execution.flow_id,
-                         execution_id=execution.id, task_run_id=note.task_run_id, task_id=note.task_id,
-                         attempt=note.attempt, level=note.level, message=note.message, timestamp=now)
+def log_entry(execution: Execution, note: Note, now: datetime) -> log_lines.LogEntry:
+    return log_lines.LogEntry(tenant_id=execution.tenant_id, namespace=execution.namespace,
+                              flow_id=execution.flow_id, execution_id=execution.id, task_run_id=note.task_run_id,
+                              task_id=note.task_id, attempt=note.attempt, level=note.level, message=note.message,
+                              timestamp=now)

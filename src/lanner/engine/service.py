@@ -26,7 +26,7 @@ from lanner.model.execution import Execution, new_id
 from lanner.model.inputs import in_declared_order
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
-from lanner.store import maintenance_flag
+from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 
 if TYPE_CHECKING:
@@ -203,9 +203,9 @@ class Executions:
             ordered.append(execution)
         return ordered
 
-    def logs(self, execution_id: str, **filters: Any) -> list[repo.LogEntry]:
+    def logs(self, execution_id: str, **filters: Any) -> list[log_lines.LogEntry]:
         with self.engine.connect() as connection:
-            return repo.list_logs(connection, execution_id, **filters)
+            return log_lines.list_logs(connection, execution_id, **filters)
 
     def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = "main") -> Execution:
         """Block until the execution is over, woken by the executor's signal when executions end."""

@@ -3,8 +3,9 @@
 Taking a job, recording it in ``worker_jobs_running`` and deleting its message happen
 at once (:mod:`lanner.store.job_holding`), so a job is always either queued or held by
 a named worker (which is what lets a dead worker's jobs be resubmitted).  Jobs in a
-payload format this worker does not know are left for one that does.  Reporting the result, forgetting
-the job and writing the attempt's log lines happen in one transaction too.  The worker
+payload format this worker does not know are left for one that does.  An attempt's log lines are
+written while it runs, in batches (:mod:`lanner.engine.log_buffer`); reporting the result,
+forgetting the job and writing the lines that remain happen in one transaction.  The worker
 never reads executions: killing one withdraws its queued jobs in the executor's
 transaction, so a job found in the queue is always one to run.
 
@@ -33,8 +34,10 @@ from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
-from lanner.store import execution_repository as repo
-from lanner.store import job_holding, maintenance_flag
+from lanner.engine import log_buffer
+from lanner.engine.log_buffer import AttemptLog
+from lanner.store import job_holding, log_lines, maintenance_flag
+from lanner.store.log_lines import LogEntry
 from lanner.store.storable import holds_nul
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.local import LocalStorage
@@ -67,7 +70,7 @@ class _Attempt:
     stop: threading.Event = field(default_factory=threading.Event)
     reason: State | None = None  # why it was stopped: KILLED or FAILED (timeout)
     abandoned: bool = False  # stopped by a forced shutdown: no result; the job is resubmitted elsewhere
-    logs: list[tuple[str, str, datetime]] = field(default_factory=list)
+    log: AttemptLog | None = None  # its lines not written yet (set when the attempt is taken)
 
 
 class _Context:
@@ -91,9 +94,8 @@ class _Context:
     def log(self, level: str, message: str) -> None:
         level = level.upper() if level.upper() in LEVELS else "INFO"
         # The task's logLevel drops what is less severe than it.
-        if LEVELS.index(level) >= self._minimum:
-            # PostgreSQL text cannot hold NUL: a stray one would make the result unrecordable.
-            self._attempt.logs.append((level, str(message).replace("\x00", "\ufffd"), datetime.now(UTC)))
+        if LEVELS.index(level) >= self._minimum and self._attempt.log is not None:
+            self._attempt.log.add(level, str(message))
 
     def wait(self, seconds: float) -> bool:
         return self._attempt.stop.wait(max(seconds, 0.0))
@@ -152,13 +154,16 @@ class _Services:
 
 class Worker:
     def __init__(self, engine: Engine, queue: Queue, *, threads: int = 8, worker_id: str | None = None,
-                 registry: Registry | None = None, storage: Storage | None = None) -> None:
+                 registry: Registry | None = None, storage: Storage | None = None,
+                 max_log_size: int = log_buffer.DEFAULT_CAP) -> None:
         self.engine, self.queue = engine, queue
         self.storage: Storage = storage or LocalStorage(Path("./data/storage"))
         self.threads = max(threads, 1)
         self.worker_id = worker_id or new_id()
         self.registry = registry or default_registry()
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"worker-{self.worker_id[:6]}")
+        self._logs = log_buffer.LogFlusher(engine, name=f"log-flusher-{self.worker_id[:6]}")
+        self.max_log_size = max_log_size  # bytes one attempt may log (lanner.worker.logs.max-size-per-task)
         self._running: dict[tuple[str, int], _Attempt] = {}
         self._lock = threading.Lock()
         self._pending: list[_Pending] = []
@@ -175,6 +180,7 @@ class Worker:
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         """Take and run jobs until ``stop``; running attempts go on (see :meth:`finish`)."""
         foreign = ForeignFormats(self.engine, self.queue, messages.WORKER)
+        self._logs.start()
         while not stop.is_set():
             foreign.check()
             try:
@@ -217,6 +223,7 @@ class Worker:
                 log.debug("cannot look for kill orders while draining", exc_info=True)
         if not self.running_count:
             self._pool.shutdown(wait=False)
+            self._logs.stop()
             return True
         self.abandon("the worker's termination grace period ended")
         return False
@@ -240,6 +247,7 @@ class Worker:
             while self._running and time.monotonic() < deadline:
                 self._idle.wait(deadline - time.monotonic())
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._logs.stop()
         return len(running)
 
     @property
@@ -264,6 +272,7 @@ class Worker:
                      else "maintenance mode is off: taking tasks again")
         for message in taken.jobs:
             attempt = _Attempt(messages.job_of(message.payload), message.payload)
+            attempt.log = self._logs.attach(_log_template(attempt), attempt.stop, self.max_log_size)
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
             self._pool.submit(self._execute, attempt)
@@ -287,6 +296,7 @@ class Worker:
             if timer:
                 timer.cancel()
         if attempt.abandoned:
+            self._write_last_lines(attempt)
             self._forget(attempt)
             return
         if attempt.reason is State.KILLED:
@@ -298,6 +308,14 @@ class Worker:
             self._report(attempt, result)
         finally:
             self._forget(attempt)
+
+    def _write_last_lines(self, attempt: _Attempt) -> None:
+        """An abandoned attempt reports no result; its last lines are still written (one try)."""
+        lines = self._logs.detach(attempt.log) if attempt.log is not None else []
+        try:
+            log_lines.write_lines(self.engine, lines)
+        except Exception as exc:
+            log.warning("cannot write the last %d log line(s) of a stopped task: %s", len(lines), exc)
 
     def _forget(self, attempt: _Attempt) -> None:
         with self._idle:
@@ -351,6 +369,8 @@ class Worker:
     def _flush(self, batch: list[_Pending]) -> None:
         """Commit these results, retrying for as long as the database is away: a result is never dropped."""
         results = [(p.attempt, p.result) for p in batch]
+        # What the flusher has not written yet goes with the results (after a batch in flight is written).
+        remaining = [line for a, _ in results if a.log is not None for line in self._logs.detach(a.log)]
         for attempt in itertools.count():
             try:
                 job_holding.release(
@@ -358,7 +378,7 @@ class Worker:
                     results=[(_tenant(a), a.job.execution_id, messages.event_payload(a.job.execution_id, r, _tenant(a)))
                              for a, r in results],
                     held=[(_tenant(a), r.task_run_id, r.attempt) for a, r in results],
-                    log_entries=[_log_entry(a, r, line) for a, r in results for line in a.logs])
+                    log_entries=remaining)
                 break
             except Exception:
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
@@ -384,15 +404,16 @@ class Worker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._logs.stop()
 
 
 def _tenant(attempt: _Attempt) -> str:
     return attempt.payload.get("tenantId", "main")
 
 
-def _log_entry(attempt: _Attempt, result: TaskResult, line: tuple[str, str, datetime]) -> repo.LogEntry:
-    level, message, when = line
-    return repo.LogEntry(tenant_id=_tenant(attempt), namespace=attempt.payload.get("namespace", ""),
-                         flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
-                         task_run_id=result.task_run_id, task_id=attempt.job.task.get("id"),
-                         attempt=attempt.job.attempt, level=level, message=message, timestamp=when)
+def _log_template(attempt: _Attempt) -> LogEntry:
+    """The fields every log line of this attempt shares (level, message and time are the line's own)."""
+    return LogEntry(tenant_id=_tenant(attempt), namespace=attempt.payload.get("namespace", ""),
+                    flow_id=attempt.payload.get("flowId", ""), execution_id=attempt.job.execution_id,
+                    task_run_id=attempt.job.task_run_id, task_id=attempt.job.task.get("id"),
+                    attempt=attempt.job.attempt, level="INFO", message="", timestamp=datetime.now(UTC))

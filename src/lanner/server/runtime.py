@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lanner.cluster.coordinator import Coordinator
 from lanner.cluster.membership import Membership
 from lanner.config.settings import Server as ServerSettings
+from lanner.config.settings import Worker as WorkerSettings
 from lanner.engine.executor import Executor
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.flow_folder import FlowFolder
@@ -54,6 +55,7 @@ class Runtime:
     web_auth: Any = None  # lanner.server.basic-auth settings
     web_drain_delay: float = 0.0  # seconds unready before the webserver stops accepting (lanner.server.drain-delay)
     settings: ServerSettings = field(default_factory=ServerSettings)  # lanner.server.*
+    worker_settings: WorkerSettings = field(default_factory=WorkerSettings)  # lanner.worker.*
     schedulers: int = 0  # 1: run a scheduler in this process
     service_type: ServiceType | None = None  # None: from the components this process runs
 
@@ -129,7 +131,8 @@ class Runtime:
         if self.worker_threads:
             # The worker is named after the instance: the jobs it holds are found by the instance's id.
             self.worker = Worker(self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
-                                 storage=LocalStorage(self.storage_path))
+                                 storage=LocalStorage(self.storage_path),
+                                 max_log_size=self.worker_settings.logs.max_size_per_task)
             self._spawn("worker", lambda: self.worker.run(self.stop))  # type: ignore[union-attr]
 
     def _kind(self) -> ServiceType:

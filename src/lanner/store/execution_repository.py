@@ -1,4 +1,4 @@
-"""Executions, their task runs and logs, and the jobs workers hold, in the database.
+"""Executions, their task runs, and the jobs workers hold, in the database (log lines: ``log_lines``).
 
 An execution is one small row of ``executions`` plus one row of ``task_runs`` per task
 run, so that a ForEach of thousands of iterations updates a few small rows per step
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,27 +41,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
 from lanner.store import bulk
-from lanner.store.tables import DEFAULT_TENANT, executions, logs, task_runs, worker_jobs_running
+# Log lines have a module of their own; these names stay importable from here.
+from lanner.store.log_lines import LEVELS, LogEntry, append_logs, list_logs  # noqa: F401
+from lanner.store.tables import DEFAULT_TENANT, executions, task_runs, worker_jobs_running
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Row
-
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")  # from least to most severe
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    tenant_id: str
-    namespace: str
-    flow_id: str
-    execution_id: str | None
-    task_run_id: str | None
-    task_id: str | None
-    attempt: int | None
-    level: str
-    message: str
-    timestamp: datetime
-    trigger_id: str | None = None
 
 
 # --- statements (built once; SQLAlchemy caches their compiled form) --------------------
@@ -93,7 +77,6 @@ _UPDATE_TASK_RUNS = sa.update(_t).where(_t.c.tenant_id == sa.bindparam("key_tena
                                         _t.c.id == sa.bindparam("key_id"))
 _DELETE_TASK_RUNS = sa.delete(_t).where(_t.c.tenant_id == sa.bindparam("key_tenant_id"),
                                         _t.c.id == sa.bindparam("key_id"))
-_INSERT_LOGS = sa.insert(logs)
 _j = worker_jobs_running
 _JOB_KEY = (_j.c.tenant_id == sa.bindparam("tenant_id"), _j.c.task_run_id == sa.bindparam("task_run_id"),
             _j.c.attempt == sa.bindparam("attempt"))
@@ -372,37 +355,6 @@ def _from_database(moment: datetime) -> datetime:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# --- logs -------------------------------------------------------------------------------
-
-def append_logs(connection: Connection, entries: Sequence[LogEntry]) -> None:
-    if not entries:
-        return
-    connection.execute(_INSERT_LOGS, [
-        {"tenant_id": e.tenant_id, "namespace": e.namespace, "flow_id": e.flow_id, "execution_id": e.execution_id,
-         "task_run_id": e.task_run_id, "task_id": e.task_id, "trigger_id": e.trigger_id, "attempt": e.attempt,
-         "level": e.level, "message": e.message, "timestamp": _utc(e.timestamp)}
-        for e in entries
-    ])
-
-
-def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | None = None,
-              min_level: str | None = None, tenant_id: str = DEFAULT_TENANT) -> list[LogEntry]:
-    """An execution's log lines in the order they were written; ``min_level`` and more severe."""
-    query = sa.select(logs).where(logs.c.tenant_id == tenant_id, logs.c.execution_id == execution_id)
-    if task_run_id is not None:
-        query = query.where(logs.c.task_run_id == task_run_id)
-    if min_level is not None:
-        level = min_level.upper()
-        if level not in LEVELS:
-            raise ValueError(f"unknown log level {min_level!r}: expected one of {', '.join(LEVELS)}")
-        query = query.where(logs.c.level.in_(LEVELS[LEVELS.index(level):]))
-    return [
-        LogEntry(row.tenant_id, row.namespace, row.flow_id, row.execution_id, row.task_run_id, row.task_id,
-                 row.attempt, row.level, row.message, _from_database(row.timestamp), row.trigger_id)
-        for row in connection.execute(query.order_by(logs.c.id))
-    ]
 
 
 # --- jobs held by workers ---------------------------------------------------------------

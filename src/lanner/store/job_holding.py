@@ -2,9 +2,11 @@
 
 A job is always either queued or held by a named worker (``worker_jobs_running``):
 that is what lets a dead worker's jobs be resubmitted.  Taking deletes the message and
-records the holder; releasing records the results, the attempts' log lines, and forgets
-the holding; each is atomic.  On PostgreSQL each is one autocommit statement (one round
-trip, no BEGIN); on SQLite, one write transaction.
+records the holder; releasing records the results, the attempts' last log lines, and
+forgets the holding; each is atomic.  (Lines printed while an attempt runs are written
+before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.)  On
+PostgreSQL each is one autocommit statement (one round trip, no BEGIN); on SQLite, one
+write transaction.
 
 Taking checks maintenance mode in the same statement (transaction on SQLite): while it is
 on, nothing is taken, and the taker is told so (:class:`Taken`).  Jobs sent meanwhile wait
@@ -22,17 +24,17 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.store import execution_repository as repo
-from lanner.store import maintenance_flag
+from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 from lanner.store.queue import CHANNEL, Message
-from lanner.store.tables import logs, queue_messages, worker_jobs_running
+from lanner.store.tables import queue_messages, worker_jobs_running
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.store.queue import Queue
 
-_q, _j, _l = queue_messages.name, worker_jobs_running.name, logs.name
+_q, _j = queue_messages.name, worker_jobs_running.name
 # The job payload names its attempt (lanner.engine.messages.job_payload).  ``paused`` has
 # one row, so the answer always has one: a job per row, or one row of NULLs and the flag.
 _TAKE_AND_HOLD_PG = sa.text(f"""
@@ -89,13 +91,7 @@ def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worke
 
 
 _RELEASE_PG = sa.text(f"""
-WITH logged AS (
-    INSERT INTO {_l} (tenant_id, namespace, flow_id, execution_id, task_run_id, task_id, attempt, level, message,
-                      timestamp)
-    SELECT tenant_id, namespace, flow_id, execution_id, task_run_id, task_id, attempt, level, message, timestamp
-    FROM jsonb_to_recordset(CAST(:logs AS jsonb)) AS l(tenant_id varchar, namespace varchar, flow_id varchar,
-        execution_id varchar, task_run_id varchar, task_id varchar, attempt int, level varchar, message text,
-        timestamp timestamptz)),
+WITH logged AS ({log_lines.INSERT_FROM_JSON}),
 sent AS (
     INSERT INTO {_q} (tenant_id, topic, key, payload, available_at)
     SELECT tenant_id, :topic, key, payload, clock_timestamp()
@@ -109,29 +105,24 @@ SELECT pg_notify(:channel, :topic)
 
 
 def release(engine: Engine, queue: Queue, topic: str, *, results: Sequence[tuple[str, str, dict[str, Any]]],
-            held: Sequence[tuple[str, str, int]], log_entries: Sequence[repo.LogEntry]) -> None:
+            held: Sequence[tuple[str, str, int]], log_entries: Sequence[log_lines.LogEntry]) -> None:
     """Send ``results`` (tenant, key, payload) to ``topic``, forget the ``held`` jobs (tenant,
-    task run, attempt) and write the attempts' log lines, all or nothing."""
+    task run, attempt) and write what remains of the attempts' log lines, all or nothing (the
+    lines an attempt printed while it ran were written by the worker's log flusher already)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(_RELEASE_PG, {
                 "topic": topic, "channel": CHANNEL,
-                "logs": _json([_log_row(entry) for entry in log_entries]),
+                "logs": log_lines.json_rows(log_entries),
                 "results": _json([{"tenant_id": t, "key": k, "payload": p} for t, k, p in results]),
                 "held": _json([{"tenant_id": t, "task_run_id": r, "attempt": a} for t, r, a in held])})
         return
     with write_connection(engine) as connection, connection.begin():
-        repo.append_logs(connection, log_entries)
+        log_lines.append_logs(connection, log_entries)
         for tenant_id in dict.fromkeys(t for t, _, _ in results):
             mine = [(k, p) for t, k, p in results if t == tenant_id]
             queue.send_many(connection, topic, [p for _, p in mine], keys=[k for k, _ in mine], tenant_id=tenant_id)
         repo.forget_running_jobs(connection, [{"tenant_id": t, "task_run_id": r, "attempt": a} for t, r, a in held])
-
-
-def _log_row(entry: repo.LogEntry) -> dict[str, Any]:
-    return {"tenant_id": entry.tenant_id, "namespace": entry.namespace, "flow_id": entry.flow_id,
-            "execution_id": entry.execution_id, "task_run_id": entry.task_run_id, "task_id": entry.task_id,
-            "attempt": entry.attempt, "level": entry.level, "message": entry.message, "timestamp": entry.timestamp}
 
 
 def _json(rows: list[dict[str, Any]]) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from lanner.web.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["Executions"])
 FOLLOW_EVERY = 0.25  # seconds between looks at a followed execution
+LATE_COMMIT = 5.0  # seconds: a log line is visible this long after a line of a higher id at the latest
 # Executions sort by when they were created (Kestra's state.startDate for a started one).
 SORTABLE = ("state.startDate", "startDate", "createdAt")
 FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object",
@@ -153,13 +156,24 @@ async def follow_logs(execution_id: str, srv: Server = Depends(server)) -> Strea
     await asyncio.to_thread(srv.executions.get, execution_id)
 
     async def events() -> AsyncIterator[str]:
-        sent = 0
+        # Lines written by two writers at once may become visible out of id order: each look reads
+        # again the lines past the highest id seen LATE_COMMIT seconds ago, and skips those it sent.
+        sent: set[int] = set()
+        floor: int | None = None
+        marks: collections.deque[tuple[float, int]] = collections.deque()  # (when, highest id seen)
         while True:
             ended = (await asyncio.to_thread(srv.executions.get, execution_id)).current.terminal
-            entries = await asyncio.to_thread(srv.executions.logs, execution_id)
-            for entry in entries[sent:]:
-                yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
-            sent = len(entries)
+            entries = await asyncio.to_thread(srv.executions.logs, execution_id, after_id=floor)
+            for entry in entries:
+                if entry.id not in sent:
+                    sent.add(entry.id or 0)
+                    yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
+            now = time.monotonic()
+            if sent:
+                marks.append((now, max(sent)))
+            while marks and now - marks[0][0] >= LATE_COMMIT:
+                floor = max(floor or 0, marks.popleft()[1])
+                sent = {line for line in sent if line > floor}
             if ended or srv.draining.is_set():
                 return
             await asyncio.sleep(FOLLOW_EVERY)

@@ -7,7 +7,7 @@ from typing import Any
 
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import StateHistory
-from lanner.store.execution_repository import LogEntry
+from lanner.store.log_lines import LogEntry
 from lanner.store.flow_repository import FlowRevision
 
 

@@ -360,3 +360,10 @@ def test_the_working_dir_is_unique_per_run(context):
     first, second = (line for line in lines(context) if line.startswith("wd="))
     assert first != second
     assert not os.path.exists(first[3:]) and not os.path.exists(second[3:])
+
+
+def test_a_line_longer_than_the_readers_cap_is_cut_and_the_next_line_is_whole(context, monkeypatch):
+    monkeypatch.setattr(process, "MAX_LINE_BYTES", 100)
+    task(ShellCommands, commands=["head -c 250 /dev/zero | tr '\\0' x; echo", "echo next",
+                                 "printf 'no newline at the end'"]).run(context)
+    assert lines(context) == ["x" * 100 + process.CUT_MARK, "next", "no newline at the end"]

@@ -15,7 +15,9 @@ group has been signalled: while it is a zombie its pid cannot be reused, so a si
 the group can never reach an unrelated process.
 
 stdout and stderr are read by one thread each, so a process writing much to one of them
-never blocks on a full pipe while Lanner waits on the other.
+never blocks on a full pipe while Lanner waits on the other.  A line longer than
+:data:`MAX_LINE_BYTES` is handed over cut, so a process printing without newlines
+cannot fill the worker's memory.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ STOP_CHECK_EVERY = 0.05  # seconds between looks at the stop event while the pro
 # How long the output readers may take to see the end of their pipes once the group is gone;
 # only a process that left the group (setsid) and kept the pipes open makes them wait this long.
 READERS_JOIN = 5.0
+
+# A longer line is handed over cut (with CUT_MARK) and the rest of it, up to its newline, is dropped:
+# reading a line whole could take the worker's memory (`yes | tr -d '\n'`).
+MAX_LINE_BYTES = 1 << 20
+CUT_MARK = " [line truncated]"
 
 LineHandler = Callable[[str], None]
 
@@ -132,13 +139,20 @@ class _Reader:
         self._thread.start()
 
     def _read(self) -> None:
+        cutting = False  # the rest of a line already handed over cut
         try:
-            for raw in iter(self._stream.readline, b""):
+            for raw in iter(lambda: self._stream.readline(MAX_LINE_BYTES), b""):
+                whole = raw.endswith(b"\n") or len(raw) < MAX_LINE_BYTES  # the last line may lack its newline
+                if cutting:
+                    cutting = not whole
+                    continue
                 if self._error is None:  # after a handler's failure, keep draining so the process never blocks
+                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                     try:
-                        self._handler(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                        self._handler(text if whole else text + CUT_MARK)
                     except BaseException as exc:  # noqa: BLE001 - re-raised in the task's thread
                         self._error = exc
+                cutting = not whole
         finally:
             # Closed here, not by run(): closing a stream another thread reads would wait on that read.
             self._stream.close()

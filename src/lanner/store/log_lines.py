@@ -1,0 +1,129 @@
+"""Log lines in the database: the one place they are written and read.
+
+Three writers share this module: the executor (its notes, inside its transaction:
+:func:`append_logs`), a worker's log flusher while attempts run (:func:`write_lines`, one
+short statement per batch), and a worker's release of finished attempts (the lines that
+remain, in the same statement as the results: :data:`INSERT_FROM_JSON` on PostgreSQL,
+:func:`append_logs` on SQLite).  Every line carries its attempt number, so lines written
+by an attempt whose worker died are told apart from the resubmitted attempt's.
+
+Lines are read in id order.  On PostgreSQL, ids are taken when a row is inserted and
+become visible when it commits, so two writers may make a lower id visible after a
+higher one: a reader following new lines keeps the ids it has seen (:attr:`LogEntry.id`)
+rather than a count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from lanner.store.engine import write_connection
+from lanner.store.tables import DEFAULT_TENANT, logs
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")  # from least to most severe
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    execution_id: str | None
+    task_run_id: str | None
+    task_id: str | None
+    attempt: int | None
+    level: str
+    message: str
+    timestamp: datetime
+    trigger_id: str | None = None
+    id: int | None = field(default=None, compare=False)  # the row's id once stored (None before)
+
+
+_INSERT_LOGS = sa.insert(logs)
+_COLUMNS = ("tenant_id", "namespace", "flow_id", "execution_id", "task_run_id", "task_id", "trigger_id", "attempt",
+            "level", "message", "timestamp")
+# PostgreSQL: the rows of the JSON array bound as :logs, in one statement (a CTE of the release, or alone).
+INSERT_FROM_JSON = f"""
+    INSERT INTO {logs.name} ({', '.join(_COLUMNS)})
+    SELECT {', '.join(_COLUMNS)}
+    FROM jsonb_to_recordset(CAST(:logs AS jsonb)) AS l(tenant_id varchar, namespace varchar, flow_id varchar,
+        execution_id varchar, task_run_id varchar, task_id varchar, trigger_id varchar, attempt int, level varchar,
+        message text, timestamp timestamptz)"""
+_INSERT_FROM_JSON = sa.text(INSERT_FROM_JSON)
+
+
+def append_logs(connection: Connection, entries: Sequence[LogEntry]) -> None:
+    """Insert ``entries`` in the caller's transaction (one ``executemany``)."""
+    if entries:
+        connection.execute(_INSERT_LOGS, [_row(entry) for entry in entries])
+
+
+def json_rows(entries: Sequence[LogEntry]) -> str:
+    """``entries`` as the JSON array :data:`INSERT_FROM_JSON` reads."""
+    return json.dumps([{"tenant_id": e.tenant_id, "namespace": e.namespace, "flow_id": e.flow_id,
+                        "execution_id": e.execution_id, "task_run_id": e.task_run_id, "task_id": e.task_id,
+                        "trigger_id": e.trigger_id, "attempt": e.attempt, "level": e.level, "message": e.message,
+                        "timestamp": _utc(e.timestamp).isoformat()} for e in entries],
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def write_lines(engine: Engine, entries: Sequence[LogEntry]) -> None:
+    """Insert ``entries`` now, on their own: one autocommit statement on PostgreSQL, one short
+    write transaction on SQLite (the write lock is held for this insert only)."""
+    if not entries:
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(_INSERT_FROM_JSON, {"logs": json_rows(entries)})
+        return
+    with write_connection(engine) as connection, connection.begin():
+        append_logs(connection, entries)
+
+
+def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | None = None,
+              min_level: str | None = None, tenant_id: str = DEFAULT_TENANT,
+              after_id: int | None = None) -> list[LogEntry]:
+    """An execution's log lines in the order they were written; ``min_level`` and more severe;
+    ``after_id``: only lines of a greater id (mind the module's note on commit order)."""
+    query = sa.select(logs).where(logs.c.tenant_id == tenant_id, logs.c.execution_id == execution_id)
+    if after_id is not None:
+        query = query.where(logs.c.id > after_id)
+    if task_run_id is not None:
+        query = query.where(logs.c.task_run_id == task_run_id)
+    if min_level is not None:
+        level = min_level.upper()
+        if level not in LEVELS:
+            raise ValueError(f"unknown log level {min_level!r}: expected one of {', '.join(LEVELS)}")
+        query = query.where(logs.c.level.in_(LEVELS[LEVELS.index(level):]))
+    return [
+        LogEntry(row.tenant_id, row.namespace, row.flow_id, row.execution_id, row.task_run_id, row.task_id,
+                 row.attempt, row.level, row.message, _from_database(row.timestamp), row.trigger_id, row.id)
+        for row in connection.execute(query.order_by(logs.c.id))
+    ]
+
+
+def _row(entry: LogEntry) -> dict[str, Any]:
+    return {"tenant_id": entry.tenant_id, "namespace": entry.namespace, "flow_id": entry.flow_id,
+            "execution_id": entry.execution_id, "task_run_id": entry.task_run_id, "task_id": entry.task_id,
+            "trigger_id": entry.trigger_id, "attempt": entry.attempt, "level": entry.level,
+            "message": entry.message, "timestamp": _utc(entry.timestamp)}
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment}: log timestamps are timezone-aware")
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+def _from_database(moment: datetime) -> datetime:
+    # SQLite returns the stored UTC wall time without an offset; PostgreSQL, the session's zone.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
