@@ -65,3 +65,4 @@ def test_a_killed_workers_lines_are_kept_and_the_next_attempts_carry_attempt_2(c
     assert ended.current is State.SUCCESS
     assert [a.state.current for r in ended.task_runs for a in r.attempts] == [State.RESUBMITTED, State.SUCCESS]
     assert printed(cluster, execution.id) == [(1, "started"), (2, "started"), (2, "done")]
+

@@ -14,6 +14,12 @@ The first process is waited for without being reaped (``waitid(..., WNOWAIT)``) 
 group has been signalled: while it is a zombie its pid cannot be reused, so a signal to
 the group can never reach an unrelated process.
 
+A worker that dies (SIGKILL, a crash) cannot stop its tasks, and their processes would go
+on beside the attempt the cluster resubmits elsewhere: the same side effects twice.  So
+each task also has a watchdog (:class:`_Watchdog`): a tiny ``sh`` that blocks reading a
+pipe whose only writer is the worker.  The kernel closes the pipe when the worker dies,
+however it dies; the read then ends and the watchdog kills the task's process group.
+
 stdout and stderr are read by one thread each, so a process writing much to one of them
 never blocks on a full pipe while Lanner waits on the other.  A line longer than
 :data:`MAX_LINE_BYTES` is handed over cut, so a process printing without newlines
@@ -62,14 +68,21 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stop: threadi
     Handlers are called from reader threads, one per stream.  An exception raised by a
     handler is re-raised here once the process has ended.
     """
-    process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    watchdog = _Watchdog()
+    try:
+        process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except BaseException:
+        watchdog.close()
+        raise
+    watchdog.guard(process.pid)
     group = _Group(process.pid)
     readers = [_Reader(process.stdout, on_stdout), _Reader(process.stderr, on_stderr)]  # type: ignore[arg-type]
     threading.Thread(target=group.watch, args=(stop,), name=f"stop-watch-{process.pid}", daemon=True).start()
     try:
         _wait_without_reaping(process.pid)
     finally:
+        watchdog.close()  # before the reaping: the group id it may still signal stays reserved
         group.end()  # leftovers; runs on KeyboardInterrupt too, so nothing survives the task
         code = process.wait()
         for reader in readers:
@@ -78,6 +91,45 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stop: threadi
         reader.raise_error()
     ended_by = signal.Signals(-code) if code < 0 else None
     return Finished(128 - code if code < 0 else code, ended_by, group.stopped)
+
+
+class _Watchdog:
+    """Kills a task's process group if the worker dies: ``sh`` reading a pipe only the worker writes to.
+
+    It is told the group's id through the pipe, then blocks on a read that ends only
+    when the pipe's write end closes: when the worker closes it (the task ended), or
+    when the worker dies.  Either way it kills what is left of the group (the worker
+    does the same at a task's end anyway) and exits.
+    """
+
+    SCRIPT = 'read -r group || exit 0; read -r _; kill -KILL -"$group" 2>/dev/null; exit 0'
+
+    def __init__(self) -> None:
+        read_end, self._write_end = os.pipe()  # both non-inheritable: no other child gets the write end
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["sh", "-c", self.SCRIPT, "lanner-watchdog"], stdin=read_end, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:  # no sh: the task runs unguarded
+            log.warning("cannot start a task's watchdog (sh): its processes may outlive a worker that dies",
+                        exc_info=True)
+            self._process = None
+        finally:
+            os.close(read_end)
+
+    def guard(self, pgid: int) -> None:
+        try:
+            os.write(self._write_end, f"{pgid}\n".encode())
+        except OSError:  # it died: nothing to guard with
+            log.warning("a task's watchdog ended early: its processes may outlive a worker that dies")
+
+    def close(self) -> None:
+        if self._write_end >= 0:
+            os.close(self._write_end)
+            self._write_end = -1
+        if self._process is not None:
+            self._process.wait()
+            self._process = None
 
 
 def _wait_without_reaping(pid: int) -> None:
