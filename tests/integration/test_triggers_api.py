@@ -125,6 +125,20 @@ def test_a_webhook_with_the_right_key_starts_the_flow_with_body_headers_and_para
     assert done["outputs"] == {"said": "hello Ada from ci page 2 input Ada"}
 
 
+def test_a_webhook_never_stores_the_callers_credentials(api):
+    secret_headers = {"Authorization": "Bearer tok-123", "Cookie": "session=abc", "Proxy-Authorization": "Basic xyz",
+                      "X-Source": "ci"}
+    response = api.post("/api/v1/executions/webhook/lanner.hooks/hooked/s3cret", json={"name": "Ada"},
+                        headers=secret_headers)
+    assert response.status_code == 200, response.text
+    stored = api.get(f"/api/v1/executions/{response.json()['id']}").text
+    assert "x-source" in stored
+    for value in ("tok-123", "session=abc", "xyz"):
+        assert value not in stored
+    headers = response.json()["trigger"]["variables"]["headers"]
+    assert not {"authorization", "cookie", "proxy-authorization"} & set(headers)
+
+
 def test_get_and_put_webhooks_and_bodies_that_are_not_json(api):
     got = api.get("/api/v1/executions/webhook/lanner.hooks/hooked/s3cret", params={"a": "1"})
     assert got.status_code == 200, got.text

@@ -28,6 +28,9 @@ def default_worker_threads() -> int:
 @click.group(context_settings=CONTEXT_SETTINGS)
 def server() -> None:
     """Run Lanner's server components."""
+    from lanner.server.environment import hide_credentials
+
+    hide_credentials()  # may execute this command again, with the same arguments and a clean environment
 
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,

@@ -4,7 +4,9 @@ A request whose key matches an enabled ``io.kestra.plugin.core.trigger.Webhook``
 enabled flow creates one execution of the flow's current revision, with Kestra's
 trigger variables: ``trigger.body`` (parsed when the request says it is JSON, else its
 text, None when empty), ``trigger.headers`` and ``trigger.parameters`` (each name with
-the list of its values).  The trigger's ``conditions`` are checked with those variables
+the list of its values; credentials never: ``Authorization``, ``Cookie`` and
+``Proxy-Authorization`` are left out, since the execution's variables are stored and
+shown).  The trigger's ``conditions`` are checked with those variables
 (unmet: 204 No Content and no execution, as Kestra answers); its ``inputs`` are rendered
 with them, its ``labels`` applied.
 
@@ -21,6 +23,7 @@ import hmac
 import json
 import logging
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -46,13 +49,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["Webhooks"])
 WAIT_TIMEOUT = 3600.0  # seconds a `wait: true` webhook waits for the execution's end
 PATH = "/executions/webhook/{namespace}/{flow_id}/{key}"
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})  # never stored
 
 
 async def webhook(namespace: str, flow_id: str, key: str, request: Request,
                   srv: Server = Depends(server)) -> Any:
     """Start the flow whose Webhook trigger has this key; answer the execution (or its outputs)."""
     variables = {"body": _body(await request.body(), request.headers.get("content-type", "")),
-                 "headers": _multi(request.headers.items()),
+                 "headers": _multi((name, value) for name, value in request.headers.items()
+                                   if name.lower() not in CREDENTIAL_HEADERS),
                  "parameters": _multi(request.query_params.multi_items())}
     execution, spec = await asyncio.to_thread(_fire, srv, namespace, flow_id, key, variables)
     if execution is None:  # the trigger's conditions did not hold: nothing to start, as Kestra answers
@@ -140,7 +145,7 @@ def _body(raw: bytes, content_type: str) -> Any:
     return text
 
 
-def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+def _multi(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for name, value in items:
         found.setdefault(name, []).append(value)

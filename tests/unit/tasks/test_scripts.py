@@ -106,6 +106,15 @@ def test_env_is_rendered_and_added_to_the_environment(context, monkeypatch):
     assert lines(context) == ["ada 3 true inherited [hidden]"]
 
 
+def test_a_script_gets_only_the_secrets_its_env_names(context, monkeypatch):
+    monkeypatch.setenv("SECRET_DB_PASSWORD", "aHVudGVyMg==")  # base64 of hunter2
+    monkeypatch.setenv("SECRET_API_TOKEN", "dG9rZW4=")
+    context.variables = {"token": "token"}  # as secret('API_TOKEN') would render it
+    task(ShellCommands, env={"TOKEN": "{{ token }}"},
+         commands=["env | grep -c '^SECRET_' || true", "echo \"$TOKEN\""]).run(context)
+    assert lines(context) == ["0", "token"]
+
+
 def test_an_invalid_env_name_fails(context):
     with pytest.raises(TaskFailure, match=r"^env: 'A=B' is not a valid environment variable name$"):
         task(ShellCommands, env={"A=B": "x"}, commands=["true"]).run(context)

@@ -45,7 +45,9 @@ PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"
 DEFAULT_INTERPRETER = ("/bin/sh", "-c")
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 # The worker's own configuration (database URL and password...) is no business of the scripts it runs.
-HIDDEN_ENV_PREFIX = "LANNER_"
+# The server's configuration (database URL, passwords) and its secrets: a script gets a secret only
+# through its own `env` (rendered with secret()), never the whole SECRET_* set.
+HIDDEN_ENV_PREFIXES = ("LANNER_", "SECRET_")
 
 
 class _ScriptTask(TaskSpec):
@@ -115,7 +117,7 @@ class _ScriptTask(TaskSpec):
         return interpreter
 
     def _environment(self, context: RunContext, workdir: Path) -> dict[str, str]:
-        env = {name: value for name, value in os.environ.items() if not name.startswith(HIDDEN_ENV_PREFIX)}
+        env = {name: value for name, value in os.environ.items() if not name.startswith(HIDDEN_ENV_PREFIXES)}
         if self.PYTHON:
             env["PYTHONUNBUFFERED"] = "1"
         env["WORKING_DIR"] = str(workdir)
