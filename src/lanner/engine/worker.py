@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from lanner.engine import messages
 from lanner.engine.decide import Job, TaskResult
 from lanner.engine.foreign_formats import ForeignFormats
 from lanner.expr import ExpressionError, render_value
+from lanner.expr.errors import mask, mask_value
 from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
@@ -87,15 +88,16 @@ class _Context:
         level = str(job.task.get("logLevel") or "TRACE").upper()
         self._minimum = LEVELS.index(level) if level in LEVELS else 0
         self._kv: Any = None
+        self.secrets: set[str] = set()  # every value secret() revealed to this attempt: masked wherever it goes
 
     def render(self, value: Any) -> Any:
-        return render_value(value, self._attempt.job.variables, _Services(self))
+        return render_value(value, self._attempt.job.variables, _Services(self), self.secrets)
 
     def log(self, level: str, message: str) -> None:
         level = level.upper() if level.upper() in LEVELS else "INFO"
         # The task's logLevel drops what is less severe than it.
         if LEVELS.index(level) >= self._minimum and self._attempt.log is not None:
-            self._attempt.log.add(level, str(message))
+            self._attempt.log.add(level, mask(str(message), self.secrets) if self.secrets else str(message))
 
     def wait(self, seconds: float) -> bool:
         return self._attempt.stop.wait(max(seconds, 0.0))
@@ -325,8 +327,16 @@ class Worker:
             self.queue.wake(messages.WORKER)
 
     def _run_task(self, attempt: _Attempt) -> TaskResult:
-        job = attempt.job
+        """The attempt's result, with every secret value it revealed masked (outputs, message)."""
         context = _Context(attempt, self)
+        result = self._result(attempt, context)
+        if not context.secrets:
+            return result
+        return replace(result, outputs=mask_value(result.outputs, context.secrets),
+                       message=mask(result.message, context.secrets) if result.message else result.message)
+
+    def _result(self, attempt: _Attempt, context: _Context) -> TaskResult:
+        job = attempt.job
         started = time.perf_counter()
         try:
             resolved = self.registry.resolve(TaskSpec, job.task["type"])

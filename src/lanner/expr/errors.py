@@ -65,9 +65,33 @@ def type_name(value: object) -> str:
     return type(value).__name__
 
 
+MASK = "******"
+
+
 def mask(message: str, secrets: set[str]) -> str:
-    """Replace every secret value inside ``message`` by stars, longest first."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            message = message.replace(secret, "******")
+    """Replace every secret value inside ``message`` by stars, longest first, in each form it may be
+    written in: as it is, base64-encoded (the form ``SECRET_*`` variables hold), JSON-escaped."""
+    for form in sorted({form for secret in secrets if secret for form in _forms(secret)}, key=len, reverse=True):
+        message = message.replace(form, MASK)
     return message
+
+
+def mask_value(value: object, secrets: set[str]) -> object:
+    """:func:`mask` applied to every string inside a structure (a task's outputs)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return mask(value, secrets)
+    if isinstance(value, dict):
+        return {key: mask_value(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(item, secrets) for item in value]
+    return value
+
+
+def _forms(secret: str) -> set[str]:
+    import base64
+    import json
+
+    return {secret, base64.b64encode(secret.encode()).decode(), json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1]}
