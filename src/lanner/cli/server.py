@@ -31,6 +31,7 @@ def server() -> None:
     from lanner.server.environment import hide_credentials
 
     hide_credentials()  # may execute this command again, with the same arguments and a clean environment
+    os.umask(0o077)  # what a server creates (database, storage, backups) is its user's alone; scripts get 022
 
 
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,

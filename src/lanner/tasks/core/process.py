@@ -52,6 +52,7 @@ MAX_LINE_BYTES = 1 << 20
 CUT_MARK = " [line truncated]"
 
 LineHandler = Callable[[str], None]
+SCRIPT_UMASK = 0o022  # a script's files as usual, whatever the server's own umask (077)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stop: threadi
     watchdog = _Watchdog()
     try:
         process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                   umask=SCRIPT_UMASK)
     except BaseException:
         watchdog.close()
         raise
