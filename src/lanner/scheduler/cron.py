@@ -86,9 +86,12 @@ class Cron:
 def _next_after(expression: str, with_seconds: bool, zone: str, instant: datetime) -> datetime:
     tz = ZoneInfo(zone)
     local = instant.astimezone(tz).replace(tzinfo=None)
-    # One hour back on the wall clock: after a fall-back transition the wall clock repeats,
-    # and a tick of the first pass must not be found again.
-    it = croniter(_parts(expression, with_seconds), local - timedelta(hours=2), second_at_beginning=with_seconds)
+    # Near a transition, start two hours back on the wall clock: after a fall-back the wall
+    # clock repeats, and the walls already passed come again (their second occurrences).
+    # Elsewhere, start at the instant itself: a per-second cron would otherwise walk 7,200
+    # walls for each tick.
+    start = local - timedelta(hours=2) if _near_transition(instant, tz) else local
+    it = croniter(_parts(expression, with_seconds), start, second_at_beginning=with_seconds)
     wildcard = _hour_wildcard(expression, with_seconds)
     best: datetime | None = None
     for _ in range(100_000):
@@ -107,7 +110,8 @@ def _next_after(expression: str, with_seconds: bool, zone: str, instant: datetim
 def _previous_before(expression: str, with_seconds: bool, zone: str, instant: datetime) -> datetime:
     tz = ZoneInfo(zone)
     local = instant.astimezone(tz).replace(tzinfo=None)
-    it = croniter(_parts(expression, with_seconds), local + timedelta(hours=2), second_at_beginning=with_seconds)
+    start = local + timedelta(hours=2) if _near_transition(instant, tz) else local
+    it = croniter(_parts(expression, with_seconds), start, second_at_beginning=with_seconds)
     wildcard = _hour_wildcard(expression, with_seconds)
     best: datetime | None = None
     for _ in range(100_000):
@@ -118,6 +122,12 @@ def _previous_before(expression: str, with_seconds: bool, zone: str, instant: da
         if best is not None and placed and placed[-1] <= best:
             return best
     raise CronError(f"cron expression {expression!r} has no tick before {instant.isoformat()}")
+
+
+def _near_transition(instant: datetime, tz: ZoneInfo) -> bool:
+    """Whether the zone's UTC offset changes within two hours of ``instant`` (either side)."""
+    offset = instant.astimezone(tz).utcoffset()
+    return any((instant + timedelta(hours=hours)).astimezone(tz).utcoffset() != offset for hours in (-2, 2))
 
 
 def _hour_wildcard(expression: str, with_seconds: bool) -> bool:

@@ -70,3 +70,31 @@ def test_ticks_strictly_increase_and_previous_inverts_next(expression, zone, sta
     assert all(t > instant for t in ticks)
     for earlier, later in zip(ticks, ticks[1:]):
         assert cron.previous_before(later) == earlier
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Australia/Lord_Howe"])
+@pytest.mark.parametrize(("expression", "seconds"), [("0 */20 * * * *", True), ("0 2 * * *", False),
+                                                     ("*/20 1-3 * * *", False)])
+def test_starting_at_the_instant_away_from_transitions_finds_what_the_two_hour_rewind_finds(
+        monkeypatch, zone, expression, seconds):
+    """The shortcut (no rewind where the offset does not change within two hours) changes no answer."""
+    from datetime import UTC, datetime, timedelta
+
+    from lanner.scheduler import cron
+
+    def answers() -> list[tuple[datetime, datetime]]:
+        cron._next_after.cache_clear()
+        cron._previous_before.cache_clear()
+        schedule = cron.Cron(expression, seconds, zone)
+        found = []
+        for day in (datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 4, 5, tzinfo=UTC),
+                    datetime(2026, 10, 4, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC),
+                    datetime(2026, 11, 1, tzinfo=UTC)):
+            for step in range(0, 36 * 60, 37):  # every 37 minutes over a day and a half, seconds included
+                instant = day + timedelta(minutes=step, seconds=step % 60)
+                found.append((schedule.next_after(instant), schedule.previous_before(instant)))
+        return found
+
+    shortcut = answers()
+    monkeypatch.setattr(cron, "_near_transition", lambda instant, tz: True)  # always rewind, as before
+    assert shortcut == answers()
