@@ -196,19 +196,27 @@ def _scalar(event: Any) -> Any:
     if tag is None or tag == "!":
         if event.style:  # quoted or block scalars are strings
             return text
-        return _plain(text)
+        return _plain_or_fail(text, event)
     if not tag.startswith(_TAG):
         _fail(f"unsupported YAML tag {_short_tag(tag)}: flows hold plain data only", event)
     kind = tag[len(_TAG):]
     if kind in ("str", "timestamp", "binary"):
         return text
-    value = _plain(text)
+    value = _plain_or_fail(text, event)
     expected = {"null": type(None), "bool": bool, "int": int, "float": (int, float)}.get(kind)
     if expected is None:
         _fail(f"unsupported YAML tag !!{kind}: flows hold plain data only", event)
     if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
         _fail(f"{text!r} is not a valid !!{kind}", event)
     return float(value) if kind == "float" else value
+
+
+def _plain_or_fail(text: str, event: Any) -> Any:
+    try:
+        return _plain(text)
+    except ValueError:  # Python reads at most sys.get_int_max_str_digits() (4,300) digits
+        _fail(f"the number {text[:12]}... has {len(text)} digits: too long to be a number "
+              "(quote it to keep it as text)", event)
 
 
 def _plain(text: str) -> Any:

@@ -76,6 +76,11 @@ def install(app: FastAPI) -> None:
             "the database is unavailable; nothing was changed, send the request again once it is back"
         return JSONResponse(body(message), status_code=503, headers={"Retry-After": "1"})
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse(body("the request nests too deeply (lists or objects inside each other) to be read"),
+                            status_code=400)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error serving a request")

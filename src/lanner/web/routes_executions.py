@@ -42,6 +42,9 @@ async def _form(request: Request) -> dict[str, Any]:
         raise ApiError(400, f"cannot read the form: {exc}") from None
     values: dict[str, Any] = {}
     for key, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value or "\x00" in key:
+            raise ApiError(422, f"input `{key[:100]!r}`: a NUL character (\\0) cannot be stored; remove it or "
+                                "encode the data (base64)")
         if isinstance(value, UploadFile):
             raise ApiError(422, f"input `{key}`: file inputs are not supported yet")
         if key in values:  # a repeated field (several values of a MULTISELECT): a list

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from lanner.engine.flow_cache import FlowNotFound
+from lanner.store.storable import holds_nul
 from lanner.engine.variables import rendered_labels
 from lanner.errors import WaitTimeoutError
 from lanner.expr import ExpressionError, envs, render_value
@@ -59,6 +60,9 @@ async def webhook(namespace: str, flow_id: str, key: str, request: Request,
                  "headers": _multi((name, value) for name, value in request.headers.items()
                                    if name.lower() not in CREDENTIAL_HEADERS),
                  "parameters": _multi(request.query_params.multi_items())}
+    if holds_nul(variables):
+        raise ApiError(400, "the request holds a NUL character (\\0), which cannot be stored; remove it or encode "
+                            "the data (base64)")
     execution, spec = await asyncio.to_thread(_fire, srv, namespace, flow_id, key, variables)
     if execution is None:  # the trigger's conditions did not hold: nothing to start, as Kestra answers
         return Response(status_code=204)
@@ -140,7 +144,7 @@ def _body(raw: bytes, content_type: str) -> Any:
     if "json" in content_type.lower():
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than a reader goes
             return text  # Kestra keeps a body that is not the JSON it claims to be as text
     return text
 
