@@ -282,3 +282,20 @@ def test_a_missing_database_the_user_may_not_create_names_the_commands_to_run(po
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_a_busy_sqlite_database_is_reported_as_busy_not_as_a_bug(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'lanner.db'}"
+    assert run_lanner("sys", "database", "migrate", env={"LANNER_DATABASE_URL": url}).returncode == 0
+    holder = sqlite3.connect(tmp_path / "lanner.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        busy = run_lanner("sys", "maintenance", "enter",
+                          env={"LANNER_DATABASE_URL": url, "LANNER_DATABASE_BUSY_TIMEOUT": "200ms"})
+    finally:
+        holder.close()
+    assert busy.returncode == 6, busy.stderr
+    assert "is busy" in busy.stderr and "lanner.database.busy-timeout" in busy.stderr
+    assert "internal error" not in busy.stderr

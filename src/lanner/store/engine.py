@@ -99,6 +99,9 @@ def create_engine(config: Database, *, create: bool = True) -> Engine:
 
 
 def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:
+    import sqlite3
+
+    import sqlalchemy as sa
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -117,7 +120,11 @@ def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:
         raw = connection.connection.driver_connection
         # A transaction opened directly (the migration lock's BEGIN IMMEDIATE) is adopted as is.
         if not raw.in_transaction:
-            raw.execute(connection.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+            begin = connection.get_execution_options().get(SQLITE_BEGIN, "BEGIN")
+            try:
+                raw.execute(begin)
+            except sqlite3.OperationalError as exc:  # busy: as SQLAlchemy reports the driver's errors
+                raise sa.exc.OperationalError(begin, None, exc) from None
 
 
 def _switch_to_wal(cursor: Any, patience: float) -> None:
@@ -159,6 +166,11 @@ def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailableError:
         return missing_database_error(engine.url)
     masked = engine.url.render_as_string(hide_password=True)
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if detail == "database is locked":
+        return DatabaseUnavailableError(
+            f"the database {masked} is busy: another writer held its lock longer than "
+            "lanner.database.busy-timeout; nothing was changed",
+            "Run the command again, or raise lanner.database.busy-timeout (LANNER_DATABASE_BUSY_TIMEOUT).")
     return DatabaseUnavailableError(
         f"cannot connect to the database {masked}: {detail}",
         "Check lanner.database.url (or LANNER_DATABASE_URL) and that the database server is running.",
