@@ -60,3 +60,16 @@ def test_allow_unauthenticated_starts_and_warns_at_every_start(tmp_path):
         assert "WITHOUT authentication" in log.read_text()
     finally:
         _stop(process)
+
+
+def test_a_port_in_use_is_reported_as_such_not_as_a_bug(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        answer = run_lanner("server", "webserver", "--port", str(port), env=_env(tmp_path), timeout=60)
+    assert answer.returncode == 2, answer.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in answer.stderr
+    assert "--port" in answer.stderr and "internal error" not in answer.stderr

@@ -7,11 +7,13 @@ requests; then uvicorn stops accepting connections and finishes the requests in 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import TYPE_CHECKING
 
 import uvicorn
 
+from lanner.errors import UsageError
 from lanner.web.app import create_app
 from lanner.web.context import Server
 from lanner.web.security import allowed_host_names
@@ -47,7 +49,10 @@ class WebServer:
         """Block until the server listens; its port (the one the OS chose for port 0)."""
         self._started.wait(timeout)
         if not self._server.started:
-            raise RuntimeError("the webserver did not start (is its port already taken?)")
+            config = self._server.config
+            raise UsageError(f"the webserver cannot listen on {config.host}:{config.port}: {_bind_problem(config)}",
+                             "Stop what uses that address, or choose another with --port (or lanner.server.host "
+                             "and --host for the address).")
         return self._server.servers[0].sockets[0].getsockname()[1]
 
     def _run(self) -> None:
@@ -75,3 +80,14 @@ class WebServer:
         self._server.should_exit = True  # stop accepting; requests in flight finish
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _bind_problem(config: uvicorn.Config) -> str:
+    """Why the address cannot be bound, as the system says it (it was free by now: "it was taken")."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((config.host, config.port))
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+    return "it was taken when the webserver started"
