@@ -19,6 +19,9 @@ value: a value may be a secret, and secrets must not reach logs through errors.
 
 from __future__ import annotations
 
+import base64
+import json
+
 from lanner.errors import LannerError
 
 
@@ -90,8 +93,5 @@ def mask_value(value: object, secrets: set[str]) -> object:
 
 
 def _forms(secret: str) -> set[str]:
-    import base64
-    import json
-
     return {secret, base64.b64encode(secret.encode()).decode(), json.dumps(secret)[1:-1],
             json.dumps(secret, ensure_ascii=False)[1:-1]}

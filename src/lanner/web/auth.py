@@ -43,6 +43,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from lanner.store import settings_repository
 from lanner.store.engine import write_connection
 from lanner.web.errors import body
+from lanner.web.security import UNSAFE_METHODS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -57,7 +58,6 @@ log = logging.getLogger(__name__)
 OPEN = ("/health", "/metrics", "/ui/login", "/ui/static/")
 COOKIE = "lanner_session"
 SESSION_SECONDS = 12 * 3600
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UI_HEADER = "x-lanner-ui"
 MAX_FAILURES = 10  # failed sign-ins of one client within FAILURE_WINDOW before it is refused
 FAILURE_WINDOW = 300.0  # seconds
