@@ -59,6 +59,8 @@ def _render(path: tuple[str, ...], value: Any) -> str:
         return "****" if value else ""
     if path == ("worker", "logs", "max_size_per_task"):
         return format_size(value)
+    if path == ("worker", "run_as"):
+        return value or "unset"
     if value is None:
         return "auto"
     if isinstance(value, timedelta):

@@ -248,6 +248,9 @@ def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[st
     _print_problems([result])
     if result.flow is None:
         sys.exit(1)
+    from lanner.tasks.core.run_as import resolve
+
+    run_as = resolve(app.loaded.settings.worker.run_as)  # scripts run as in a server, or refused the same way
     with tempfile.TemporaryDirectory(prefix="lanner-flow-test-") as folder:
         config = Database(url=f"sqlite:///{folder}/test.db")
         engine = create_engine(config)
@@ -259,7 +262,7 @@ def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[st
             with write_connection(engine) as connection, connection.begin():
                 flow_repository.save_flow(connection, result.flow, source)
             with Runtime(engine, executors=1, worker_threads=4, storage_path=Path(folder) / "storage",
-                         worker_settings=app.loaded.settings.worker) as runtime:
+                         worker_settings=app.loaded.settings.worker, run_as=run_as) as runtime:
                 service = Executions(engine, runtime.queue, runtime.flows)
                 execution = service.create(result.flow.namespace, result.flow.id, inputs)
                 execution = service.wait(execution.id, timeout)

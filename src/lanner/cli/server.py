@@ -46,13 +46,20 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
         from lanner.web.security import check_exposure
 
         check_exposure(web_host or settings.host, settings.basic_auth.enabled, settings.allow_unauthenticated)
+    run_as = None
+    if worker_threads:  # a user scripts cannot run as is refused now, not at the first script
+        from lanner.tasks.core import run_as as scripts_user
+
+        run_as = scripts_user.resolve(app.loaded.settings.worker.run_as)
+        if run_as is not None:
+            log.info("scripts run as %s (uid %d)", run_as.name, run_as.uid)
     engine = prepare_database(app.loaded, may_migrate=may_migrate, before_migrate=pre_migration.hook(app.loaded))
     stop = threading.Event()
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
                       storage_path=app.loaded.settings.storage.path, web_port=web_port, web_host=web_host,
                       web_auth=settings.basic_auth, web_drain_delay=settings.drain_delay.total_seconds(),
                       settings=settings, worker_settings=app.loaded.settings.worker, service_type=kind,
-                      schedulers=schedulers)
+                      schedulers=schedulers, run_as=run_as)
     received: list[str] = []
 
     def on_signal(number: int, _frame: object) -> None:

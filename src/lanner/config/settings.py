@@ -152,6 +152,21 @@ class WorkerLogs(_Section):
 
 class Worker(_Section):
     logs: WorkerLogs = WorkerLogs()
+    run_as: str | None = Field(
+        None,
+        description="Run script processes as this unprivileged user (the worker must run as root): scripts "
+                    "then cannot read the server's database, storage or configuration; unset: as the "
+                    "worker's own user.",
+    )
+
+    @field_validator("run_as")
+    @classmethod
+    def _user_name(cls, name: str | None) -> str | None:
+        if name is None or not name.strip():
+            return None
+        if any(char.isspace() or char in ":/" for char in name.strip()):
+            raise ValueError("expected a user name, such as lanner-scripts (no spaces, ':' or '/')")
+        return name.strip()
 
 
 class Settings(_Section):

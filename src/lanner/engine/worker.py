@@ -41,6 +41,7 @@ from lanner.store import job_holding, log_lines, maintenance_flag
 from lanner.store.log_lines import LogEntry
 from lanner.store.storable import holds_nul
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
+from lanner.storage.access import ExecutionFiles, Reader
 from lanner.storage.local import LocalStorage
 from lanner.store.engine import write_connection
 from lanner.tasks.runnable import TaskFailure, TaskOutput
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.store.queue import Queue
+    from lanner.tasks.core.run_as import RunAs
 
 log = logging.getLogger(__name__)
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
@@ -84,7 +86,11 @@ class _Context:
         self.tenant_id = payload.get("tenantId", "main")
         self.namespace, self.flow_id = payload.get("namespace", ""), payload.get("flowId", "")
         self.task_id = str(job.task.get("id", ""))
-        self.storage = worker.storage
+        trigger = job.variables.get("trigger") if isinstance(job.variables, dict) else None
+        # Reads are checked (another namespace's files are refused): lanner.storage.access.
+        self.storage = ExecutionFiles(worker.storage, Reader.of(self.namespace, self.flow_id, self.execution_id,
+                                                                 trigger if isinstance(trigger, dict) else None))
+        self.run_as = worker.run_as  # the user scripts run as (lanner.worker.run-as), or None
         level = str(job.task.get("logLevel") or "TRACE").upper()
         self._minimum = LEVELS.index(level) if level in LEVELS else 0
         self._kv: Any = None
@@ -157,8 +163,9 @@ class _Services:
 class Worker:
     def __init__(self, engine: Engine, queue: Queue, *, threads: int = 8, worker_id: str | None = None,
                  registry: Registry | None = None, storage: Storage | None = None,
-                 max_log_size: int = log_buffer.DEFAULT_CAP) -> None:
+                 max_log_size: int = log_buffer.DEFAULT_CAP, run_as: RunAs | None = None) -> None:
         self.engine, self.queue = engine, queue
+        self.run_as = run_as  # scripts run as this user (lanner.worker.run-as); None: as the worker's own
         self.storage: Storage = storage or LocalStorage(Path("./data/storage"))
         self.threads = max(threads, 1)
         self.worker_id = worker_id or new_id()

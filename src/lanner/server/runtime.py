@@ -38,6 +38,8 @@ from lanner.store.queue import Queue
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from lanner.tasks.core.run_as import RunAs
+
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 30.0  # seconds a component loop may take to finish its batch when the process stops
 
@@ -58,6 +60,7 @@ class Runtime:
     worker_settings: WorkerSettings = field(default_factory=WorkerSettings)  # lanner.worker.*
     schedulers: int = 0  # 1: run a scheduler in this process
     service_type: ServiceType | None = None  # None: from the components this process runs
+    run_as: RunAs | None = None  # the user scripts run as (lanner.worker.run-as, checked by run_as.resolve)
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.engine)
@@ -132,7 +135,7 @@ class Runtime:
             # The worker is named after the instance: the jobs it holds are found by the instance's id.
             self.worker = Worker(self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
                                  storage=LocalStorage(self.storage_path),
-                                 max_log_size=self.worker_settings.logs.max_size_per_task)
+                                 max_log_size=self.worker_settings.logs.max_size_per_task, run_as=self.run_as)
             self._spawn("worker", lambda: self.worker.run(self.stop))  # type: ignore[union-attr]
 
     def _kind(self) -> ServiceType:

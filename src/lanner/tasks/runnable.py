@@ -18,6 +18,7 @@ from lanner.model.state import State
 
 if TYPE_CHECKING:
     from lanner.storage import Storage
+    from lanner.tasks.core.run_as import RunAs
 
 
 class TaskFailure(Exception):
@@ -52,6 +53,7 @@ class RunContext(Protocol):
     task_id: str
     storage: Storage  # internal storage (lanner.storage)
     kv: Any  # the key-value store in this tenant (lanner.store.kv_repository.KVStore)
+    run_as: RunAs | None  # the user script processes run as (lanner.worker.run-as); None: the worker's own
 
     @property
     def stop_event(self) -> threading.Event:

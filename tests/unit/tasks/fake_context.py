@@ -31,6 +31,7 @@ class FakeContext:
     # Internal storage in a fresh temporary folder unless a test gives one.
     storage: Any = field(default_factory=lambda: LocalStorage(Path(tempfile.mkdtemp(prefix="lanner-storage-"))))
     kv: Any = None
+    run_as: Any = None  # lanner.tasks.core.run_as.RunAs
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     def storage_uri(self, name: str) -> str:

@@ -36,7 +36,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lanner.tasks.core.run_as import RunAs
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +66,10 @@ class Finished:
 
 
 def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stop: threading.Event,
-        on_stdout: LineHandler, on_stderr: LineHandler) -> Finished:
+        on_stdout: LineHandler, on_stderr: LineHandler, run_as: RunAs | None = None) -> Finished:
     """Run ``argv`` to its end (or until ``stop`` is set), handing each output line to a handler.
 
+    With ``run_as``, the process runs as that user (groups, gid, uid switched before it starts).
     Handlers are called from reader threads, one per stream.  An exception raised by a
     handler is re-raised here once the process has ended.
     """
@@ -73,7 +77,7 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stop: threadi
     try:
         process = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                   umask=SCRIPT_UMASK)
+                                   umask=SCRIPT_UMASK, **(run_as.popen_arguments() if run_as else {}))
     except BaseException:
         watchdog.close()
         raise

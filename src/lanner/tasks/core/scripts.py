@@ -26,11 +26,12 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from pydantic import Field
 
@@ -38,6 +39,7 @@ from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.storage import SCHEME, StorageError
 from lanner.tasks.core import process
+from lanner.tasks.core.run_as import RunAs
 from lanner.tasks.runnable import Metric, RunContext, TaskFailure, TaskOutput
 
 SCRIPTS = "io.kestra.plugin.scripts"
@@ -91,10 +93,14 @@ class _ScriptTask(TaskSpec):
                            self._main_commands(context, workdir, env))
         argv = [*self._interpreter(context), body]
         output = _Output(context)
-        context.log("DEBUG", f"running {shlex.join(argv[:-1])} in {workdir}")
+        run_as = context.run_as
+        if run_as is not None:
+            run_as.hand_over(workdir)  # the folder, the input files and the script file become the user's
+        context.log("DEBUG", f"running {shlex.join(argv[:-1])} in {workdir}"
+                             + (f" as {run_as.name}" if run_as is not None else ""))
         try:
             finished = process.run(argv, cwd=workdir, env=env, stop=context.stop_event,
-                                   on_stdout=output.stdout, on_stderr=output.stderr)
+                                   on_stdout=output.stdout, on_stderr=output.stderr, run_as=run_as)
         except OSError as exc:  # the interpreter is missing or not executable
             raise TaskFailure(f"cannot start the interpreter {argv[0]!r}: {exc.strerror or exc}") from None
         _check(finished)
@@ -117,7 +123,10 @@ class _ScriptTask(TaskSpec):
         return interpreter
 
     def _environment(self, context: RunContext, workdir: Path) -> dict[str, str]:
-        env = {name: value for name, value in os.environ.items() if not name.startswith(HIDDEN_ENV_PREFIXES)}
+        if context.run_as is not None:  # a clean start: nothing of the worker's but its locale
+            env = context.run_as.environment(workdir, dict(os.environ))
+        else:
+            env = {name: value for name, value in os.environ.items() if not name.startswith(HIDDEN_ENV_PREFIXES)}
         if self.PYTHON:
             env["PYTHONUNBUFFERED"] = "1"
         env["WORKING_DIR"] = str(workdir)
@@ -358,11 +367,41 @@ def store_output_files(context: RunContext, workdir: Path, raw_patterns: Any) ->
     for relative in _files(workdir):
         if any(pattern.fullmatch(relative) for pattern in patterns):
             try:
-                with (workdir / relative).open("rb") as content:
+                with _open_output(workdir, relative, context.run_as) as content:
                     stored[relative] = context.storage.put(context.storage_uri(relative), content)
             except StorageError as exc:
                 raise TaskFailure(f"outputFiles: cannot store {relative!r}: {exc}") from None
     return stored
+
+
+def _open_output(workdir: Path, relative: str, run_as: RunAs | None) -> BinaryIO:
+    """The output file ``relative``, opened without following any symbolic link on the way.
+
+    The folder is the script's: a process of it that outlived the task could swap a file or a
+    folder for a link between the listing and this open, and the worker would store what the
+    link points to.  So each folder is opened below the previous one (``O_NOFOLLOW``), the file
+    must be a regular one and, under run-as, the user's own.
+    """
+    parts = relative.split("/")
+    try:
+        folder = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for part in parts[:-1]:
+                below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+                os.close(folder)
+                folder = below
+            handle = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        raise TaskFailure(f"outputFiles: cannot read {relative!r}: {exc.strerror or exc} (was it replaced by "
+                          "a symbolic link while the task ended?)") from None
+    status = os.fstat(handle)
+    if not stat.S_ISREG(status.st_mode) or (run_as is not None and status.st_uid != run_as.uid):
+        os.close(handle)
+        raise TaskFailure(f"outputFiles: {relative!r} changed while it was stored: it is no longer a regular file "
+                          + (f"of {run_as.name}" if run_as is not None else "of the working directory"))
+    return os.fdopen(handle, "rb")
 
 
 def _files(workdir: Path) -> list[str]:
