@@ -93,12 +93,12 @@ def resolve(name: str | None) -> RunAs | None:
         except KeyError:
             current = str(os.geteuid())
         if entry.pw_uid == os.geteuid():
-            hint_user = f"the worker already runs as {name!r}: unset {KEY}, which has nothing left to do"
+            hint = f"The worker already runs as {name!r}: unset {KEY}, which has nothing left to do."
         else:
-            hint_user = (f"start the worker as root (it then runs every script as {name!r}), or unset {KEY} and "
-                         "run the worker itself under a dedicated account")
+            hint = (f"Start the worker as root (it then runs every script as {name!r}), or unset {KEY} and "
+                    "run the worker itself under a dedicated account.")
         raise ConfigError(
             f"{KEY} is set to {name!r} but this worker runs as {current!r} (uid {os.geteuid()}), which cannot "
-            "switch users", hint_user[0].upper() + hint_user[1:] + ".")
+            "switch users", hint)
     groups = tuple(dict.fromkeys([entry.pw_gid, *os.getgrouplist(name, entry.pw_gid)]))
     return RunAs(name, entry.pw_uid, entry.pw_gid, groups)
