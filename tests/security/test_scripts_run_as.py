@@ -38,7 +38,7 @@ from tests.helpers import config_for
 def _need_root() -> None:
     if os.geteuid() == 0:
         return
-    reason = "switching users (lanner.worker.run-as) needs root; these tests run as uid %d" % os.geteuid()
+    reason = f"switching users (lanner.worker.run-as) needs root; these tests run as uid {os.geteuid()}"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}: CI must run them as root")
     pytest.skip(reason)
@@ -84,9 +84,11 @@ tasks:
 
 @pytest.fixture
 def open_folder() -> Iterator[Path]:
-    """A folder every user may enter (unlike pytest's 0700 ones): denials must come from the files' own modes."""
-    folder = Path(tempfile.mkdtemp(prefix="lanner-run-as-"))
+    """A folder every user may enter, unlike pytest's (0700): denials must come from the files' own modes."""
+    folder = Path(tempfile.mkdtemp(prefix="lanner-run-as-", dir="/tmp"))
     folder.chmod(0o755)
+    for step in folder.parents:  # the test proves nothing if a folder above keeps the user out
+        assert step.stat().st_mode & stat.S_IXOTH, f"{step} cannot be entered by other users"
     try:
         yield folder
     finally:
@@ -105,7 +107,9 @@ def test_scripts_run_as_the_user_without_the_servers_credentials_and_their_outpu
                       f"  worker:\n    run-as: {scripts_user}\n")
     config.chmod(0o600)  # as docs/security.md asks of the operator
     env = {name: value for name, value in os.environ.items() if not name.startswith(("LANNER_", "SECRET_"))}
-    env.update(SECRET_API_TOKEN="dG9rLTEyMw==", LANNER_SERVER_LIVENESS_TIMEOUT="60s")
+    (open_folder / "tmp").mkdir(mode=0o755)  # where the worker makes the scripts' working folders
+    (open_folder / "tmp").chmod(0o755)
+    env.update(SECRET_API_TOKEN="dG9rLTEyMw==", LANNER_SERVER_LIVENESS_TIMEOUT="60s", TMPDIR=str(open_folder / "tmp"))
     log = open_folder / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "lanner", "server", "standalone", "-c", str(config),
@@ -171,8 +175,19 @@ def test_a_worker_that_cannot_switch_users_refuses_run_as(scripts_user, monkeypa
     assert "Start the worker as root" in str(refused.value)
 
 
-def test_the_resolved_user_has_its_groups_and_no_setting_means_no_switch(scripts_user):
+def test_the_resolved_user_has_its_groups_and_no_setting_means_no_switch(scripts_user, open_folder, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(open_folder))
     user = run_as.resolve(scripts_user)
     entry = pwd.getpwnam(scripts_user)
     assert (user.uid, user.gid) == (entry.pw_uid, entry.pw_gid) and entry.pw_gid in user.groups
     assert run_as.resolve(None) is None and run_as.resolve("  ") is None
+
+
+def test_a_temporary_folder_the_user_cannot_enter_refuses_run_as(scripts_user, tmp_path, monkeypatch):
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(closed))
+    with pytest.raises(ConfigError, match=f"scripts' working folders are made in {closed}, which that user cannot "
+                                          "enter") as refused:
+        run_as.resolve(scripts_user)
+    assert "TMPDIR" in str(refused.value)

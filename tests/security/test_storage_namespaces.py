@@ -16,7 +16,12 @@ from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.server.runtime import Runtime
 from lanner.storage import StorageError
-from lanner.storage.access import ExecutionFiles, Reader, StorageAccessDenied, check_readable
+from lanner.storage.access import (
+    ExecutionFiles,
+    Reader,
+    StorageAccessDenied,
+    check_readable,
+)
 from lanner.storage.local import LocalStorage
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection

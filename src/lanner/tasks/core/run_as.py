@@ -18,8 +18,8 @@ user cannot read the database, the storage nor the backups; the configuration fi
 the operator's: it must be 0600 (docs/security.md).
 
 :func:`resolve` checks the setting when a worker starts: an unknown user, the root user,
-or a worker that is not root (it could not switch users) are refused then, not at the
-first script.
+a worker that is not root (it could not switch users), or a temporary folder (where the
+working folders are made) the user cannot enter are refused then, not at the first script.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,4 +102,23 @@ def resolve(name: str | None) -> RunAs | None:
             f"{KEY} is set to {name!r} but this worker runs as {current!r} (uid {os.geteuid()}), which cannot "
             "switch users", hint)
     groups = tuple(dict.fromkeys([entry.pw_gid, *os.getgrouplist(name, entry.pw_gid)]))
-    return RunAs(name, entry.pw_uid, entry.pw_gid, groups)
+    user = RunAs(name, entry.pw_uid, entry.pw_gid, groups)
+    _check_temporary_folder(user, Path(tempfile.gettempdir()))
+    return user
+
+
+def _check_temporary_folder(user: RunAs, folder: Path) -> None:
+    """Scripts' working folders are made in the temporary folder: the user must be able to walk down to it."""
+    for step in (folder, *folder.parents):
+        status = step.stat()
+        if status.st_uid == user.uid:
+            allowed = status.st_mode & stat.S_IXUSR
+        elif status.st_gid in user.groups:
+            allowed = status.st_mode & stat.S_IXGRP
+        else:
+            allowed = status.st_mode & stat.S_IXOTH
+        if not allowed:
+            raise ConfigError(
+                f"{KEY} is set to {user.name!r}, but scripts' working folders are made in {folder}, which that user "
+                f"cannot enter ({step} is mode {stat.S_IMODE(status.st_mode):04o})",
+                "Give the worker a TMPDIR every user may enter (such as /tmp), or unset the setting.")
