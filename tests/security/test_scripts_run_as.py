@@ -30,6 +30,8 @@ from lanner.store.engine import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from lanner.tasks.core import run_as
+from lanner.tasks.core.scripts import _open_output
+from lanner.tasks.runnable import TaskFailure
 from tests.acceptance.cluster_harness import wait_until
 from tests.conftest import run_lanner
 from tests.helpers import config_for
@@ -191,3 +193,28 @@ def test_a_temporary_folder_the_user_cannot_enter_refuses_run_as(scripts_user, t
                                           "enter") as refused:
         run_as.resolve(scripts_user)
     assert "TMPDIR" in str(refused.value)
+
+
+def test_output_files_are_never_read_through_a_link_that_replaced_a_folder_or_a_file(tmp_path):
+    """What a leftover process of the script could do between the listing and the read."""
+    workdir, outside = tmp_path / "work", tmp_path / "outside"
+    (workdir / "out").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "data.csv").write_text("the worker's secret")
+    (workdir / "out").rmdir()
+    (workdir / "out").symlink_to(outside)  # the folder the listing saw is now a link
+    (workdir / "direct.csv").symlink_to(outside / "data.csv")
+    for relative in ("out/data.csv", "direct.csv"):
+        with pytest.raises(TaskFailure, match=f"outputFiles: cannot read '{relative}': .*replaced by a symbolic link"):
+            _open_output(workdir, relative, None)
+
+
+def test_under_run_as_an_output_file_must_be_the_users_own(scripts_user, tmp_path):
+    user = run_as.RunAs(scripts_user, pwd.getpwnam(scripts_user).pw_uid, 0, ())
+    (tmp_path / "root-owned.csv").write_text("not the script's")  # e.g. a hard link to a file of the worker's
+    with pytest.raises(TaskFailure, match=f"'root-owned.csv' changed while it was stored: it is no longer a "
+                                          f"regular file of {scripts_user}"):
+        _open_output(tmp_path, "root-owned.csv", user)
+    os.chown(tmp_path / "root-owned.csv", user.uid, 0)
+    with _open_output(tmp_path, "root-owned.csv", user) as handle:
+        assert handle.read() == b"not the script's"

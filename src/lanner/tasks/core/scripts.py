@@ -21,6 +21,7 @@ One run of a script task, in order:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -394,8 +395,9 @@ def _open_output(workdir: Path, relative: str, run_as: RunAs | None) -> BinaryIO
         finally:
             os.close(folder)
     except OSError as exc:
-        raise TaskFailure(f"outputFiles: cannot read {relative!r}: {exc.strerror or exc} (was it replaced by "
-                          "a symbolic link while the task ended?)") from None
+        swapped = exc.errno in (errno.ELOOP, errno.ENOTDIR)  # a link where the listing found a file or a folder
+        raise TaskFailure(f"outputFiles: cannot read {relative!r}: {exc.strerror or exc}"
+                          + (" (it or a folder above it was replaced by a symbolic link)" if swapped else "")) from None
     status = os.fstat(handle)
     if not stat.S_ISREG(status.st_mode) or (run_as is not None and status.st_uid != run_as.uid):
         os.close(handle)
