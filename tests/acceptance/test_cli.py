@@ -305,7 +305,7 @@ def test_configs_show_masks_every_secret_setting(tmp_path):
     config_file = tmp_path / "lanner.yml"
     config_file.write_text("lanner:\n  backup:\n    encryption-key: k3y-hunter2\n")
     env = {"LANNER_DATABASE_URL": "postgresql+psycopg://u:hunter2@h/db?sslpassword=hunter2",
-           "LANNER_SERVER_BASIC_AUTH_PASSWORD": "hunter2"}
+           "LANNER_SERVER_BASIC_AUTH_USERNAME": "admin@example.com", "LANNER_SERVER_BASIC_AUTH_PASSWORD": "hunter2"}
     for fmt in ("text", "json"):
         result = run_lanner("configs", "show", "--format", fmt, "-c", str(config_file), env=env, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
