@@ -162,7 +162,7 @@ def test_configured_credentials_win_and_the_setup_refuses(configured):
 
 
 def test_a_stored_user_gives_way_to_configured_credentials(configured):
-    start, engine = configured
+    start, _engine = configured
     with start(BasicAuth(enabled=True)) as runtime:
         with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
             assert client.post("/api/v1/basicAuth", json={"username": USER, "password": PASSWORD}).status_code == 204
@@ -173,7 +173,7 @@ def test_a_stored_user_gives_way_to_configured_credentials(configured):
 
 
 def test_open_urls_need_no_authentication(configured):
-    start, _ = configured
+    start, _engine = configured
     webhook = "/api/v1/executions/webhook/some.ns/missing/k3y"
     with start(BasicAuth(enabled=True, username="ops", password="s3cret")) as runtime:
         with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:

@@ -232,3 +232,20 @@ def test_a_secret_misplaced_as_a_section_is_not_echoed(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path, {})
     assert SECRET not in str(caught.value) and "expected a mapping of settings, got a text value" in str(caught.value)
+
+
+def test_open_urls_default_to_kestras_webhooks_and_accept_a_list_or_comma_separated_text(tmp_path):
+    assert load_config(None, {}).settings.server.basic_auth.open_urls == ["/api/v1/executions/webhook/"]
+    env = {"LANNER_SERVER_BASIC_AUTH_OPEN_URLS": "/api/v1/executions/webhook/, /api/v1/flows/search"}
+    assert load_config(None, env).settings.server.basic_auth.open_urls == [
+        "/api/v1/executions/webhook/", "/api/v1/flows/search"]
+    path = write(tmp_path, "lanner:\n  server:\n    basic-auth:\n      openUrls:\n        - /api/v1/flows/\n")
+    assert load_config(path, {}).settings.server.basic_auth.open_urls == ["/api/v1/flows/"]
+    bad = write(tmp_path, "lanner:\n  server:\n    basic-auth:\n      open-urls: [api/v1/flows]\n")
+    with pytest.raises(ConfigError, match="'api/v1/flows', which is not a path"):
+        load_config(bad, {})
+
+
+def test_basic_auth_enabled_without_credentials_is_valid_the_setup_page_creates_the_user():
+    auth = load_config(None, {"LANNER_SERVER_BASIC_AUTH_ENABLED": "true"}).settings.server.basic_auth
+    assert auth.enabled and not auth.configured

@@ -16,8 +16,9 @@ def test_kestra_rules_email_user_and_a_password_with_8_characters_lower_upper_an
     assert problems("first.last+tag@sub.example.org", "Xx1xxxxxxx") == []
     assert problems("admin", "Abcdefg1") == [
         "the user name must be an email address, e.g. admin@example.com (got 'admin')"]
-    assert problems("a@b", "abcdefgh") == ["the password must have at least 8 characters, with a lower-case letter, "
-                                           "an upper-case letter and a digit (it lacks an upper-case letter, a digit)"]
+    assert problems("a@b", "abcdefgh") == [("the password must have at least 8 characters, with a lower-case "
+                                            "letter, an upper-case letter and a digit (it lacks an upper-case "
+                                            "letter, a digit)")]
     assert problems("a@b", "") == ["the password is missing"]
 
 
