@@ -42,3 +42,13 @@ def processes_with(text: str) -> list[int]:
             except OSError:  # ended meanwhile
                 pass
     return found
+
+
+def form_token(client, path: str = "/ui/login") -> str:  # type: ignore[no-untyped-def]
+    """The CSRF token of a UI form (its cookie stays in the client), as a browser gets it by opening the page."""
+    import re
+
+    page = client.get(path)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, f"no form token on {path}: {page.status_code} {page.text[:200]}"
+    return match.group(1)

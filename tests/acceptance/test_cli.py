@@ -173,7 +173,7 @@ def test_configs_show_masks_secrets_and_names_sources(tmp_path):
     result = run_lanner("configs", "show", "-c", str(config_file), env=env)
     assert result.returncode == 0, result.stderr
     assert "s3cret" not in result.stdout
-    assert re.search(r"lanner\.database\.url = postgresql\+psycopg://lanner:\*\*\*@db\.internal:5432/lanner\s+# env LANNER_DATABASE_URL", result.stdout)
+    assert re.search(r"lanner\.database\.url = postgresql\+psycopg://lanner:\*\*\*\*\*\*@db\.internal:5432/lanner\s+# env LANNER_DATABASE_URL", result.stdout)
     assert re.search(rf"lanner\.server\.termination-grace-period = 1m30s\s+# file {re.escape(str(config_file))}:3", result.stdout)
     assert re.search(r"lanner\.server\.liveness\.timeout = 10s\s+# default", result.stdout)
 
@@ -213,7 +213,7 @@ def test_unreachable_database_exits_6(tmp_path):
     url = f"postgresql://lanner:pw@127.0.0.1:{port}/lanner"
     result = run_lanner("sys", "database", "migrate", env=env_for(url), cwd=tmp_path)
     assert result.returncode == 6
-    assert f"cannot connect to the database postgresql+psycopg://lanner:***@127.0.0.1:{port}/lanner" in result.stderr
+    assert f"cannot connect to the database postgresql+psycopg://lanner:******@127.0.0.1:{port}/lanner" in result.stderr
     assert "pw@" not in result.stderr and "Traceback" not in result.stderr
 
 
@@ -299,3 +299,18 @@ def test_a_busy_sqlite_database_is_reported_as_busy_not_as_a_bug(tmp_path):
     assert busy.returncode == 6, busy.stderr
     assert "is busy" in busy.stderr and "lanner.database.busy-timeout" in busy.stderr
     assert "internal error" not in busy.stderr
+
+
+def test_configs_show_masks_every_secret_setting(tmp_path):
+    config_file = tmp_path / "lanner.yml"
+    config_file.write_text("lanner:\n  backup:\n    encryption-key: k3y-hunter2\n")
+    env = {"LANNER_DATABASE_URL": "postgresql+psycopg://u:hunter2@h/db?sslpassword=hunter2",
+           "LANNER_SERVER_BASIC_AUTH_USERNAME": "admin@example.com", "LANNER_SERVER_BASIC_AUTH_PASSWORD": "hunter2"}
+    for fmt in ("text", "json"):
+        result = run_lanner("configs", "show", "--format", fmt, "-c", str(config_file), env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "hunter2" not in result.stdout + result.stderr, fmt
+    text = run_lanner("configs", "show", "-c", str(config_file), env=env, cwd=tmp_path).stdout
+    assert "lanner.database.url = postgresql+psycopg://u:******@h/db?sslpassword=******" in text
+    assert re.search(r"lanner\.server\.basic-auth\.password = \*\*\*\*\*\*\s+# env", text)
+    assert re.search(r"lanner\.backup\.encryption-key = \*\*\*\*\*\*\s+# file", text)

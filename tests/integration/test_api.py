@@ -9,7 +9,7 @@ import pytest
 
 from lanner.server.runtime import Runtime
 from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
+from tests.helpers import config_for, form_token
 from tests.integration.running import FLOWS
 from tests.integration.test_engine import _wait_until as _until
 
@@ -297,9 +297,9 @@ def test_the_login_form_signs_a_browser_in_with_a_session_cookie(guarded):
     sent_back = guarded.get("/ui/flows", params={"q": "x"})
     assert sent_back.status_code == 303 and sent_back.headers["location"] == "/ui/login?next=%2Fui%2Fflows%3Fq%3Dx"
     assert guarded.get("/ui/login").status_code == 200 and guarded.get("/ui/static/lanner.css").status_code == 200
-    wrong = guarded.post("/ui/login", data={"username": "admin", "password": "nope", "next": "/ui/flows"})
+    wrong = guarded.post("/ui/login", data={"csrf_token": form_token(guarded), "username": "admin", "password": "nope", "next": "/ui/flows"})
     assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text and COOKIE not in wrong.cookies
-    right = guarded.post("/ui/login", data={"username": "admin", "password": "s3cret", "next": "/ui/flows?q=x"})
+    right = guarded.post("/ui/login", data={"csrf_token": form_token(guarded), "username": "admin", "password": "s3cret", "next": "/ui/flows?q=x"})
     assert right.status_code == 303 and right.headers["location"] == "/ui/flows?q=x"
     cookie = right.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
@@ -311,7 +311,7 @@ def test_the_login_form_signs_a_browser_in_with_a_session_cookie(guarded):
     from_ui = guarded.get("/api/v1/flows/search", headers={"X-Lanner-UI": "1"})
     assert from_ui.status_code == 401 and "www-authenticate" not in from_ui.headers  # no browser prompt
     guarded.cookies.clear()
-    elsewhere = guarded.post("/ui/login", data={"username": "admin", "password": "s3cret",
+    elsewhere = guarded.post("/ui/login", data={"csrf_token": form_token(guarded), "username": "admin", "password": "s3cret",
                                                 "next": "https://evil.example/"})
     assert elsewhere.headers["location"] == "/ui/executions"  # no open redirect
     out = guarded.get("/ui/logout")
@@ -320,7 +320,8 @@ def test_the_login_form_signs_a_browser_in_with_a_session_cookie(guarded):
 
 def test_sessions_expire_and_a_new_password_ends_them():
     from lanner.config.settings import BasicAuth
-    from lanner.web.auth import SESSION_SECONDS, Credentials
+    from lanner.web.auth import SESSION_SECONDS
+    from lanner.web.auth_users import ConfiguredCredentials as Credentials
 
     credentials = Credentials(BasicAuth(enabled=True, username="admin", password="s3cret"))
     cookie = credentials.session(now=1000.0)

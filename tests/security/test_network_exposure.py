@@ -73,3 +73,14 @@ def test_a_port_in_use_is_reported_as_such_not_as_a_bug(tmp_path):
     assert answer.returncode == 2, answer.stderr
     assert f"cannot listen on 127.0.0.1:{port}: address already in use" in answer.stderr
     assert "--port" in answer.stderr and "internal error" not in answer.stderr
+
+
+def test_authentication_on_without_a_user_may_listen_beyond_loopback_and_points_at_the_setup_page(tmp_path):
+    """Kestra's first run: the server starts, the API answers 401 and the log says where to create the user."""
+    process, log = _start(tmp_path, "--host", "0.0.0.0", LANNER_SERVER_BASIC_AUTH_ENABLED="true")
+    try:
+        wait_until(lambda: "/ui/setup" in log.read_text(), 60, "the setup notice")
+        text = log.read_text()
+        assert "no user exists yet" in text and "http://0.0.0.0:" in text and "WITHOUT authentication" not in text
+    finally:
+        _stop(process)

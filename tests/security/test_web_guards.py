@@ -11,7 +11,7 @@ import pytest
 from lanner.server.runtime import Runtime
 from lanner.store.schema_guard import prepare_database
 from tests.acceptance.cluster_harness import wait_until
-from tests.helpers import config_for
+from tests.helpers import config_for, form_token
 from tests.integration.test_api import GREETING
 
 YAML = {"Content-Type": "application/x-yaml"}
@@ -97,7 +97,7 @@ def guarded(database_url, tmp_path) -> Iterator[tuple[httpx.Client, httpx.Client
 def _sign_in(client: httpx.Client) -> str:
     from lanner.web.auth import COOKIE
 
-    signed = client.post("/ui/login", data={"username": "admin", "password": "s3cret", "next": "/ui/flows"})
+    signed = client.post("/ui/login", data={"csrf_token": form_token(client), "username": "admin", "password": "s3cret", "next": "/ui/flows"})
     assert signed.status_code == 303, signed.text
     return signed.cookies[COOKIE]
 
@@ -141,12 +141,12 @@ def test_repeated_failed_sign_ins_are_logged_then_refused_for_a_while(guarded, c
     client, other = guarded
     for attempt in range(MAX_FAILURES):
         form = attempt % 2 == 0
-        answer = (client.post("/ui/login", data={"username": "admin", "password": f"guess{attempt}"}) if form
+        answer = (client.post("/ui/login", data={"csrf_token": form_token(client), "username": "admin", "password": f"guess{attempt}"}) if form
                   else client.get("/api/v1/flows/search", auth=("admin", f"guess{attempt}")))
         assert answer.status_code == 401
     assert caplog.text.count("failed sign-in") >= MAX_FAILURES and "guess" not in caplog.text
     for answer in (client.get("/api/v1/flows/search", auth=("admin", "s3cret")),
-                   client.post("/ui/login", data={"username": "admin", "password": "s3cret"})):
+                   client.post("/ui/login", data={"csrf_token": form_token(client), "username": "admin", "password": "s3cret"})):
         assert answer.status_code == 429 and int(answer.headers["retry-after"]) > 0
         assert "too many failed sign-ins" in answer.json()["message"]
     assert other.get("/api/v1/flows/search", auth=("admin", "s3cret")).status_code == 200  # counted per webserver

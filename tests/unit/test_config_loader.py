@@ -185,3 +185,67 @@ def test_the_log_cap_per_task_is_a_size(tmp_path):
     with pytest.raises(ConfigError, match=r"lanner\.worker\.logs\.max-size-per-task: 'lots' \(from env "
                                           r"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK\): expected a size such as 10MB"):
         load_config(None, {"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK": "lots"})
+
+
+# Secrets never appear in what configuration errors say (issue #17).
+SECRET = "hunter2"
+
+
+def test_a_bad_database_url_is_shown_with_its_password_masked():
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"LANNER_DATABASE_URL": f"mysql+pymysql://u:{SECRET}@h/db"})
+    assert SECRET not in str(caught.value)
+    assert "'mysql+pymysql://u:******@h/db' (from env LANNER_DATABASE_URL)" in str(caught.value)
+
+
+def test_an_invalid_setting_next_to_a_database_url_does_not_reveal_it(tmp_path):
+    path = write(tmp_path, f"lanner:\n  database:\n    url: postgresql://u:{SECRET}@h/db\n    auto-migrate: maybe\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert SECRET not in str(caught.value) and "lanner.database.auto-migrate: 'maybe'" in str(caught.value)
+
+
+def test_an_unparseable_database_url_is_masked_whole():
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"LANNER_DATABASE_URL": f"u:{SECRET}@h"})
+    assert SECRET not in str(caught.value) and "'******'" in str(caught.value)
+
+
+def test_a_secret_setting_of_the_wrong_type_is_masked(tmp_path):
+    path = write(tmp_path, f"lanner:\n  backup:\n    encryption-key: [{SECRET}]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert SECRET not in str(caught.value) and "lanner.backup.encryption-key: '******'" in str(caught.value)
+
+
+def test_an_incomplete_basic_auth_section_does_not_echo_its_password(tmp_path):
+    path = write(tmp_path, f"lanner:\n  server:\n    basic-auth:\n      password: {SECRET}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert SECRET not in str(caught.value)
+    assert f"invalid settings for lanner.server.basic-auth (from file {path}:4): basic authentication has a password " \
+           "but no username" in str(caught.value)
+
+
+def test_a_secret_misplaced_as_a_section_is_not_echoed(tmp_path):
+    path = write(tmp_path, f"lanner:\n  database: postgresql://u:{SECRET}@h/db\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert SECRET not in str(caught.value) and "expected a mapping of settings, got a text value" in str(caught.value)
+
+
+def test_open_urls_default_to_kestras_webhooks_and_accept_a_list_or_comma_separated_text(tmp_path):
+    assert load_config(None, {}).settings.server.basic_auth.open_urls == ["/api/v1/executions/webhook/"]
+    env = {"LANNER_SERVER_BASIC_AUTH_OPEN_URLS": "/api/v1/executions/webhook/, /api/v1/flows/search"}
+    assert load_config(None, env).settings.server.basic_auth.open_urls == [
+        "/api/v1/executions/webhook/", "/api/v1/flows/search"]
+    path = write(tmp_path, "lanner:\n  server:\n    basic-auth:\n      openUrls:\n        - /api/v1/flows/\n")
+    assert load_config(path, {}).settings.server.basic_auth.open_urls == ["/api/v1/flows/"]
+    bad = write(tmp_path, "lanner:\n  server:\n    basic-auth:\n      open-urls: [api/v1/flows]\n")
+    with pytest.raises(ConfigError, match="'api/v1/flows', which is not a path"):
+        load_config(bad, {})
+
+
+def test_basic_auth_enabled_without_credentials_is_valid_the_setup_page_creates_the_user():
+    auth = load_config(None, {"LANNER_SERVER_BASIC_AUTH_ENABLED": "true"}).settings.server.basic_auth
+    assert auth.enabled and not auth.configured

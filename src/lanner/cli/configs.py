@@ -49,14 +49,15 @@ def _render(path: tuple[str, ...], value: Any) -> str:
     from datetime import timedelta
     from enum import Enum
 
+    from lanner.config.loader import secret_kind, shown
     from lanner.durations import format_duration
     from lanner.sizes import format_size
     from lanner.store.engine import masked_url
 
-    if path == ("database", "url"):
+    if secret_kind(path) == "url":
         return masked_url(value)
-    if path in (("server", "basic_auth", "password"), ("backup", "encryption_key")):
-        return "****" if value else ""
+    if secret_kind(path) == "secret":
+        return str(shown(path, value))
     if path == ("worker", "logs", "max_size_per_task"):
         return format_size(value)
     if path == ("worker", "run_as"):

@@ -159,14 +159,54 @@ def _walk(path: Path, node: Mapping, model: type[_Section], prefix: KeyPath, col
         if sub is not None:
             if value is None:
                 continue
-            if not isinstance(value, Mapping):
+            if not isinstance(value, Mapping):  # the value is not echoed: it may be a misplaced secret
                 raise ConfigError(
-                    f"{where}: invalid value for {display(prefix + (name,))}: expected a mapping of settings, got {value!r}"
+                    f"{where}: invalid value for {display(prefix + (name,))}: expected a mapping of settings, "
+                    f"got {_kind(value)}"
                 )
             _walk(path, value, sub, prefix + (name,), collected)
         else:
             collected.values[prefix + (name,)] = _plain(value)
             collected.sources[prefix + (name,)] = Source("file", where)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a text value"
+    if isinstance(value, list):
+        return "a list"
+    return "a value of another kind"
+
+
+def secret_kind(path: KeyPath) -> str | None:
+    """``secret`` (shown as ``******``), ``url`` (shown with its password masked), or None for a plain key."""
+    model: type[BaseModel] = Settings
+    for part in path:
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        sub = _section_type(info.annotation)
+        if sub is None:
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            return "secret" if extra.get("secret") else "url" if extra.get("secret_url") else None
+        model = sub
+    return None
+
+
+def shown(path: KeyPath, value: Any) -> Any:
+    """A setting's value as it may be shown to people (outputs, errors): secrets masked."""
+    from lanner.masking import MASK, mask_url_text
+
+    kind = secret_kind(path)
+    if kind == "secret":
+        return MASK if value not in ("", None) else value
+    if kind == "url" and isinstance(value, str):
+        return mask_url_text(value)
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -219,8 +259,18 @@ def _validate(collected: _Collected) -> Settings:
 
 def _describe(error: Mapping[str, Any], collected: _Collected) -> str:
     path = tuple(str(part) for part in error["loc"])
-    source = collected.sources.get(path, DEFAULT)
-    value = collected.values.get(path, error.get("input"))
+    leaf = next((path[:n] for n in range(len(path), 0, -1) if path[:n] in collected.values), None)
+    expected = _expected(error)
+    if leaf is None:
+        # A section as a whole (e.g. basic-auth enabled without a password): its values are not echoed.
+        within = sorted({str(source) for key, source in collected.sources.items() if key[:len(path)] == path})
+        origin = f" (from {', '.join(within)})" if within else ""
+        return f"invalid settings for {display(path)}{origin}: {expected}"
+    value = shown(leaf, collected.values[leaf])
+    return f"invalid value for {display(leaf)}: {value!r} (from {collected.sources.get(leaf, DEFAULT)}): {expected}"
+
+
+def _expected(error: Mapping[str, Any]) -> str:
     expected = error["msg"]
     if expected.startswith("Value error, "):
         expected = expected[len("Value error, "):]
@@ -228,4 +278,4 @@ def _describe(error: Mapping[str, Any], collected: _Collected) -> str:
         expected = f"expected one of: {error['ctx']['expected']}"
     elif error["type"] in ("bool_parsing", "bool_type"):
         expected = "expected true or false"
-    return f"invalid value for {display(path)}: {value!r} (from {source}): {expected}"
+    return expected

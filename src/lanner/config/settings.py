@@ -45,16 +45,50 @@ class Liveness(_Section):
     heartbeat_interval: Duration = Field(timedelta(seconds=1), description="How often an instance heartbeats.")
 
 
+def _comma_separated(value: object) -> object:
+    """A list given as one text (an environment variable): ``a,b`` -> ``["a", "b"]``."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+# Kestra's default ``open-urls`` (its /ping is Lanner's /health, which is always open).
+DEFAULT_OPEN_URLS = ("/api/v1/executions/webhook/",)
+
+
 class BasicAuth(_Section):
-    enabled: bool = Field(False, description="Require HTTP basic authentication on the API (health excepted).")
-    username: str = Field("", description="The user name basic authentication accepts.")
-    password: str = Field("", description="The password basic authentication accepts (shown masked).")
+    enabled: bool = Field(
+        False,
+        description="Require HTTP basic authentication on the API and the UI (health and metrics excepted); "
+                    "without a configured username and password, the UI's setup page creates the user.",
+    )
+    username: str = Field("", description="The user name basic authentication accepts (overrides the user created "
+                                          "on the setup page).")
+    password: str = Field("", description="The password basic authentication accepts (shown masked).",
+                          json_schema_extra={"secret": True})
+    open_urls: Annotated[list[str], BeforeValidator(_comma_separated)] = Field(
+        default_factory=lambda: list(DEFAULT_OPEN_URLS),
+        description="Path prefixes that need no authentication (Kestra's open-urls), besides the health endpoints, "
+                    "/metrics, the login and setup pages; comma-separated in the environment.",
+    )
 
     @model_validator(mode="after")
     def _credentials(self) -> BasicAuth:
-        if self.enabled and not (self.username and self.password):
-            raise ValueError("basic authentication is enabled but has no username or password: set both")
+        if bool(self.username) != bool(self.password):
+            missing = "password" if self.username else "username"
+            raise ValueError(f"basic authentication has a {'username' if self.username else 'password'} but no "
+                             f"{missing}: set both (lanner.server.basic-auth.username and .password), or neither "
+                             "to create the user on the UI's setup page")
+        for url in self.open_urls:
+            if not url.startswith("/"):
+                raise ValueError(f"open-urls holds {url!r}, which is not a path: each entry is a path prefix "
+                                 "starting with /, e.g. /api/v1/executions/webhook/")
         return self
+
+    @property
+    def configured(self) -> bool:
+        """Credentials given in the configuration (file or environment): they win over a stored user."""
+        return bool(self.username and self.password)
 
 
 class Server(_Section):
@@ -137,7 +171,8 @@ class Storage(_Section):
 
 class Backup(_Section):
     encryption_key: str = Field(
-        "", description="Key (passphrase, or 64 hex digits for a raw 256-bit key) that encrypts backups (shown masked)."
+        "", description="Key (passphrase, or 64 hex digits for a raw 256-bit key) that encrypts backups (shown masked).",
+        json_schema_extra={"secret": True},
     )
     folder: Path = Field(Path("./data/backups"), description="Where backups are written: lanner backups create (without -o) and those taken before migrations.")
 

@@ -105,7 +105,9 @@ class Runtime:
                                  basic_auth=self.web_auth, drain_delay=self.web_drain_delay,
                                  instance_id=self.instance_id, allowed_hosts=self.settings.allowed_hosts)
             self.web.start()
-            log.info("webserver listening on port %d (on %s)", self.web.wait_started(), host)
+            port = self.web.wait_started()
+            log.info("webserver listening on port %d (on %s)", port, host)
+            self.web.announce_authentication(host, port)
         if self.flow_path is not None:
             folder = FlowFolder(self.engine, self.flow_path)
             folder.sync()

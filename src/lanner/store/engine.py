@@ -46,10 +46,13 @@ def parse_url(raw: str) -> URL:
 
 
 def masked_url(raw: str) -> str:
+    """The configured URL as shown to people: its password masked (``******``), whole if unparseable."""
+    from lanner.masking import MASK, mask_url
+
     try:
-        return parse_url(raw).render_as_string(hide_password=True)
+        return mask_url(parse_url(raw))
     except Exception:  # an unparseable URL has nothing to hide but may hold a password: hide all
-        return "***"
+        return MASK
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -164,7 +167,9 @@ def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailableError:
 
     if is_missing_database(exc):
         return missing_database_error(engine.url)
-    masked = engine.url.render_as_string(hide_password=True)
+    from lanner.masking import mask_url
+
+    masked = mask_url(engine.url)
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if detail == "database is locked":
         return DatabaseUnavailableError(

@@ -73,7 +73,9 @@ class MigrationResult:
 
 
 def where(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    from lanner.masking import mask_url
+
+    return mask_url(engine.url)
 
 
 def current_state(engine: Engine) -> SchemaState:

@@ -51,7 +51,9 @@ def how_to_create(url: URL) -> str:
 
 def missing_database_error(url: URL, why: str = "") -> DatabaseUnavailableError:
     """The error of a command that found the database missing; ``why``: Lanner's own attempt failed, and why."""
-    masked = url.render_as_string(hide_password=True)
+    from lanner.masking import mask_url
+
+    masked = mask_url(url)
     hint = how_to_create(url)
     if not why:
         hint += "\n('lanner sys database migrate' creates it itself when this user may create databases.)"

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 
 from lanner import version
 from lanner.config.settings import BasicAuth
-from lanner.web.auth import BasicAuthMiddleware, Credentials, FailedSignIns, RevokedSessions
+from lanner.web.auth import BasicAuthMiddleware, FailedSignIns, RevokedSessions
+from lanner.web.auth_users import UserSource
 from lanner.web import (api_docs, errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
-                        routes_instance, routes_kv, routes_triggers, routes_ui, routes_webhook)
+                        routes_instance, routes_kv, routes_setup, routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
 from lanner.web.security import SecurityMiddleware
 
@@ -23,15 +24,16 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     app.state.server = server
-    app.state.credentials = None
+    app.state.users = None  # authentication off; else where the user is found (configuration or database)
     app.state.failed_sign_ins = FailedSignIns()
     app.state.revoked_sessions = RevokedSessions(server.engine)
     if basic_auth is not None and basic_auth.enabled:
-        app.add_middleware(BasicAuthMiddleware, settings=basic_auth)
-        app.state.credentials = Credentials(basic_auth)  # the login form's
+        app.state.users = UserSource(basic_auth, server.engine)
+        app.add_middleware(BasicAuthMiddleware, users=app.state.users)
     app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)  # outermost: before authentication
     errors.install(app)
     app.include_router(routes_health.router)
+    app.include_router(routes_setup.api)
     app.include_router(routes_flows.router)
     app.include_router(routes_webhook.router)  # /executions/webhook/...: before the /executions/{id} routes
     app.include_router(routes_executions.router)
@@ -41,6 +43,7 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     app.include_router(routes_instance.router)
     app.include_router(metrics.router)
     app.include_router(routes_ui.root)
+    app.include_router(routes_setup.ui)
     app.include_router(routes_ui.router)
     api_docs.install(app)  # Swagger UI from the package, not a CDN
     routes_ui.mount_static(app)

@@ -1,7 +1,10 @@
 """HTTP basic authentication (``lanner.server.basic-auth``), as in Kestra's open-source edition.
 
-When enabled, every route but the health endpoints and ``/metrics`` needs the configured
-user name and password; they are compared in constant time.  A browser may instead sign
+When enabled, every route but the health endpoints, ``/metrics``, ``/api/v1/configs`` and
+the configured ``open-urls`` needs the user name and password: the configuration's, or
+those of the user created on the setup page (:mod:`lanner.web.auth_users`); until that
+user exists, every UI page leads to the setup page and the API answers 401.  They are
+compared in constant time.  A browser may instead sign
 in once on the UI's login form (``/ui/login``): it then carries a session cookie
 (HttpOnly, SameSite=Strict, Secure over HTTPS, 12 hours) signed with a key derived from
 the credentials, so every webserver of a cluster accepts it and changing the password
@@ -23,10 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import logging
-import secrets
 import threading
 import time
 from collections import deque
@@ -49,13 +49,18 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from starlette.middleware.base import RequestResponseEndpoint
 
-    from lanner.config.settings import BasicAuth
+    from lanner.web.auth_users import Credentials, UserSource
 
 log = logging.getLogger(__name__)
 
-# Probes and scrapers must not need credentials, nor the login form and what it loads
-# (nor ``/`` itself, only a redirect to ``/ui/``, which leads to the login form).
-OPEN = ("/health", "/metrics", "/ui/login", "/ui/static/")
+# Probes and scrapers must not need credentials, nor the login and setup forms and what they load
+# (nor ``/`` itself, only a redirect to ``/ui/``, which leads to the login form).  The configured
+# ``open-urls`` (Kestra's; by default its webhooks, which their key protects) are added to these.
+OPEN = ("/health", "/metrics", "/ui/login", "/ui/setup", "/ui/static/")
+CONFIGS = "/api/v1/configs"  # open, as in Kestra: what a client needs before it signs in (no secret)
+SETUP_PAGE = "/ui/setup"
+# Kestra's setup endpoints (with and without its tenant), open until the user exists.
+SETUP_API = ("/api/v1/basicAuth", "/api/v1/main/basicAuth", "/api/v1/basicAuthValidationErrors")
 COOKIE = "lanner_session"
 SESSION_SECONDS = 12 * 3600
 UI_HEADER = "x-lanner-ui"
@@ -63,42 +68,6 @@ MAX_FAILURES = 10  # failed sign-ins of one client within FAILURE_WINDOW before 
 FAILURE_WINDOW = 300.0  # seconds
 REVOKED_KEY = "revoked_sessions"  # instance_settings: {session id: when it would have expired}
 REVOKED_REFRESH = 1.0  # seconds between two reads of the revoked sessions
-
-
-class Credentials:
-    """The configured user and password: checks them, and signs and checks session cookies."""
-
-    def __init__(self, settings: BasicAuth) -> None:
-        self._user = settings.username.encode()
-        self._password = settings.password.encode()
-        # Derived from the credentials: every webserver agrees, and a new password ends old sessions.
-        self._key = hmac.new(self._password, b"lanner session v1|" + self._user, hashlib.sha256).digest()
-
-    def valid(self, user: bytes, password: bytes) -> bool:
-        # Both compared, always: how long it takes says nothing about which one was wrong.
-        user_ok = hmac.compare_digest(user, self._user)
-        password_ok = hmac.compare_digest(password, self._password)
-        return user_ok and password_ok
-
-    def session(self, now: float | None = None) -> str:
-        session_id = secrets.token_urlsafe(16)
-        expires = str(int((now or time.time()) + SESSION_SECONDS))
-        return f"{session_id}.{expires}.{self._sign(session_id, expires)}"
-
-    def session_id(self, cookie: str, now: float | None = None) -> str | None:
-        """The id of a valid, unexpired session cookie (revocation aside); None otherwise."""
-        session_id, _, rest = cookie.partition(".")
-        expires, _, signature = rest.partition(".")
-        if not session_id or not expires.isdigit() or not hmac.compare_digest(signature, self._sign(session_id, expires)):
-            return None
-        return session_id if int(expires) > (now or time.time()) else None
-
-    def session_valid(self, cookie: str, now: float | None = None) -> bool:
-        return self.session_id(cookie, now) is not None
-
-    def _sign(self, session_id: str, expires: str) -> str:
-        digest = hmac.new(self._key, f"{session_id}|{expires}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 class RevokedSessions:
@@ -177,14 +146,19 @@ def too_many(retry_after: int) -> JSONResponse:
 
 
 class BasicAuthMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app, settings: BasicAuth) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app, users: UserSource) -> None:  # type: ignore[no-untyped-def]
         super().__init__(app)
-        self._credentials = Credentials(settings)
+        self._users = users
+        self._open = OPEN + tuple(users.settings.open_urls)
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
-        if path == "/" or path.startswith(OPEN):
+        if path == "/" or path.startswith(self._open) or path == CONFIGS:
             return await call_next(request)
+        users = self._users
+        credentials = users.current() if users.fresh() else await run_in_threadpool(users.current)
+        if credentials is None:
+            return await self._before_setup(request, call_next)
         header = request.headers.get("authorization", "")
         if header:
             client = client_address(request)
@@ -192,12 +166,12 @@ class BasicAuthMiddleware(BaseHTTPMiddleware):
             wait = failures.retry_after(client)
             if wait:
                 return too_many(wait)
-            user = self._allowed(header)
-            if user is not None:
+            # scrypt (a stored user) takes tens of milliseconds: not on the event loop.
+            if await run_in_threadpool(_allowed, credentials, header):
                 return await call_next(request)
-            failures.failed(client, self._user_of(header), "Authorization header")
+            failures.failed(client, _user_of(header), "Authorization header")
         else:
-            session_id = self._credentials.session_id(request.cookies.get(COOKIE, ""))
+            session_id = credentials.session_id(request.cookies.get(COOKIE, ""))
             if session_id is not None and not await run_in_threadpool(request.app.state.revoked_sessions.revoked,
                                                                       session_id):
                 if request.method in UNSAFE_METHODS and not request.headers.get(UI_HEADER):
@@ -213,20 +187,34 @@ class BasicAuthMiddleware(BaseHTTPMiddleware):
         challenge = {} if request.headers.get(UI_HEADER) else {"WWW-Authenticate": 'Basic realm="Lanner"'}
         return JSONResponse(body("authentication required"), status_code=401, headers=challenge)
 
-    def _allowed(self, header: str) -> str | None:
-        """The user name of a valid basic ``Authorization`` header; None otherwise."""
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
-            return None
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
-        except (binascii.Error, ValueError):
-            return None
-        return user.decode(errors="replace") if self._credentials.valid(user, password) else None
-
     @staticmethod
-    def _user_of(header: str) -> str:
-        try:
-            return base64.b64decode(header.partition(" ")[2], validate=True).partition(b":")[0].decode(errors="replace")
-        except (binascii.Error, ValueError):
-            return "?"
+    async def _before_setup(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """No user yet: only the setup (page and API) answers; every UI page leads to it, the API says 401."""
+        path = request.url.path
+        if path in SETUP_API:
+            return await call_next(request)
+        if path.startswith("/ui") and request.method == "GET":
+            return RedirectResponse(SETUP_PAGE, status_code=303)
+        return JSONResponse(body(
+            "authentication required, and no user exists yet: create it on the setup page (/ui/setup) or with "
+            "POST /api/v1/basicAuth {\"username\": ..., \"password\": ...}, or set "
+            "lanner.server.basic-auth.username and password"), status_code=401)
+
+
+def _allowed(credentials: Credentials, header: str) -> bool:
+    """Whether a basic ``Authorization`` header names the user and its password."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
+    except (binascii.Error, ValueError):
+        return False
+    return credentials.valid(user, password)
+
+
+def _user_of(header: str) -> str:
+    try:
+        return base64.b64decode(header.partition(" ")[2], validate=True).partition(b":")[0].decode(errors="replace")
+    except (binascii.Error, ValueError):
+        return "?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from lanner import version
@@ -40,8 +40,11 @@ def ready(srv: Server = Depends(server)) -> JSONResponse:
 
 
 @router.get("/api/v1/configs")
-def configs(srv: Server = Depends(server)) -> dict[str, Any]:
+def configs(request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
+    """Open without authentication, as in Kestra; ``isBasicAuthInitialized``: the basic-auth user exists."""
     with srv.engine.connect() as connection:
         maintenance = bool((maintenance_flag.read(connection) or {}).get("on"))
+    users = request.app.state.users
     return {"version": version(), "schemaVersion": migrator.current_state(srv.engine).current,
-            "instanceId": srv.instance_id, "isMaintenanceMode": maintenance, "features": []}
+            "instanceId": srv.instance_id, "isMaintenanceMode": maintenance, "features": [],
+            "isBasicAuthInitialized": users is not None and users.current() is not None}

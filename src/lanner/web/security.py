@@ -6,7 +6,8 @@ good as a shell on the workers.  Four rules guard it:
 - **Listening.** The default address is loopback (``lanner.server.host``).  Listening
   anywhere else without authentication is refused at start-up
   (:func:`check_exposure`), unless ``lanner.server.allow-unauthenticated`` says it is
-  meant, which is then logged as a warning at every start.
+  meant, which is then logged as a warning at every start.  Authentication on without
+  a user yet counts as on: until the setup page creates the user, the API answers 401.
 - **Host names** (DNS rebinding: a hostile page whose name resolves to 127.0.0.1).  A
   request whose ``Host`` is not an allowed name is refused (400).  By default, a
   webserver on loopback answers only to loopback names; ``lanner.server.allowed-hosts``
@@ -74,7 +75,8 @@ def check_exposure(host: str, authenticated: bool, allow_unauthenticated: bool) 
     raise ConfigError(
         f"refusing to listen on {host} without authentication: anyone who can reach it could run code on the "
         "workers",
-        "Enable authentication (lanner.server.basic-auth.enabled: true, with a username and password), or listen "
+        "Enable authentication (lanner.server.basic-auth.enabled: true; with no username and password set, the "
+        "first visit of the UI creates the user on its setup page), or listen "
         "on loopback (lanner.server.host: 127.0.0.1, or --host 127.0.0.1), or, if a proxy in front of Lanner "
         "authenticates every request, set lanner.server.allow-unauthenticated: true.")
 

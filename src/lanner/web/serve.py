@@ -35,6 +35,7 @@ class WebServer:
         self.context = Server(engine, queue, flows, instance_id=instance_id)
         self.drain_delay = drain_delay
         app = create_app(self.context, basic_auth, allowed_hosts=allowed_host_names(host, allowed_hosts or []))
+        self.app = app
         config = uvicorn.Config(app, host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=30)
         self._server = uvicorn.Server(config)
@@ -54,6 +55,23 @@ class WebServer:
                              "Stop what uses that address, or choose another with --port (or lanner.server.host "
                              "and --host for the address).")
         return self._server.servers[0].sockets[0].getsockname()[1]
+
+    def announce_authentication(self, host: str, port: int) -> None:
+        """Say at start what authentication still needs: the user to create, or the rules its password breaks."""
+        from lanner.web.auth_users import problems
+
+        users = self.app.state.users
+        if users is None:
+            return
+        if users.configured:
+            found = problems(users.settings.username, users.settings.password)
+            if found:
+                log.warning("the configured basic-auth credentials are weaker than Kestra's rules (Lanner uses them "
+                            "all the same): %s", "; ".join(found))
+        elif users.current() is None:
+            shown = f"[{host}]" if ":" in host else host
+            log.warning("basic authentication is on and no user exists yet: open http://%s:%d/ui/setup to create it "
+                        "(the first visitor does); until then the API answers 401", shown, port)
 
     def _run(self) -> None:
         config = self._server.config

@@ -68,8 +68,9 @@ _templates.filters["took"] = took
 
 
 def page(request: Request, name: str, **values: Any) -> HTMLResponse:
-    """A rendered page; ``signs_in``: authentication is on, so the header offers to sign out."""
-    signs_in = getattr(request.app.state, "credentials", None) is not None
+    """A rendered page; ``signs_in``: authentication is on and its user exists, so the header offers to sign out."""
+    users = getattr(request.app.state, "users", None)
+    signs_in = users is not None and users.current() is not None
     return HTMLResponse(_templates.get_template(name).render(version=version(), signs_in=signs_in, **values))
 
 

@@ -77,9 +77,11 @@ def test_diff_lines_are_classified():
         "file", "file", "hunk", "del", "add", "same"]
 
 
-def request(credentials: object = None) -> Any:
-    """What ``page`` reads of a request: the app's credentials (None: authentication is off)."""
-    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(credentials=credentials)))
+def request(credentials: object = None, users: object = None) -> Any:
+    """What ``page`` reads of a request: where the app finds its user (None: authentication is off)."""
+    if credentials is not None:
+        users = SimpleNamespace(current=lambda: credentials)
+    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(users=users)))
 
 
 def test_pages_escape_what_they_show():
@@ -92,6 +94,9 @@ def test_sign_out_is_offered_only_when_authentication_is_on():
     assert "Sign out" not in page(request(), "flow_new.html", source="").body.decode()
     assert 'href="/ui/logout"' in page(request(object()), "flow_new.html", source="").body.decode()
     assert "Sign out" not in page(request(object()), "login.html", next="/ui/flows", problem=None).body.decode()
+    no_user_yet = request(users=SimpleNamespace(current=lambda: None))  # authentication on, setup pending
+    assert "Sign out" not in page(no_user_yet, "flow_new.html", source="").body.decode()
+    assert "Sign out" not in page(no_user_yet, "setup.html", problems=[], username="").body.decode()
 
 
 def test_the_execution_page_marks_the_branches_of_the_flow_and_of_its_flowables():

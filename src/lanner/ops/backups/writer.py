@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from lanner import version as lanner_version
 from lanner.errors import UsageError
+from lanner.masking import mask_url
 from lanner.ops.backups import crypto, manifest
 from lanner.ops.backups.frames import LineWriter
 from lanner.ops.backups.manifest import EXCLUDED_SETTINGS, FORMAT_VERSION, STORAGE_FILES, Header
@@ -159,7 +160,7 @@ class _snapshot_connection:  # noqa: N801 - used as a context manager
 
 def _read_snapshot(connection: Connection, include_data: bool) -> _Snapshot:
     state = read_state(connection)
-    verify(state, connection.engine.url.render_as_string(hide_password=True))
+    verify(state, mask_url(connection.engine.url))
     if state.current is None:
         raise UsageError("the database has no Lanner schema yet: there is nothing to back up",
                          "Check lanner.database.url (or LANNER_DATABASE_URL).")
