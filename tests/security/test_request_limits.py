@@ -14,7 +14,7 @@ from lanner.config.settings import Multipart
 from lanner.config.settings import Server as ServerSettings
 from lanner.engine.flow_cache import FlowCache
 from lanner.server.runtime import Runtime
-from lanner.store import log_lines
+from lanner.store import flow_repository, log_lines
 from lanner.store.engine import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
@@ -216,3 +216,21 @@ def test_limits_are_read_from_the_server_settings():
     limits = Limits.of(ServerSettings(max_request_size="2MB", multipart={"max_part_size": "2KB", "max_parts": 7},
                                       max_log_page_size=50, threads=3))
     assert limits == Limits(2 << 20, 2048, 7, 50, 3)
+
+
+def test_searching_flows_parses_no_source(web, monkeypatch):
+    """The parsed definition is stored with each revision when it is saved; a search reads it."""
+    labelled = HOOKED.replace("id: hooked", "id: labelled").replace("inputs:", "labels:\n  team: data\ninputs:", 1)
+    assert web.post("/api/v1/flows", content=labelled, headers=YAML).status_code == 200
+
+    def refuse(_source: str) -> None:
+        raise AssertionError("a search parsed a flow source")
+
+    monkeypatch.setattr(flow_repository, "parse", refuse)
+    found = web.get("/api/v1/flows/search", params={"namespace": "lanner.limits"}).json()
+    assert found["total"] == 2 and [f["id"] for f in found["results"]] == ["hooked", "labelled"]
+    assert found["results"][0]["tasks"][0]["type"] == "io.kestra.plugin.core.flow.Pause"
+    by_label = web.get("/api/v1/flows/search", params={"labels": "team:data"}).json()
+    assert by_label["total"] == 1 and by_label["results"][0]["labels"] == {"team": "data"}
+    paged = web.get("/api/v1/flows/search", params={"size": 1, "page": 2, "q": "limits"}).json()
+    assert paged["total"] == 2 and [f["id"] for f in paged["results"]] == ["labelled"]

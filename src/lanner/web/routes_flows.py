@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from lanner.flows.namespace_deploy import deploy, namespace_problems
 from lanner.flows.problems import dotted
 from lanner.flows.validator import Validation, validate_source
-from lanner.plain_yaml import YamlError, parse
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
 from lanner.web import params, shapes
@@ -55,12 +54,7 @@ def _valid(source: str) -> Validation:
 
 
 def _shape(revision: flow_repository.FlowRevision, *, source: bool) -> dict[str, Any]:
-    try:
-        data = parse(revision.source).data
-    except YamlError:
-        data = {}
-    definition = data if isinstance(data, dict) else {}
-    return {**definition, **shapes.flow(revision, with_source=source)}
+    return {**revision.parsed(), **shapes.flow(revision, with_source=source)}
 
 
 @router.post("", openapi_extra=YAML, status_code=200)
@@ -135,23 +129,22 @@ async def update_namespace(namespace: str, request: Request, delete: bool = True
 def search(namespace: str | None = None, q: str | None = None, labels: list[str] = Query(default=[]),
            page: int = Query(1, ge=1, le=MAX_PAGE), size: int = Query(25, ge=1, le=1000),
            srv: Server = Depends(server)) -> dict[str, Any]:
+    """Filters on what the flows table holds (no source); only the page's revisions are read, with the
+    definitions parsed when they were saved."""
     wanted = params.labels(labels).items()
     with srv.engine.connect() as connection:
-        found = flow_repository.list_flows(connection, namespace, with_children=bool(namespace))
-    if q:
-        found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
-    shaped = [_shape(f, source=False) for f in found]
-    if wanted:
-        shaped = [f for f in shaped if all(_labels_of(f).get(key) == value for key, value in wanted)]
-    return {"results": shaped[(page - 1) * size: page * size], "total": len(shaped)}
-
-
-def _labels_of(definition: dict[str, Any]) -> dict[str, str]:
-    """A flow's labels, written as a map or as Kestra's list of {key, value}."""
-    labels = definition.get("labels") or {}
-    if isinstance(labels, list):
-        return {str(item.get("key")): str(item.get("value")) for item in labels if isinstance(item, dict)}
-    return {str(key): str(value) for key, value in labels.items()} if isinstance(labels, dict) else {}
+        found = flow_repository.list_for_search(connection, namespace, with_children=bool(namespace))
+        if q:
+            found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
+        if wanted:
+            found = [f for f in found if all(str(f.labels.get(key)) == value and key in f.labels
+                                             for key, value in wanted)]
+        shown = found[(page - 1) * size: page * size]
+        keys = [(f.tenant_id, f.namespace, f.flow_id, f.revision) for f in shown]
+        revisions = {(r.namespace, r.flow_id): r for r in flow_repository.get_revisions(connection, keys)}
+    results = [_shape(revisions[f.namespace, f.flow_id], source=False) for f in shown
+               if (f.namespace, f.flow_id) in revisions]
+    return {"results": results, "total": len(found)}
 
 
 @router.get("/{namespace}/{flow_id}")
