@@ -17,6 +17,7 @@ from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
+from lanner.web.limits import blocking
 
 router = APIRouter(prefix="/api/v1/flows", tags=["Flows"])
 MAX_INT = 2**31 - 1  # what a database INTEGER holds: larger numbers are a 400, not an overflow
@@ -59,7 +60,11 @@ def _shape(revision: flow_repository.FlowRevision, *, source: bool) -> dict[str,
 
 @router.post("", openapi_extra=YAML, status_code=200)
 async def create(request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    validation = _valid(await _source(request))
+    return await blocking(_create, srv, await _source(request))  # the body is read here, the rest on a thread
+
+
+def _create(srv: Server, source: str) -> dict[str, Any]:
+    validation = _valid(source)
     flow = validation.flow
     with write_connection(srv.engine) as connection, connection.begin():
         if (current := flow_repository.get_flow(connection, flow.namespace, flow.id)) and not current.deleted:
@@ -72,7 +77,11 @@ async def create(request: Request, srv: Server = Depends(server)) -> dict[str, A
 
 @router.put("/{namespace}/{flow_id}", openapi_extra=YAML)
 async def update(namespace: str, flow_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    validation = _valid(await _source(request))
+    return await blocking(_update, srv, namespace, flow_id, await _source(request))
+
+
+def _update(srv: Server, namespace: str, flow_id: str, source: str) -> dict[str, Any]:
+    validation = _valid(source)
     flow = validation.flow
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise ApiError(400, f"the source defines {flow.namespace}.{flow.id}, not {namespace}.{flow_id}")
@@ -87,7 +96,7 @@ async def update(namespace: str, flow_id: str, request: Request, srv: Server = D
 
 @router.post("/validate", openapi_extra=YAML)
 async def validate(request: Request) -> list[dict[str, Any]]:
-    validation = validate_source(await _source(request), "flow.yaml")
+    validation = await blocking(validate_source, await _source(request), "flow.yaml")
     flow = validation.flow
     return [{"flow": flow.id if flow else None, "namespace": flow.namespace if flow else None,
              "constraints": "\n".join(p.format() for p in validation.errors) or None,
@@ -102,7 +111,7 @@ async def migrate(request: Request) -> dict[str, Any]:
     """
     from lanner.upgrade.rewrite import rewrite_source
 
-    done = rewrite_source(await _source(request))
+    done = await blocking(rewrite_source, await _source(request))
     return {"source": done.new_source, "changes": done.changes, "refused": done.refused}
 
 
@@ -113,7 +122,11 @@ async def update_namespace(namespace: str, request: Request, delete: bool = True
 
     ``delete`` (default true, as Kestra): the namespace's flows absent from the body are deleted.
     """
-    documents = [part for part in re.split(r"(?m)^---[ \t]*$", await _source(request)) if part.strip()]
+    return await blocking(_update_namespace, srv, namespace, await _source(request), delete)
+
+
+def _update_namespace(srv: Server, namespace: str, source: str, delete: bool) -> list[dict[str, Any]]:
+    documents = [part for part in re.split(r"(?m)^---[ \t]*$", source) if part.strip()]
     results = [validate_source(document, f"document {index + 1}") for index, document in enumerate(documents)]
     problems = [p for r in results for p in _problems(r) if p["severity"] == "error"]
     problems += [{"message": line, "path": "namespace", "line": None, "column": None, "severity": "error"}
