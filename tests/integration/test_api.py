@@ -439,8 +439,10 @@ def test_ui_pages_show_flows_executions_task_runs_and_logs(api):
     listed = api.get("/ui/executions").text
     assert execution["id"] in listed and "SUCCESS" in listed
     page = api.get(f"/ui/executions/{execution['id']}").text
-    assert "hello" in page and "hello &lt;ui&gt; x1" in page  # escaped, not injected
-    assert "<ui>" not in page
+    assert 'id="logs"' in page and "hello" in page  # the log lines come from the stream, a page at a time
+    assert "<ui>" not in page  # escaped, not injected
+    stream = api.get(f"/api/v1/logs/{execution['id']}/follow").text  # (the execution ended: the stream ends)
+    assert "hello <ui> x1" in stream
     assert api.get("/ui/static/lanner.css").status_code == 200
     instance = api.get("/ui/instance").text
     from lanner.store.migration_scripts import head

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -16,9 +17,11 @@ import sqlalchemy as sa
 from lanner import version
 from lanner.flows.validator import validate_source
 from lanner.model.service_state import ServiceState
-from lanner.store import flow_repository, migrator, service_instances
+from lanner.store import migrator, service_instances
 from lanner.store.engine import create_engine, write_connection
 from lanner.store.queue import Queue
+from lanner.store.tables import flow_revisions
+from lanner.store.tables import flows as flows_table
 from lanner.upgrade.check import run_check
 from tests.conftest import run_lanner
 from tests.helpers import config_for, snapshot
@@ -61,10 +64,19 @@ def old_database(database_url):
     migrator.migrate(engine, config.settings.database, target="0001")
     with write_connection(engine) as connection, connection.begin():
         for source in (OLD_FLOW, CURRENT_FLOW):
-            flow_repository.save_flow(connection, validate_source(source).flow, source)
+            _save_at_0001(connection, source)
     register(engine, "0.0.9", "WORKER")
     yield engine
     engine.dispose()
+
+
+def _save_at_0001(connection, source, flow=None):
+    """The flow's rows as 0001 holds them (today's save_flow writes columns added since)."""
+    flow, now = flow or validate_source(source).flow, datetime.now(UTC)
+    key = {"tenant_id": "main", "namespace": flow.namespace, "flow_id": flow.id, "revision": 1, "source": source,
+           "deleted": False, "created_at": now}
+    connection.execute(sa.insert(flow_revisions).values(**key))
+    connection.execute(sa.insert(flows_table).values(**key, labels={}, disabled=False, updated_at=now))
 
 
 def register(engine, lanner_version, service_type, schema_version="0001"):
@@ -88,8 +100,9 @@ def test_check_reports_schema_migrations_flows_workers_and_changes(old_database,
     assert report["format"] == 1 and report["binary"]["version"] == version()
     assert report["database"]["schemaVersion"] == "0001" and report["database"]["migratedBy"] == version()
     assert report["versionsBetween"][-1] == "Unreleased"
-    [migration] = report["migrations"]
-    assert migration["revision"] == "0002" and migration["expectedSeconds"] > 0
+    assert [m["revision"] for m in report["migrations"]] == ["0002", "0003"]
+    migration = report["migrations"][0]
+    assert migration["expectedSeconds"] > 0
     steps = {step["table"]: step for step in migration["steps"]}
     assert set(steps) == {"worker_jobs_running", "task_runs", "queue_messages"}
     postgres = database_url.startswith("postgresql")
@@ -191,7 +204,7 @@ def test_a_stored_flow_this_lanner_no_longer_accepts_is_a_blocker(old_database, 
     assert not validate_source(accepted_then).valid
     with write_connection(old_database) as connection, connection.begin():
         model = validate_source(CURRENT_FLOW.replace("id: current", "id: guarded")).flow
-        flow_repository.save_flow(connection, model, accepted_then)
+        _save_at_0001(connection, accepted_then, model)
     report = run_check(old_database, config_for(database_url))
     [blocker] = report.blockers
     assert blocker.code == "flow-invalid"

@@ -91,6 +91,13 @@ class BasicAuth(_Section):
         return bool(self.username and self.password)
 
 
+class Multipart(_Section):
+    max_part_size: Size = Field(
+        1 << 20, description="The largest value one field of a form (multipart or URL-encoded) may hold.",
+    )
+    max_parts: int = Field(1000, ge=1, description="How many fields one form may hold.")
+
+
 class Server(_Section):
     aliases: ClassVar[dict[str, str]] = {"terminate_grace_period": "termination_grace_period"}
 
@@ -123,6 +130,18 @@ class Server(_Section):
     )
     drain_delay: Duration = Field(
         timedelta(0), description="How long a stopping webserver answers unready before it stops accepting requests."
+    )
+    max_request_size: Size = Field(
+        10 << 20,
+        description="The largest request body the webserver reads (flow sources, inputs, webhook bodies); larger "
+                    "ones are answered 413 without being read.",
+    )
+    multipart: Multipart = Multipart()
+    max_log_page_size: int = Field(
+        10_000, ge=1, description="The most log lines one answer of GET /api/v1/logs/{executionId} holds.",
+    )
+    threads: int = Field(
+        40, ge=1, description="Threads that run the webserver's blocking work (database reads and writes) at once.",
     )
 
 

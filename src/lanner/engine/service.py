@@ -42,6 +42,12 @@ class ExecutionNotFound(LannerError):
     pass
 
 
+def wait_timeout(execution_id: str, state: State, timeout: float) -> WaitTimeoutError:
+    """What a wait for an execution's end that ran out of time says."""
+    how = f"ended {state} but its afterExecution tasks are still running" if state.terminal else f"still {state}"
+    return WaitTimeoutError(f"execution {execution_id} {how} after {timeout:g} s")
+
+
 def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], labels: Mapping[str, str],
                   trigger: dict[str, Any] | None, tenant_id: str, now: datetime) -> Execution:
     """A CREATED execution of ``flow`` with its inputs resolved (raises InputsError listing every problem)."""
@@ -213,21 +219,26 @@ class Executions:
         self.queue.follow_signals(messages.ENDED)
         self.queue.wait(messages.ENDED, 0)  # listening from now on: an end after the check below wakes the wait
         while True:
-            with self.engine.connect() as connection:
-                state = repo.execution_state(connection, execution_id, tenant_id)
-            if state is None:
-                raise ExecutionNotFound(f"execution {execution_id} not found")
-            if state.terminal:
-                execution = self.get(execution_id, tenant_id)
-                if self._over(execution):
-                    return execution
+            state, execution = self.end_of(execution_id, tenant_id)
+            if execution is not None:
+                return execution
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                how = f"ended {state} but its afterExecution tasks are still running" if state.terminal \
-                    else f"still {state}"
-                raise WaitTimeoutError(f"execution {execution_id} {how} after {timeout:g} s")
+                raise wait_timeout(execution_id, state, timeout)
             # Bounded: a signal may be lost (a listener reconnecting); the state check is the truth.
             self.queue.wait(messages.ENDED, min(remaining, 1.0))
+
+    def end_of(self, execution_id: str, tenant_id: str = "main") -> tuple[State, Execution | None]:
+        """One look: the execution's state, and the execution once it is over (else None)."""
+        with self.engine.connect() as connection:
+            state = repo.execution_state(connection, execution_id, tenant_id)
+        if state is None:
+            raise ExecutionNotFound(f"execution {execution_id} not found")
+        if state.terminal:
+            execution = self.get(execution_id, tenant_id)
+            if self._over(execution):
+                return state, execution
+        return state, None
 
     def _over(self, execution: Execution) -> bool:
         """Ended, its afterExecution tasks included (they run once its state is final)."""

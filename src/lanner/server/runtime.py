@@ -98,12 +98,14 @@ class Runtime:
                 on_fenced=self._fenced, running_jobs=lambda: self.worker.running_count if self.worker else 0)
             self.membership.start()
         if self.web_port is not None:
+            from lanner.web.limits import Limits
             from lanner.web.serve import WebServer  # FastAPI only for processes that serve
 
             host = self.web_host or self.settings.host
             self.web = WebServer(self.engine, self.queue, self.flows, host=host, port=self.web_port,
                                  basic_auth=self.web_auth, drain_delay=self.web_drain_delay,
-                                 instance_id=self.instance_id, allowed_hosts=self.settings.allowed_hosts)
+                                 instance_id=self.instance_id, allowed_hosts=self.settings.allowed_hosts,
+                                 limits=Limits.of(self.settings))
             self.web.start()
             port = self.web.wait_started()
             log.info("webserver listening on port %d (on %s)", port, host)

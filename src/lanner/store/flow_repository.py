@@ -4,18 +4,25 @@ Saving a flow whose source changed stores revision N+1 with the source exactly a
 written; saving the same source again stores nothing.  Deleting a flow stores one more
 revision marked deleted, so history is never lost and a flow re-created later
 continues the numbering (as Kestra does).
+
+Each revision also keeps its source parsed (``definition``, the YAML as JSON), written
+once when it is saved, so that searching flows never parses their sources again.  A
+revision saved by a version that did not write it has none; readers then parse its
+source (:func:`definition_of`).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.plain_yaml import YamlError, parse
 from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
 from lanner.store import trigger_repository
 
@@ -33,6 +40,21 @@ class FlowRevision:
     source: str
     deleted: bool
     created_at: datetime | None = None
+    tenant_id: str = DEFAULT_TENANT
+    definition: dict[str, Any] | None = field(default=None, compare=False)  # the parsed source, when stored
+
+    def parsed(self) -> dict[str, Any]:
+        """The source as a mapping: the stored definition, else the source parsed now ({} if it is not one)."""
+        return self.definition if self.definition is not None else definition_of(self.source) or {}
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What searching flows looks at: no source."""
+    namespace: str
+    flow_id: str
+    revision: int
+    labels: dict[str, Any]
     tenant_id: str = DEFAULT_TENANT
 
 
@@ -58,7 +80,7 @@ def save_flow(connection: Connection, flow: Flow, source: str, tenant_id: str = 
     now = datetime.now(UTC)
     connection.execute(sa.insert(flow_revisions).values(
         tenant_id=tenant_id, namespace=flow.namespace, flow_id=flow.id, revision=revision, source=source,
-        deleted=False, created_at=now,
+        deleted=False, created_at=now, definition=_stored(definition_of(source)),
     ))
     values = dict(revision=revision, source=source, labels=dict(flow.labels), disabled=flow.disabled, deleted=False,
                   updated_at=now)
@@ -81,7 +103,7 @@ def delete_flow(connection: Connection, namespace: str, flow_id: str, tenant_id:
     now = datetime.now(UTC)
     connection.execute(sa.insert(flow_revisions).values(
         tenant_id=tenant_id, namespace=namespace, flow_id=flow_id, revision=revision, source=current.source,
-        deleted=True, created_at=now,
+        deleted=True, created_at=now, definition=_stored(definition_of(current.source)),
     ))
     connection.execute(sa.update(flows).where(*key).values(revision=revision, deleted=True, updated_at=now))
     trigger_repository.forget_flow(connection, namespace, flow_id, tenant_id)
@@ -132,6 +154,34 @@ def list_flows(connection: Connection, namespace: str | None = None, *, with_chi
     return [_revision(row, row.updated_at) for row in rows]
 
 
+def list_for_search(connection: Connection, namespace: str | None = None, *, with_children: bool = False,
+                    tenant_id: str = DEFAULT_TENANT) -> list[Listed]:
+    """What :func:`list_flows` lists, without the sources (their revisions are read by page: :func:`get_revisions`)."""
+    columns = (flows.c.tenant_id, flows.c.namespace, flows.c.flow_id, flows.c.revision, flows.c.labels)
+    query = sa.select(*columns).where(flows.c.tenant_id == tenant_id, ~flows.c.deleted)
+    if namespace is not None:
+        condition = flows.c.namespace == namespace
+        if with_children:
+            condition = condition | flows.c.namespace.startswith(namespace + ".", autoescape=True)
+        query = query.where(condition)
+    rows = connection.execute(query.order_by(flows.c.namespace, flows.c.flow_id))
+    return [Listed(row.namespace, row.flow_id, row.revision, row.labels or {}, row.tenant_id) for row in rows]
+
+
+def definition_of(source: str) -> dict[str, Any] | None:
+    """A source parsed as stored with its revision: a mapping that JSON holds, else None."""
+    try:
+        data = parse(source).data
+        json.dumps(data, allow_nan=False)  # PostgreSQL's JSON has no NaN or infinities
+    except (YamlError, ValueError, TypeError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _stored(definition: dict[str, Any] | None) -> Any:
+    return sa.null() if definition is None else definition  # SQL NULL, not JSON null
+
+
 def diff(old: FlowRevision, new: FlowRevision) -> str:
     """A unified diff between two revisions' sources."""
     return "".join(difflib.unified_diff(
@@ -158,7 +208,9 @@ def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
 
 
 def _revision(row, created_at) -> FlowRevision:  # type: ignore[no-untyped-def]
-    return FlowRevision(row.namespace, row.flow_id, row.revision, row.source, row.deleted, created_at, row.tenant_id)
+    definition = row._mapping.get("definition")  # flow_revisions rows only
+    return FlowRevision(row.namespace, row.flow_id, row.revision, row.source, row.deleted, created_at, row.tenant_id,
+                        definition)
 
 
 def all_current(connection: Connection) -> list[FlowRevision]:

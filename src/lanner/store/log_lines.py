@@ -90,15 +90,21 @@ def write_lines(engine: Engine, entries: Sequence[LogEntry]) -> None:
 
 
 def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | None = None,
-              min_level: str | None = None, tenant_id: str = DEFAULT_TENANT,
-              after_id: int | None = None) -> list[LogEntry]:
+              min_level: str | None = None, task_id: str | None = None, attempt: int | None = None,
+              tenant_id: str = DEFAULT_TENANT, after_id: int | None = None, limit: int | None = None,
+              offset: int = 0) -> list[LogEntry]:
     """An execution's log lines in the order they were written; ``min_level`` and more severe;
-    ``after_id``: only lines of a greater id (mind the module's note on commit order)."""
+    ``after_id``: only lines of a greater id (mind the module's note on commit order);
+    ``limit`` lines at most, past the first ``offset``."""
     query = sa.select(logs).where(logs.c.tenant_id == tenant_id, logs.c.execution_id == execution_id)
     if after_id is not None:
         query = query.where(logs.c.id > after_id)
     if task_run_id is not None:
         query = query.where(logs.c.task_run_id == task_run_id)
+    if task_id is not None:
+        query = query.where(logs.c.task_id == task_id)
+    if attempt is not None:
+        query = query.where(logs.c.attempt == attempt)
     if min_level is not None:
         level = min_level.upper()
         if level not in LEVELS:
@@ -107,7 +113,7 @@ def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | N
     return [
         LogEntry(row.tenant_id, row.namespace, row.flow_id, row.execution_id, row.task_run_id, row.task_id,
                  row.attempt, row.level, row.message, _from_database(row.timestamp), row.trigger_id, row.id)
-        for row in connection.execute(query.order_by(logs.c.id))
+        for row in connection.execute(query.order_by(logs.c.id).limit(limit).offset(offset or None))
     ]
 
 

@@ -104,6 +104,8 @@ flow_revisions = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
+    # The source parsed when the revision was saved (searches never parse); None: saved before 0003.
+    sa.Column("definition", Json, nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "namespace", "flow_id", "revision"),
 )
 

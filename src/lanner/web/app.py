@@ -1,7 +1,8 @@
 """The FastAPI application: Kestra's REST API under ``/api/v1`` and the health endpoints.
 
-Routes call the same services as the CLI (``Executions``, the flow repository); they
-run in FastAPI's thread pool, since the store is synchronous SQLAlchemy.
+Routes call the same services as the CLI (``Executions``, the flow repository); their
+blocking work runs on the API's bounded thread pool, since the store is synchronous
+SQLAlchemy (see :mod:`lanner.web.limits`).
 """
 
 from __future__ import annotations
@@ -15,21 +16,26 @@ from lanner.web.auth_users import UserSource
 from lanner.web import (api_docs, errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
                         routes_instance, routes_kv, routes_setup, routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
+from lanner.web.limits import BodyLimitMiddleware, Limits
 from lanner.web.security import SecurityMiddleware
 
 
 def create_app(server: Server, basic_auth: BasicAuth | None = None,
-               allowed_hosts: frozenset[str] | None = None) -> FastAPI:
-    """The app; ``allowed_hosts``: the Host names it answers to (None: any; see :mod:`lanner.web.security`)."""
+               allowed_hosts: frozenset[str] | None = None, limits: Limits | None = None) -> FastAPI:
+    """The app; ``allowed_hosts``: the Host names it answers to (None: any; see :mod:`lanner.web.security`);
+    ``limits``: how much it reads and answers (see :mod:`lanner.web.limits`)."""
+    limits = limits or Limits()
     app = FastAPI(title="Lanner", version=version(), openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None)
     app.state.server = server
+    app.state.limits = limits
     app.state.users = None  # authentication off; else where the user is found (configuration or database)
     app.state.failed_sign_ins = FailedSignIns()
     app.state.revoked_sessions = RevokedSessions(server.engine)
     if basic_auth is not None and basic_auth.enabled:
         app.state.users = UserSource(basic_auth, server.engine)
         app.add_middleware(BasicAuthMiddleware, users=app.state.users)
+    app.add_middleware(BodyLimitMiddleware, max_size=limits.max_request_size)
     app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)  # outermost: before authentication
     errors.install(app)
     app.include_router(routes_health.router)

@@ -1,4 +1,5 @@
-"""What the routes share: the database, the queue, the flow cache, and whether the server is draining."""
+"""What the routes share: the database, the queue, the flow cache, whether the server is draining, and
+the signal that wakes requests waiting for executions' ends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from lanner.engine.flow_cache import FlowCache
 from lanner.engine.service import Executions
+from lanner.web.waiting import EndSignals
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -22,6 +24,9 @@ class Server:
     flows: FlowCache = field(default_factory=FlowCache)
     draining: threading.Event = field(default_factory=threading.Event)
     instance_id: str | None = None  # this process's service instance (None: liveness disabled)
+
+    def __post_init__(self) -> None:
+        self.end_signals = EndSignals(self.queue, self.draining)  # wakes the requests waiting for ends
 
     @property
     def executions(self) -> Executions:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from lanner.errors import WaitTimeoutError
@@ -22,10 +22,14 @@ from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
+from lanner.web.limits import blocking, limits, read_form
+from lanner.web.waiting import wait_for_end
 
 router = APIRouter(prefix="/api/v1", tags=["Executions"])
 FOLLOW_EVERY = 0.25  # seconds between looks at a followed execution
 LATE_COMMIT = 5.0  # seconds: a log line is visible this long after a line of a higher id at the latest
+WAIT_TIMEOUT = 3600.0  # seconds a `?wait=true` creation waits for the execution's end
+READ_LOGS = 1000  # log lines read at once by the streams (follow, download)
 # Executions sort by when they were created (Kestra's state.startDate for a started one).
 SORTABLE = ("state.startDate", "startDate", "createdAt")
 FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object",
@@ -36,10 +40,7 @@ async def _form(request: Request) -> dict[str, Any]:
     if "multipart/form-data" not in request.headers.get("content-type", "") and \
             "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
         return {}
-    try:
-        form = await request.form()
-    except Exception as exc:  # a malformed multipart body
-        raise ApiError(400, f"cannot read the form: {exc}") from None
+    form = await read_form(request)
     values: dict[str, Any] = {}
     for key, value in form.multi_items():
         if isinstance(value, str) and "\x00" in value or "\x00" in key:
@@ -103,8 +104,8 @@ def kill(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
 @router.post("/executions/{execution_id}/resume", openapi_extra=FORM)
 async def resume(execution_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
     inputs = await _form(request)
-    await asyncio.to_thread(srv.executions.resume, execution_id, inputs)
-    return shapes.execution(await asyncio.to_thread(srv.executions.get, execution_id))
+    await blocking(srv.executions.resume, execution_id, inputs)
+    return shapes.execution(await blocking(srv.executions.get, execution_id))
 
 
 # Registered after the routes under /executions/{id}/...: FastAPI matches in order, and
@@ -114,10 +115,10 @@ async def create(namespace: str, flow_id: str, request: Request, labels: list[st
                  wait: bool = False, srv: Server = Depends(server)) -> dict[str, Any]:
     inputs = await _form(request)
     service = srv.executions
-    execution = await asyncio.to_thread(service.create, namespace, flow_id, inputs, labels=params.labels(labels))
-    if wait:
+    execution = await blocking(service.create, namespace, flow_id, inputs, labels=params.labels(labels))
+    if wait:  # awaited, not blocked on: a long wait holds no thread
         try:
-            execution = await asyncio.to_thread(service.wait, execution.id, 3600)
+            execution = await wait_for_end(srv, execution.id, WAIT_TIMEOUT)
         except WaitTimeoutError as exc:
             raise ApiError(409, str(exc)) from None
     return shapes.execution(execution)
@@ -136,12 +137,12 @@ def delete(execution_id: str, srv: Server = Depends(server)) -> Response:
 @router.get("/executions/{execution_id}/follow", response_class=StreamingResponse)
 async def follow(execution_id: str, srv: Server = Depends(server)) -> StreamingResponse:
     """Server-sent events: the execution each time it changes, until it ends (or the server stops)."""
-    await asyncio.to_thread(srv.executions.get, execution_id)  # 404 before the stream starts
+    await blocking(srv.executions.get, execution_id)  # 404 before the stream starts
 
     async def events() -> AsyncIterator[str]:
         last = None
         while True:
-            execution = await asyncio.to_thread(srv.executions.get, execution_id)
+            execution = await blocking(srv.executions.get, execution_id)
             shaped = shapes.execution(execution)
             if shaped != last:
                 last = shaped
@@ -156,7 +157,7 @@ async def follow(execution_id: str, srv: Server = Depends(server)) -> StreamingR
 @router.get("/logs/{execution_id}/follow", tags=["Logs"], response_class=StreamingResponse)
 async def follow_logs(execution_id: str, srv: Server = Depends(server)) -> StreamingResponse:
     """Server-sent events: each new log line, until the execution has ended and its lines are sent."""
-    await asyncio.to_thread(srv.executions.get, execution_id)
+    await blocking(srv.executions.get, execution_id)
 
     async def events() -> AsyncIterator[str]:
         # Lines written by two writers at once may become visible out of id order: each look reads
@@ -165,12 +166,17 @@ async def follow_logs(execution_id: str, srv: Server = Depends(server)) -> Strea
         floor: int | None = None
         marks: collections.deque[tuple[float, int]] = collections.deque()  # (when, highest id seen)
         while True:
-            ended = (await asyncio.to_thread(srv.executions.get, execution_id)).current.terminal
-            entries = await asyncio.to_thread(srv.executions.logs, execution_id, after_id=floor)
-            for entry in entries:
-                if entry.id not in sent:
-                    sent.add(entry.id or 0)
-                    yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
+            ended = (await blocking(srv.executions.get, execution_id)).current.terminal
+            cursor = floor
+            while True:  # a page at a time: an execution of a million lines is never read at once
+                entries = await blocking(srv.executions.logs, execution_id, after_id=cursor, limit=READ_LOGS)
+                for entry in entries:
+                    if entry.id not in sent:
+                        sent.add(entry.id or 0)
+                        yield f"event: log\ndata: {json.dumps(shapes.log(entry))}\n\n"
+                if len(entries) < READ_LOGS:
+                    break
+                cursor = entries[-1].id
             now = time.monotonic()
             if sent:
                 marks.append((now, max(sent)))
@@ -185,22 +191,50 @@ async def follow_logs(execution_id: str, srv: Server = Depends(server)) -> Strea
 
 
 @router.get("/logs/{execution_id}/download", tags=["Logs"], response_class=PlainTextResponse)
-def download_logs(execution_id: str, srv: Server = Depends(server)) -> PlainTextResponse:
-    srv.executions.get(execution_id)
-    lines = [f"{shapes.iso(e.timestamp)} {e.level:<5} {e.task_id or '-'} {e.message}"
-             for e in srv.executions.logs(execution_id)]
-    return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""),
+async def download_logs(execution_id: str, srv: Server = Depends(server)) -> StreamingResponse:
+    """Every line as text, read and sent a page at a time."""
+    await blocking(srv.executions.get, execution_id)
+
+    async def lines() -> AsyncIterator[str]:
+        cursor = None
+        while True:
+            entries = await blocking(srv.executions.logs, execution_id, after_id=cursor, limit=READ_LOGS)
+            if entries:
+                yield "".join(f"{shapes.iso(e.timestamp)} {e.level:<5} {e.task_id or '-'} {e.message}\n"
+                              for e in entries)
+            if len(entries) < READ_LOGS:
+                return
+            cursor = entries[-1].id
+
+    return StreamingResponse(lines(), media_type="text/plain; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{execution_id}.log"'})
 
 
 @router.get("/logs/{execution_id}", tags=["Logs"])
-def logs(execution_id: str, min_level: str | None = Query(None, alias="minLevel"),
+def logs(execution_id: str, request: Request, min_level: str | None = Query(None, alias="minLevel"),
          task_run_id: str | None = Query(None, alias="taskRunId"), task_id: str | None = Query(None, alias="taskId"),
-         attempt: int | None = Query(None, ge=0, le=2**31 - 1), srv: Server = Depends(server)) -> list[dict[str, Any]]:
+         attempt: int | None = Query(None, ge=0, le=2**31 - 1), page: int = Query(1, ge=1, le=1_000_000),
+         size: int | None = Query(None, ge=1), srv: Server = Depends(server)) -> JSONResponse:
+    """A page of the execution's lines (Kestra answers them all; Lanner at most lanner.server.max-log-page-size).
+
+    The answer is Kestra's list; when more lines follow, a ``Link`` header (``rel="next"``)
+    gives the next page's address.
+    """
+    largest = limits(request).max_log_page_size
+    if size is None:
+        size = largest
+    elif size > largest:
+        raise ApiError(400, f"size {size} is more log lines than one page holds: ask for at most {largest} "
+                            "(lanner.server.max-log-page-size) and follow the Link header to the next page")
     srv.executions.get(execution_id)  # 404 for an unknown execution
     try:
-        entries = srv.executions.logs(execution_id, task_run_id=task_run_id, min_level=min_level)
+        entries = srv.executions.logs(execution_id, task_run_id=task_run_id, min_level=min_level, task_id=task_id,
+                                      attempt=attempt, limit=size + 1, offset=(page - 1) * size)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    return [shapes.log(e) for e in entries
-            if (task_id is None or e.task_id == task_id) and (attempt is None or e.attempt == attempt)]
+    headers = {}
+    if len(entries) > size:
+        entries = entries[:size]
+        following = request.url.include_query_params(page=page + 1, size=size)
+        headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return JSONResponse([shapes.log(e) for e in entries], headers=headers)

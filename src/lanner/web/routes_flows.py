@@ -11,13 +11,13 @@ from fastapi.responses import Response
 from lanner.flows.namespace_deploy import deploy, namespace_problems
 from lanner.flows.problems import dotted
 from lanner.flows.validator import Validation, validate_source
-from lanner.plain_yaml import YamlError, parse
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
 from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
+from lanner.web.limits import blocking
 
 router = APIRouter(prefix="/api/v1/flows", tags=["Flows"])
 MAX_INT = 2**31 - 1  # what a database INTEGER holds: larger numbers are a 400, not an overflow
@@ -55,17 +55,16 @@ def _valid(source: str) -> Validation:
 
 
 def _shape(revision: flow_repository.FlowRevision, *, source: bool) -> dict[str, Any]:
-    try:
-        data = parse(revision.source).data
-    except YamlError:
-        data = {}
-    definition = data if isinstance(data, dict) else {}
-    return {**definition, **shapes.flow(revision, with_source=source)}
+    return {**revision.parsed(), **shapes.flow(revision, with_source=source)}
 
 
 @router.post("", openapi_extra=YAML, status_code=200)
 async def create(request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    validation = _valid(await _source(request))
+    return await blocking(_create, srv, await _source(request))  # the body is read here, the rest on a thread
+
+
+def _create(srv: Server, source: str) -> dict[str, Any]:
+    validation = _valid(source)
     flow = validation.flow
     with write_connection(srv.engine) as connection, connection.begin():
         if (current := flow_repository.get_flow(connection, flow.namespace, flow.id)) and not current.deleted:
@@ -78,7 +77,11 @@ async def create(request: Request, srv: Server = Depends(server)) -> dict[str, A
 
 @router.put("/{namespace}/{flow_id}", openapi_extra=YAML)
 async def update(namespace: str, flow_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    validation = _valid(await _source(request))
+    return await blocking(_update, srv, namespace, flow_id, await _source(request))
+
+
+def _update(srv: Server, namespace: str, flow_id: str, source: str) -> dict[str, Any]:
+    validation = _valid(source)
     flow = validation.flow
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise ApiError(400, f"the source defines {flow.namespace}.{flow.id}, not {namespace}.{flow_id}")
@@ -93,7 +96,7 @@ async def update(namespace: str, flow_id: str, request: Request, srv: Server = D
 
 @router.post("/validate", openapi_extra=YAML)
 async def validate(request: Request) -> list[dict[str, Any]]:
-    validation = validate_source(await _source(request), "flow.yaml")
+    validation = await blocking(validate_source, await _source(request), "flow.yaml")
     flow = validation.flow
     return [{"flow": flow.id if flow else None, "namespace": flow.namespace if flow else None,
              "constraints": "\n".join(p.format() for p in validation.errors) or None,
@@ -108,7 +111,7 @@ async def migrate(request: Request) -> dict[str, Any]:
     """
     from lanner.upgrade.rewrite import rewrite_source
 
-    done = rewrite_source(await _source(request))
+    done = await blocking(rewrite_source, await _source(request))
     return {"source": done.new_source, "changes": done.changes, "refused": done.refused}
 
 
@@ -119,7 +122,11 @@ async def update_namespace(namespace: str, request: Request, delete: bool = True
 
     ``delete`` (default true, as Kestra): the namespace's flows absent from the body are deleted.
     """
-    documents = [part for part in re.split(r"(?m)^---[ \t]*$", await _source(request)) if part.strip()]
+    return await blocking(_update_namespace, srv, namespace, await _source(request), delete)
+
+
+def _update_namespace(srv: Server, namespace: str, source: str, delete: bool) -> list[dict[str, Any]]:
+    documents = [part for part in re.split(r"(?m)^---[ \t]*$", source) if part.strip()]
     results = [validate_source(document, f"document {index + 1}") for index, document in enumerate(documents)]
     problems = [p for r in results for p in _problems(r) if p["severity"] == "error"]
     problems += [{"message": line, "path": "namespace", "line": None, "column": None, "severity": "error"}
@@ -135,23 +142,22 @@ async def update_namespace(namespace: str, request: Request, delete: bool = True
 def search(namespace: str | None = None, q: str | None = None, labels: list[str] = Query(default=[]),
            page: int = Query(1, ge=1, le=MAX_PAGE), size: int = Query(25, ge=1, le=1000),
            srv: Server = Depends(server)) -> dict[str, Any]:
+    """Filters on what the flows table holds (no source); only the page's revisions are read, with the
+    definitions parsed when they were saved."""
     wanted = params.labels(labels).items()
     with srv.engine.connect() as connection:
-        found = flow_repository.list_flows(connection, namespace, with_children=bool(namespace))
-    if q:
-        found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
-    shaped = [_shape(f, source=False) for f in found]
-    if wanted:
-        shaped = [f for f in shaped if all(_labels_of(f).get(key) == value for key, value in wanted)]
-    return {"results": shaped[(page - 1) * size: page * size], "total": len(shaped)}
-
-
-def _labels_of(definition: dict[str, Any]) -> dict[str, str]:
-    """A flow's labels, written as a map or as Kestra's list of {key, value}."""
-    labels = definition.get("labels") or {}
-    if isinstance(labels, list):
-        return {str(item.get("key")): str(item.get("value")) for item in labels if isinstance(item, dict)}
-    return {str(key): str(value) for key, value in labels.items()} if isinstance(labels, dict) else {}
+        found = flow_repository.list_for_search(connection, namespace, with_children=bool(namespace))
+        if q:
+            found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
+        if wanted:
+            found = [f for f in found if all(str(f.labels.get(key)) == value and key in f.labels
+                                             for key, value in wanted)]
+        shown = found[(page - 1) * size: page * size]
+        keys = [(f.tenant_id, f.namespace, f.flow_id, f.revision) for f in shown]
+        revisions = {(r.namespace, r.flow_id): r for r in flow_repository.get_revisions(connection, keys)}
+    results = [_shape(revisions[f.namespace, f.flow_id], source=False) for f in shown
+               if (f.namespace, f.flow_id) in revisions]
+    return {"results": results, "total": len(found)}
 
 
 @router.get("/{namespace}/{flow_id}")

@@ -13,6 +13,7 @@ from lanner.web import shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
+from lanner.web.limits import blocking
 
 router = APIRouter(prefix="/api/v1/namespaces/{namespace}/kv", tags=["KV"])
 VALUE = {"requestBody": {"content": {"application/json": {}, "text/plain": {"schema": {"type": "string"}}},
@@ -51,7 +52,7 @@ async def put(namespace: str, key: str, request: Request, srv: Server = Depends(
         value = json.loads(raw)
     except ValueError:
         value = raw
-    _store(srv).set(namespace, key, value)
+    await blocking(_store(srv).set, namespace, key, value)  # the database write on a thread, not the event loop
     return Response(status_code=204)
 
 

@@ -12,13 +12,14 @@ with them, its ``labels`` applied.
 
 Anything else (an unknown flow, a wrong key, a disabled trigger or flow) is the same
 404 and creates nothing: the answer never tells a caller which part was wrong, and keys
-are compared in constant time.  The trigger row is read and the execution created in
-one write transaction, so a trigger disabled meanwhile does not fire.
+are compared in constant time.  The key is checked before the request's body is read,
+so a caller without the key cannot make the server read (or store) anything.  The
+trigger row is read and the execution created in one write transaction, so a trigger
+disabled meanwhile does not fire.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -41,8 +42,12 @@ from lanner.web import shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
+from lanner.web.limits import blocking
+from lanner.web.waiting import wait_for_end
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from lanner.model.execution import Execution
     from lanner.model.flow import Flow
 
@@ -56,6 +61,7 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"
 async def webhook(namespace: str, flow_id: str, key: str, request: Request,
                   srv: Server = Depends(server)) -> Any:
     """Start the flow whose Webhook trigger has this key; answer the execution (or its outputs)."""
+    await blocking(_check_key, srv, namespace, flow_id, key)  # 404 before a byte of the body is read
     variables = {"body": _body(await request.body(), request.headers.get("content-type", "")),
                  "headers": _multi((name, value) for name, value in request.headers.items()
                                    if name.lower() not in CREDENTIAL_HEADERS),
@@ -63,12 +69,12 @@ async def webhook(namespace: str, flow_id: str, key: str, request: Request,
     if holds_nul(variables):
         raise ApiError(400, "the request holds a NUL character (\\0), which cannot be stored; remove it or encode "
                             "the data (base64)")
-    execution, spec = await asyncio.to_thread(_fire, srv, namespace, flow_id, key, variables)
+    execution, spec = await blocking(_fire, srv, namespace, flow_id, key, variables)
     if execution is None:  # the trigger's conditions did not hold: nothing to start, as Kestra answers
         return Response(status_code=204)
     if spec.wait:
         try:
-            execution = await asyncio.to_thread(srv.executions.wait, execution.id, WAIT_TIMEOUT)
+            execution = await wait_for_end(srv, execution.id, WAIT_TIMEOUT)
         except WaitTimeoutError as exc:
             raise ApiError(409, str(exc)) from None
         if spec.return_outputs:
@@ -81,22 +87,34 @@ for _method in ("GET", "POST", "PUT"):  # one operation each (an OpenAPI operati
                          operation_id=f"webhook_{_method.lower()}")
 
 
+def _check_key(srv: Server, namespace: str, flow_id: str, key: str) -> None:
+    """404 unless an enabled webhook of the flow has this key (read only; :func:`_fire` checks again)."""
+    with srv.engine.connect() as connection:
+        _enabled_webhook(srv, connection, namespace, flow_id, key, lock=False)
+
+
+def _enabled_webhook(srv: Server, connection: Connection, namespace: str, flow_id: str, key: str,
+                     lock: bool) -> tuple[Flow, int, Webhook]:
+    not_found = ApiError(404, f"no enabled webhook of flow {namespace}.{flow_id} has this key")
+    try:
+        flow, revision = srv.flows.current(connection, namespace, flow_id)
+    except FlowNotFound:
+        raise not_found from None
+    if flow.disabled:
+        raise not_found
+    spec = _matching(flow, revision, key)
+    if spec is None:
+        raise not_found
+    row = trigger_repository.get_trigger(connection, namespace, flow_id, spec.id, lock=lock)
+    if row is not None and row.disabled:
+        raise not_found
+    return flow, revision, spec
+
+
 def _fire(srv: Server, namespace: str, flow_id: str, key: str,
           variables: dict[str, Any]) -> tuple[Execution | None, Webhook]:
-    not_found = ApiError(404, f"no enabled webhook of flow {namespace}.{flow_id} has this key")
     with write_connection(srv.engine) as connection, connection.begin():
-        try:
-            flow, revision = srv.flows.current(connection, namespace, flow_id)
-        except FlowNotFound:
-            raise not_found from None
-        if flow.disabled:
-            raise not_found
-        spec = _matching(flow, revision, key)
-        if spec is None:
-            raise not_found
-        row = trigger_repository.get_trigger(connection, namespace, flow_id, spec.id, lock=True)
-        if row is not None and row.disabled:
-            raise not_found
+        flow, revision, spec = _enabled_webhook(srv, connection, namespace, flow_id, key, lock=True)
         context = {"flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision},
                    "vars": flow.variables, "trigger": {**variables, "id": spec.id, "type": spec.TYPE}}
         why = unmet(applicable(spec), context)

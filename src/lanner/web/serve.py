@@ -11,11 +11,13 @@ import socket
 import threading
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 import uvicorn
 
 from lanner.errors import UsageError
 from lanner.web.app import create_app
 from lanner.web.context import Server
+from lanner.web.limits import Limits
 from lanner.web.security import allowed_host_names
 
 if TYPE_CHECKING:
@@ -31,14 +33,17 @@ log = logging.getLogger(__name__)
 class WebServer:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "127.0.0.1",
                  port: int = 8080, basic_auth: BasicAuth | None = None, drain_delay: float = 0.0,
-                 instance_id: str | None = None, allowed_hosts: list[str] | None = None) -> None:
+                 instance_id: str | None = None, allowed_hosts: list[str] | None = None,
+                 limits: Limits | None = None) -> None:
         self.context = Server(engine, queue, flows, instance_id=instance_id)
         self.drain_delay = drain_delay
-        app = create_app(self.context, basic_auth, allowed_hosts=allowed_host_names(host, allowed_hosts or []))
+        limits = limits or Limits()
+        app = create_app(self.context, basic_auth, allowed_hosts=allowed_host_names(host, allowed_hosts or []),
+                         limits=limits)
         self.app = app
         config = uvicorn.Config(app, host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=30)
-        self._server = uvicorn.Server(config)
+        self._server = _Uvicorn(config, threads=limits.threads)
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
 
@@ -98,6 +103,20 @@ class WebServer:
         self._server.should_exit = True  # stop accepting; requests in flight finish
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn, with the API's thread pool sized (``lanner.server.threads``) on its event loop."""
+
+    def __init__(self, config: uvicorn.Config, threads: int) -> None:
+        super().__init__(config)
+        self.threads = threads
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        # The limiter of anyio's worker threads, which Starlette's run_in_threadpool (sync routes,
+        # lanner.web.limits.blocking) uses: one per event loop, 40 unless set.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+        await super().serve(sockets)
 
 
 def _bind_problem(config: uvicorn.Config) -> str:

@@ -2,7 +2,9 @@
 
 The pages are rendered once; their scripts then keep them current through the API
 (``/api/v1/executions/search``, ``/api/v1/executions/{id}``, ``/api/v1/logs/{id}/follow``)
-without reloading, so filters being typed and the log stream survive a refresh.
+without reloading, so filters being typed and the log stream survive a refresh.  An
+execution's page holds none of its log lines: the stream sends them, read a page at a
+time, however many there are.
 """
 
 from __future__ import annotations
@@ -62,15 +64,14 @@ def executions(request: Request, srv: Srv, namespace: str | None = None,
 
 @router.get("/executions/{execution_id}")
 def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
-    found = srv.executions.get(execution_id)
-    logs = [shapes.log(entry) for entry in srv.executions.logs(execution_id)]
+    found = srv.executions.get(execution_id)  # its log lines come from the page's stream, a page at a time
     flow = _flow(srv, found)
     resume_fields = {} if flow is None else {
         task.id: [input_field(spec) for spec in task.on_resume]
         for task in flow.all_tasks() if getattr(task, "on_resume", None)}
     # Subflow tasks: their task runs' executionId output is the execution they started.
     starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if t.KIND is TaskKind.EXECUTABLE})
-    return page(request, "execution.html", e=shapes.execution(found), logs=logs, levels=LEVELS,
+    return page(request, "execution.html", e=shapes.execution(found), levels=LEVELS,
                 resume_fields=resume_fields, branches={} if flow is None else branches(flow), starters=starters,
                 terminal=sorted(TERMINAL))
 
