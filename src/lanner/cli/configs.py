@@ -55,7 +55,7 @@ def _render(path: tuple[str, ...], value: Any) -> str:
 
     if path == ("database", "url"):
         return masked_url(value)
-    if path in (("server", "basic_auth", "password"), ("backup", "encryption_key")):
+    if path in (("server", "basic_auth", "password"), ("backup", "encryption_key"), ("encryption", "secret_key")):
         return "****" if value else ""
     if path == ("worker", "logs", "max_size_per_task"):
         return format_size(value)

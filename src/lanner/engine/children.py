@@ -6,6 +6,10 @@ parent (Kestra's shape: type, executionId, namespace, flowId, taskRunId), which 
 its end finds its way back as a :class:`~lanner.engine.decide.ChildEnded` event.  A
 child that cannot be created (unknown flow, invalid inputs) is reported to the parent
 at once as FAILED, with the reason.
+
+A secret revealed while rendering the request (``secret()``, a SECRET input of the
+parent) reaches the child only through a SECRET input, which encrypts it; any other
+input gets it masked (``******``), so no execution stores it in clear.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from lanner.engine.flow_cache import FlowNotFound
 from lanner.engine.inputs import InputsError, resolve_inputs
 from lanner.engine.variables import flow_variables
 from lanner.expr import ExpressionError, render_value
+from lanner.expr.errors import mask_value
 from lanner.model.execution import Execution
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
@@ -56,7 +61,8 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
         why = f"cannot start flow {child.namespace}.{child.flow_id}: {exc}"
         _send(queue, connection, parent, ChildEnded(child.task_run_id, child.execution_id, State.FAILED, message=why))
         return
-    execution = replace(draft, inputs=inputs)
+    # The child needs the values themselves: a SECRET input holds one encrypted, any other input gets it masked.
+    execution = replace(draft, inputs=mask_value(inputs, set(child.secrets)) if child.secrets else inputs)
     repo.insert_execution(connection, execution)
     queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Start(), tenant),
                key=execution.id, delay=child.delay, tenant_id=tenant)

@@ -15,9 +15,12 @@ turns them into the execution's ``inputs`` mapping:
    as ``null``, so ``{{ inputs.x }}`` is defined and ``{{ inputs.x ?? 'fallback' }}``
    works.
 4. The value is converted and checked by the input's own type (``InputSpec.check``).
-5. The result is made JSON-ready the way Kestra shows inputs: instants as ISO-8601 UTC
-   text (``2024-01-31T10:00:00Z``), dates as ``2024-01-31``, times as ``10:15:00``,
-   durations as ISO-8601 (``PT1H30M``), JSON and ARRAY values parsed, YAML text parsed.
+5. A SECRET value is encrypted (:mod:`lanner.encryption`): the execution stores it
+   sealed, and an expression that reaches it gets the clear text, masked wherever it
+   is recorded.  Any other result is made JSON-ready the way Kestra shows inputs:
+   instants as ISO-8601 UTC text (``2024-01-31T10:00:00Z``), dates as ``2024-01-31``,
+   times as ``10:15:00``, durations as ISO-8601 (``PT1H30M``), JSON and ARRAY values
+   parsed, YAML text parsed.
 
 Values given for names the flow does not declare are ignored, as Kestra does.  Every
 problem is collected before anything is reported, so a user fixes them all in one go:
@@ -31,6 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from lanner import encryption
+from lanner.encryption import EncryptionError
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.plain_yaml import YamlError
@@ -130,7 +135,9 @@ def _resolve_value(spec: InputSpec, given: Mapping[str, Any], render: Render | N
         checked = spec.check(value)
         if spec.TYPE_NAME == "YAML":
             checked = _parse_yaml(checked)
-        resolved[spec.id] = json_ready(checked)
+        resolved[spec.id] = encryption.seal(checked) if isinstance(spec, SecretInput) else json_ready(checked)
+    except EncryptionError as exc:
+        return f"Input `{spec.id}`: {exc}"
     except ValueError as exc:
         return f"Invalid input `{spec.id}`: {exc}{_got(spec, value)}"
     return None

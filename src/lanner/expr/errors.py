@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 
+from lanner.encryption import is_sealed
 from lanner.errors import LannerError
 
 
@@ -81,7 +82,7 @@ def mask(message: str, secrets: set[str]) -> str:
 
 def mask_value(value: object, secrets: set[str]) -> object:
     """:func:`mask` applied to every string inside a structure (a task's outputs)."""
-    if not secrets:
+    if not secrets or is_sealed(value):  # an encrypted value holds no clear text (and must stay intact)
         return value
     if isinstance(value, str):
         return mask(value, secrets)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lanner.expr import dates, formats, functions, predicates, sequences, strings  # noqa: F401  (registers built-ins)
+from lanner.encryption import ENCRYPTED_TYPE
 from lanner.expr.errors import EvalError, ExpressionError, Undefined, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.functions import inclusive_range
@@ -155,12 +156,11 @@ def _get_item(node: GetItem, where: Where, depth: int) -> Eval:
 
         def attribute(frame: Frame) -> Any:
             obj = container(frame)
-            if type(obj) is dict:
-                try:
-                    return obj[key]
-                except KeyError:
-                    pass
-            return get_item(obj, key, label)
+            value = obj.get(key, _ABSENT) if type(obj) is dict else _ABSENT
+            if value is _ABSENT:
+                value = get_item(obj, key, label)
+            # A sealed value (a SECRET input or output) opens where an expression reaches it.
+            return frame.rt.unseal(value) if type(value) is dict and value.get("type") == ENCRYPTED_TYPE else value
 
         return attribute
     key_of = compile_expr(node.key, where, depth)
@@ -168,9 +168,13 @@ def _get_item(node: GetItem, where: Where, depth: int) -> Eval:
     def subscript(frame: Frame) -> Any:
         obj = container(frame)
         key = key_of(frame)
-        return get_item(obj, key, key if isinstance(key, str) else to_text(key))
+        value = get_item(obj, key, key if isinstance(key, str) else to_text(key))
+        return frame.rt.unseal(value) if type(value) is dict and value.get("type") == ENCRYPTED_TYPE else value
 
     return subscript
+
+
+_ABSENT = object()
 
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {

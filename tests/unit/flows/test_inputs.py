@@ -31,7 +31,7 @@ def flow_with_input(spec: str):
     ("    type: SECRET\n", "s3cr3t", "s3cr3t"),
     ("    type: EMAIL\n", "ops@example.com", "ops@example.com"),
 ])
-def test_values_are_converted_to_the_input_type(spec, value, expected):
+def test_values_are_converted_to_the_input_type(spec, value, expected, encryption_key):
     result = flow_with_input(spec)
     assert result.valid, [p.format() for p in result.problems]
     assert result.flow.inputs[0].check(value) == expected
