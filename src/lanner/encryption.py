@@ -124,7 +124,7 @@ def no_key_message(what: str) -> str:
             f"32-byte key (make one with `{HOW_TO_GENERATE}`)")
 
 
-MASK = "******"
+MASK = "******"  # what a secret shows as, wherever it would have appeared
 
 
 def masked(value: Any) -> Any:

@@ -182,9 +182,9 @@ def served(database_url, tmp_path, monkeypatch, encryption_key) -> Iterator[tupl
     for source in (SECRET_INPUT, CHILD, EXECUTOR_SIDE, BROKEN_OUTPUT, IF_ERROR):
         deploy(engine, source)
     try:
-        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", web_port=0) as runtime:
-            with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
-                yield runtime, client
+        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", web_port=0) as runtime, \
+                httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
+            yield runtime, client
     finally:
         engine.dispose()
 
@@ -271,7 +271,7 @@ def test_errors_rendered_by_the_executor_mask_secrets(served):
 def test_a_flow_with_a_secret_input_is_refused_without_a_key(served):
     from lanner import encryption
 
-    runtime, client = served
+    _, client = served
     encryption.configure(None)
     answer = client.post("/api/v1/flows", content=SECRET_INPUT.replace("id: secret_input", "id: keyless"),
                          headers={"Content-Type": "application/x-yaml"})

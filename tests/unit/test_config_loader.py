@@ -185,3 +185,16 @@ def test_the_log_cap_per_task_is_a_size(tmp_path):
     with pytest.raises(ConfigError, match=r"lanner\.worker\.logs\.max-size-per-task: 'lots' \(from env "
                                           r"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK\): expected a size such as 10MB"):
         load_config(None, {"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK": "lots"})
+
+
+def test_the_encryption_key_is_base64_of_an_aes_key_and_never_echoed():
+    kestra_docs_key = "NWRhUDc5TERWY2QyMDhSSHhfeWYzbjJpNE5vb3M5NnY="  # 32 characters, base64-encoded
+    loaded = load_config(None, {"LANNER_ENCRYPTION_SECRET_KEY": kestra_docs_key})
+    assert loaded.settings.encryption.secret_key == kestra_docs_key
+    assert load_config(None, {}).settings.encryption.secret_key == ""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"LANNER_ENCRYPTION_SECRET_KEY": "c2hvcnQta2V5"})
+    assert str(caught.value) == (
+        "invalid value for lanner.encryption.secret-key: (hidden) (from env LANNER_ENCRYPTION_SECRET_KEY): "
+        "expected a base64-encoded 32-byte key: the key is 9 bytes once base64-decoded; expected 16, 24 or 32 "
+        "(make one with `openssl rand -base64 32`)")

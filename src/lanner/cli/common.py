@@ -33,9 +33,8 @@ class App:
     @property
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
-            from lanner.config import load_config
-
             from lanner import encryption
+            from lanner.config import load_config
 
             self._loaded = load_config(self.config_path)
             # The process's key for SECRET inputs and outputs, as secret() reads the process's environment.

@@ -49,13 +49,14 @@ def _render(path: tuple[str, ...], value: Any) -> str:
     from datetime import timedelta
     from enum import Enum
 
+    from lanner.config.settings import SECRET_KEYS
     from lanner.durations import format_duration
     from lanner.sizes import format_size
     from lanner.store.engine import masked_url
 
     if path == ("database", "url"):
         return masked_url(value)
-    if path in (("server", "basic_auth", "password"), ("backup", "encryption_key"), ("encryption", "secret_key")):
+    if path in SECRET_KEYS:
         return "****" if value else ""
     if path == ("worker", "logs", "max_size_per_task"):
         return format_size(value)

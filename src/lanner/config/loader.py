@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lanner.config.keys import display, env_name, normalise
-from lanner.config.settings import Settings, _Section
+from lanner.config.settings import SECRET_KEYS, Settings, _Section
 from lanner.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.lanner/config.yml")
@@ -221,6 +221,7 @@ def _describe(error: Mapping[str, Any], collected: _Collected) -> str:
     path = tuple(str(part) for part in error["loc"])
     source = collected.sources.get(path, DEFAULT)
     value = collected.values.get(path, error.get("input"))
+    shown = "(hidden)" if path in SECRET_KEYS else repr(value)  # a credential is never echoed
     expected = error["msg"]
     if expected.startswith("Value error, "):
         expected = expected[len("Value error, "):]
@@ -228,4 +229,4 @@ def _describe(error: Mapping[str, Any], collected: _Collected) -> str:
         expected = f"expected one of: {error['ctx']['expected']}"
     elif error["type"] in ("bool_parsing", "bool_type"):
         expected = "expected true or false"
-    return f"invalid value for {display(path)}: {value!r} (from {source}): {expected}"
+    return f"invalid value for {display(path)}: {shown} (from {source}): {expected}"

@@ -174,6 +174,11 @@ class Worker(_Section):
     logs: WorkerLogs = WorkerLogs()
 
 
+# Keys whose values are credentials: shown masked (configs show) and never echoed in an error.
+SECRET_KEYS = frozenset({("server", "basic_auth", "password"), ("backup", "encryption_key"),
+                         ("encryption", "secret_key")})
+
+
 class Settings(_Section):
     server: Server = Server()
     worker: Worker = Worker()

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lanner.expr import dates, formats, functions, predicates, sequences, strings  # noqa: F401  (registers built-ins)
 from lanner.encryption import ENCRYPTED_TYPE
+from lanner.expr import dates, formats, functions, predicates, sequences, strings  # noqa: F401  (registers built-ins)
 from lanner.expr.errors import EvalError, ExpressionError, Undefined, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.functions import inclusive_range
