@@ -24,7 +24,6 @@ from lanner.engine.flow_cache import FlowNotFound
 from lanner.engine.inputs import InputsError, resolve_inputs
 from lanner.engine.variables import flow_variables
 from lanner.expr import ExpressionError, render_value
-from lanner.expr.errors import mask_value
 from lanner.model.execution import Execution
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
@@ -55,14 +54,14 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
                           flow_revision=revision, state=StateHistory.start(State.CREATED, now), tenant_id=tenant,
                           labels={**flow.labels, **child.labels}, trigger=trigger, parent_id=parent.id)
         context = flow_variables(flow, draft, {})
-        inputs = resolve_inputs(flow, child.inputs,
-                                render=lambda value, known: render_value(value, {**context, "inputs": dict(known)}))
+        revealed = set(child.secrets)  # what the parent's renders revealed, and what the child's defaults do
+        inputs = resolve_inputs(flow, child.inputs, secrets=revealed, render=lambda value, known: render_value(
+            value, {**context, "inputs": dict(known)}, None, revealed))
     except (FlowNotFound, InputsError, ExpressionError) as exc:
         why = f"cannot start flow {child.namespace}.{child.flow_id}: {exc}"
         _send(queue, connection, parent, ChildEnded(child.task_run_id, child.execution_id, State.FAILED, message=why))
         return
-    # The child needs the values themselves: a SECRET input holds one encrypted, any other input gets it masked.
-    execution = replace(draft, inputs=mask_value(inputs, set(child.secrets)) if child.secrets else inputs)
+    execution = replace(draft, inputs=inputs)
     repo.insert_execution(connection, execution)
     queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Start(), tenant),
                key=execution.id, delay=child.delay, tenant_id=tenant)

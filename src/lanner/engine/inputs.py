@@ -38,6 +38,7 @@ from lanner import encryption
 from lanner.encryption import EncryptionError
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
+from lanner.expr.errors import mask_value
 from lanner.plain_yaml import YamlError
 from lanner.plain_yaml import parse as parse_yaml
 from lanner.model.flow import Flow
@@ -59,18 +60,22 @@ class InputsError(UsageError):
         self.problems = tuple(problems)
 
 
-def resolve_inputs(flow: Flow, given: Mapping[str, Any], *, render: Render | None = None) -> dict[str, Any]:
+def resolve_inputs(flow: Flow, given: Mapping[str, Any], *, render: Render | None = None,
+                   secrets: set[str] | None = None) -> dict[str, Any]:
     """The execution's inputs, in declaration order; raise :class:`InputsError` listing every problem.
 
     ``render(expression, inputs)`` renders an expression ``defaults`` or ``dependsOn``
     condition; without it an expression default is used as written and a condition sees
-    the inputs alone.
+    the inputs alone.  ``secrets`` holds the secret values known to have reached the
+    given values or the renders (``render`` adds those it reveals to the same set):
+    they are kept only by a SECRET input, which encrypts them, and masked in any other.
     """
-    return resolve_specs(flow.inputs, given, render=render)
+    return resolve_specs(flow.inputs, given, render=render, secrets=secrets)
 
 
 def resolve_specs(
-    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Render | None = None
+    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Render | None = None,
+    secrets: set[str] | None = None,
 ) -> dict[str, Any]:
     """:func:`resolve_inputs` for any list of input declarations (a Pause task's ``onResume``)."""
     resolved: dict[str, Any] = {}
@@ -94,7 +99,9 @@ def resolve_specs(
                 failed.add(spec.id)
     if problems:
         raise InputsError(problems)
-    return {spec.id: resolved[spec.id] for spec in specs if spec.id in resolved}  # in declaration order
+    result = {spec.id: resolved[spec.id] for spec in specs if spec.id in resolved}  # in declaration order
+    # A secret is stored only encrypted: a SECRET input's value is sealed, mask_value leaves it be.
+    return mask_value(result, secrets) if secrets else result
 
 
 def _asked(spec: InputSpec, resolved: Mapping[str, Any], skipped: set[str], failed: set[str],

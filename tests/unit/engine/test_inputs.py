@@ -202,6 +202,20 @@ def test_a_secret_input_without_a_key_is_refused_naming_the_setting(encryption_k
     assert "lanner.encryption.secret-key" in message and "hunter2" not in message
 
 
+def test_a_secret_reaching_an_input_is_kept_only_by_a_secret_input(encryption_key, monkeypatch):
+    from lanner import encryption
+
+    monkeypatch.setenv("SECRET_TOKEN", "aHVudGVyMg==")  # hunter2
+    f = flow({"id": "kept", "type": "SECRET", "defaults": "{{ secret('TOKEN') }}"},
+             {"id": "plain", "type": "STRING", "defaults": "token {{ secret('TOKEN') }}"},
+             {"id": "given", "type": "STRING"})
+    execution = new_execution(f, 1, inputs={"given": "also hunter2"}, labels={}, trigger=None, tenant_id="main",
+                              now=datetime(2024, 1, 1, tzinfo=UTC))
+    assert encryption.decrypt(encryption_key, execution.inputs["kept"]["value"]) == "hunter2"
+    assert execution.inputs["plain"] == "token ******"
+    assert execution.inputs["given"] == "also ******"  # a value given by hand is masked too once a render revealed it
+
+
 def test_a_secret_value_never_appears_in_a_message(encryption_key):
     f = flow({"id": "token", "type": "SECRET", "validator": "^tok_[a-z]+$"})
     assert problems(f, {"token": "hunter2"}) == ["Invalid input `token`: does not match the validator '^tok_[a-z]+$'"]
