@@ -156,11 +156,17 @@ def _get_item(node: GetItem, where: Where, depth: int) -> Eval:
 
         def attribute(frame: Frame) -> Any:
             obj = container(frame)
-            value = obj.get(key, _ABSENT) if type(obj) is dict else _ABSENT
-            if value is _ABSENT:
+            if type(obj) is dict:
+                try:
+                    value = obj[key]
+                except KeyError:
+                    value = get_item(obj, key, label)
+            else:
                 value = get_item(obj, key, label)
             # A sealed value (a SECRET input or output) opens where an expression reaches it.
-            return frame.rt.unseal(value) if type(value) is dict and value.get("type") == ENCRYPTED_TYPE else value
+            if type(value) is dict and len(value) == 2 and value.get("type") == ENCRYPTED_TYPE:
+                return frame.rt.unseal(value)
+            return value
 
         return attribute
     key_of = compile_expr(node.key, where, depth)
@@ -169,12 +175,11 @@ def _get_item(node: GetItem, where: Where, depth: int) -> Eval:
         obj = container(frame)
         key = key_of(frame)
         value = get_item(obj, key, key if isinstance(key, str) else to_text(key))
-        return frame.rt.unseal(value) if type(value) is dict and value.get("type") == ENCRYPTED_TYPE else value
+        if type(value) is dict and len(value) == 2 and value.get("type") == ENCRYPTED_TYPE:
+            return frame.rt.unseal(value)
+        return value
 
     return subscript
-
-
-_ABSENT = object()
 
 
 _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
