@@ -12,9 +12,10 @@ outputs and attempt messages, the log lines it writes, the variables of the jobs
 queues, the labels of the executions it starts.
 
 A started execution's inputs are the exception: the child needs the values themselves.
-Its SECRET inputs are encrypted when it is created, and what reaches any other input
-is masked there (:mod:`lanner.engine.children`), so the values revealed travel with
-the request (:attr:`~lanner.tasks.flowable.Child.secrets`).
+The values revealed travel with the request (:attr:`~lanner.tasks.flowable.Child.secrets`)
+to where the child is created (:mod:`lanner.engine.children`), whose inputs are
+resolved by the one rule for every execution (:func:`lanner.engine.inputs.resolve_inputs`):
+a SECRET input keeps a revealed value encrypted, any other input gets it masked.
 """
 
 from __future__ import annotations
