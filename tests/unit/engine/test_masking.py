@@ -89,3 +89,12 @@ def test_a_decision_that_revealed_nothing_is_left_as_it_is():
     sim.run()
     decision: Decision = sim.decisions[-1]
     assert masked_decision(decision, set()) is decision
+
+
+def test_a_triggers_labels_mask_the_secrets_they_reveal(monkeypatch: pytest.MonkeyPatch):
+    from lanner.engine.variables import rendered_labels
+
+    monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b"hunter2").decode())
+    labels = rendered_labels({"token": "t-{{ secret('TOKEN') }}", "day": "{{ trigger.date }}"},
+                             {"trigger": {"date": "2024-01-31"}})
+    assert labels == {"token": "t-******", "day": "2024-01-31"}
