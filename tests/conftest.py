@@ -7,6 +7,7 @@ SQLite and on PostgreSQL (Kestra's "same runner tests on every backend").  Under
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from lanner import encryption
 from tests import pg_harness
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -35,7 +37,17 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     for name in list(os.environ):
         if name.startswith("LANNER_") and not name.startswith("LANNER_TEST_"):
             monkeypatch.delenv(name)
+    monkeypatch.setattr(encryption, "_process_key", None)  # no encryption key unless a test sets one
     return home
+
+
+@pytest.fixture
+def encryption_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh lanner.encryption.secret-key for this process (SECRET inputs and outputs), gone after the test."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    monkeypatch.setattr(encryption, "_process_key", None)
+    encryption.configure(key)
+    return key
 
 
 @pytest.fixture(scope="session")

@@ -169,10 +169,12 @@ def test_dry_run_prints_sql_and_touches_nothing(database_url, tmp_path):
 def test_configs_show_masks_secrets_and_names_sources(tmp_path):
     config_file = tmp_path / "lanner.yml"
     config_file.write_text("lanner:\n  server:\n    terminationGracePeriod: 90s\n")
-    env = {"LANNER_DATABASE_URL": "postgresql://lanner:s3cret@db.internal:5432/lanner"}
+    env = {"LANNER_DATABASE_URL": "postgresql://lanner:s3cret@db.internal:5432/lanner",
+           "LANNER_ENCRYPTION_SECRET_KEY": "NWRhUDc5TERWY2QyMDhSSHhfeWYzbjJpNE5vb3M5NnY="}
     result = run_lanner("configs", "show", "-c", str(config_file), env=env)
     assert result.returncode == 0, result.stderr
-    assert "s3cret" not in result.stdout
+    assert "s3cret" not in result.stdout and "NWRhUDc5" not in result.stdout
+    assert re.search(r"lanner\.encryption\.secret-key = \*\*\*\*\*\*\s+# env LANNER_ENCRYPTION_SECRET_KEY", result.stdout)
     assert re.search(r"lanner\.database\.url = postgresql\+psycopg://lanner:\*\*\*\*\*\*@db\.internal:5432/lanner\s+# env LANNER_DATABASE_URL", result.stdout)
     assert re.search(rf"lanner\.server\.termination-grace-period = 1m30s\s+# file {re.escape(str(config_file))}:3", result.stdout)
     assert re.search(r"lanner\.server\.liveness\.timeout = 10s\s+# default", result.stdout)

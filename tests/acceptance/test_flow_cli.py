@@ -49,6 +49,17 @@ def test_validate_with_a_plugins_folder(tmp_path):
     assert run_lanner("flow", "validate", "-p", str(plugins), str(flow)).returncode == 0
 
 
+def test_validate_accepts_secret_inputs_only_with_the_configured_key(tmp_path):
+    flow = write(tmp_path, "f.yml", "id: f\nnamespace: n\ninputs:\n  - id: password\n    type: SECRET\n"
+                                    "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n")
+    refused = run_lanner("flow", "validate", str(flow))
+    assert refused.returncode == 1 and "set lanner.encryption.secret-key" in refused.stdout
+    key = "NWRhUDc5TERWY2QyMDhSSHhfeWYzbjJpNE5vb3M5NnY="
+    assert run_lanner("flow", "validate", str(flow), env={"LANNER_ENCRYPTION_SECRET_KEY": key}).returncode == 0
+    config = write(tmp_path, "lanner.yml", f"lanner:\n  encryption:\n    secret-key: {key}\n")
+    assert run_lanner("flow", "validate", "-c", str(config), str(flow)).returncode == 0
+
+
 def _env(url: str) -> dict[str, str]:
     return {"LANNER_DATABASE_URL": url}
 

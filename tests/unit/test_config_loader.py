@@ -249,3 +249,16 @@ def test_open_urls_default_to_kestras_webhooks_and_accept_a_list_or_comma_separa
 def test_basic_auth_enabled_without_credentials_is_valid_the_setup_page_creates_the_user():
     auth = load_config(None, {"LANNER_SERVER_BASIC_AUTH_ENABLED": "true"}).settings.server.basic_auth
     assert auth.enabled and not auth.configured
+
+
+def test_the_encryption_key_is_base64_of_an_aes_key_and_never_echoed():
+    kestra_docs_key = "NWRhUDc5TERWY2QyMDhSSHhfeWYzbjJpNE5vb3M5NnY="  # 32 characters, base64-encoded
+    loaded = load_config(None, {"LANNER_ENCRYPTION_SECRET_KEY": kestra_docs_key})
+    assert loaded.settings.encryption.secret_key == kestra_docs_key
+    assert load_config(None, {}).settings.encryption.secret_key == ""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, {"LANNER_ENCRYPTION_SECRET_KEY": "c2hvcnQta2V5"})
+    assert str(caught.value) == (
+        "invalid value for lanner.encryption.secret-key: '******' (from env LANNER_ENCRYPTION_SECRET_KEY): "
+        "expected a base64-encoded 32-byte key: the key is 9 bytes once base64-decoded; expected 16, 24 or 32 "
+        "(make one with `openssl rand -base64 32`)")

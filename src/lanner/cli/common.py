@@ -33,9 +33,12 @@ class App:
     @property
     def loaded(self) -> LoadedConfig:
         if self._loaded is None:
+            from lanner import encryption
             from lanner.config import load_config
 
             self._loaded = load_config(self.config_path)
+            # The process's key for SECRET inputs and outputs, as secret() reads the process's environment.
+            encryption.configure(self._loaded.settings.encryption.secret_key)
             for warning in self._loaded.warnings:
                 logging.getLogger("lanner.config").warning(warning)
         return self._loaded

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from lanner.encryption import masked
 from lanner.model.execution import Execution, TaskRun
 
 
@@ -20,7 +21,7 @@ def _duration(run: TaskRun | Execution) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
+    text = json.dumps(masked(value), default=str, ensure_ascii=False)  # an encrypted value shows as ******
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

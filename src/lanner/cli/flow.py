@@ -28,6 +28,7 @@ def _registry(app: App) -> Registry:
     from lanner.errors import UsageError
     from lanner.flows.registry import PluginError, build_registry, default_registry
 
+    app.loaded  # noqa: B018 -- the configuration's encryption key decides whether SECRET inputs are accepted
     try:
         return build_registry(app.plugins) if app.plugins else default_registry()
     except PluginError as exc:

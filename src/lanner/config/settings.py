@@ -196,6 +196,27 @@ class Backup(_Section):
     folder: Path = Field(Path("./data/backups"), description="Where backups are written: lanner backups create (without -o) and those taken before migrations.")
 
 
+class Encryption(_Section):
+    secret_key: str = Field(
+        "",
+        description="Base64 text of a 16, 24 or 32-byte AES key (openssl rand -base64 32) that encrypts SECRET "
+                    "inputs and outputs; without it flows declaring them are refused (shown masked).",
+        json_schema_extra={"secret": True},
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _usable_key(cls, key: str) -> str:
+        from lanner.encryption import EncryptionError, key_bytes
+
+        if key:
+            try:
+                key_bytes(key)
+            except EncryptionError as exc:
+                raise ValueError(f"expected a base64-encoded 32-byte key: {exc}") from None
+        return key
+
+
 class WorkerLogs(_Section):
     max_size_per_task: Size = Field(
         10 << 20,
@@ -223,9 +244,11 @@ class Worker(_Section):
         return name.strip()
 
 
+
 class Settings(_Section):
     server: Server = Server()
     worker: Worker = Worker()
     database: Database = Database()
     storage: Storage = Storage()
     backup: Backup = Backup()
+    encryption: Encryption = Encryption()

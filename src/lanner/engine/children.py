@@ -6,6 +6,10 @@ parent (Kestra's shape: type, executionId, namespace, flowId, taskRunId), which 
 its end finds its way back as a :class:`~lanner.engine.decide.ChildEnded` event.  A
 child that cannot be created (unknown flow, invalid inputs) is reported to the parent
 at once as FAILED, with the reason.
+
+A secret revealed while rendering the request (``secret()``, a SECRET input of the
+parent) reaches the child only through a SECRET input, which encrypts it; any other
+input gets it masked (``******``), so no execution stores it in clear.
 """
 
 from __future__ import annotations
@@ -50,8 +54,9 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
                           flow_revision=revision, state=StateHistory.start(State.CREATED, now), tenant_id=tenant,
                           labels={**flow.labels, **child.labels}, trigger=trigger, parent_id=parent.id)
         context = flow_variables(flow, draft, {})
-        inputs = resolve_inputs(flow, child.inputs,
-                                render=lambda value, known: render_value(value, {**context, "inputs": dict(known)}))
+        revealed = set(child.secrets)  # what the parent's renders revealed, and what the child's defaults do
+        inputs = resolve_inputs(flow, child.inputs, secrets=revealed, render=lambda value, known: render_value(
+            value, {**context, "inputs": dict(known)}, None, revealed))
     except (FlowNotFound, InputsError, ExpressionError) as exc:
         why = f"cannot start flow {child.namespace}.{child.flow_id}: {exc}"
         _send(queue, connection, parent, ChildEnded(child.task_run_id, child.execution_id, State.FAILED, message=why))

@@ -42,6 +42,7 @@ from lanner.engine.events import (
     Timer,
 )
 from lanner.engine.flow_outputs import typed_outputs
+from lanner.engine.masking import masked_decision
 from lanner.engine.retry import retry_delay, retry_of
 from lanner.engine.variables import flow_variables, referenced_outputs, task_variables
 from lanner.engine.work_scope import WorkScope
@@ -97,9 +98,10 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     for timer in work.timers:  # a flowable asks again on every pass: keep one timer per task run
         if timer.task_run_id not in soonest or timer.delay < soonest[timer.task_run_id].delay:
             soonest[timer.task_run_id] = timer
-    return Decision(result, tuple(work.jobs), tuple(work.notes), tuple(work.kills),
-                    ended=after_execution.over(result, flow) and not was_over, timers=tuple(soonest.values()),
-                    children=tuple(work.children), child_kills=tuple(work.child_kills))
+    decision = Decision(result, tuple(work.jobs), tuple(work.notes), tuple(work.kills),
+                        ended=after_execution.over(result, flow) and not was_over, timers=tuple(soonest.values()),
+                        children=tuple(work.children), child_kills=tuple(work.child_kills))
+    return masked_decision(decision, work.secrets)  # what its renders revealed: never recorded in clear
 
 
 _TASK_INDEX: dict[int, tuple[Flow, dict[str, TaskSpec]]] = {}
@@ -153,6 +155,7 @@ class _Work:
         self.child_kills: list[str] = []
         self._base: dict[str, Any] | None = None
         self.services: Any = None
+        self.secrets: set[str] = set()  # every secret value a render revealed: masked in the decision
 
     # bookkeeping
     def _index(self, run: TaskRun) -> None:
@@ -182,11 +185,12 @@ class _Work:
         return task_variables(self._base, self.execution, task, run, self.runs)
 
     def render(self, value: Any, task: TaskSpec | None, run: TaskRun | None) -> Any:
+        """Every expression the executor renders goes through here (see lanner.engine.masking)."""
         if task is None:
             if self._base is None:
                 self._base = flow_variables(self.flow, self.result(), self.environ)
-            return render_value(value, self._base, self.services)
-        return render_value(value, self.variables(task, run), self.services)
+            return render_value(value, self._base, self.services, self.secrets)
+        return render_value(value, self.variables(task, run), self.services, self.secrets)
 
     # events
     def apply_result(self, result: TaskResult) -> None:

@@ -13,7 +13,8 @@ A value is converted by its input type's own check (:meth:`InputSpec.check`), so
 ``"42"`` becomes the number 42 for an ``INT`` and ``"{\\"a\\": 1}"`` a mapping for a
 ``JSON``, then made JSON-ready the way inputs are (instants, dates and durations as
 ISO-8601 text).  Outputs carry no constraints (``values``, ``min``, ``itemType``...):
-``ENUM`` and ``SELECT`` are text, ``ARRAY`` any list.
+``ENUM`` and ``SELECT`` are text, ``ARRAY`` any list.  A ``SECRET`` output is text
+stored encrypted, as a SECRET input is (:mod:`lanner.encryption`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lanner import encryption
 from lanner.engine.inputs import json_ready
 from lanner.expr import ExpressionError
 from lanner.plain_yaml import YamlError
@@ -66,7 +68,8 @@ def typed_outputs(outputs: Sequence[Output], render: Callable[[Any], Any]) -> Ty
         try:
             result.values[output.id] = typed_output(output, value)
         except ValueError as exc:
-            result.errors.append(f"Invalid output `{output.id}` ({output.type}): {exc}{_got(value)}; "
+            shown = "" if output.type == "SECRET" else _got(value)  # a secret's value never reaches a message
+            result.errors.append(f"Invalid output `{output.id}` ({output.type}): {exc}{shown}; "
                                  "fix its value, or declare the type it has")
     return result
 
@@ -75,7 +78,8 @@ def typed_output(output: Output, value: Any) -> Any:
     """``value`` as ``output``'s type, JSON-ready; ``ValueError`` saying why it does not fit."""
     if output.type in _TEXT:
         # Kestra keeps the text of anything given to a text output (a number's digits, a mapping's JSON).
-        return value if isinstance(value, str) else json.dumps(value, default=str)
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return encryption.seal(text) if output.type == "SECRET" else text
     if output.type == "ARRAY":
         return json_ready(_list(value))
     checked = INPUT_TYPES[output.type].model_construct(id=output.id, type=output.type).check(value)

@@ -15,9 +15,12 @@ turns them into the execution's ``inputs`` mapping:
    as ``null``, so ``{{ inputs.x }}`` is defined and ``{{ inputs.x ?? 'fallback' }}``
    works.
 4. The value is converted and checked by the input's own type (``InputSpec.check``).
-5. The result is made JSON-ready the way Kestra shows inputs: instants as ISO-8601 UTC
-   text (``2024-01-31T10:00:00Z``), dates as ``2024-01-31``, times as ``10:15:00``,
-   durations as ISO-8601 (``PT1H30M``), JSON and ARRAY values parsed, YAML text parsed.
+5. A SECRET value is encrypted (:mod:`lanner.encryption`): the execution stores it
+   sealed, and an expression that reaches it gets the clear text, masked wherever it
+   is recorded.  Any other result is made JSON-ready the way Kestra shows inputs:
+   instants as ISO-8601 UTC text (``2024-01-31T10:00:00Z``), dates as ``2024-01-31``,
+   times as ``10:15:00``, durations as ISO-8601 (``PT1H30M``), JSON and ARRAY values
+   parsed, YAML text parsed.
 
 Values given for names the flow does not declare are ignored, as Kestra does.  Every
 problem is collected before anything is reported, so a user fixes them all in one go:
@@ -31,8 +34,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from lanner import encryption
+from lanner.encryption import EncryptionError
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
+from lanner.expr.errors import mask_value
 from lanner.plain_yaml import YamlError
 from lanner.plain_yaml import parse as parse_yaml
 from lanner.model.flow import Flow
@@ -54,18 +60,22 @@ class InputsError(UsageError):
         self.problems = tuple(problems)
 
 
-def resolve_inputs(flow: Flow, given: Mapping[str, Any], *, render: Render | None = None) -> dict[str, Any]:
+def resolve_inputs(flow: Flow, given: Mapping[str, Any], *, render: Render | None = None,
+                   secrets: set[str] | None = None) -> dict[str, Any]:
     """The execution's inputs, in declaration order; raise :class:`InputsError` listing every problem.
 
     ``render(expression, inputs)`` renders an expression ``defaults`` or ``dependsOn``
     condition; without it an expression default is used as written and a condition sees
-    the inputs alone.
+    the inputs alone.  ``secrets`` holds the secret values known to have reached the
+    given values or the renders (``render`` adds those it reveals to the same set):
+    they are kept only by a SECRET input, which encrypts them, and masked in any other.
     """
-    return resolve_specs(flow.inputs, given, render=render)
+    return resolve_specs(flow.inputs, given, render=render, secrets=secrets)
 
 
 def resolve_specs(
-    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Render | None = None
+    specs: Sequence[InputSpec], given: Mapping[str, Any], *, render: Render | None = None,
+    secrets: set[str] | None = None,
 ) -> dict[str, Any]:
     """:func:`resolve_inputs` for any list of input declarations (a Pause task's ``onResume``)."""
     resolved: dict[str, Any] = {}
@@ -89,7 +99,9 @@ def resolve_specs(
                 failed.add(spec.id)
     if problems:
         raise InputsError(problems)
-    return {spec.id: resolved[spec.id] for spec in specs if spec.id in resolved}  # in declaration order
+    result = {spec.id: resolved[spec.id] for spec in specs if spec.id in resolved}  # in declaration order
+    # A secret is stored only encrypted: a SECRET input's value is sealed, mask_value leaves it be.
+    return mask_value(result, secrets) if secrets else result
 
 
 def _asked(spec: InputSpec, resolved: Mapping[str, Any], skipped: set[str], failed: set[str],
@@ -130,7 +142,9 @@ def _resolve_value(spec: InputSpec, given: Mapping[str, Any], render: Render | N
         checked = spec.check(value)
         if spec.TYPE_NAME == "YAML":
             checked = _parse_yaml(checked)
-        resolved[spec.id] = json_ready(checked)
+        resolved[spec.id] = encryption.seal(checked) if isinstance(spec, SecretInput) else json_ready(checked)
+    except EncryptionError as exc:
+        return f"Input `{spec.id}`: {exc}"
     except ValueError as exc:
         return f"Invalid input `{spec.id}`: {exc}{_got(spec, value)}"
     return None

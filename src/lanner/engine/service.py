@@ -55,14 +55,15 @@ def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], label
              "state": StateHistory.start(State.CREATED, now), "tenant_id": tenant_id,
              "labels": {**flow.labels, **labels}, "trigger": trigger}
     context: dict[str, Any] = {}
+    revealed: set[str] = set()  # secret() values a default or a condition used: masked but in SECRET inputs
 
     def render(value: Any, inputs: Mapping[str, Any]) -> Any:
         if not context:  # built only for an input with an expression (most have none)
             context.update(flow_variables(flow, Execution(**known), {}))
-        return render_value(value, {**context, "inputs": dict(inputs)})
+        return render_value(value, {**context, "inputs": dict(inputs)}, None, revealed)
 
     # Built once, inputs included: schedulers create thousands at a time.
-    return Execution(**known, inputs=resolve_inputs(flow, inputs, render=render))
+    return Execution(**known, inputs=resolve_inputs(flow, inputs, render=render, secrets=revealed))
 
 
 def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:

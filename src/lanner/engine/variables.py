@@ -21,6 +21,7 @@ from typing import Any
 
 from lanner.expr import envs as env_variables
 from lanner.expr import render_value
+from lanner.expr.errors import mask
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.inputs import in_declared_order
@@ -53,8 +54,13 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
 
 
 def rendered_labels(labels: Mapping[str, Any] | None, variables: Mapping[str, Any]) -> dict[str, str]:
-    """A trigger's labels with their values rendered (``day: "{{ trigger.date }}"``), as Kestra renders them."""
-    return {str(key): str(value) for key, value in render_value(dict(labels or {}), dict(variables)).items()}
+    """A trigger's labels with their values rendered (``day: "{{ trigger.date }}"``), as Kestra renders them.
+
+    A secret a label reveals (``secret()``) is masked: labels are shown everywhere.
+    """
+    revealed: set[str] = set()
+    rendered = render_value(dict(labels or {}), dict(variables), None, revealed)
+    return {str(key): mask(str(value), revealed) for key, value in rendered.items()}
 
 
 def trigger_variables(trigger: Mapping[str, Any] | None) -> dict[str, Any]:

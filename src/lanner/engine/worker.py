@@ -94,7 +94,8 @@ class _Context:
         level = str(job.task.get("logLevel") or "TRACE").upper()
         self._minimum = LEVELS.index(level) if level in LEVELS else 0
         self._kv: Any = None
-        self.secrets: set[str] = set()  # every value secret() revealed to this attempt: masked wherever it goes
+        # Every value secret(), decrypt() or a SECRET input revealed to this attempt: masked wherever it goes.
+        self.secrets: set[str] = set()
 
     def render(self, value: Any) -> Any:
         return render_value(value, self._attempt.job.variables, _Services(self), self.secrets)
@@ -334,12 +335,16 @@ class Worker:
             self.queue.wake(messages.WORKER)
 
     def _run_task(self, attempt: _Attempt) -> TaskResult:
-        """The attempt's result, with every secret value it revealed masked (outputs, message)."""
+        """The attempt's result, with every secret value it revealed masked (outputs, labels, message).
+
+        Revealed values are those of ``secret()``, ``decrypt()`` and SECRET inputs its expressions reached.
+        """
         context = _Context(attempt, self)
         result = self._result(attempt, context)
         if not context.secrets:
             return result
-        return replace(result, outputs=mask_value(result.outputs, context.secrets),
+        labels = mask_value(result.labels, context.secrets) if result.labels else result.labels
+        return replace(result, outputs=mask_value(result.outputs, context.secrets), labels=labels,
                        message=mask(result.message, context.secrets) if result.message else result.message)
 
     def _result(self, attempt: _Attempt, context: _Context) -> TaskResult:

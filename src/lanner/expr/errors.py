@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import TypeVar, cast
 
+from lanner.encryption import MASK, is_sealed
 from lanner.errors import LannerError
 
 
@@ -68,7 +70,7 @@ def type_name(value: object) -> str:
     return type(value).__name__
 
 
-MASK = "******"
+T = TypeVar("T")
 
 
 def mask(message: str, secrets: set[str]) -> str:
@@ -79,16 +81,16 @@ def mask(message: str, secrets: set[str]) -> str:
     return message
 
 
-def mask_value(value: object, secrets: set[str]) -> object:
-    """:func:`mask` applied to every string inside a structure (a task's outputs)."""
-    if not secrets:
+def mask_value(value: T, secrets: set[str]) -> T:
+    """:func:`mask` applied to every string inside a structure (a task's outputs), of the same shape."""
+    if not secrets or is_sealed(value):  # an encrypted value holds no clear text (and must stay intact)
         return value
     if isinstance(value, str):
-        return mask(value, secrets)
+        return cast(T, mask(value, secrets))
     if isinstance(value, dict):
-        return {key: mask_value(item, secrets) for key, item in value.items()}
+        return cast(T, {key: mask_value(item, secrets) for key, item in value.items()})
     if isinstance(value, (list, tuple)):
-        return [mask_value(item, secrets) for item in value]
+        return cast(T, [mask_value(item, secrets) for item in value])
     return value
 
 

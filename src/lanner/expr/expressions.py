@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lanner.encryption import ENCRYPTED_TYPE
 from lanner.expr import dates, formats, functions, predicates, sequences, strings  # noqa: F401  (registers built-ins)
 from lanner.expr.errors import EvalError, ExpressionError, Undefined, type_name
 from lanner.expr.frame import Frame
@@ -157,10 +158,15 @@ def _get_item(node: GetItem, where: Where, depth: int) -> Eval:
             obj = container(frame)
             if type(obj) is dict:
                 try:
-                    return obj[key]
+                    value = obj[key]
                 except KeyError:
-                    pass
-            return get_item(obj, key, label)
+                    value = get_item(obj, key, label)
+            else:
+                value = get_item(obj, key, label)
+            # A sealed value (a SECRET input or output) opens where an expression reaches it.
+            if type(value) is dict and len(value) == 2 and value.get("type") == ENCRYPTED_TYPE:
+                return frame.rt.unseal(value)
+            return value
 
         return attribute
     key_of = compile_expr(node.key, where, depth)
@@ -168,7 +174,10 @@ def _get_item(node: GetItem, where: Where, depth: int) -> Eval:
     def subscript(frame: Frame) -> Any:
         obj = container(frame)
         key = key_of(frame)
-        return get_item(obj, key, key if isinstance(key, str) else to_text(key))
+        value = get_item(obj, key, key if isinstance(key, str) else to_text(key))
+        if type(value) is dict and len(value) == 2 and value.get("type") == ENCRYPTED_TYPE:
+            return frame.rt.unseal(value)
+        return value
 
     return subscript
 

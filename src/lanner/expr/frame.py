@@ -6,7 +6,8 @@ first time a ``{% set %}`` writes; a ``for`` loop gets a child frame whose write
 in the loop, as in Pebble.
 
 A :class:`Runtime` is shared by a whole render, nested ``render()`` calls included:
-the caller's services, the secret values revealed so far (for log masking), how
+the caller's services, the secret values revealed so far (``secret()`` values and
+sealed SECRET inputs opened when an expression reached them, for masking), how
 deeply ``render()`` has recursed, and what its loops have spent of the render's
 budget (:data:`MAX_LOOP_STEPS` iterations, about :data:`MAX_LOOP_OUTPUT` characters
 written by loops): a template cannot run or grow without bound, wherever it renders.
@@ -18,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from lanner import encryption
+from lanner.expr.errors import EvalError
 from lanner.expr.services import Services
 
 MAX_LOOP_STEPS = 5_000_000  # loop iterations in one render, nested loops and render() included
@@ -46,6 +49,17 @@ class Runtime:
         if self.secrets is None:
             self.secrets = set()
         self.secrets.add(value)
+
+    def unseal(self, value: Any) -> Any:
+        """The clear text of a sealed value (a SECRET input or output), revealed like a ``secret()``."""
+        if not encryption.is_sealed(value):
+            return value
+        try:
+            text = encryption.unseal(value)
+        except encryption.EncryptionError as exc:
+            raise EvalError(str(exc)) from None
+        self.reveal(text)
+        return text
 
 
 class Frame:

@@ -8,7 +8,9 @@ Three kinds:
   holding ``{{ secret('X') }}`` gets resolved), at most 10 passes and 3 levels deep;
 - the doors to the outside: ``secret('NAME')`` reads the environment variable
   ``SECRET_NAME`` (base64, Kestra OSS's convention) and records the value so logs
-  can mask it; ``kv``, ``read``, ``fileSize``, ``errorLogs`` and
+  can mask it; ``encrypt(key, plaintext)`` and ``decrypt(key, encrypted)`` use
+  Kestra's AES-GCM format (:mod:`lanner.encryption`), and what ``decrypt`` returns is
+  masked like a secret; ``kv``, ``read``, ``fileSize``, ``errorLogs`` and
   ``currentEachOutput`` call the caller's :class:`~lanner.expr.services.Services`.
 """
 
@@ -22,6 +24,7 @@ import random
 import uuid
 from typing import Any
 
+from lanner import encryption
 from lanner.expr.errors import EvalError, ExpressionError, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.registry import bool_arg, function, int_arg, required, string_arg
@@ -159,6 +162,30 @@ def secret(args: dict[str, Any], frame: Frame) -> Any:
     part = part if isinstance(part, str) else to_text(part)
     frame.rt.reveal(part)
     return part
+
+
+@function("encrypt", "key", "plaintext")
+def encrypt(args: dict[str, Any], frame: Frame) -> Any:
+    """Kestra's ``encrypt(key, plaintext)``: AES-GCM under a base64 key, as ``base64(nonce + ciphertext + tag)``."""
+    owner = "the `encrypt` function"
+    key, plaintext = string_arg(args, "key", owner), string_arg(args, "plaintext", owner)
+    try:
+        return encryption.encrypt(key, plaintext)
+    except encryption.EncryptionError as exc:
+        raise EvalError(f"{owner} cannot encrypt: {exc}") from None
+
+
+@function("decrypt", "key", "encrypted")
+def decrypt(args: dict[str, Any], frame: Frame) -> Any:
+    """Kestra's ``decrypt(key, encrypted)``: the text ``encrypt`` sealed; masked like a secret wherever it goes."""
+    owner = "the `decrypt` function"
+    key, encrypted = string_arg(args, "key", owner), string_arg(args, "encrypted", owner)
+    try:
+        plaintext = encryption.decrypt(key, encrypted)
+    except encryption.EncryptionError as exc:
+        raise EvalError(f"{owner} cannot decrypt: {exc}") from None
+    frame.rt.reveal(plaintext)
+    return plaintext
 
 
 # --- runtime hooks --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from lanner import encryption
 from lanner.flows import messages
 from lanner.flows.problems import Path, Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
@@ -88,6 +89,7 @@ class _Walker:
         self._check_unique_ids(data, flow)
         self._check_trigger_conditions(flow)
         self._check_input_dependencies(flow)
+        self._check_encryption(flow)
         return flow if not any(p.is_error for p in self.problems) else None
 
     def _collect_defaults(self, data: dict[str, Any]) -> None:
@@ -254,6 +256,22 @@ class _Walker:
         if flow is not None:
             for relative, message in dependency_problems(flow.inputs, "this flow"):
                 self.error(("inputs", *relative), message)
+
+    def _check_encryption(self, flow: Flow | None) -> None:
+        """A SECRET input or output is stored encrypted: refused when this process has no key to do it."""
+        if flow is None or encryption.process_key() is not None:
+            return
+        secret: list[tuple[Path, str]] = [
+            ((group, index, "type"), f"{group[:-1]} '{item.id}'")
+            for group in ("inputs", "outputs") for index, item in enumerate(getattr(flow, group))
+            if item.type == "SECRET"]
+        pauses = {task.id: task for task in flow.all_tasks() if getattr(task, "on_resume", None)}
+        for task_id, path in _task_id_paths(self.document.data) if pauses else ():
+            for index, spec in enumerate(getattr(pauses.get(task_id), "on_resume", None) or ()):
+                if spec.type == "SECRET":
+                    secret.append((path[:-1] + ("onResume", index, "type"), f"onResume input '{spec.id}'"))
+        for path, what in secret:
+            self.error(path, encryption.no_key_message(f"the SECRET {what}"))
 
     def _check_unique_ids(self, data: dict[str, Any], flow: Flow | None) -> None:
         """Task ids are unique across the whole flow, nested tasks, errors and finally included."""

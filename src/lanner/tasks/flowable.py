@@ -48,6 +48,8 @@ class Child:
     wait: bool
     delay: float = 0.0  # scheduleDate: seconds from now before it may start
     execution_id: str = ""  # chosen by decide, so the parent's task run names it before it exists
+    # Secret values revealed while rendering it: masked in its inputs, but for a SECRET input (encrypted).
+    secrets: frozenset[str] = frozenset()
 
 
 class Scope(Protocol):

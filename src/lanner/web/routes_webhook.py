@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from lanner.encryption import masked
 from lanner.engine.flow_cache import FlowNotFound
 from lanner.store.storable import holds_nul
 from lanner.engine.variables import rendered_labels
@@ -78,7 +79,7 @@ async def webhook(namespace: str, flow_id: str, key: str, request: Request,
         except WaitTimeoutError as exc:
             raise ApiError(409, str(exc)) from None
         if spec.return_outputs:
-            return execution.outputs or {}
+            return masked(execution.outputs or {})  # a SECRET output shows as ******
     return shapes.execution(execution)
 
 

@@ -1,10 +1,14 @@
-"""Executions, task runs, flows and log lines in the JSON shapes of Kestra's API (camelCase)."""
+"""Executions, task runs, flows and log lines in the JSON shapes of Kestra's API (camelCase).
+
+An encrypted value (a SECRET input or output) is shown as ``******``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from lanner.encryption import masked
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import StateHistory
 from lanner.store.log_lines import LogEntry
@@ -26,8 +30,8 @@ def state(history: StateHistory) -> dict[str, Any]:
 def execution(value: Execution) -> dict[str, Any]:
     return {
         "id": value.id, "namespace": value.namespace, "flowId": value.flow_id, "flowRevision": value.flow_revision,
-        "tenantId": value.tenant_id, "state": state(value.state), "inputs": value.inputs or {},
-        "outputs": value.outputs or {}, "labels": [{"key": k, "value": v} for k, v in value.labels.items()],
+        "tenantId": value.tenant_id, "state": state(value.state), "inputs": masked(value.inputs or {}),
+        "outputs": masked(value.outputs or {}), "labels": [{"key": k, "value": v} for k, v in value.labels.items()],
         "trigger": value.trigger, "parentId": value.parent_id, "originalId": value.original_id or value.id,
         "taskRunList": [task_run(value, run) for run in value.task_runs],
     }
@@ -37,7 +41,7 @@ def task_run(parent: Execution, run: TaskRun) -> dict[str, Any]:
     return {
         "id": run.id, "executionId": parent.id, "namespace": parent.namespace, "flowId": parent.flow_id,
         "taskId": run.task_id, "parentTaskRunId": run.parent_task_run_id, "value": run.value,
-        "iteration": run.iteration, "attempts": [attempt(a) for a in run.attempts], "outputs": run.outputs or {},
+        "iteration": run.iteration, "attempts": [attempt(a) for a in run.attempts], "outputs": masked(run.outputs or {}),
         "metrics": list(run.metrics), "state": state(run.state),
     }
 

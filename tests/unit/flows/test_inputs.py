@@ -31,7 +31,7 @@ def flow_with_input(spec: str):
     ("    type: SECRET\n", "s3cr3t", "s3cr3t"),
     ("    type: EMAIL\n", "ops@example.com", "ops@example.com"),
 ])
-def test_values_are_converted_to_the_input_type(spec, value, expected):
+def test_values_are_converted_to_the_input_type(spec, value, expected, encryption_key):
     result = flow_with_input(spec)
     assert result.valid, [p.format() for p in result.problems]
     assert result.flow.inputs[0].check(value) == expected
@@ -152,3 +152,37 @@ def test_lengths_and_file_extensions_are_checked_when_the_flow_is_validated(spec
 def test_defaults_within_lengths_and_extensions_are_valid():
     assert flow_with_input("    type: STRING\n    minLength: 2\n    maxLength: 2\n    defaults: ab\n").valid
     assert flow_with_input("    type: FILE\n    allowedFileExtensions: [csv]\n    defaults: nsfile:///in/Data.CSV\n").valid
+
+
+SECRET_EVERYWHERE = """id: f
+namespace: n
+inputs:
+  - id: password
+    type: SECRET
+tasks:
+  - id: approve
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: pin
+        type: SECRET
+outputs:
+  - id: token
+    type: SECRET
+    value: x
+"""
+
+
+def test_secret_inputs_and_outputs_are_refused_without_an_encryption_key():
+    result = validate_source(SECRET_EVERYWHERE)
+    assert not result.valid
+    found = {dotted(p.path): p.message for p in result.errors}
+    assert set(found) == {"inputs[0].type", "tasks[0].onResume[0].type", "outputs[0].type"}
+    assert found["inputs[0].type"] == (
+        "the SECRET input 'password' needs an encryption key, and none is configured: set "
+        "lanner.encryption.secret-key to a base64-encoded 32-byte key (make one with `openssl rand -base64 32`)")
+    assert "onResume input 'pin'" in found["tasks[0].onResume[0].type"]
+    assert "output 'token'" in found["outputs[0].type"]
+
+
+def test_secret_inputs_and_outputs_are_accepted_with_a_key(encryption_key):
+    assert validate_source(SECRET_EVERYWHERE).valid
