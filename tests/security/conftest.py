@@ -9,7 +9,11 @@ runs (an execution RUNNING, an attempt held by a worker), and again *after*.
 
 from __future__ import annotations
 
+import re
+
 import httpx
+
+from tests.acceptance.cluster_harness import Component, wait_until
 
 HEALTH_TIMEOUT = 1.0  # seconds: the promise itself
 
@@ -22,3 +26,12 @@ def assert_healthy(base_url: str | httpx.URL) -> None:
         raise AssertionError(f"GET /health did not answer within {HEALTH_TIMEOUT:g} s ({type(exc).__name__})") \
             from None
     assert answer.status_code == 200 and answer.json() == {"status": "UP"}, (answer.status_code, answer.text[:200])
+
+
+def web_url(server: Component) -> str:
+    """The address of a `lanner server` component started with ``--port 0``, once it listens."""
+    def port() -> int | None:
+        found = re.search(r"webserver listening on port (\d+)", server.output())
+        return int(found.group(1)) if found else None
+
+    return f"http://127.0.0.1:{wait_until(port, 60, 'the webserver listening')}"

@@ -5,7 +5,6 @@ with the reason, goes on with other executions, and `lanner sys cluster status` 
 from __future__ import annotations
 
 import json
-import re
 import signal
 from collections.abc import Iterator
 
@@ -19,8 +18,18 @@ from lanner.store.tables import executions as executions_table
 from lanner.store.tables import queue_messages
 from tests.acceptance.cluster_harness import Cluster, Component, wait_until
 from tests.conftest import run_lanner
-from tests.integration.test_poison_messages import CORRUPT, HELLO, claim, counts, created, send
-from tests.security.conftest import assert_healthy
+from tests.integration.test_poison_messages import (
+    CORRUPT,
+    HELLO,
+    claim,
+    counts,
+    created,
+    send,
+)
+from tests.security.conftest import assert_healthy, web_url
+
+CRASH_REASON = ("a message for this execution was set aside after 3 deliveries that did not complete; the last one: "
+                "the executor stopped while processing it (it crashed, or was killed or stopped by a timeout)")
 
 
 @pytest.fixture
@@ -31,14 +40,6 @@ def cluster(database_url, tmp_path) -> Iterator[Cluster]:
         yield lanner
     finally:
         lanner.close()
-
-
-def web_url(server: Component) -> str:
-    def port() -> int | None:
-        found = re.search(r"webserver listening on port (\d+)", server.output())
-        return int(found.group(1)) if found else None
-
-    return f"http://127.0.0.1:{wait_until(port, 60, 'the webserver listening')}"
 
 
 def set_aside_count(cluster: Cluster) -> int:
@@ -61,9 +62,7 @@ def test_a_server_sets_poison_messages_aside_answers_health_and_goes_on(cluster,
 
     failed = cluster.executions.wait(doomed.id, 60)
     assert failed.current is State.FAILED
-    assert error_lines(cluster, doomed.id) == [
-        "a message for this execution was set aside after 3 deliveries that did not complete; the last one: the "
-        "executor stopped while processing it (it crashed, or was killed or stopped by a timeout)"]
+    assert error_lines(cluster, doomed.id) == [CRASH_REASON]
     wait_until(lambda: set_aside_count(cluster) == 2, 60, "the corrupt message set aside after its 3 deliveries")
     assert_healthy(url)
     assert counts(cluster.engine) == {}  # nothing is left to replay
@@ -126,9 +125,7 @@ def test_a_message_whose_processing_kills_the_executor_is_set_aside_after_three_
     server = cluster.start("standalone", "--port", "0")
     url = web_url(server)
     assert cluster.executions.wait(doomed.id, 60).current is State.FAILED
-    assert error_lines(cluster, doomed.id) == [
-        "a message for this execution was set aside after 3 deliveries that did not complete; the last one: the "
-        "executor stopped while processing it (it crashed, or was killed or stopped by a timeout)"]
+    assert error_lines(cluster, doomed.id) == [CRASH_REASON]
     assert_healthy(url)  # after
     with cluster.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(queue_messages)

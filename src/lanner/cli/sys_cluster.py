@@ -42,7 +42,12 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
 
     from lanner.model.service_state import ServiceState
     from lanner.store import deliveries, service_instances
-    from lanner.store.engine import check_connection, create_engine, masked_url, unavailable
+    from lanner.store.engine import (
+        check_connection,
+        create_engine,
+        masked_url,
+        unavailable,
+    )
     from lanner.store.schema_state import read_state, verify
     from lanner.store.tables import service_instances as table
 
@@ -97,16 +102,15 @@ def set_aside(app: App, fmt: str, delete_ids: tuple[int, ...], delete_all: bool)
 
     if delete_ids and delete_all:
         raise UsageError("give --delete ID or --delete-all, not both")
-    with _database(app) as engine:
-        with write_connection(engine) as connection, connection.begin():
-            if deliveries.count(connection) is None:
-                raise UsageError("this database's schema has no set-aside messages yet: run lanner sys database "
-                                 "migrate (or start a server) first")
-            if delete_ids or delete_all:
-                deleted = deliveries.delete(connection, list(delete_ids) if delete_ids else None)
-                click.echo(f"deleted {deleted} set-aside message(s)")
-                return
-            found = [value.shape() for value in deliveries.listed(connection, limit=1000)]
+    with _database(app) as engine, write_connection(engine) as connection, connection.begin():
+        if deliveries.count(connection) is None:
+            raise UsageError("this database's schema has no set-aside messages yet: run lanner sys database "
+                             "migrate (or start a server) first")
+        if delete_ids or delete_all:
+            deleted = deliveries.delete(connection, list(delete_ids) if delete_ids else None)
+            click.echo(f"deleted {deleted} set-aside message(s)")
+            return
+        found = [value.shape() for value in deliveries.listed(connection, limit=1000)]
     if fmt == "json":
         click.echo(json.dumps(found, indent=2))
         return
@@ -124,7 +128,12 @@ def _database(app: App):  # type: ignore[no-untyped-def]
 
     import sqlalchemy as sa
 
-    from lanner.store.engine import check_connection, create_engine, masked_url, unavailable
+    from lanner.store.engine import (
+        check_connection,
+        create_engine,
+        masked_url,
+        unavailable,
+    )
     from lanner.store.schema_state import read_state, verify
 
     @contextlib.contextmanager
