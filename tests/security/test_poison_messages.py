@@ -78,6 +78,7 @@ def test_a_server_sets_poison_messages_aside_answers_health_and_goes_on(cluster,
     assert "Set aside:    2 message(s)" in text.stdout
     with httpx.Client(base_url=url, timeout=30) as client:
         listed = client.get("/api/v1/cluster/set-aside").json()
+        assert "\nlanner_queue_set_aside 2.0\n" in client.get("/metrics").text
     assert listed["total"] == 2
     assert {row["executionId"] for row in listed["results"]} == {doomed.id, None}
     assert all("payload" not in row for row in listed["results"])

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 200
-
-
 ERRORS_KEPT = 1000  # last errors remembered per message id, for the reason of a set-aside
 
 
