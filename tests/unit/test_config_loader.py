@@ -185,3 +185,12 @@ def test_the_log_cap_per_task_is_a_size(tmp_path):
     with pytest.raises(ConfigError, match=r"lanner\.worker\.logs\.max-size-per-task: 'lots' \(from env "
                                           r"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK\): expected a size such as 10MB"):
         load_config(None, {"LANNER_WORKER_LOGS_MAX_SIZE_PER_TASK": "lots"})
+
+
+def test_max_deliveries_is_a_count_of_at_least_one(tmp_path):
+    assert load_config(None, {}).settings.queue.max_deliveries == 3
+    path = write(tmp_path, "lanner:\n  queue:\n    maxDeliveries: 5\n")
+    assert load_config(path, {}).settings.queue.max_deliveries == 5
+    assert load_config(None, {"LANNER_QUEUE_MAX_DELIVERIES": "2"}).settings.queue.max_deliveries == 2
+    with pytest.raises(ConfigError, match=r"lanner\.queue\.max-deliveries: '0' \(from env LANNER_QUEUE_MAX_DELIVERIES\)"):
+        load_config(None, {"LANNER_QUEUE_MAX_DELIVERIES": "0"})
