@@ -86,6 +86,7 @@ def test_metrics_report_the_cluster_from_the_database(web):
     assert before["lanner_resubmissions_total"][()] == 0
     assert before["lanner_queue_depth"][(("topic", "executor"),)] == 0
     assert before["lanner_queue_depth"][(("topic", "worker"),)] == 0
+    assert before["lanner_queue_set_aside"][()] == 0
     assert before["lanner_executions"][(("state", "RUNNING"),)] == 0
     assert before["lanner_execution_duration_seconds_bucket"][(("le", "+Inf"),)] == 0
 

@@ -12,6 +12,7 @@ from lanner.server.runtime import Runtime
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 from tests.integration.test_api import GREETING
+from tests.security.conftest import assert_healthy
 
 YAML = {"Content-Type": "application/x-yaml"}
 HOOKED = """id: hooked
@@ -36,6 +37,7 @@ def api(database_url, tmp_path) -> Iterator[httpx.Client]:
                 assert client.post("/api/v1/flows", content=GREETING, headers=YAML).status_code == 200
                 assert client.post("/api/v1/flows", content=HOOKED, headers=YAML).status_code == 200
                 yield client
+                assert_healthy(client.base_url)  # after the hostile input, whatever it was
     finally:
         engine.dispose()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.acceptance.cluster_harness import Cluster, wait_until
+from tests.security.conftest import assert_healthy, web_url
 
 
 @pytest.fixture
@@ -48,12 +49,15 @@ def test_a_killed_workers_script_processes_die_with_it(cluster, tmp_path):
     folder = tmp_path / "pids"
     folder.mkdir()
     cluster.start("executor")
+    url = web_url(cluster.start("webserver", "--port", "0"))
     doomed = cluster.start("worker", "-t", "2")
     execution = cluster.executions.create("lanner.cluster", "spawns", {"folder": str(folder)})
     cluster.run_on(execution.id, "spawn", doomed)
     wait_until(lambda: len(list(folder.iterdir())) == 2, 30, "the script and its child started")
     pids = [int(path.read_text()) for path in folder.iterdir()]
     assert all(_alive(pid) for pid in pids)
+    assert_healthy(url)  # during: the script and its child run
     doomed.send(signal.SIGKILL)
     doomed.wait_exit()
     wait_until(lambda: not any(_alive(pid) for pid in pids), 30, "the script and its child killed with their worker")
+    assert_healthy(url)  # after

@@ -20,6 +20,7 @@ from lanner.store.schema_guard import prepare_database
 from tests.acceptance.cluster_harness import wait_until
 from tests.helpers import config_for, snapshot
 from tests.integration.test_flow_triggers import deploy
+from tests.security.conftest import assert_healthy
 
 SECRET = "hunter2-Δ\"quoted\""
 LEAKY = """id: leaky
@@ -53,7 +54,7 @@ def lanner(database_url, tmp_path, monkeypatch) -> Iterator[Runtime]:
     engine = prepare_database(config_for(database_url), may_migrate=True)
     deploy(engine, LEAKY)
     try:
-        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage") as runtime:
+        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", web_port=0) as runtime:
             yield runtime
     finally:
         engine.dispose()
@@ -63,8 +64,12 @@ def test_secret_values_are_masked_in_logs_outputs_and_messages(lanner):
     from lanner.engine.service import Executions
 
     service = Executions(lanner.engine, lanner.queue, lanner.flows)
+    url = f"http://127.0.0.1:{lanner.web.wait_started()}"
     execution = service.create("lanner.security", "leaky")
+    assert execution.current is State.RUNNING  # its first task queued: it runs
+    assert_healthy(url)  # during
     ended = service.wait(execution.id, 60)
+    assert_healthy(url)  # after
     assert ended.current is State.FAILED
     lines = [entry.message for entry in service.logs(execution.id)]
     everything = repr(lines) + repr([(r.outputs, [a.message for a in r.attempts]) for r in ended.task_runs])

@@ -13,6 +13,7 @@ from lanner.store.schema_guard import prepare_database
 from tests.acceptance.cluster_harness import wait_until
 from tests.helpers import config_for, form_token
 from tests.integration.test_api import GREETING
+from tests.security.conftest import assert_healthy
 
 YAML = {"Content-Type": "application/x-yaml"}
 
@@ -24,6 +25,7 @@ def web(sqlite_url, tmp_path) -> Iterator[httpx.Client]:
         with Runtime(engine, executors=0, worker_threads=0, storage_path=tmp_path / "storage", web_port=0) as runtime:
             with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
                 yield client
+                assert_healthy(client.base_url)  # after the hostile requests
     finally:
         engine.dispose()
 
@@ -90,6 +92,8 @@ def guarded(database_url, tmp_path) -> Iterator[tuple[httpx.Client, httpx.Client
             with httpx.Client(base_url=f"http://127.0.0.1:{one.web.wait_started()}", timeout=30) as first, \
                     httpx.Client(base_url=f"http://127.0.0.1:{two.web.wait_started()}", timeout=30) as second:
                 yield first, second
+                for client in (first, second):  # after the hostile requests
+                    assert_healthy(client.base_url)
     finally:
         engine.dispose()
 
@@ -164,9 +168,11 @@ def test_a_busy_sqlite_database_is_a_503_to_send_again_not_an_internal_error(sql
                 holder.execute("BEGIN IMMEDIATE")  # the write lock, held
                 busy = client.post("/api/v1/flows", content=GREETING, headers=YAML)
                 assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+                assert_healthy(client.base_url)  # during: the lock is still held
                 assert "database is busy" in busy.json()["message"] and "send the request again" in busy.json()["message"]
                 holder.execute("ROLLBACK")
                 assert client.post("/api/v1/flows", content=GREETING, headers=YAML).status_code == 200
+                assert_healthy(client.base_url)
     finally:
         holder.close()
         engine.dispose()

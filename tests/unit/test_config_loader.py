@@ -262,3 +262,12 @@ def test_the_encryption_key_is_base64_of_an_aes_key_and_never_echoed():
         "invalid value for lanner.encryption.secret-key: '******' (from env LANNER_ENCRYPTION_SECRET_KEY): "
         "expected a base64-encoded 32-byte key: the key is 9 bytes once base64-decoded; expected 16, 24 or 32 "
         "(make one with `openssl rand -base64 32`)")
+
+
+def test_max_deliveries_is_a_count_of_at_least_one(tmp_path):
+    assert load_config(None, {}).settings.queue.max_deliveries == 3
+    path = write(tmp_path, "lanner:\n  queue:\n    maxDeliveries: 5\n")
+    assert load_config(path, {}).settings.queue.max_deliveries == 5
+    assert load_config(None, {"LANNER_QUEUE_MAX_DELIVERIES": "2"}).settings.queue.max_deliveries == 2
+    with pytest.raises(ConfigError, match=r"lanner\.queue\.max-deliveries: '0' \(from env LANNER_QUEUE_MAX_DELIVERIES\)"):
+        load_config(None, {"LANNER_QUEUE_MAX_DELIVERIES": "0"})

@@ -58,7 +58,8 @@ def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | N
     runtime = Runtime(engine, executors=executors, worker_threads=worker_threads, flow_path=flow_path, stop=stop,
                       storage_path=app.loaded.settings.storage.path, web_port=web_port, web_host=web_host,
                       web_auth=settings.basic_auth, web_drain_delay=settings.drain_delay.total_seconds(),
-                      settings=settings, worker_settings=app.loaded.settings.worker, service_type=kind,
+                      settings=settings, worker_settings=app.loaded.settings.worker,
+                      queue_settings=app.loaded.settings.queue, service_type=kind,
                       schedulers=schedulers, run_as=run_as)
     received: list[str] = []
 

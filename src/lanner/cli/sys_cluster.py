@@ -41,8 +41,13 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
     import sqlalchemy as sa
 
     from lanner.model.service_state import ServiceState
-    from lanner.store import service_instances
-    from lanner.store.engine import check_connection, create_engine, masked_url, unavailable
+    from lanner.store import deliveries, service_instances
+    from lanner.store.engine import (
+        check_connection,
+        create_engine,
+        masked_url,
+        unavailable,
+    )
     from lanner.store.schema_state import read_state, verify
     from lanner.store.tables import service_instances as table
 
@@ -59,6 +64,7 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
                 # A database with no schema yet has no instances (status must not create anything).
                 found: list[Instance] = (service_instances.list_instances(connection)
                                          if sa.inspect(connection).has_table(table.name) else [])
+                set_aside = deliveries.count(connection)
         except sa.exc.OperationalError as exc:  # lost between the check and the reads
             raise unavailable(engine, exc) from None
     finally:
@@ -71,8 +77,83 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
         "database": masked_url(config.url), "schemaVersion": state.current, "now": _iso(now),
         "hidden": len(found) - len(shown),
         "versionWarning": skew_warning(i.lanner_version for i in found if i.state.alive),
+        "setAsideMessages": set_aside or 0,
         "instances": [_instance(i, now) for i in shown],
     }
+
+
+@cluster.command("set-aside", context_settings=CONTEXT_SETTINGS)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--delete", "delete_ids", type=int, multiple=True, metavar="ID",
+              help="Delete this set-aside message (repeatable).")
+@click.option("--delete-all", is_flag=True, help="Delete every set-aside message.")
+@common_options
+def set_aside(app: App, fmt: str, delete_ids: tuple[int, ...], delete_all: bool) -> None:
+    """List the messages set aside after lanner.queue.max-deliveries deliveries that did not complete.
+
+    Each was delivered to the executor repeatedly and its processing never completed
+    (the executor crashed, was killed, or raised); it is kept here instead of being
+    delivered again, and the execution it names was failed with the reason. Read the
+    reason, then delete them with --delete ID or --delete-all: nothing delivers them again.
+    """
+    from lanner.errors import UsageError
+    from lanner.store import deliveries
+    from lanner.store.engine import write_connection
+
+    if delete_ids and delete_all:
+        raise UsageError("give --delete ID or --delete-all, not both")
+    with _database(app) as engine, write_connection(engine) as connection, connection.begin():
+        if deliveries.count(connection) is None:
+            raise UsageError("this database's schema has no set-aside messages yet: run lanner sys database "
+                             "migrate (or start a server) first")
+        if delete_ids or delete_all:
+            deleted = deliveries.delete(connection, list(delete_ids) if delete_ids else None)
+            click.echo(f"deleted {deleted} set-aside message(s)")
+            return
+        found = [value.shape() for value in deliveries.listed(connection, limit=1000)]
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        click.echo("no message is set aside")
+        return
+    for row in found:
+        click.echo(f"{row['id']}  {row['setAsideAt']}  {row['topic']}  execution {row['executionId'] or '-'}  "
+                   f"({row['type'] or 'unknown type'}, tenant {row['tenantId']}): {row['reason']}")
+
+
+def _database(app: App):  # type: ignore[no-untyped-def]
+    """The configured database, checked reachable and of a known schema; disposed on exit."""
+    import contextlib
+
+    import sqlalchemy as sa
+
+    from lanner.store.engine import (
+        check_connection,
+        create_engine,
+        masked_url,
+        unavailable,
+    )
+    from lanner.store.schema_state import read_state, verify
+
+    @contextlib.contextmanager
+    def opened():  # type: ignore[no-untyped-def]
+        config = app.loaded.settings.database
+        engine = create_engine(config, create=False)
+        try:
+            check_connection(engine)
+            try:
+                with engine.connect() as connection:
+                    state = read_state(connection)
+                if not state.known:
+                    verify(state, masked_url(config.url))
+                yield engine
+            except sa.exc.OperationalError as exc:
+                raise unavailable(engine, exc) from None
+        finally:
+            engine.dispose()
+
+    return opened()
 
 
 def _instance(value: Instance, now: datetime) -> dict[str, Any]:
@@ -101,6 +182,9 @@ def _print(info: dict[str, Any]) -> None:
     console.print(f"Database:     {info['database']}")
     if info.get("versionWarning"):
         console.print(f"[bold yellow]Warning:[/] {info['versionWarning']}")
+    if info.get("setAsideMessages"):
+        console.print(f"[bold yellow]Set aside:[/]    {info['setAsideMessages']} message(s) delivered repeatedly "
+                      "without completing; their executions failed (lanner sys cluster set-aside lists them)")
     instances = info["instances"]
     hidden = f" ({info['hidden']} ended hidden, --all shows them)" if info["hidden"] else ""
     if not instances:

@@ -245,9 +245,18 @@ class Worker(_Section):
 
 
 
+class Queue(_Section):
+    max_deliveries: int = Field(
+        3, ge=1,
+        description="How many times an executor message may be delivered without its processing completing "
+                    "(each delivery crashed, was killed or raised) before it is set aside and its execution failed.",
+    )
+
+
 class Settings(_Section):
     server: Server = Server()
     worker: Worker = Worker()
+    queue: Queue = Queue()
     database: Database = Database()
     storage: Storage = Storage()
     backup: Backup = Backup()

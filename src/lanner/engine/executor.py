@@ -9,6 +9,13 @@ harmless.  All decisions are made before anything is written, so a bug met while
 deciding one execution fails that execution (with a log line) instead of blocking the
 queue.  What a decision asks for (jobs, kills, log lines) is written by
 :mod:`lanner.engine.effects`.
+
+Poison messages.  Each delivery of a message is counted before it is processed
+(:mod:`lanner.store.deliveries`), so a message whose processing crashes or kills the
+process, or raises, is not delivered forever: once delivered ``max_deliveries`` times
+without completing it is set aside, and the execution it names is failed with the
+reason, in a transaction of its own.  A message that failed a batch is retried alone,
+so the others of that batch go on.
 """
 
 from __future__ import annotations
@@ -21,14 +28,14 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from lanner.engine import concurrency, effects, features, messages
+from lanner.engine import concurrency, effects, features, messages, poison
 from lanner.engine.decide import Decision, Note, Start, decide
 from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.foreign_formats import ForeignFormats
-from lanner.model.execution import Execution
+from lanner.model.execution import Execution, new_id
 from lanner.model.state import State
-from lanner.store import execution_batch, maintenance_flag
+from lanner.store import deliveries, execution_batch, maintenance_flag
 from lanner.store.engine import then_commit, write_connection
 from lanner.store.queue import Message, Queue
 
@@ -37,13 +44,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH = 200
+ERRORS_KEPT = 1000  # last errors remembered per message id, for the reason of a set-aside
 
 
 class Executor:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 max_deliveries: int = deliveries.DEFAULT_MAX_DELIVERIES) -> None:
         self.engine, self.queue, self.flows, self.clock = engine, queue, flows or FlowCache(), clock
         self.cache = execution_batch.ExecutionCache()
+        self.max_deliveries = max(max_deliveries, 1)
+        self.claimer = f"executor-{new_id()}"  # this executor's claims (lanner.store.deliveries)
+        self._errors: dict[int, str] = {}  # message id -> what its last delivery here raised
+        self._retrying = False  # the last claim was a message delivered before: look again at once
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         foreign = ForeignFormats(self.engine, self.queue, messages.EXECUTOR)
@@ -60,29 +73,61 @@ class Executor:
                 log.exception("executor batch failed; retrying")
                 stop.wait(idle_wait)
                 continue
-            if handled < BATCH:
+            if handled < BATCH and not self._retrying:
                 # A partial batch emptied the topic; anything sent since has already signalled
                 # the wait, which then returns at once (no empty transaction to find out).
                 self.queue.wait(messages.EXECUTOR, idle_wait)
 
     def process_batch(self, limit: int = BATCH) -> int:
+        """Claim up to ``limit`` messages (counting the delivery) and process them; returns how many were claimed."""
+        # Messages in another payload format stay for an executor that knows it (rolling upgrades).
+        claimed = deliveries.claim(self.engine, self.queue, messages.EXECUTOR, limit, version=messages.FORMAT,
+                                   claimer=self.claimer)
+        self._retrying = any(found.deliveries > 1 for found in claimed)
+        exhausted = [found for found in claimed if found.deliveries > self.max_deliveries]
+        if exhausted:
+            poison.set_aside(self, exhausted)
+        ids = [found.id for found in claimed if found.deliveries <= self.max_deliveries]
+        if ids:
+            try:
+                self._guarded(lambda: self._batch(ids))
+            except Exception as exc:
+                self._failed_delivery(ids, exc)
+                raise
+        return len(claimed)
+
+    def _guarded(self, work: Callable[[], object]) -> None:
         # Written values enter the cache only once their transaction committed: a cached
         # version that never reached the database could match another executor's write.
         self._written: list[tuple[Execution, Execution]] = []
         try:
-            handled = self._batch(limit)
+            work()
         except BaseException:
             for before, _ in self._written:
                 self.cache.forget(before.id, before.tenant_id)
             raise
         for before, after in self._written:
             self.cache.saved(before, after)
-        return handled
 
-    def _batch(self, limit: int) -> int:
+    def _failed_delivery(self, ids: list[int], exc: Exception) -> None:
+        """A batch raised: count it against its messages, unless the database was the reason."""
+        if poison.database_away(exc):
+            try:
+                deliveries.uncount(self.engine, ids, self.claimer)
+            except Exception:  # still away: the delivery stays counted
+                log.debug("cannot take back the delivery count of %d message(s)", len(ids), exc_info=True)
+            return
+        for message_id in ids:
+            self._errors[message_id] = f"{type(exc).__name__}: {exc}"
+        while len(self._errors) > ERRORS_KEPT:
+            del self._errors[next(iter(self._errors))]
+
+    def last_error(self, message_id: int) -> str | None:
+        return self._errors.pop(message_id, None)
+
+    def _batch(self, ids: list[int]) -> int:
         with write_connection(self.engine) as connection, connection.begin():
-            # Messages in another payload format stay for an executor that knows it (rolling upgrades).
-            batch = self.queue.take(connection, messages.EXECUTOR, limit, version=messages.FORMAT)
+            batch = deliveries.take(connection, ids, self.claimer)
             if not batch:
                 return 0
             by_execution: dict[tuple[str, str], list[Message]] = {}
@@ -101,19 +146,23 @@ class Executor:
                 decided.append((before, self._decide(connection, before, items)))
             # Every decision is made before anything is written: a bug in one execution's
             # decision fails that execution only, and the writes below are shared by all.
-            changed = [(before, d.execution) for before, d in decided if d.execution != before]
-            effects.stop(connection, self.queue, decided, self.flows)
-            limited = self._limited_flows(connection, decided)
-            if limited:  # freed slots are counted once the ends are written
-                execution_batch.save_many(connection, changed)
-                for flow, ended in limited:
-                    concurrency.release(connection, self.queue, flow, ended)
-            with then_commit(connection):
-                if not limited:
-                    execution_batch.save_many(connection, changed)
-                effects.write(connection, self.queue, decided, self.clock())
-            self._written.extend(changed)
+            self.write(connection, decided)
             return len(batch)
+
+    def write(self, connection: Connection, decided: list[tuple[Execution, Decision]]) -> None:
+        """Save these decisions and their effects, and commit."""
+        changed = [(before, d.execution) for before, d in decided if d.execution != before]
+        effects.stop(connection, self.queue, decided, self.flows)
+        limited = self._limited_flows(connection, decided)
+        if limited:  # freed slots are counted once the ends are written
+            execution_batch.save_many(connection, changed)
+            for flow, ended in limited:
+                concurrency.release(connection, self.queue, flow, ended)
+        with then_commit(connection):
+            if not limited:
+                execution_batch.save_many(connection, changed)
+            effects.write(connection, self.queue, decided, self.clock())
+        self._written.extend(changed)
 
     def _limited_flows(self, connection: Connection, decided: list[tuple[Execution, Decision]]) -> list:
         """(flow, an execution that ended) once per flow with a concurrency limit among the ended ones."""
@@ -165,8 +214,12 @@ class Executor:
         return self._maintenance
 
     def _failed(self, execution: Execution, exc: Exception) -> Decision:
+        message = str(exc) if isinstance(exc, FlowNotFound) else f"internal error: {type(exc).__name__}: {exc}"
+        return self.fail(execution, message)
+
+    def fail(self, execution: Execution, message: str) -> Decision:
+        """FAILED with ``message`` as an ERROR log line (nothing changes for an execution already over)."""
         if execution.current.terminal:
             return Decision(execution)
-        message = str(exc) if isinstance(exc, FlowNotFound) else f"internal error: {type(exc).__name__}: {exc}"
         return Decision(execution.to(State.FAILED, self.clock()), notes=(Note("ERROR", message),), ended=True)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lanner.cluster.coordinator import Coordinator
 from lanner.cluster.membership import Membership
+from lanner.config.settings import Queue as QueueSettings
 from lanner.config.settings import Server as ServerSettings
 from lanner.config.settings import Worker as WorkerSettings
 from lanner.engine.executor import Executor
@@ -58,6 +59,7 @@ class Runtime:
     web_drain_delay: float = 0.0  # seconds unready before the webserver stops accepting (lanner.server.drain-delay)
     settings: ServerSettings = field(default_factory=ServerSettings)  # lanner.server.*
     worker_settings: WorkerSettings = field(default_factory=WorkerSettings)  # lanner.worker.*
+    queue_settings: QueueSettings = field(default_factory=QueueSettings)  # lanner.queue.*
     schedulers: int = 0  # 1: run a scheduler in this process
     service_type: ServiceType | None = None  # None: from the components this process runs
     run_as: RunAs | None = None  # the user scripts run as (lanner.worker.run-as, checked by run_as.resolve)
@@ -115,7 +117,8 @@ class Runtime:
             folder.sync()
             self._spawn("flow-watcher", lambda: folder.watch(self.stop))
         for index in range(self.executors):
-            executor = Executor(self.engine, self.queue, self.flows)
+            executor = Executor(self.engine, self.queue, self.flows,
+                                max_deliveries=self.queue_settings.max_deliveries)
             self._spawn(f"executor-{index}", lambda e=executor: e.run(self.stop))
         if self.executors:
             from lanner.scheduler.flow_triggers import FlowTriggers

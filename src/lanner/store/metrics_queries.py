@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from lanner.store import settings_repository
 from lanner.store.service_instances import aware, database_now
-from lanner.store.tables import executions, queue_messages, service_instances, task_runs
+from lanner.store.tables import executions, queue_messages, queue_set_aside, service_instances, task_runs
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -53,6 +53,7 @@ class Figures:
     instances: list[InstanceRow] = field(default_factory=list)
     resubmissions: int = 0
     queue_depth: dict[str, int] = field(default_factory=dict)
+    set_aside: int = 0
     task_runs: dict[str, int] = field(default_factory=dict)
     executions: dict[str, int] = field(default_factory=dict)
     durations: Durations = Durations()
@@ -64,6 +65,7 @@ def read(connection: Connection, *, resubmissions_key: str, buckets: Sequence[fl
     now = database_now(connection)
     return Figures(instances=instance_rows(connection, now), resubmissions=counter(connection, resubmissions_key),
                    queue_depth=_counts(connection, queue_messages.c.topic),
+                   set_aside=connection.execute(sa.select(sa.func.count()).select_from(queue_set_aside)).scalar_one(),
                    task_runs=_counts(connection, task_runs.c.state),
                    executions=_counts(connection, executions.c.state, ~executions.c.deleted),
                    durations=durations(connection, since=now - window, buckets=buckets))

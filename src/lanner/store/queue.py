@@ -11,6 +11,9 @@ A message is a row of ``queue_messages``.  The protocol has no leases:
    releases the rows, which are then claimed again: effects and acknowledgement commit
    together or not at all.
 
+The executor's topic adds a counted claim before step 2 (:mod:`lanner.store.deliveries`),
+so that a message that keeps failing its consumer is set aside instead of taken forever.
+
 Consumed rows are deleted rather than marked: Kestra's JDBC queue kept them and its
 table grew to hundreds of gigabytes.  Claims return ascending ids among the committed
 messages; a transaction that took id 5 may commit after one that took id 6, so ids order

@@ -192,7 +192,9 @@ logs = sa.Table(
 # A consumer claims messages inside its own transaction (``FOR UPDATE SKIP LOCKED`` on
 # PostgreSQL), processes them and deletes them before committing: a crash or rollback
 # makes them available again, with no lease to expire (``store/queue.py``).  The
-# ``claimed_by``, ``claimed_until`` and ``deliveries`` columns are unused by that protocol.
+# executor's topic also counts its deliveries (``claimed_by``, ``claimed_until``,
+# ``deliveries``: ``store/deliveries.py``), so that a message that keeps crashing its
+# consumer is set aside instead of delivered forever.
 queue_messages = sa.Table(
     "queue_messages",
     metadata,
@@ -211,6 +213,23 @@ queue_messages = sa.Table(
     # Claims read a topic in id order and stop at their limit (added in 0002).
     sa.Index(None, "topic", "id"),
     implicit_returning=False,  # as for logs
+)
+
+# Messages set aside after ``lanner.queue.max-deliveries`` deliveries that never completed
+# (``store/deliveries.py``): kept for the operator to read and delete, never delivered again.
+queue_set_aside = sa.Table(
+    "queue_set_aside",
+    metadata,
+    _tenant(),
+    sa.Column("id", BigId, nullable=False, autoincrement=False),  # the message's id in queue_messages
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(255), nullable=True),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),  # when the message was sent
+    sa.Column("set_aside_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.PrimaryKeyConstraint("tenant_id", "id"),
 )
 
 # Broadcast topics are read by every consumer group from its own offset.

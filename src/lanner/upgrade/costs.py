@@ -34,6 +34,7 @@ COST: dict[str, list[tuple[str, str | None]]] = {
     "0002": [("instant", "worker_jobs_running"), ("add_column", "task_runs"),
              ("create_index_concurrently", "queue_messages")],
     "0003": [("add_column", "flow_revisions")],
+    "0004": [("instant", "queue_set_aside")],
 }
 
 # Seconds = FIXED + rows / ROWS_PER_S + bytes / BYTES_PER_S, per class.

@@ -92,6 +92,10 @@ def families(figures: Figures) -> Iterator[Metric]:
 
     yield _by("lanner_queue_depth", "Messages waiting in the queue, by topic.", "topic",
               {**dict.fromkeys(_TOPICS, 0), **figures.queue_depth})
+    set_aside = GaugeMetricFamily("lanner_queue_set_aside",
+                                  "Executor messages set aside after repeated deliveries that did not complete.")
+    set_aside.add_metric([], figures.set_aside)
+    yield set_aside
     yield _by("lanner_task_runs", "Task runs by current state.", "state",
               {**dict.fromkeys(map(str, State), 0), **figures.task_runs})
     yield _by("lanner_executions", "Executions (not deleted) by current state.", "state",

@@ -1,4 +1,4 @@
-"""The cluster's service instances over HTTP (``GET /api/v1/cluster/instances``).
+"""The cluster's service instances over HTTP (``GET /api/v1/cluster/instances``), and its set-aside messages.
 
 What ``lanner sys cluster status`` shows, as JSON: every registered instance, newest
 first, with its heartbeat age measured by the database's clock (the machines' clocks
@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from lanner.model.service_state import ServiceState
-from lanner.store import service_instances
+from lanner.store import deliveries, service_instances
 from lanner.store.service_instances import Instance
 from lanner.web import shapes
 from lanner.web.context import Server
@@ -63,3 +63,12 @@ def instance(value: Instance, now: datetime) -> dict[str, Any]:
 def _date(raw: Any) -> Any:
     # History dates are stored as ISO text with +00:00; the API writes UTC as Z, as elsewhere.
     return raw.replace("+00:00", "Z") if isinstance(raw, str) else raw
+
+
+@router.get("/set-aside")
+def set_aside(srv: Server = Depends(server)) -> dict[str, Any]:
+    """Messages set aside after ``lanner.queue.max-deliveries`` deliveries that did not complete, newest first."""
+    with srv.engine.connect() as connection:
+        total = deliveries.count(connection) or 0
+        found = deliveries.listed(connection) if total else []
+    return {"total": total, "results": [value.shape() for value in found]}
