@@ -74,6 +74,18 @@ class _Attempt:
     reason: State | None = None  # why it was stopped: KILLED or FAILED (timeout)
     abandoned: bool = False  # stopped by a forced shutdown: no result; the job is resubmitted elsewhere
     log: AttemptLog | None = None  # its lines not written yet (set when the attempt is taken)
+    problem: str | None = None  # why its job cannot be run (a payload this worker cannot read): it fails
+
+
+def _readable(payload: dict[str, Any]) -> _Attempt:
+    """The attempt a job message asks for; one that fails at once with the reason when the rest of its
+    payload cannot be read (the take saw its task run, execution and attempt: the failure is recorded)."""
+    try:
+        return _Attempt(messages.job_of(payload), payload)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        job = Job(payload["executionId"], payload["taskRunId"], int(payload["attempt"]), {}, {}, None)
+        problem = f"the job message for this attempt cannot be read ({type(exc).__name__}: {exc}); it was not run"
+        return _Attempt(job, payload, problem=problem)
 
 
 class _Context:
@@ -280,8 +292,11 @@ class Worker:
             self._paused = taken.paused
             log.info("maintenance mode is on: running tasks finish, no new task is taken" if taken.paused
                      else "maintenance mode is off: taking tasks again")
+        if taken.set_aside:
+            log.error("%d malformed job message(s) set aside: %s (lanner sys cluster set-aside)", taken.set_aside,
+                      job_holding.MALFORMED)
         for message in taken.jobs:
-            attempt = _Attempt(messages.job_of(message.payload), message.payload)
+            attempt = _readable(message.payload)
             attempt.log = self._logs.attach(_log_template(attempt), attempt.stop, self.max_log_size)
             with self._lock:
                 self._running[(attempt.job.task_run_id, attempt.job.attempt)] = attempt
@@ -349,6 +364,9 @@ class Worker:
 
     def _result(self, attempt: _Attempt, context: _Context) -> TaskResult:
         job = attempt.job
+        if attempt.problem is not None:
+            return TaskResult(job.task_run_id, job.attempt, State.FAILED, message=attempt.problem,
+                              worker_id=self.worker_id)
         started = time.perf_counter()
         try:
             resolved = self.registry.resolve(TaskSpec, job.task["type"])

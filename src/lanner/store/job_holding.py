@@ -27,22 +27,45 @@ from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 from lanner.store.queue import CHANNEL, Message
-from lanner.store.tables import queue_messages, worker_jobs_running
+from lanner.store.tables import queue_messages, queue_set_aside, worker_jobs_running
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.store.queue import Queue
 
-_q, _j = queue_messages.name, worker_jobs_running.name
-# The job payload names its attempt (lanner.engine.messages.job_payload).  ``paused`` has
-# one row, so the answer always has one: a job per row, or one row of NULLs and the flag.
+_q, _j, _a = queue_messages.name, worker_jobs_running.name, queue_set_aside.name
+# A job message names its attempt (lanner.engine.messages.job_payload): a payload of this
+# format ("v") that does not (a bug, or a hand-edited row) could never be held, and a take
+# that tried would fail for every worker, forever.  Such messages are set aside instead
+# (queue_set_aside, with MALFORMED as the reason), as are payloads whose "v" is no number;
+# the rest of the batch is taken.  (CASE, because PostgreSQL may evaluate AND's operands
+# in any order: a cast must only meet text the pattern let through; coalesce, because a
+# missing key is NULL, not false.)
+_INT = "'^[0-9]{1,9}$'"
+_OURS_PG = f"CASE WHEN payload ->> 'v' ~ {_INT} THEN (payload ->> 'v')::int = :version ELSE false END"
+_SHAPED_PG = (f"coalesce(jsonb_typeof(payload -> 'taskRunId') = 'string'"
+              f" AND jsonb_typeof(payload -> 'executionId') = 'string' AND payload ->> 'attempt' ~ {_INT}, false)")
+_MALFORMED_PG = f"CASE WHEN payload ->> 'v' ~ {_INT} THEN {_OURS_PG} AND NOT {_SHAPED_PG} ELSE true END"
+MALFORMED = ("a job message that names no task run, execution or attempt (taskRunId, executionId, attempt) "
+             "cannot be run or held; it was set aside instead of being taken")
+# ``paused`` has one row, so the answer always has one: a job per row, or one row of NULLs and the flag.
 _TAKE_AND_HOLD_PG = sa.text(f"""
 WITH {maintenance_flag.TAKING_PAUSED_PG},
+malformed AS (
+    DELETE FROM {_q} WHERE id IN (
+        SELECT id FROM {_q}
+        WHERE topic = :topic AND available_at <= clock_timestamp() AND {_MALFORMED_PG}
+              AND NOT (SELECT held_back FROM paused)
+        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+    RETURNING id, topic, key, payload, tenant_id, deliveries, created_at),
+aside AS (
+    INSERT INTO {_a} (tenant_id, id, topic, key, payload, deliveries, reason, created_at)
+    SELECT tenant_id, id, topic, key, payload, deliveries + 1, :malformed, created_at FROM malformed),
 taken AS (
     DELETE FROM {_q} WHERE id IN (
         SELECT id FROM {_q}
-        WHERE topic = :topic AND available_at <= clock_timestamp() AND (payload ->> 'v')::int = :version
+        WHERE topic = :topic AND available_at <= clock_timestamp() AND {_OURS_PG} AND {_SHAPED_PG}
               AND NOT (SELECT held_back FROM paused)
         ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
     RETURNING id, topic, key, payload, tenant_id),
@@ -54,10 +77,22 @@ held AS (
     ON CONFLICT (tenant_id, task_run_id, attempt) DO UPDATE
     SET execution_id = excluded.execution_id, worker_id = excluded.worker_id,
         payload = excluded.payload, taken_at = excluded.taken_at)
-SELECT t.id, t.topic, t.key, t.payload, t.tenant_id, p.held_back AS paused FROM paused AS p LEFT JOIN taken AS t ON true
+SELECT t.id, t.topic, t.key, t.payload, t.tenant_id, p.held_back AS paused,
+       (SELECT count(*) FROM malformed) AS malformed
+FROM paused AS p LEFT JOIN taken AS t ON true
 ORDER BY t.id
 """).columns(sa.column("id"), sa.column("topic"), sa.column("key"), sa.column("payload", worker_jobs_running.c.payload.type),
-             sa.column("tenant_id"), sa.column("paused"))
+             sa.column("tenant_id"), sa.column("paused"), sa.column("malformed"))
+
+
+def shaped(payload: Any) -> bool:
+    """Whether a job payload names its task run, execution and attempt (what holding it needs)."""
+    if not isinstance(payload, dict):
+        return False
+    attempt = payload.get("attempt")
+    return (isinstance(payload.get("taskRunId"), str) and isinstance(payload.get("executionId"), str)
+            and (isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 0
+                 or isinstance(attempt, str) and attempt.isascii() and attempt.isdigit() and len(attempt) <= 9))
 
 
 @dataclass(frozen=True)
@@ -66,6 +101,7 @@ class Taken:
 
     jobs: list[Message]
     paused: bool = False
+    set_aside: int = 0  # malformed job messages moved to queue_set_aside by this take
 
 
 def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worker_id: str,
@@ -76,18 +112,26 @@ def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worke
         queue.listen()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             rows = connection.execute(_TAKE_AND_HOLD_PG, {"topic": topic, "limit": limit, "version": version,
-                                                          "worker_id": worker_id}).all()
+                                                          "worker_id": worker_id, "malformed": MALFORMED}).all()
         return Taken([Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows
-                      if row.id is not None], paused=bool(rows and rows[0].paused))
+                      if row.id is not None], paused=bool(rows and rows[0].paused),
+                     set_aside=int(rows[0].malformed) if rows else 0)
     with write_connection(engine) as connection, connection.begin():
         if maintenance_flag.is_on(connection):  # the write lock is held: enter and exit wait for us
             return Taken([], paused=True)
+        # (SQLite compares "v" as JSON: a payload whose "v" is no number is never taken, and blocks nothing.)
         taken = queue.take(connection, topic, limit, version=version)
+        malformed = [m for m in taken if not shaped(m.payload)]
+        if malformed:
+            taken = [m for m in taken if shaped(m.payload)]
+            connection.execute(sa.insert(queue_set_aside), [
+                {"tenant_id": m.tenant_id, "id": m.id, "topic": m.topic, "key": m.key, "payload": m.payload,
+                 "deliveries": 1, "reason": MALFORMED, "created_at": m.sent_at} for m in malformed])
         repo.record_running_jobs(connection, [
             {"tenant_id": m.tenant_id, "task_run_id": m.payload["taskRunId"], "attempt": int(m.payload["attempt"]),
              "execution_id": m.payload["executionId"], "worker_id": worker_id, "payload": m.payload}
             for m in taken])
-    return Taken(taken)
+    return Taken(taken, set_aside=len(malformed))
 
 
 _RELEASE_PG = sa.text(f"""

@@ -113,7 +113,8 @@ _WITHDRAW = (sa.delete(_q)
 _TAKE_SQLITE = sa.delete(_q).where(_q.c.id.in_(_CLAIM_SQLITE.with_only_columns(_q.c.id).scalar_subquery())).returning(
     *_COLUMNS)
 _TAKE_VERSION_SQLITE = sa.delete(_q).where(_q.c.id.in_(
-    _CLAIM_SQLITE.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
+    _CLAIM_SQLITE.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS,
+                                                                                             _q.c.created_at)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Message:
     key: str | None
     payload: dict[str, Any]
     tenant_id: str
+    sent_at: datetime | None = None  # when it was sent, where the take reads it (SQLite, by version)
 
 
 class Queue:
@@ -184,7 +186,8 @@ class Queue:
         else:
             rows = connection.execute(_TAKE_SQLITE if version is None else _TAKE_VERSION_SQLITE,
                                       {**params, "now": _utcnow()})
-        messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
+        messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id, row._mapping.get("created_at"))
+                    for row in rows]
         return sorted(messages, key=lambda message: message.id)
 
     def withdraw(self, connection: Connection, topic: str, key: str, *,
