@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lanner.expr import envs as env_variables
@@ -36,8 +36,9 @@ def iso(moment: Any) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """What every expression of this execution sees."""
+def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None, *,
+                   outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What every expression of this execution sees (``outputs``: given, or those of every task run)."""
     return {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": execution.flow_revision,
                  "tenantId": execution.tenant_id},
@@ -48,7 +49,7 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
         "labels": execution.labels,
         "trigger": trigger_variables(execution.trigger),
         "envs": env_variables(os.environ if environ is None else environ),
-        "outputs": outputs_of(execution),
+        "outputs": outputs_of(execution) if outputs is None else outputs,
     }
 
 
@@ -67,9 +68,14 @@ def trigger_variables(trigger: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def outputs_of(execution: Execution) -> dict[str, Any]:
-    by_id = {run.id: run for run in execution.task_runs}
-    outputs: dict[str, Any] = {}
-    for run in execution.task_runs:
+    return collect_outputs(execution.task_runs, {run.id: run for run in execution.task_runs})
+
+
+def collect_outputs(runs: Iterable[TaskRun], by_id: Mapping[str, TaskRun],
+                    outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``outputs`` variable made of ``runs`` (in creation order), added to ``outputs`` when given."""
+    outputs = {} if outputs is None else outputs
+    for run in runs:
         # A running flowable's own outputs count too (WaitFor's iterationCount, read by its tasks).
         if run.current not in _ENDED_WELL and run.current is not State.RUNNING or not run.outputs:
             continue
@@ -87,6 +93,15 @@ def outputs_of(execution: Execution) -> dict[str, Any]:
 # Whole-`outputs` uses: piped (`outputs | keys`), printed, or indexed by a computed key, or
 # templates rendered from data (`render(...)`): the task then gets every output.
 _ALL_OUTPUTS = re.compile(r"outputs\s*(?:\||\)|\}|,|\[\s*[^'\"\s])|render(?:Once)?\s*\(")
+
+
+def referenced_task_ids(task_ids: Iterable[str], text: str) -> list[str] | None:
+    """The task ids whose outputs ``text`` may read; None: all of them (see :func:`referenced_outputs`)."""
+    if _ALL_OUTPUTS.search(text):
+        return None
+    if "outputs" not in text:
+        return []
+    return [task_id for task_id in task_ids if task_id in text]
 
 
 def referenced_outputs(outputs: Mapping[str, Any], task_text: str) -> dict[str, Any]:
