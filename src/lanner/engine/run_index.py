@@ -67,9 +67,10 @@ class LoopTally:
             if run is None:
                 continue
             self.counts[iteration] = self.counts.get(iteration, 0) + sign
-            if not run.current.terminal:
+            state = run.current
+            if not state.terminal:
                 self.unfinished[iteration] = self.unfinished.get(iteration, 0) + sign
-            elif run.current.failed:
+            elif state.failed:
                 self.failed[iteration] = self.failed.get(iteration, 0) + sign
         if not self.counts[iteration]:
             del self.counts[iteration]
@@ -183,3 +184,10 @@ def leave(index: RunIndex, runs: tuple[TaskRun, ...]) -> None:
         _SHELF[id(runs)] = index
         while len(_SHELF) > _SHELF_SIZE:
             _SHELF.pop(next(iter(_SHELF)))
+
+
+def peek(runs: tuple[TaskRun, ...]) -> RunIndex | None:
+    """The index filed for ``runs``, left in place (what tests look at)."""
+    with _LOCK:
+        index = _SHELF.get(id(runs))
+    return index if index is not None and index.tuple is runs else None
