@@ -29,10 +29,10 @@ from lanner.model.task import TaskSpec
 # A decision creates at most this many task runs; a flowable that wants more gets them in the
 # decisions that follow (each a transaction of bounded size, with other executions' in between).
 NEW_RUNS_PER_DECISION = 1000
-# A loop without a concurrency limit (ForEach's concurrencyLimit 0, EachParallel) keeps at most
-# this many iterations in progress: a loop of 100,000 values does not queue 100,000 jobs ahead
-# of every other execution's.
-LOOP_WINDOW = 500
+# A loop without a concurrency limit (ForEach's concurrencyLimit 0, EachParallel's concurrent 0)
+# keeps at most this many iterations in progress: jobs are queued first in, first out, so a loop
+# of 100,000 values would otherwise queue 100,000 jobs ahead of every other execution's.
+LOOP_WINDOW = 100
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def counting_states(monkeypatch) -> list[int]:
 
 @pytest.mark.parametrize("limit", [0, 1, 100])
 def test_one_result_among_10000_ended_iterations_reads_and_writes_a_handful_of_task_runs(monkeypatch, limit):
-    running = min(limit or LOOP_WINDOW, LOOP_WINDOW)
+    running = limit or LOOP_WINDOW
     flow = loop_flow(limit)
     warm = decide(half_done(running), flow, Tick("each"), T0, environ={})  # builds the index: every run, once
     assert not warm.jobs and warm.execution.task_runs == half_done(running).task_runs

@@ -175,8 +175,7 @@ class _Loop(FlowableTask):
 
     def _room(self, scope: Scope, running: int) -> int:
         limit = self._limit(scope)
-        limit = LOOP_WINDOW if limit <= 0 else min(limit, LOOP_WINDOW)
-        return max(limit - running, 0)
+        return max((LOOP_WINDOW if limit <= 0 else limit) - running, 0)
 
     def _iterations(self, scope: Scope) -> tuple[list[NewRun], bool, bool]:
         """(runs to create now, all iterations over, one failed), from the runs that exist."""
