@@ -161,12 +161,16 @@ class RunIndex:
 _SHELF: dict[int, RunIndex] = {}
 _LOCK = threading.Lock()
 _SHELF_SIZE = 64
+# Smaller executions are indexed afresh by each decision (it costs less than their decision):
+# only large ones take a place on the shelf, where a busy executor's many small ones would
+# otherwise push them out.
+_SHELVED_FROM = 256
 
 
 def take(runs: tuple[TaskRun, ...]) -> RunIndex:
     """The index of ``runs``, left by the decision that made them, or a new one."""
     with _LOCK:
-        index = _SHELF.pop(id(runs), None) if runs else None
+        index = _SHELF.pop(id(runs), None) if len(runs) >= _SHELVED_FROM else None
     if index is not None and index.tuple is runs:
         index.examined = 0
         return index
@@ -178,7 +182,7 @@ def take(runs: tuple[TaskRun, ...]) -> RunIndex:
 def leave(index: RunIndex, runs: tuple[TaskRun, ...]) -> None:
     """File ``index`` as the index of ``runs`` (a decision's result), for the next decision to take."""
     index.tuple = runs
-    if not runs:
+    if len(runs) < _SHELVED_FROM:
         return
     with _LOCK:
         _SHELF[id(runs)] = index
