@@ -33,11 +33,13 @@ from lanner.store.schema_guard import prepare_database
 VALUES = int(os.environ.get("LANNER_BENCH_FAN_OUT", "100000"))
 LIMIT = int(os.environ.get("LANNER_BENCH_FAN_OUT_LIMIT", "0"))
 FLOWS = {
-    "fanout": ("id: fanout\nnamespace: bench\ninputs:\n  - id: count\n    type: INT\n  - id: limit\n    type: INT\n"
-               "tasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
-               "    values: \"{{ range(1, inputs.count) }}\"\n    concurrencyLimit: \"{{ inputs.limit }}\"\n    tasks:\n"
-               "      - id: r\n        type: io.kestra.plugin.core.debug.Return\n        format: \"{{ taskrun.value }}\"\n"),
-    "small": "id: small\nnamespace: bench\ntasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: hi\n",
+    "fanout": ("id: fanout\nnamespace: bench\ninputs:\n  - id: count\n    type: INT\n  - id: limit\n"
+               "    type: INT\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
+               "    values: \"{{ range(1, inputs.count) }}\"\n    concurrencyLimit: \"{{ inputs.limit }}\"\n"
+               "    tasks:\n      - id: r\n        type: io.kestra.plugin.core.debug.Return\n"
+               "        format: \"{{ taskrun.value }}\"\n"),
+    "small": ("id: small\nnamespace: bench\ntasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n"
+              "    format: hi\n"),
 }
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from lanner.durations import parse_duration
-from lanner.engine import after_execution, run_index
+from lanner.engine import after_execution
 from lanner.engine import sla as sla_rules
 from lanner.engine.events import (
     ChildEnded,
@@ -43,13 +43,14 @@ from lanner.engine.events import (
 )
 from lanner.engine.flow_outputs import typed_outputs
 from lanner.engine.retry import retry_delay, retry_of
-from lanner.engine.run_index import RunIndex
 from lanner.engine.variables import collect_outputs, flow_variables, referenced_task_ids, task_variables
 from lanner.engine.work_scope import WorkScope
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.truthiness import truthy
+from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
+from lanner.model.run_index import RunIndex
 from lanner.model.state import State, StateHistory
 from lanner.model.task import TaskKind, TaskSpec
 from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, Child, NewRun, sequential_next, sequential_state
@@ -142,7 +143,7 @@ class _Work:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
         self.tasks = _tasks_by_id(flow)
         self.flowable_ids = [task_id for task_id, task in self.tasks.items() if task.KIND is TaskKind.FLOWABLE]
-        # Every lookup goes through the index (lanner.engine.run_index): a decision costs what changed.
+        # Every lookup goes through the index (lanner.model.run_index): a decision costs what changed.
         self.index = run_index.take(execution.task_runs)
         self.runs = self.index.runs
         self.changed = False

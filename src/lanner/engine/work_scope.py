@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from lanner.engine.events import Timer
-from lanner.engine.run_index import LoopTally
 from lanner.model.execution import TaskRun
+from lanner.model.run_index import LoopTally
 from lanner.model.task import TaskSpec
 
 
@@ -38,7 +38,7 @@ class WorkScope:
         return [run for run in self.work.index.iteration(self._run_id, iteration) if run.task_id in wanted]
 
     def iterations(self) -> LoopTally:
-        """This run's loop iterations, tallied (see lanner.engine.run_index.LoopTally)."""
+        """This run's loop iterations, tallied (see lanner.model.run_index.LoopTally)."""
         return self.work.index.loops.get(self._run_id) or LoopTally()
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
 from lanner.store import bulk
@@ -228,8 +229,11 @@ def _task_run_changes(before: Execution, after: Execution, now: datetime) -> tup
     new_runs = after.task_runs
     if len(new_runs) >= len(old_runs):
         # The usual case, a decision's: task runs replaced in place, new ones appended.  Only those
-        # not identical to before are looked at; finding them is a C-level pass over references.
-        moved = list(compress(range(len(old_runs)), map(is_not, old_runs, new_runs)))
+        # not identical to before are looked at: the decision's index names them, else a C-level
+        # pass over the references finds them.
+        moved = run_index.replaced(old_runs, new_runs)
+        if moved is None:
+            moved = list(compress(range(len(old_runs)), map(is_not, old_runs, new_runs)))
         if all(old_runs[i].id == new_runs[i].id for i in moved):
             updates = [_task_run_update(after, new_runs[i], i, now) for i in moved if old_runs[i] != new_runs[i]]
             inserts = [_new_task_run_row(after, new_runs[i], i, now) for i in range(len(old_runs), len(new_runs))]

@@ -86,7 +86,7 @@ class Scope(Protocol):
         """Decide again in ``seconds`` even if nothing happens meanwhile (Pause's delay, WaitFor's interval)."""
 
     def iterations(self) -> Any:
-        """This run's loop iterations, tallied by state (lanner.engine.run_index.LoopTally)."""
+        """This run's loop iterations, tallied by state (lanner.model.run_index.LoopTally)."""
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once for this run, kept from one decision to the next (a loop's rendered values)."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lanner.engine import decide as decide_module
-from lanner.engine import run_index
+from lanner.model import run_index
 from lanner.engine.decide import Start, TaskResult, Tick, decide
 from lanner.flows.validator import validate_source
 from lanner.model.execution import Attempt, Execution, TaskRun
@@ -80,6 +80,8 @@ def test_one_result_among_10000_ended_iterations_reads_and_writes_a_handful_of_t
     assert [job.task_run_id for job in decision.jobs] == [decision.execution.task_runs[-1].id]
     assert decision.execution.task_runs[-1].iteration == DONE + running
     assert reads[0] < 100, f"{reads[0]} task-run states read for one result among {DONE + running} task runs"
+    # The decision's index tells the store which task run it replaced: no comparison of 10,000 task runs.
+    assert run_index.replaced(warm.execution.task_runs, decision.execution.task_runs) == [DONE + 1]
     inserts, updates, deletes = _task_run_changes(warm.execution, decision.execution, T0)
     assert (len(inserts), len(updates), len(deletes)) == (1, 1, 0)  # the new iteration's run; the ended one
 
@@ -135,10 +137,10 @@ def test_index_handed_over_gives_the_same_decisions_as_one_built_afresh():
             break
         ids_a, ids_b = iter(f"t{n}" for n in range(10_000)), iter(f"t{n}" for n in range(10_000))
         offset = len(carried.task_runs)
-        a = decide(carried, flow, events, T0, ids=lambda: f"t{offset}-{next(ids_a)}", environ={})
+        a = decide(carried, flow, events, T0, ids=lambda ids=ids_a, at=offset: f"t{at}-{next(ids)}", environ={})
         fresh = Execution(**{name: getattr(rebuilt, name) for name in Execution.__dataclass_fields__}
                           | {"task_runs": tuple(list(rebuilt.task_runs))})  # a copy: no index filed for it
-        b = decide(fresh, flow, events, T0, ids=lambda: f"t{offset}-{next(ids_b)}", environ={})
+        b = decide(fresh, flow, events, T0, ids=lambda ids=ids_b, at=offset: f"t{at}-{next(ids)}", environ={})
         assert a.execution == b.execution and a.jobs == b.jobs
         carried, rebuilt = a.execution, b.execution
         events = [TaskResult(job.task_run_id, job.attempt, State.SUCCESS,

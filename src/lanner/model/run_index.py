@@ -96,6 +96,8 @@ class RunIndex:
         self.loops: dict[str | None, LoopTally] = {}  # parent run id -> its iterations
         self.memo: dict[Any, Any] = {}  # values a flowable computes once per run (a loop's rendered values)
         self.tuple: tuple[TaskRun, ...] | None = None  # the Execution.task_runs this index describes
+        self.base: tuple[TaskRun, ...] | None = None  # the task runs the current decision started from
+        self.touched: set[int] = set()  # positions in ``base`` of the task runs it replaced
         self.examined = 0  # task runs handed to the decision: what tests count
         for run in runs:
             self.put(run)
@@ -114,6 +116,7 @@ class RunIndex:
                 self.by_iteration.setdefault((run.parent_task_run_id, run.iteration), []).append(run.id)
         else:
             self.seq[self.position[run.id]] = run
+            self.touched.add(self.position[run.id])
             if old.current is run.current:
                 return False
             self._state_sets(old, -1)
@@ -171,11 +174,10 @@ def take(runs: tuple[TaskRun, ...]) -> RunIndex:
     """The index of ``runs``, left by the decision that made them, or a new one."""
     with _LOCK:
         index = _SHELF.pop(id(runs), None) if len(runs) >= _SHELVED_FROM else None
-    if index is not None and index.tuple is runs:
-        index.examined = 0
-        return index
-    index = RunIndex(runs)
-    index.tuple = runs
+    if index is None or index.tuple is not runs:
+        index = RunIndex(runs)
+        index.tuple = runs
+    index.examined, index.base, index.touched = 0, runs, set()
     return index
 
 
@@ -195,3 +197,15 @@ def peek(runs: tuple[TaskRun, ...]) -> RunIndex | None:
     with _LOCK:
         index = _SHELF.get(id(runs))
     return index if index is not None and index.tuple is runs else None
+
+
+def replaced(before: tuple[TaskRun, ...], after: tuple[TaskRun, ...]) -> list[int] | None:
+    """Positions of the task runs of ``before`` that the decision from ``before`` to ``after`` replaced.
+
+    None when unknown (no index filed for ``after``, or made from other task runs): the
+    caller compares the two tuples instead.  New task runs are those past ``len(before)``.
+    """
+    index = peek(after)
+    if index is None or index.base is not before:
+        return None
+    return sorted(position for position in index.touched if position < len(before))
