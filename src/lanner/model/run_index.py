@@ -163,7 +163,7 @@ class RunIndex:
 # -- handing an index from one decision to the next ---------------------------------------------
 _SHELF: dict[int, RunIndex] = {}
 _LOCK = threading.Lock()
-_SHELF_SIZE = 64
+_SHELF_SIZE = 16  # large executions decided in turn; each index costs about what its task runs do
 # Smaller executions are indexed afresh by each decision (it costs less than their decision):
 # only large ones take a place on the shelf, where a busy executor's many small ones would
 # otherwise push them out.
