@@ -110,11 +110,8 @@ def referenced_outputs(outputs: Mapping[str, Any], task_text: str) -> dict[str, 
     A job carries the outputs its task may read, not the whole execution's: without
     this, each task of a 1,000-iteration ForEach would carry 1,000 outputs.
     """
-    if _ALL_OUTPUTS.search(task_text):
-        return dict(outputs)
-    if "outputs" not in task_text:
-        return {}
-    return {task_id: value for task_id, value in outputs.items() if task_id in task_text}
+    wanted = referenced_task_ids(outputs, task_text)
+    return dict(outputs) if wanted is None else {task_id: outputs[task_id] for task_id in wanted}
 
 
 def loop_values(run: TaskRun, by_id: Mapping[str, TaskRun]) -> list[str]:
