@@ -14,7 +14,7 @@ def lanner(database_url, tmp_path):
         yield service
 
 
-@pytest.mark.parametrize(("count", "limit"), [(2000, 0), (200, 1)], ids=["2000-unlimited", "200-default-limit"])
+@pytest.mark.parametrize(("count", "limit"), [(1000, 0), (200, 1)], ids=["1000-unlimited", "200-default-limit"])
 def test_a_large_foreach_runs_every_value_once(lanner, count, limit):
     execution = lanner.wait(lanner.create("lanner.tests", "foreach_large", {"count": count, "limit": limit}).id,
                             timeout=120)
