@@ -22,9 +22,10 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# Benchmarks; figures are recorded by hand in docs/benchmarks.md.
+# Benchmarks; figures are recorded by hand in docs/benchmarks.md. BENCH names modules of
+# bench/ to run instead of the default ones (BENCH=bench_fan_out: the 100,000-value ForEach).
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH)
 
 # The long chaos profile (>= 10 minutes of load on a real PostgreSQL cluster, >= 50 kills);
 # its summary is written to docs/reliability.md. The short profile runs in `make test`.

@@ -1,7 +1,9 @@
 """Lanner's benchmarks: `make bench`.  Prints a Markdown table to paste into docs/benchmarks.md.
 
 Each module ``bench_*.py`` here has ``run()`` returning rows of
-(benchmark, measured, target, met).  Process-level figures are medians of real
+(benchmark, measured, target, met).  Arguments name the modules to run instead of the
+default list; ``OPT_IN`` ones run only when named, as they take minutes
+(``make bench BENCH=bench_fan_out``).  Process-level figures are medians of real
 process runs, as an operator sees them.
 """
 
@@ -20,11 +22,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 MODULES = ["bench_startup", "bench_flows", "bench_expr", "bench_engine", "bench_scripts", "bench_logs", "bench_api",
            "bench_liveness",
            "bench_scheduler", "bench_backups"]
+OPT_IN = ["bench_fan_out"]  # ForEach over 100,000 values beside a small flow: about 15 minutes
 
 
 def main() -> None:
     rows = []
-    for name in MODULES:
+    names = sys.argv[1:] or MODULES
+    unknown = [name for name in names if name not in MODULES + OPT_IN]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(MODULES + OPT_IN)}")
+    for name in names:
         for row in importlib.import_module(name).run():
             name_, measured, target, ok = row
             if isinstance(measured, float):

@@ -44,15 +44,17 @@ from lanner.engine.events import (
 from lanner.engine.flow_outputs import typed_outputs
 from lanner.engine.masking import masked_decision
 from lanner.engine.retry import retry_delay, retry_of
-from lanner.engine.variables import flow_variables, referenced_outputs, task_variables
+from lanner.engine.variables import collect_outputs, flow_variables, referenced_task_ids, task_variables
 from lanner.engine.work_scope import WorkScope
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.truthiness import truthy
+from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
+from lanner.model.run_index import RunIndex
 from lanner.model.state import State, StateHistory
 from lanner.model.task import TaskKind, TaskSpec
-from lanner.tasks.flowable import Child, NewRun, sequential_next, sequential_state
+from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, Child, NewRun, sequential_next, sequential_state
 
 # Events and effects live in lanner.engine.events; callers find them here too, next to decide().
 __all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
@@ -94,6 +96,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     if not work.execution.current.terminal or work.after_execution_started():
         work.advance()
     result = work.result()
+    run_index.leave(work.index, result.task_runs)  # for the next decision: it starts where this one ended
     soonest: dict[str, Timer] = {}
     for timer in work.timers:  # a flowable asks again on every pass: keep one timer per task run
         if timer.task_run_id not in soonest or timer.delay < soonest[timer.task_run_id].delay:
@@ -141,56 +144,61 @@ class _Work:
                  environ: dict[str, str] | None) -> None:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
         self.tasks = _tasks_by_id(flow)
-        self.runs: dict[str, TaskRun] = {run.id: run for run in execution.task_runs}
-        self.order: list[str] = [run.id for run in execution.task_runs]
-        self.by_parent: dict[tuple[str | None, int | None], list[str]] = {}
-        self.all_children: dict[str | None, list[str]] = {}
-        for run in execution.task_runs:
-            self._index(run)
+        self.flowable_ids = [task_id for task_id, task in self.tasks.items() if task.KIND is TaskKind.FLOWABLE]
+        # Every lookup goes through the index (lanner.model.run_index): a decision costs what changed.
+        self.index = run_index.take(execution.task_runs)
+        self.runs = self.index.runs
+        self.changed = False
+        self.budget = NEW_RUNS_PER_DECISION  # new task runs left for this decision; the rest come next time
         self.jobs: list[Job] = []
         self.notes: list[Note] = []
         self.kills: list[str] = []
         self.timers: list[Timer] = []
         self.children: list[Child] = []
         self.child_kills: list[str] = []
-        self._base: dict[str, Any] | None = None
+        self._base: tuple[Execution, dict[str, Any]] | None = None
+        self._outputs: dict[str, dict[str, Any]] = {}  # the ``outputs`` entries by task id, as last computed
         self.services: Any = None
         self.secrets: set[str] = set()  # every secret value a render revealed: masked in the decision
 
     # bookkeeping
-    def _index(self, run: TaskRun) -> None:
-        self.all_children.setdefault(run.parent_task_run_id, []).append(run.id)
-        if run.iteration is not None:
-            self.by_parent.setdefault((run.parent_task_run_id, run.iteration), []).append(run.id)
-
     def put(self, run: TaskRun) -> None:
-        if run.id not in self.runs:
-            self.order.append(run.id)
-            self._index(run)
         previous = self.runs.get(run.id)
-        self.runs[run.id] = run
+        self.index.put(run)
+        self.changed = True
         if previous is None or previous.outputs != run.outputs or previous.current != run.current:
-            self._base = None  # outputs seen by expressions may have changed
+            self._outputs.pop(run.task_id, None)  # what expressions see of its task may have changed
 
     def result(self) -> Execution:
-        return replace(self.execution, task_runs=tuple(self.runs[i] for i in self.order))
+        runs = tuple(self.index.seq) if self.changed else self.execution.task_runs
+        return replace(self.execution, task_runs=runs)
 
     def note(self, level: str, message: str, run: TaskRun | None = None) -> None:
         self.notes.append(Note(level, message, run.id if run else None, run.task_id if run else None,
                                run.attempt_number if run and run.attempts else None))
 
-    def variables(self, task: TaskSpec, run: TaskRun | None) -> dict[str, Any]:
-        if self._base is None:
-            self._base = flow_variables(self.flow, self.result(), self.environ)
-        return task_variables(self._base, self.execution, task, run, self.runs)
+    def variables(self, task: TaskSpec | None, run: TaskRun | None, text: str) -> dict[str, Any]:
+        """What ``text`` (a value to render, a job's task) sees; ``outputs``: only the tasks it names."""
+        if self._base is None or self._base[0] is not self.execution:
+            self._base = (self.execution, flow_variables(self.flow, self.execution, self.environ, outputs={}))
+        base = {**self._base[1], "outputs": self._outputs_for(text)}
+        return base if task is None else task_variables(base, self.execution, task, run, self.runs)
+
+    def _outputs_for(self, text: str) -> dict[str, Any]:
+        wanted = referenced_task_ids(self.index.by_task, text)
+        if wanted is None:  # the whole ``outputs``: every task run, in creation order
+            return collect_outputs(self.index.seq, self.runs)
+        outputs: dict[str, Any] = {}
+        for task_id in wanted:
+            if task_id not in self._outputs:
+                self._outputs[task_id] = collect_outputs(self.index.ordered(self.index.by_task[task_id]), self.runs)
+            outputs.update(self._outputs[task_id])
+        return outputs
 
     def render(self, value: Any, task: TaskSpec | None, run: TaskRun | None) -> Any:
         """Every expression the executor renders goes through here (see lanner.engine.masking)."""
-        if task is None:
-            if self._base is None:
-                self._base = flow_variables(self.flow, self.result(), self.environ)
-            return render_value(value, self._base, self.services, self.secrets)
-        return render_value(value, self.variables(task, run), self.services, self.secrets)
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return render_value(value, self.variables(task, run, text), self.services, self.secrets)
 
     # events
     def apply_result(self, result: TaskResult) -> None:
@@ -274,8 +282,7 @@ class _Work:
         if self.execution.current.terminal:
             return
         self.execution = self.execution.to(State.KILLING, self.now)
-        for run_id in self.order:
-            run = self.runs[run_id]
+        for run in self.index.ordered(self.index.unfinished):
             kind = self.tasks[run.task_id].KIND
             if run.current is State.RUNNING and kind is TaskKind.RUNNABLE:
                 self.kills.append(run.id)  # a worker may hold it: wait for it to confirm
@@ -316,8 +323,7 @@ class _Work:
         return kind is TaskKind.RUNNABLE or kind is TaskKind.EXECUTABLE and bool(run.outputs.get("executionId"))
 
     def resume(self, event: Resume) -> None:
-        paused = [self.runs[i] for i in self.order if self.runs[i].current is State.PAUSED
-                  and event.task_run_id in (None, i)]
+        paused = [run for run in self.index.ordered(self.index.paused) if event.task_run_id in (None, run.id)]
         if not paused:
             self.note("WARN", f"nothing to resume: the execution is {self.execution.current}")
             return
@@ -363,7 +369,7 @@ class _Work:
             return
         self._forget_after_execution()
         self.execution = self.execution.to(State.RESTARTED, self.now)
-        for run_id in self.order:
+        for run_id in [run.id for run in self.index.seq if run.current.failed]:
             run = self.runs[run_id]
             if run.current.failed and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
                 self.put(run.to(State.RESTARTED, self.now))
@@ -380,22 +386,17 @@ class _Work:
     def _forget_after_execution(self) -> None:
         """Drop the afterExecution task runs (and what they ran): the execution ends again, and they run again."""
         ids = after_execution.task_ids(self.flow)
-        dropped = {i for i in self.all_children.get(None, ()) if self.runs[i].task_id in ids}
+        dropped = {i for i in self.index.by_parent.get(None, ()) if self.runs[i].task_id in ids}
         stack = list(dropped)
         while stack:
-            for child in self.all_children.get(stack.pop(), ()):
+            for child in self.index.by_parent.get(stack.pop(), ()):
                 dropped.add(child)
                 stack.append(child)
         if not dropped:
             return
-        self.order = [i for i in self.order if i not in dropped]
-        for run_id in dropped:
-            del self.runs[run_id]
-        self.by_parent.clear()
-        self.all_children.clear()
-        for run_id in self.order:
-            self._index(self.runs[run_id])
-        self._base = None
+        self.index = RunIndex(run for run in self.index.seq if run.id not in dropped)
+        self.runs, self.changed = self.index.runs, True
+        self._outputs.clear()
 
     # progress
     def advance(self) -> None:
@@ -414,7 +415,7 @@ class _Work:
 
     def _sync_paused(self) -> None:
         """The execution is PAUSED while one of its task runs is (Kestra's Pause), RUNNING again after."""
-        paused = any(self.runs[i].current is State.PAUSED for i in self.order)
+        paused = bool(self.index.paused)
         current = self.execution.current
         if paused and current is State.RUNNING:
             self.execution = self.execution.to(State.PAUSED, self.now)
@@ -423,7 +424,7 @@ class _Work:
 
     def _dispatch_new(self) -> bool:
         changed = False
-        for run_id in list(self.order):
+        for run_id in [run.id for run in self.index.ordered(self.index.pending)]:
             run = self.runs[run_id]
             if run.current not in (State.CREATED, State.RESTARTED):
                 continue
@@ -481,26 +482,29 @@ class _Work:
                 self.put(run.to(State.FAILED, self.now))
                 return
         properties = task.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": task.type}
-        variables = self.variables(task, run)
-        variables["outputs"] = referenced_outputs(variables["outputs"], json.dumps(properties))
+        # A job carries the outputs its task may read: each task of a 1,000-iteration ForEach would
+        # otherwise carry 1,000 outputs (lanner.engine.variables.referenced_outputs).
+        variables = self.variables(task, run, json.dumps(properties))
         self.jobs.append(Job(self.execution.id, run.id, run.attempt_number, properties, variables, timeout, delay))
 
     def _resolve_flowables(self) -> bool:
         changed = False
-        for run_id in reversed(list(self.order)):  # children before their parents
+        live = [i for task_id in self.flowable_ids for i in self.index.live.get(task_id, ())]
+        for run_id in [run.id for run in self.index.ordered(live, reverse=True)]:  # children before their parents
             run = self.runs[run_id]
             task = self.tasks[run.task_id]
-            if run.current not in (State.RUNNING, State.PAUSED) or task.KIND is not TaskKind.FLOWABLE:
+            if run.current not in (State.RUNNING, State.PAUSED):
                 continue
             scope = WorkScope(self, run, task)
+            created = 0
             try:
                 nexts = task.next_runs(scope)  # type: ignore[attr-defined]
-                self._create(nexts, run)
+                created = self._create(nexts, run)
                 state = None if nexts else task.resolve_state(scope)  # type: ignore[attr-defined]
             except (ExpressionError, ValueError) as exc:
                 self.note("ERROR", str(exc), run)
                 nexts, state = [], State.FAILED
-            if nexts:
+            if created:
                 changed = True
             if state is not None and state.terminal:
                 state = tolerated(task, state)  # a flowable's allowFailure and allowWarning, as a runnable's
@@ -510,19 +514,24 @@ class _Work:
                 changed = True
         return changed
 
-    def _create(self, nexts: list[NewRun], parent: TaskRun | None) -> None:
+    def _create(self, nexts: list[NewRun], parent: TaskRun | None) -> int:
+        """Create these task runs, as many as this decision's budget allows: the others, in a decision soon after."""
+        if len(nexts) > self.budget:
+            nexts = nexts[:self.budget]
+            self.timers.append(Timer(parent.id if parent else "", 0.0))
+        self.budget -= len(nexts)
         for new in nexts:
             self.put(TaskRun(id=self.ids(), task_id=new.task.id, state=StateHistory.start(State.CREATED, self.now),
                              parent_task_run_id=parent.id if parent else None, value=new.value,
                              iteration=new.iteration))
+        return len(nexts)
 
     def _resolve_root(self) -> bool:
         scope = WorkScope(self, None, None)
         flow = self.flow
         nexts = sequential_next(scope, flow.tasks, flow.errors, flow.finally_)
         if nexts:
-            self._create(nexts, None)
-            return True
+            return self._create(nexts, None) > 0
         state = sequential_state(scope, flow.tasks, flow.errors, flow.finally_)
         if state is None:
             return False
@@ -545,16 +554,15 @@ class _Work:
 
     def after_execution_started(self) -> bool:
         ids = after_execution.task_ids(self.flow)
-        return bool(ids) and any(self.runs[i].task_id in ids for i in self.all_children.get(None, ()))
+        return bool(ids) and any(self.index.children(None, ids))
 
     def _after_execution(self) -> bool:
         """Once the execution has ended, whatever its state: its afterExecution tasks, one after the other."""
         nexts = sequential_next(WorkScope(self, None, None), self.flow.after_execution)
-        self._create(nexts, None)
-        return bool(nexts)
+        return self._create(nexts, None) > 0
 
     def _finish_killing(self) -> bool:
-        active = [self.runs[i] for i in self.order if not self.runs[i].current.terminal]
+        active = self.index.ordered(self.index.unfinished)
         if any(self._confirms_kill(run) for run in active):
             return False  # wait for the workers, and the child executions, to confirm the kills
         for run in active:

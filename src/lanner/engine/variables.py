@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lanner.expr import envs as env_variables
@@ -37,8 +37,9 @@ def iso(moment: Any) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """What every expression of this execution sees."""
+def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None, *,
+                   outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What every expression of this execution sees (``outputs``: given, or those of every task run)."""
     return {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": execution.flow_revision,
                  "tenantId": execution.tenant_id},
@@ -49,7 +50,7 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
         "labels": execution.labels,
         "trigger": trigger_variables(execution.trigger),
         "envs": env_variables(os.environ if environ is None else environ),
-        "outputs": outputs_of(execution),
+        "outputs": outputs_of(execution) if outputs is None else outputs,
     }
 
 
@@ -73,9 +74,14 @@ def trigger_variables(trigger: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def outputs_of(execution: Execution) -> dict[str, Any]:
-    by_id = {run.id: run for run in execution.task_runs}
-    outputs: dict[str, Any] = {}
-    for run in execution.task_runs:
+    return collect_outputs(execution.task_runs, {run.id: run for run in execution.task_runs})
+
+
+def collect_outputs(runs: Iterable[TaskRun], by_id: Mapping[str, TaskRun],
+                    outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``outputs`` variable made of ``runs`` (in creation order), added to ``outputs`` when given."""
+    outputs = {} if outputs is None else outputs
+    for run in runs:
         # A running flowable's own outputs count too (WaitFor's iterationCount, read by its tasks).
         if run.current not in _ENDED_WELL and run.current is not State.RUNNING or not run.outputs:
             continue
@@ -95,17 +101,23 @@ def outputs_of(execution: Execution) -> dict[str, Any]:
 _ALL_OUTPUTS = re.compile(r"outputs\s*(?:\||\)|\}|,|\[\s*[^'\"\s])|render(?:Once)?\s*\(")
 
 
+def referenced_task_ids(task_ids: Iterable[str], text: str) -> list[str] | None:
+    """The task ids whose outputs ``text`` may read; None: all of them (see :func:`referenced_outputs`)."""
+    if _ALL_OUTPUTS.search(text):
+        return None
+    if "outputs" not in text:
+        return []
+    return [task_id for task_id in task_ids if task_id in text]
+
+
 def referenced_outputs(outputs: Mapping[str, Any], task_text: str) -> dict[str, Any]:
     """The outputs a task can reach: those whose task id its properties mention.
 
     A job carries the outputs its task may read, not the whole execution's: without
     this, each task of a 1,000-iteration ForEach would carry 1,000 outputs.
     """
-    if _ALL_OUTPUTS.search(task_text):
-        return dict(outputs)
-    if "outputs" not in task_text:
-        return {}
-    return {task_id: value for task_id, value in outputs.items() if task_id in task_text}
+    wanted = referenced_task_ids(outputs, task_text)
+    return dict(outputs) if wanted is None else {task_id: outputs[task_id] for task_id in wanted}
 
 
 def loop_values(run: TaskRun, by_id: Mapping[str, TaskRun]) -> list[str]:

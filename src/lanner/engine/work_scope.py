@@ -7,12 +7,14 @@ duck-typed (``decide._Work``) so that this module needs nothing from ``decide``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from lanner.engine.events import Timer
 from lanner.model.execution import TaskRun
+from lanner.model.run_index import LoopTally
 from lanner.model.task import TaskSpec
 
 
@@ -27,13 +29,24 @@ class WorkScope:
         return self.work.runs[self._run_id] if self._run_id else None
 
     def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
-        ids = {task.id for task in tasks}
+        ids = [task.id for task in tasks]
         if not ids:
             return []
-        source = (self.work.by_parent.get((self._run_id, iteration), []) if iteration is not None
-                  else self.work.all_children.get(self._run_id, []))
-        runs = self.work.runs
-        return [runs[i] for i in source if runs[i].task_id in ids]
+        if iteration is None:
+            return self.work.index.children(self._run_id, ids)
+        wanted = set(ids)
+        return [run for run in self.work.index.iteration(self._run_id, iteration) if run.task_id in wanted]
+
+    def iterations(self) -> LoopTally:
+        """This run's loop iterations, tallied (see lanner.model.run_index.LoopTally)."""
+        return self.work.index.loops.get(self._run_id) or LoopTally()
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per task run: kept from one decision to the next while the index is."""
+        memo = self.work.index.memo
+        if (self._run_id, key) not in memo:
+            memo[(self._run_id, key)] = compute()
+        return memo[(self._run_id, key)]
 
     def render(self, value: Any) -> Any:
         return self.work.render(value, self.task, self.run)

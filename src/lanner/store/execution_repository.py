@@ -32,12 +32,15 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from itertools import compress
+from operator import is_not
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
 from lanner.store import bulk
@@ -223,6 +226,18 @@ def _task_run_changes(before: Execution, after: Execution, now: datetime) -> tup
     """Rows to insert, update and delete; O(changed) comparisons in the usual append-only case."""
     old_runs, inserts, updates = before.task_runs, [], []
     old_positions: dict[str, int] | None = None  # built only once a task run is not where it was
+    new_runs = after.task_runs
+    if len(new_runs) >= len(old_runs):
+        # The usual case, a decision's: task runs replaced in place, new ones appended.  Only those
+        # not identical to before are looked at: the decision's index names them, else a C-level
+        # pass over the references finds them.
+        moved = run_index.replaced(old_runs, new_runs)
+        if moved is None:
+            moved = list(compress(range(len(old_runs)), map(is_not, old_runs, new_runs)))
+        if all(old_runs[i].id == new_runs[i].id for i in moved):
+            updates = [_task_run_update(after, new_runs[i], i, now) for i in moved if old_runs[i] != new_runs[i]]
+            inserts = [_new_task_run_row(after, new_runs[i], i, now) for i in range(len(old_runs), len(new_runs))]
+            return inserts, updates, []
     for index, run in enumerate(after.task_runs):
         if index < len(old_runs) and old_runs[index].id == run.id:
             if _differs(old_runs[index], run):

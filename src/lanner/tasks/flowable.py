@@ -16,7 +16,7 @@ failed even if ``errors`` succeeded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,6 +24,15 @@ from typing import Any, Protocol
 from lanner.model.execution import TaskRun
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
+
+
+# A decision creates at most this many task runs; a flowable that wants more gets them in the
+# decisions that follow (each a transaction of bounded size, with other executions' in between).
+NEW_RUNS_PER_DECISION = 1000
+# A loop without a concurrency limit (ForEach's concurrencyLimit 0, EachParallel's concurrent 0)
+# keeps at most this many iterations in progress: jobs are queued first in, first out, so a loop
+# of 100,000 values would otherwise queue 100,000 jobs ahead of every other execution's.
+LOOP_WINDOW = 100
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,12 @@ class Scope(Protocol):
 
     def wake_in(self, seconds: float) -> None:
         """Decide again in ``seconds`` even if nothing happens meanwhile (Pause's delay, WaitFor's interval)."""
+
+    def iterations(self) -> Any:
+        """This run's loop iterations, tallied by state (lanner.model.run_index.LoopTally)."""
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once for this run, kept from one decision to the next (a loop's rendered values)."""
 
 
 class Flowable(Protocol):

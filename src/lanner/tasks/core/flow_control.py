@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -19,6 +20,7 @@ from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
 from lanner.model.task import TaskKind, TaskSpec
 from lanner.tasks.flowable import (
+    LOOP_WINDOW,
     NewRun,
     Scope,
     after_main,
@@ -154,6 +156,11 @@ class _Loop(FlowableTask):
         raise NotImplementedError
 
     def _values(self, scope: Scope) -> list[str]:
+        # Rendered once per loop run (while the executor keeps the execution's index): rendering
+        # 100,000 values for each of the 100,000 decisions of a loop would be quadratic.
+        return scope.remember("values", lambda: self._render_values(scope))
+
+    def _render_values(self, scope: Scope) -> list[str]:
         rendered = scope.render(self._raw_values())
         if isinstance(rendered, str):
             try:
@@ -166,38 +173,37 @@ class _Loop(FlowableTask):
             raise ValueError(f"values: expected a list, got {type(rendered).__name__}")
         return [item if isinstance(item, str) else json.dumps(item) for item in rendered]
 
+    def _room(self, scope: Scope, running: int) -> int:
+        limit = self._limit(scope)
+        return max((LOOP_WINDOW if limit <= 0 else limit) - running, 0)
+
     def _iterations(self, scope: Scope) -> tuple[list[NewRun], bool, bool]:
         """(runs to create now, all iterations over, one failed), from the runs that exist."""
         values = self._values(scope)
         body = [task for task in self.tasks if not task.disabled]
         if not body:
             return [], True, False
+        tally = scope.iterations()
+        # Only the iterations between two of their tasks are looked at; the others are counted.
         nexts: list[NewRun] = []
-        running, failed, not_started = 0, False, []
-        for index, value in enumerate(values):
-            iteration = _Iteration(scope, index)
-            runs = iteration.children(self.tasks)
-            if not runs:
-                not_started.append(index)
-                continue
-            # Fast path, which keeps a loop of thousands linear: an iteration whose every task
-            # ended is over; only iterations in progress need the sequential rules.
-            if len(runs) == len(body) and all(run.current.terminal for run in runs):
-                failed = failed or any(run.current.failed for run in runs)
-                continue
-            if not runs[-1].current.terminal:  # its task in hand still runs: nothing new for it yet
-                running += 1
-                continue
-            state = sequential_state(iteration, self.tasks, value=value)
-            if state is None:
-                running += 1
-                nexts.extend(NewRun(new.task, value, index) for new in sequential_next(iteration, self.tasks, value=value))
-            elif state.failed:
-                failed = True
+        running, failed = len(tally.running), bool(tally.failed_over)
+        for count, group in tally.ok_by_count.items():
+            if count >= len(body):
+                continue  # every task of these iterations ended well
+            for index in sorted(group):
+                state = sequential_state(_Iteration(scope, index), self.tasks, value=values[index])
+                if state is None:
+                    running += 1
+                    nexts.extend(NewRun(new.task, values[index], index)
+                                 for new in sequential_next(_Iteration(scope, index), self.tasks, value=values[index]))
+                elif state.failed:
+                    failed = True
+        not_started: Sequence[int] = range(tally.started, len(values))
+        if tally.top + 1 != tally.started:  # iterations are started in order: this is only a safeguard
+            not_started = [index for index in range(len(values)) if index not in tally.counts]
         if not failed:
-            limit = self._limit(scope)
-            room = len(not_started) if limit <= 0 else max(limit - running, 0)
-            nexts.extend(NewRun(body[0], values[index], index) for index in not_started[:room])
+            nexts.extend(NewRun(body[0], values[index], index)
+                         for index in not_started[:self._room(scope, running)])
         over = running == 0 and (failed or not not_started)
         return nexts, over, failed
 
