@@ -42,33 +42,18 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
 
     from lanner.model.service_state import ServiceState
     from lanner.store import deliveries, service_instances
-    from lanner.store.engine import (
-        check_connection,
-        create_engine,
-        masked_url,
-        unavailable,
-    )
-    from lanner.store.schema_state import read_state, verify
+    from lanner.store.engine import masked_url
+    from lanner.store.schema_state import read_state
     from lanner.store.tables import service_instances as table
 
     config = app.loaded.settings.database
-    engine = create_engine(config, create=False)
-    try:
-        check_connection(engine)
-        try:
-            with engine.connect() as connection:
-                state = read_state(connection)
-                if not state.known:
-                    verify(state, masked_url(config.url))  # a newer Lanner's schema: refuse, exit 3
-                now = service_instances.database_now(connection)
-                # A database with no schema yet has no instances (status must not create anything).
-                found: list[Instance] = (service_instances.list_instances(connection)
-                                         if sa.inspect(connection).has_table(table.name) else [])
-                set_aside = deliveries.count(connection)
-        except sa.exc.OperationalError as exc:  # lost between the check and the reads
-            raise unavailable(engine, exc) from None
-    finally:
-        engine.dispose()
+    with _database(app) as engine, engine.connect() as connection:
+        state = read_state(connection)
+        now = service_instances.database_now(connection)
+        # A database with no schema yet has no instances (status must not create anything).
+        found: list[Instance] = (service_instances.list_instances(connection)
+                                 if sa.inspect(connection).has_table(table.name) else [])
+        set_aside = deliveries.count(connection)
     shown = [i for i in found if show_all or i.state != ServiceState.EMPTY]
     shown.sort(key=lambda i: (i.started_at, i.id), reverse=True)
     from lanner.cluster.versions import skew_warning
@@ -146,7 +131,7 @@ def _database(app: App):  # type: ignore[no-untyped-def]
                 with engine.connect() as connection:
                     state = read_state(connection)
                 if not state.known:
-                    verify(state, masked_url(config.url))
+                    verify(state, masked_url(config.url))  # a newer Lanner's schema: refuse, exit 3
                 yield engine
             except sa.exc.OperationalError as exc:
                 raise unavailable(engine, exc) from None

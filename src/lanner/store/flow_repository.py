@@ -144,27 +144,26 @@ def list_revisions(connection: Connection, namespace: str, flow_id: str,
 def list_flows(connection: Connection, namespace: str | None = None, *, with_children: bool = False,
                tenant_id: str = DEFAULT_TENANT) -> list[FlowRevision]:
     """Current, not deleted flows; in ``namespace`` (and its children when asked)."""
-    query = sa.select(flows).where(flows.c.tenant_id == tenant_id, ~flows.c.deleted)
+    query = _current(sa.select(flows), tenant_id, namespace, with_children)
+    return [_revision(row, row.updated_at) for row in connection.execute(query)]
+
+
+def _current(query: sa.Select[Any], tenant_id: str, namespace: str | None, with_children: bool) -> sa.Select[Any]:
+    """``query`` narrowed to current, not deleted flows (of ``namespace``, and its children when asked), in order."""
+    query = query.where(flows.c.tenant_id == tenant_id, ~flows.c.deleted)
     if namespace is not None:
         condition = flows.c.namespace == namespace
         if with_children:
             condition = condition | flows.c.namespace.startswith(namespace + ".", autoescape=True)
         query = query.where(condition)
-    rows = connection.execute(query.order_by(flows.c.namespace, flows.c.flow_id))
-    return [_revision(row, row.updated_at) for row in rows]
+    return query.order_by(flows.c.namespace, flows.c.flow_id)
 
 
 def list_for_search(connection: Connection, namespace: str | None = None, *, with_children: bool = False,
                     tenant_id: str = DEFAULT_TENANT) -> list[Listed]:
     """What :func:`list_flows` lists, without the sources (their revisions are read by page: :func:`get_revisions`)."""
     columns = (flows.c.tenant_id, flows.c.namespace, flows.c.flow_id, flows.c.revision, flows.c.labels)
-    query = sa.select(*columns).where(flows.c.tenant_id == tenant_id, ~flows.c.deleted)
-    if namespace is not None:
-        condition = flows.c.namespace == namespace
-        if with_children:
-            condition = condition | flows.c.namespace.startswith(namespace + ".", autoescape=True)
-        query = query.where(condition)
-    rows = connection.execute(query.order_by(flows.c.namespace, flows.c.flow_id))
+    rows = connection.execute(_current(sa.select(*columns), tenant_id, namespace, with_children))
     return [Listed(row.namespace, row.flow_id, row.revision, row.labels or {}, row.tenant_id) for row in rows]
 
 
