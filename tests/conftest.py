@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,54 @@ from lanner import encryption
 from tests import pg_harness
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+SEED_VARIABLE = "LANNER_TEST_SEED"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    run_seed()  # chosen before any xdist worker starts: they inherit it
+
+
+def run_seed() -> int:
+    """This run's random seed: ``LANNER_TEST_SEED`` if set (to replay a run), else one chosen once."""
+    if not os.environ.get(SEED_VARIABLE, "").strip():
+        os.environ[SEED_VARIABLE] = str(random.SystemRandom().randrange(1_000_000))
+    value = os.environ[SEED_VARIABLE].strip()
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"{SEED_VARIABLE}={value!r}: expected a whole number, e.g. {SEED_VARIABLE}=1234") from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"random seed: {run_seed()} (replay with {SEED_VARIABLE}={run_seed()})"
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The random seed of this run, for any test that draws random values: printed (pytest shows it
+    with a failure), recorded in the report (``user_properties``, JUnit XML) and replayable with
+    ``LANNER_TEST_SEED=<seed>``.  Seed your own ``random.Random(seed)``; never the global one."""
+    chosen = run_seed()
+    print(f"random seed {chosen}: replay with {SEED_VARIABLE}={chosen}")
+    request.node.user_properties.append(("random seed", chosen))
+    return chosen
+
+
+@pytest.fixture
+def seeded_random(seed: int) -> random.Random:
+    """A ``random.Random`` seeded with :func:`seed` (printed and replayable)."""
+    return random.Random(seed)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """A failing test that used a seed says which, in its own report section."""
+    outcome = yield
+    report = outcome.get_result()
+    seeds = [value for name, value in item.user_properties if name == "random seed"]
+    if report.failed and seeds:
+        report.sections.append(("random seed", f"{seeds[0]} (replay with {SEED_VARIABLE}={seeds[0]})"))
 
 
 @pytest.fixture(autouse=True)

@@ -34,6 +34,7 @@ from tests.chaos import flows
 
 TERMINAL = {"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED"}
 COMPONENTS = {"executor": 2, "worker": 3, "scheduler": 2, "webserver": 1}
+LOCK_WAIT_GOAL = 1.0  # seconds: a timing goal of `make chaos` (its verdict), not asserted by the test suite
 SETTINGS = {"LANNER_SERVER_WORKER_TASK_RESTART_STRATEGY": "IMMEDIATELY",
             "LANNER_SERVER_TERMINATION_GRACE_PERIOD": "5s", "LANNER_SERVER_MAX_RESUBMISSIONS": "10"}
 
@@ -91,6 +92,7 @@ class Record:
     freezes: int = 0
     kill_times: list[float] = field(default_factory=list)  # wall clock (epoch) of every SIGKILL/SIGSTOP
     lock_wait: float = 0.0  # the longest a write waited on a lock during the online migration
+    lock_waiter: str = ""  # what that write was
     migration_seconds: float | None = None
     maintenance_seconds: float | None = None
     errors: list[str] = field(default_factory=list)
@@ -281,10 +283,7 @@ class Chaos:
             done.set()
             watcher.join()
         self.record.migration_seconds = time.monotonic() - began
-        worst = max(waits, default=(0.0, ""))
-        self.record.lock_wait = worst[0]
-        if worst[0] > 1.0:
-            self.record.errors.append(f"a write waited {worst[0]:.1f} s on a lock during the migration: {worst[1]}")
+        self.record.lock_wait, self.record.lock_waiter = max(waits, default=(0.0, ""))
 
     # the run ----------------------------------------------------------------------------------------
     def run(self) -> Report:
@@ -352,6 +351,7 @@ class Chaos:
                       self.record.kills, self.record.freezes, self.record.restarts, resubmissions, len(lost),
                       len(duplicated), len(stuck), len(wrong), len(doubled_ticks), missing_ticks,
                       len(trigger_misses), recovery, _unavailable(self.record.failures), self.record.lock_wait,
+                      self.record.lock_waiter,
                       self.record.migration_seconds, self.record.maintenance_seconds, list(self.record.errors),
                       self.profile.seconds, {"lost": lost[:5], "wrong": wrong[:5], "stuck": stuck[:5],
                                              "duplicated": duplicated[:5], "trigger": trigger_misses[:5],
@@ -434,6 +434,7 @@ class Report:
     worst_recovery: float
     api_unavailable: float
     lock_wait: float
+    lock_waiter: str
     migration_seconds: float | None
     maintenance_seconds: float | None
     errors: list[str]
@@ -442,8 +443,16 @@ class Report:
 
     @property
     def ok(self) -> bool:
+        """The verdict of `make chaos`: the invariants, and the timing goal."""
         return not (self.lost or self.duplicated or self.stuck or self.wrong_state or self.doubled_ticks
-                    or self.missing_ticks or self.trigger_misses or self.errors or self.lock_wait > 1.0)
+                    or self.missing_ticks or self.trigger_misses or self.errors or self.missed_goals)
+
+    @property
+    def missed_goals(self) -> list[str]:
+        if self.lock_wait > LOCK_WAIT_GOAL:
+            return [(f"a write waited {self.lock_wait:.1f} s on a lock during the migration (goal: at most "
+                     f"{LOCK_WAIT_GOAL:g} s): {self.lock_waiter}")]
+        return []
 
     def table(self) -> str:
         rate = self.posted / self.seconds if self.seconds else 0
@@ -489,6 +498,8 @@ def main() -> None:
     print(report.table())
     for error in report.errors:
         print(f"harness error: {error}")
+    for missed in report.missed_goals:
+        print(f"timing goal missed: {missed}")
     if not report.ok:
         for name, found in report.examples.items():
             for item in found:

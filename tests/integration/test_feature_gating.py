@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from lanner.engine import features
 from lanner.server.runtime import Runtime
@@ -21,6 +22,7 @@ from lanner.store import flow_repository, service_instances
 from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database
 from lanner.store.table_stats import topic_depth
+from lanner.store.tables import queue_messages
 from tests.helpers import config_for
 
 FLOW = """\
@@ -65,13 +67,19 @@ def held(engine):
         return topic_depth(connection, features.HELD)
 
 
+def held_messages(engine):
+    """(id, available_at) of the held jobs: a release pass that puts one back sends it anew, later."""
+    with engine.connect() as connection:
+        return connection.execute(sa.select(queue_messages.c.id, queue_messages.c.available_at)
+                                  .where(queue_messages.c.topic == features.HELD)).all()
+
+
 def wait_for(condition, timeout=15.0):
+    """The condition's first true value, or a false one after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
+    while not (value := condition()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return False
+    return value
 
 
 def test_jobs_wait_while_an_old_worker_is_alive_and_run_once_it_leaves(gated, engine, tmp_path):
@@ -79,8 +87,13 @@ def test_jobs_wait_while_an_old_worker_is_alive_and_run_once_it_leaves(gated, en
     with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage") as runtime:
         service = Executions(engine, runtime.queue, runtime.flows)
         execution = service.create("lanner.tests", "gated")
-        assert wait_for(lambda: held(engine) == 1), "the Log job was not held"
-        time.sleep(2.5)  # a release pass or two: the old worker is still alive
+        first = wait_for(lambda: held_messages(engine))
+        assert len(first) == 1, f"the Log job was not held: {first}"
+        # A release pass takes the held job (it is due RECHECK seconds later) and, the old worker being
+        # alive, puts it back to look again later; had it let the job go, nothing would be held.
+        assert wait_for(lambda: held_messages(engine) != first), "no release pass looked at the held job"
+        again = held_messages(engine)
+        assert len(again) == 1 and again[0].available_at > first[0].available_at, (first, again)
         current = service.get(execution.id)
         runs = {run.task_id: run for run in current.task_runs}
         assert runs["first"].current is State.SUCCESS  # a job the old worker could run is not held
