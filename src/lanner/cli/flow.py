@@ -235,10 +235,10 @@ def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[st
     from lanner.cli.execution_view import print_execution
     from lanner.config.settings import Database
     from lanner.engine.flow_folder import FlowFolder
-    from lanner.server.runtime import Runtime
     from lanner.engine.service import Executions
     from lanner.flows.files import read_source
     from lanner.flows.validator import validate_source
+    from lanner.server.runtime import Runtime
     from lanner.store import flow_repository
     from lanner.store.engine import create_engine, write_connection
     from lanner.store.migrator import migrate

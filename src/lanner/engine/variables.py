@@ -83,7 +83,7 @@ def collect_outputs(runs: Iterable[TaskRun], by_id: Mapping[str, TaskRun],
     outputs = {} if outputs is None else outputs
     for run in runs:
         # A running flowable's own outputs count too (WaitFor's iterationCount, read by its tasks).
-        if run.current not in _ENDED_WELL and run.current is not State.RUNNING or not run.outputs:
+        if (run.current not in _ENDED_WELL and run.current is not State.RUNNING) or not run.outputs:
             continue
         values = loop_values(run, by_id)
         if not values:

@@ -20,30 +20,29 @@ import itertools
 import logging
 import threading
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import messages
+from lanner.engine import log_buffer, messages
 from lanner.engine.decide import Job, TaskResult
 from lanner.engine.foreign_formats import ForeignFormats
+from lanner.engine.log_buffer import AttemptLog
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.errors import mask, mask_value
 from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
-from lanner.engine import log_buffer
-from lanner.engine.log_buffer import AttemptLog
-from lanner.store import job_holding, log_lines, maintenance_flag
-from lanner.store.log_lines import LogEntry
-from lanner.store.storable import holds_nul
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.access import ExecutionFiles, Reader
 from lanner.storage.local import LocalStorage
+from lanner.store import job_holding, log_lines, maintenance_flag
 from lanner.store.engine import write_connection
+from lanner.store.log_lines import LogEntry
+from lanner.store.storable import holds_nul
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 
 if TYPE_CHECKING:

@@ -24,11 +24,11 @@ from lanner import encryption
 from lanner.flows import messages
 from lanner.flows.problems import Path, Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
-from lanner.plain_yaml import Document, YamlError, parse
 from lanner.model.flow import Flow, PluginDefault
 from lanner.model.inputs import dependency_problems
 from lanner.model.spec import Spec
 from lanner.model.task import PluginSpec, TaskSpec
+from lanner.plain_yaml import Document, YamlError, parse
 
 
 @dataclass

@@ -12,7 +12,6 @@ waiting on a lock can say who holds it.
 from __future__ import annotations
 
 import contextlib
-
 import os
 import socket
 from pathlib import Path

@@ -44,6 +44,7 @@ from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
 from lanner.store import bulk
+
 # Log lines have a module of their own; these names stay importable from here.
 from lanner.store.log_lines import LEVELS, LogEntry, append_logs, list_logs  # noqa: F401
 from lanner.store.tables import DEFAULT_TENANT, executions, task_runs, worker_jobs_running

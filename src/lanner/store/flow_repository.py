@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from lanner.plain_yaml import YamlError, parse
-from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
 from lanner.store import trigger_repository
+from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -91,8 +91,8 @@ def shaped(payload: Any) -> bool:
         return False
     attempt = payload.get("attempt")
     return (isinstance(payload.get("taskRunId"), str) and isinstance(payload.get("executionId"), str)
-            and (isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 0
-                 or isinstance(attempt, str) and attempt.isascii() and attempt.isdigit() and len(attempt) <= 9))
+            and ((isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 0)
+                 or (isinstance(attempt, str) and attempt.isascii() and attempt.isdigit() and len(attempt) <= 9)))
 
 
 @dataclass(frozen=True)

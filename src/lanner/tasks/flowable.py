@@ -17,14 +17,13 @@ failed even if ``errors`` succeeded.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from lanner.model.execution import TaskRun
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
-
 
 # A decision creates at most this many task runs; a flowable that wants more gets them in the
 # decisions that follow (each a transaction of bounded size, with other executions' in between).
@@ -169,7 +168,7 @@ def sequential_next(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[Ta
         nexts = _one_after_another(tasks, runs, value)
         if nexts:
             return nexts
-    done = failed and all(run.current.terminal for run in runs) or _all_done(tasks, runs)
+    done = (failed and all(run.current.terminal for run in runs)) or _all_done(tasks, runs)
     return after_main(scope, failed, errors, finally_, value) if done else []
 
 

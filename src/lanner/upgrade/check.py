@@ -94,7 +94,8 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     from lanner.store.migration_scripts import head
     from lanner.store.schema_state import read_state
     from lanner.store.table_stats import table_sizes
-    from lanner.store.tables import flows as flows_table, service_instances as instances_table
+    from lanner.store.tables import flows as flows_table
+    from lanner.store.tables import service_instances as instances_table
 
     changes = changes or load()
     this = lanner_version()

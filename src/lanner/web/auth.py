@@ -35,7 +35,6 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
-
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response

@@ -43,7 +43,7 @@ async def _form(request: Request) -> dict[str, Any]:
     form = await read_form(request)
     values: dict[str, Any] = {}
     for key, value in form.multi_items():
-        if isinstance(value, str) and "\x00" in value or "\x00" in key:
+        if (isinstance(value, str) and "\x00" in value) or "\x00" in key:
             raise ApiError(422, f"input `{key[:100]!r}`: a NUL character (\\0) cannot be stored; remove it or "
                                 "encode the data (base64)")
         if isinstance(value, UploadFile):

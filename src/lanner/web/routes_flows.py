@@ -165,7 +165,7 @@ def get(namespace: str, flow_id: str, source: bool = False, revision: int | None
         srv: Server = Depends(server)) -> dict[str, Any]:
     with srv.engine.connect() as connection:
         found = flow_repository.get_flow(connection, namespace, flow_id, revision)
-    if found is None or found.deleted and revision is None:
+    if found is None or (found.deleted and revision is None):
         raise ApiError(404, f"flow {namespace}.{flow_id} not found")
     return _shape(found, source=source)
 

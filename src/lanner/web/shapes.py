@@ -11,8 +11,8 @@ from typing import Any
 from lanner.encryption import masked
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import StateHistory
-from lanner.store.log_lines import LogEntry
 from lanner.store.flow_repository import FlowRevision
+from lanner.store.log_lines import LogEntry
 
 
 def iso(moment: datetime | None) -> str | None:

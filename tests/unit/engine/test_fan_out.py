@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lanner.engine import decide as decide_module
-from lanner.model import run_index
 from lanner.engine.decide import Start, TaskResult, Tick, decide
 from lanner.flows.validator import validate_source
+from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory
 from lanner.store.execution_repository import _task_run_changes

@@ -4,7 +4,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from lanner.flows.registry import ENTRY_POINT_GROUP, BASES, PluginError, build_registry, default_registry
+from lanner.flows.registry import BASES, ENTRY_POINT_GROUP, PluginError, build_registry, default_registry
 from lanner.flows.validator import validate_source
 from lanner.model.task import ConditionSpec, TaskSpec, TriggerSpec
 from lanner.tasks import core

@@ -7,14 +7,15 @@ EachParallel), Dag, Pause, WaitFor, WorkingDirectory and the deprecated AllowFai
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from lanner.durations import parse_duration
+from lanner.expr.truthiness import truthy
 from lanner.model.inputs import Input, dependency_problems
 from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
@@ -30,7 +31,6 @@ from lanner.tasks.flowable import (
     sequential_next,
     sequential_state,
 )
-from lanner.expr.truthiness import truthy
 
 CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"

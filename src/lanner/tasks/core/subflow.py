@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-
 from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
 from lanner.model.task import TaskKind, TaskSpec
-
 from lanner.tasks.flowable import Child
 
 if TYPE_CHECKING:
