@@ -7,15 +7,16 @@ EachParallel), Dag, Pause, WaitFor, WorkingDirectory and the deprecated AllowFai
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from lanner.durations import parse_duration
 from lanner.expr.truthiness import truthy
+from lanner.model.execution import TaskRun
 from lanner.model.inputs import Input, dependency_problems
 from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
@@ -264,16 +265,20 @@ class EachParallel(_Loop):
 
 
 class _Iteration:
-    """The scope of one loop iteration: children are matched by iteration number."""
+    """The scope of one loop iteration: children are matched by iteration number.
+
+    It stands in for the loop's :class:`Scope` (everything but ``children`` is the loop's own).
+    """
 
     def __init__(self, scope: Scope, iteration: int) -> None:
         self._scope, self._iteration = scope, iteration
 
     @property
-    def run(self) -> Any:
+    def run(self) -> TaskRun | None:
         return self._scope.run
 
-    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> Any:
+    def children(self, tasks: Sequence[TaskSpec], value: str | None = None,
+                 iteration: int | None = None) -> list[TaskRun]:
         return self._scope.children(tasks, value, self._iteration)
 
     def render(self, value: Any) -> Any:
@@ -284,6 +289,19 @@ class _Iteration:
 
     def log(self, level: str, message: str) -> None:
         self._scope.log(level, message)
+
+    @property
+    def now(self) -> datetime:
+        return self._scope.now
+
+    def wake_in(self, seconds: float) -> None:
+        self._scope.wake_in(seconds)
+
+    def iterations(self) -> Any:
+        return self._scope.iterations()
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        return self._scope.remember(key, compute)
 
 
 class DagTask(Spec):
