@@ -347,7 +347,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _clean_loc(loc: tuple, data: Any, *, keep_last: bool) -> Path:
+def _clean_loc(loc: tuple[Any, ...], data: Any, *, keep_last: bool) -> Path:
     """Drop the union-tag and validator segments pydantic adds, keeping only real keys and indexes."""
     cleaned: list[str | int] = []
     current = data

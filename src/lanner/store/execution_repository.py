@@ -223,7 +223,7 @@ def _read(connection: Connection, query: sa.Select, execution_id: str, tenant_id
     return _execution(row, tuple(_task_run(run) for run in connection.execute(_GET_TASK_RUNS, key)))
 
 
-def _task_run_changes(before: Execution, after: Execution, now: datetime) -> tuple[list, list, list]:
+def _task_run_changes(before: Execution, after: Execution, now: datetime) -> tuple[list[Any], list[Any], list[Any]]:
     """Rows to insert, update and delete; O(changed) comparisons in the usual append-only case."""
     old_runs, inserts, updates = before.task_runs, [], []
     old_positions: dict[str, int] | None = None  # built only once a task run is not where it was

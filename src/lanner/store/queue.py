@@ -143,12 +143,12 @@ class Queue:
         # Commits by other processes wake waiters too (in-process ones already do, through the bus).
         self._watcher = CommitWatcher(path, self._wake_waiting_topics) if path else None
 
-    def send(self, connection: Connection, topic: str, payload: dict, *, key: str | None = None,
+    def send(self, connection: Connection, topic: str, payload: dict[str, Any], *, key: str | None = None,
              delay: float = 0.0, tenant_id: str = DEFAULT_TENANT) -> None:
         """Add a message in the caller's transaction; ``delay`` seconds before it can be claimed."""
         self._insert(connection, topic, tenant_id, [key], [payload], delay)
 
-    def send_many(self, connection: Connection, topic: str, payloads: list[dict], *,
+    def send_many(self, connection: Connection, topic: str, payloads: list[dict[str, Any]], *,
                   keys: list[str | None] | None = None, delay: float = 0.0,
                   tenant_id: str = DEFAULT_TENANT) -> None:
         """Add several messages to one topic with one statement."""
@@ -273,7 +273,7 @@ class Queue:
         self.close()
 
     def _insert(self, connection: Connection, topic: str, tenant_id: str, keys: Sequence[str | None],
-                payloads: Sequence[dict], delay: float) -> None:
+                payloads: Sequence[dict[str, Any]], delay: float) -> None:
         if self._postgres:
             connection.execute(_SEND_PG, {
                 "tenant_id": tenant_id, "topic": topic, "delay": timedelta(seconds=max(delay, 0.0)),

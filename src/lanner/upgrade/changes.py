@@ -133,7 +133,7 @@ def parse(text: str, where: str = RESOURCE) -> ChangesFile:
         raise ChangesFileError(f"{where} is malformed:\n" + "\n".join(problems)) from None
 
 
-def _describe_loc(data: Any, loc: tuple) -> str:
+def _describe_loc(data: Any, loc: tuple[Any, ...]) -> str:
     """``versions[0].changes[2] (id task-defaults).kind`` from pydantic's location."""
     parts: list[str] = []
     current = data
