@@ -41,10 +41,7 @@ def migrate(app: App, paths: tuple[Path, ...], namespace_id: str | None, all_flo
     from lanner.cli.flow import _registry
 
     registry = _registry(app)
-    if paths:
-        outcome = _files(list(paths), registry, dry_run)
-    else:
-        outcome = _stored(app, registry, namespace_id, dry_run)
+    outcome = _files(list(paths), registry, dry_run) if paths else _stored(app, registry, namespace_id, dry_run)
     changed, unchanged, refused = outcome
     verb = "would be migrated" if dry_run else "migrated"
     click.echo(f"{changed + unchanged + refused} flow(s): {changed} {verb}, {unchanged} already current, "

@@ -147,11 +147,13 @@ def _walk(path: Path, node: Mapping, model: type[_Section], prefix: KeyPath, col
         name = model.aliases.get(key, key)
         where = _where(path, node, raw_key)
         if name not in model.model_fields:
-            collected.warnings.append(f"{where}: unknown key '{display(prefix)}.{raw_key}' ignored{_suggest(prefix, key, model)}")
+            collected.warnings.append(
+                f"{where}: unknown key '{display(prefix)}.{raw_key}' ignored{_suggest(prefix, key, model)}")
             continue
         if name in seen:
             collected.warnings.append(
-                f"{where}: '{raw_key}' sets {display(prefix + (name,))} again (also spelled '{seen[name]}'); the last one wins"
+                f"{where}: '{raw_key}' sets {display(prefix + (name,))} again (also spelled '{seen[name]}'); "
+                "the last one wins"
             )
         seen[name] = str(raw_key)
         value = node[raw_key]

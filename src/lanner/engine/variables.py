@@ -34,7 +34,8 @@ _ENDED_WELL = (State.SUCCESS, State.WARNING)
 def iso(moment: Any) -> str | None:
     if moment is None:
         return None
-    return moment.isoformat().replace("+00:00", "Z")
+    text: str = moment.isoformat()
+    return text.replace("+00:00", "Z")
 
 
 def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None, *,

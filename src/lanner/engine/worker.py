@@ -327,7 +327,8 @@ class Worker:
             result = TaskResult(job.task_run_id, job.attempt, State.KILLED, message="killed", worker_id=self.worker_id)
         elif attempt.reason is State.FAILED:
             result = TaskResult(job.task_run_id, job.attempt, State.FAILED,
-                                message=f"timeout: the attempt ran longer than {job.timeout:g} s", worker_id=self.worker_id)
+                                message=f"timeout: the attempt ran longer than {job.timeout:g} s",
+                                worker_id=self.worker_id)
         try:
             self._report(attempt, result)
         finally:
@@ -447,7 +448,8 @@ class Worker:
 
 
 def _tenant(attempt: _Attempt) -> str:
-    return attempt.payload.get("tenantId", "main")
+    tenant: str = attempt.payload.get("tenantId", "main")
+    return tenant
 
 
 def _log_template(attempt: _Attempt) -> LogEntry:

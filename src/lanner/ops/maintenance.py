@@ -110,7 +110,8 @@ def status(engine: Engine) -> Status:
             .where(queue_messages.c.topic == messages.WORKER)
         waiting_jobs, paused_executions = connection.execute(jobs).one()
         pending = connection.execute(sa.select(sa.func.count()).select_from(queue_messages).where(
-            queue_messages.c.topic == messages.EXECUTOR, queue_messages.c.available_at <= datetime.now(UTC))).scalar_one()
+            queue_messages.c.topic == messages.EXECUTOR, queue_messages.c.available_at <= datetime.now(UTC),
+        )).scalar_one()
         alive = len(instances.list_instances(connection, list(ALIVE)))
     return Status(on=bool(flag.get("on")), since=flag.get("since"), by=flag.get("by"), reason=flag.get("reason"),
                   running_tasks=running_tasks,

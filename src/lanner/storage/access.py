@@ -75,7 +75,10 @@ class Reader:
 
 
 def owners(segments: tuple[str, ...]) -> list[str]:
-    """Every namespace the path may belong to as an execution file (``.../executions/<id>/tasks/<task>/<run>/<file>``)."""
+    """Every namespace the path may belong to as an execution file.
+
+    Execution files are at ``.../executions/<id>/tasks/<task>/<run>/<file>``.
+    """
     found = []
     for index in range(2, len(segments) - 5):  # at least one namespace part and the flow before it
         if segments[index] == "executions" and segments[index + 2] == "tasks":

@@ -189,7 +189,9 @@ def write_connection(engine: Engine):  # type: ignore[no-untyped-def]
     waits (up to the busy timeout) instead.  PostgreSQL is unaffected.
     """
     connection = engine.connect()
-    return connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"}) if engine.dialect.name == "sqlite" else connection
+    if engine.dialect.name != "sqlite":
+        return connection
+    return connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
 
 
 

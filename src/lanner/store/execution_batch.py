@@ -32,8 +32,8 @@ Key = tuple[str, str]  # (tenant_id, execution_id)
 _e, _t = executions, task_runs
 
 
-def _among(connection: Connection, query: sa.Select, table: sa.Table, column: sa.Column, tenant_id: str,
-           ids: Iterable[str]) -> sa.Select:
+def _among(connection: Connection, query: sa.Select[Any], table: sa.Table, column: sa.Column[Any], tenant_id: str,
+           ids: Iterable[str]) -> sa.Select[Any]:
     """``query`` restricted to the rows of ``tenant_id`` whose ``column`` is one of ``ids``.
 
     PostgreSQL joins ``unnest`` of both key columns, so that no condition on the table

@@ -117,7 +117,8 @@ def get_flow(connection: Connection, namespace: str, flow_id: str, revision: int
         row = connection.execute(sa.select(flows).where(*_key(tenant_id, namespace, flow_id), ~flows.c.deleted)).first()
         return _revision(row, row.updated_at) if row else None
     row = connection.execute(
-        sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id), flow_revisions.c.revision == revision)
+        sa.select(flow_revisions)
+        .where(*_revision_key(tenant_id, namespace, flow_id), flow_revisions.c.revision == revision)
     ).first()
     return _revision(row, row.created_at) if row else None
 
@@ -136,7 +137,9 @@ def get_revisions(connection: Connection, keys: Sequence[tuple[str, str, str, in
 def list_revisions(connection: Connection, namespace: str, flow_id: str,
                    tenant_id: str = DEFAULT_TENANT) -> list[FlowRevision]:
     rows = connection.execute(
-        sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id)).order_by(flow_revisions.c.revision)
+        sa.select(flow_revisions)
+        .where(*_revision_key(tenant_id, namespace, flow_id))
+        .order_by(flow_revisions.c.revision)
     )
     return [_revision(row, row.created_at) for row in rows]
 
@@ -198,11 +201,11 @@ def _latest_revision(connection: Connection, tenant_id: str, namespace: str, flo
     return latest or 0
 
 
-def _key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+def _key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return flows.c.tenant_id == tenant_id, flows.c.namespace == namespace, flows.c.flow_id == flow_id
 
 
-def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return (flow_revisions.c.tenant_id == tenant_id, flow_revisions.c.namespace == namespace,
             flow_revisions.c.flow_id == flow_id)
 

@@ -54,7 +54,8 @@ def migration_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Itera
             yield connection
 
 
-def _wait_loop(try_acquire: Callable[[], bool], holder: Callable[[], str | None], timeout: timedelta, on_wait: OnWait) -> None:
+def _wait_loop(try_acquire: Callable[[], bool], holder: Callable[[], str | None], timeout: timedelta,
+               on_wait: OnWait) -> None:
     started = time.monotonic()
     next_report = started
     while not try_acquire():
@@ -88,7 +89,8 @@ def _postgres_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Itera
                     "SELECT a.application_name, a.pid, a.client_addr, a.backend_start "
                     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :a AND l.objid = :b "
-                    "AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    "AND l.objsubid = 2 "
+                    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 _keys(),
             ).first()
@@ -148,7 +150,8 @@ def _sqlite_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Iterato
         raw.execute(f"PRAGMA busy_timeout={int(previous_busy_ms)}")
         connection.begin()  # adopt the transaction BEGIN IMMEDIATE opened
         if label:
-            label.write_text(json.dumps({"holder": process_label(), "since": datetime.now(UTC).isoformat(timespec="seconds")}))
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            label.write_text(json.dumps({"holder": process_label(), "since": since}))
         try:
             yield connection
             connection.commit()

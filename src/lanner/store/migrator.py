@@ -100,7 +100,8 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
     """
     reporter = reporter or LogReporter()
     state = current_state(engine)
-    log.debug("schema at %s, code head %s, %d migration(s) pending", state.current or "none", head(), len(state.pending))
+    log.debug("schema at %s, code head %s, %d migration(s) pending",
+              state.current or "none", head(), len(state.pending))
     if not _up_to(state.pending, target):
         return MigrationResult(target or head())
     failure: tuple[Migration, float, BaseException] | None = None
@@ -115,8 +116,11 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
             for index, migration in enumerate(pending, start=1):
                 reporter.started(migration, index, len(pending))
                 started = time.monotonic()
+                def alive(m: Migration = migration, t: float = started) -> None:
+                    reporter.still_running(m, time.monotonic() - t)
+
                 try:
-                    with _every(ALIVE_EVERY, lambda m=migration, t=started: reporter.still_running(m, time.monotonic() - t)):
+                    with _every(ALIVE_EVERY, alive):
                         _apply(connection, migration, started)
                 except Exception as exc:
                     failure = (migration, time.monotonic() - started, exc)
@@ -127,16 +131,16 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
         if failure is None:
             raise
     if failure is not None:
-        migration, elapsed, exc = failure
-        _record_failure(engine, migration, elapsed)
+        failed, elapsed, error = failure
+        _record_failure(engine, failed, elapsed)
         at = current_state_version(engine)
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
+        detail = str(getattr(error, "orig", error)).strip().splitlines()
         raise MigrationFailedError(
-            f"migration {migration.revision} ({migration.description}) failed after {elapsed:.2f} s: "
-            f"{detail[0] if detail else type(exc).__name__}",
+            f"migration {failed.revision} ({failed.description}) failed after {elapsed:.2f} s: "
+            f"{detail[0] if detail else type(error).__name__}",
             f"The database was left at schema version {at or 'none (empty)'}; nothing of the failed migration "
             "remains. Fix the cause, then run 'lanner sys database migrate' again.",
-        ) from exc
+        ) from error
     return MigrationResult(target or head(), applied)
 
 

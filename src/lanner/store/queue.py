@@ -171,7 +171,8 @@ class Queue:
             rows = connection.execute(_CLAIM_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
         return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
 
-    def take(self, connection: Connection, topic: str, limit: int = 100, *, version: int | None = None) -> list[Message]:
+    def take(self, connection: Connection, topic: str, limit: int = 100, *,
+             version: int | None = None) -> list[Message]:
         """:meth:`claim` and :meth:`ack` at once: the messages are deleted as they are returned.
 
         The caller's transaction still decides: a rollback puts them back.  Use it when

@@ -67,7 +67,8 @@ class Scope(Protocol):
     def run(self) -> TaskRun | None:
         """The flowable's own task run (None for the flow's top level)."""
 
-    def children(self, tasks: Sequence[TaskSpec], value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
+    def children(self, tasks: Sequence[TaskSpec], value: str | None = None,
+                 iteration: int | None = None) -> list[TaskRun]:
         """The task runs of ``tasks`` under this run, in creation order; only one loop iteration's when given."""
 
     def render(self, value: Any) -> Any:
@@ -203,7 +204,8 @@ def parallel_next(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[Task
 
 
 def parallel_state(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec] = (),
-                   finally_: Sequence[TaskSpec] = (), *, concurrency: int = 0, value: str | None = None) -> State | None:
+                   finally_: Sequence[TaskSpec] = (), *, concurrency: int = 0,
+                   value: str | None = None) -> State | None:
     if parallel_next(scope, tasks, errors, finally_, concurrency=concurrency, value=value):
         return None
     tasks, errors, finally_ = enabled(tasks), enabled(errors), enabled(finally_)

@@ -130,7 +130,8 @@ class Credentials:
         """The id of a valid, unexpired session cookie (revocation aside); None otherwise."""
         session_id, _, rest = cookie.partition(".")
         expires, _, signature = rest.partition(".")
-        if not session_id or not expires.isdigit() or not hmac.compare_digest(signature, self._sign(session_id, expires)):
+        if (not session_id or not expires.isdigit()
+                or not hmac.compare_digest(signature, self._sign(session_id, expires))):
             return None
         return session_id if int(expires) > (now or time.time()) else None
 

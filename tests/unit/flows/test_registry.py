@@ -11,7 +11,7 @@ from lanner.tasks import core
 
 
 def all_types():
-    return [cls for cls in core.TYPES]
+    return list(core.TYPES)
 
 
 @pytest.mark.parametrize("cls", all_types(), ids=lambda c: c.TYPE)

@@ -201,7 +201,7 @@ def _load_table(connection: Connection, section: Section, values: Any, progress:
     insert = sa.insert(table)
     batch: list[dict[str, Any]] = []
     for row in values:
-        batch.append(dict(zip(columns, decode(row))))
+        batch.append(dict(zip(columns, decode(row), strict=False)))
         if len(batch) >= INSERT_BATCH:
             connection.execute(insert, batch)
             progress.advance(section.name, len(batch))
@@ -218,7 +218,8 @@ def _copy_rows(connection: Connection, section: Section, values: Any, nullable: 
 
     decode = manifest.row_decoder(section.kinds)
     # None in a JSON column: SQL NULL where the column allows it, JSON null where it does not.
-    json_columns = [(i, nullable[c]) for i, (c, k) in enumerate(zip(section.columns, section.kinds)) if k == "json"]
+    json_columns = [(i, nullable[c])
+                    for i, (c, k) in enumerate(zip(section.columns, section.kinds, strict=True)) if k == "json"]
     columns = ", ".join(f'"{c}"' for c in section.columns)
     raw = connection.connection.driver_connection
     count = 0
