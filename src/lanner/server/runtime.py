@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.tasks.core.run_as import RunAs
+    from lanner.web.serve import WebServer
 
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 30.0  # seconds a component loop may take to finish its batch when the process stops
@@ -69,7 +70,7 @@ class Runtime:
         self.flows = FlowCache()
         self._threads: list[threading.Thread] = []
         self.worker: Worker | None = None
-        self.web = None
+        self.web: WebServer | None = None
         self.membership: Membership | None = None
         self.force = threading.Event()  # a second signal: stop running tasks now, do not wait for the grace period
         self.failure: str | None = None  # why this process must exit non-zero (fenced, a component failed)
@@ -143,7 +144,7 @@ class Runtime:
             self.worker = Worker(self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
                                  storage=LocalStorage(self.storage_path),
                                  max_log_size=self.worker_settings.logs.max_size_per_task, run_as=self.run_as)
-            self._spawn("worker", lambda: self.worker.run(self.stop))  # type: ignore[union-attr]
+            self._spawn("worker", lambda: self.worker.run(self.stop))
 
     def _kind(self) -> ServiceType:
         parts = {ServiceType.WEBSERVER: self.web_port is not None, ServiceType.EXECUTOR: self.executors > 0,

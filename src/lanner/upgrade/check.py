@@ -167,8 +167,9 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
               "path": f.path, "line": f.line, "message": f.message, "changeId": f.change_id, "kind": f.kind,
               "autoFix": f.auto_fix} for f in flow_findings]
     by_flow: dict[tuple[str, str, str], list[scan_flows.FlowFinding]] = {}
-    for finding in flow_findings:
-        by_flow.setdefault((finding.tenant_id, finding.namespace, finding.flow_id), []).append(finding)
+    for flow_finding in flow_findings:
+        key = (flow_finding.tenant_id, flow_finding.namespace, flow_finding.flow_id)
+        by_flow.setdefault(key, []).append(flow_finding)
     for (_, namespace, flow_id), found in by_flow.items():
         invalid = [f for f in found if f.kind == "invalid"]
         if invalid:
