@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 
@@ -29,6 +29,8 @@ from lanner.errors import WaitTimeoutError
 from lanner.store.engine import process_label, sqlite_path
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from sqlalchemy.engine import Connection, Engine
 
 REPORT_EVERY = 5.0
@@ -124,7 +126,8 @@ def holder_file(engine: Engine) -> Path | None:
 def _sqlite_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Iterator[Connection]:
     label = holder_file(engine)
     with engine.connect() as connection:
-        raw = connection.connection.driver_connection
+        # SQLAlchemy types the DBAPI connection as optional (None once invalidated); this one was just opened.
+        raw = cast("sqlite3.Connection", connection.connection.driver_connection)
         previous_busy_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
         raw.execute("PRAGMA busy_timeout=0")  # poll instead, so the wait can be reported
 

@@ -94,6 +94,14 @@ class Scope(Protocol):
         """``compute()`` once for this run, kept from one decision to the next (a loop's rendered values)."""
 
 
+def own_run(scope: Scope) -> TaskRun:
+    """The flowable's own task run: only the flow's top level has none, and it is not a task."""
+    run = scope.run
+    if run is None:
+        raise RuntimeError("a flowable task's scope has no task run")
+    return run
+
+
 class Flowable(Protocol):
     def next_runs(self, scope: Scope) -> list[NewRun]: ...
     def resolve_state(self, scope: Scope) -> State | None: ...

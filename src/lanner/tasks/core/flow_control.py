@@ -27,6 +27,7 @@ from lanner.tasks.flowable import (
     Scope,
     after_main,
     final_state,
+    own_run,
     parallel_next,
     parallel_state,
     sequential_next,
@@ -159,7 +160,8 @@ class _Loop(FlowableTask):
     def _values(self, scope: Scope) -> list[str]:
         # Rendered once per loop run (while the executor keeps the execution's index): rendering
         # 100,000 values for each of the 100,000 decisions of a loop would be quadratic.
-        return scope.remember("values", lambda: self._render_values(scope))
+        values: list[str] = scope.remember("values", lambda: self._render_values(scope))
+        return values
 
     def _render_values(self, scope: Scope) -> list[str]:
         rendered = scope.render(self._raw_values())
@@ -430,13 +432,13 @@ class Pause(FlowableTask):
             return State.FAILED
         if phase == "delay over":
             if self.behavior == "RESUME":
-                return State.RUNNING if scope.run.current is State.PAUSED or self.tasks else State.SUCCESS
+                return State.RUNNING if own_run(scope).current is State.PAUSED or self.tasks else State.SUCCESS
             return {"WARN": State.WARNING, "CANCEL": State.CANCELLED, "FAIL": State.FAILED}[self.behavior]
         return State.PAUSED
 
     def _phase(self, scope: Scope) -> str:
         """Where the pause stands: "resumed", "delay over", "timed out" or "paused" (asking for a timer)."""
-        run = scope.run
+        run = own_run(scope)
         was_paused = [t.date for t in run.state.histories if t.state is State.PAUSED]
         if was_paused and run.current is State.RUNNING:
             return "resumed"
