@@ -437,8 +437,9 @@ class Worker:
         topic = messages.kill_topic(self.worker_id)
         with write_connection(self.engine) as connection, connection.begin():
             for message in self.queue.take(connection, topic, 100):
+                key = (message.payload.get("taskRunId", ""), message.payload.get("attempt", -1))
                 with self._lock:
-                    attempt = self._running.get((message.payload.get("taskRunId"), message.payload.get("attempt")))
+                    attempt = self._running.get(key)
                 if attempt is not None:
                     self._stop(attempt, State.KILLED)
 

@@ -34,7 +34,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from itertools import compress
 from operator import is_not
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -359,6 +359,10 @@ def _iso(moment: datetime) -> str:
     return _utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None

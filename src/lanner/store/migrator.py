@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -184,7 +184,8 @@ def _apply(connection: Connection, migration: Migration, started: float) -> None
     command.upgrade(alembic_config(connection=connection, on_version_apply=[record]), migration.revision)
 
 
-def _history_values(migration: Migration, elapsed_ms: int, installed_on, *, success: bool) -> dict:  # type: ignore[no-untyped-def]
+def _history_values(migration: Migration, elapsed_ms: int, installed_on: datetime | sa.ColumnElement[datetime], *,
+                    success: bool) -> dict[str, Any]:
     return {
         "version": migration.revision,
         "description": migration.description[:200],

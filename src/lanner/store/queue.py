@@ -332,7 +332,7 @@ def _utcnow() -> datetime:
 
 def _mark_sent(connection: Connection, topic: str, scope: object, bus_key: str | None) -> bool:
     """Remember ``topic`` for the transaction ``scope``; False if it was already sent in it."""
-    pending = connection.info.get(_PENDING)
+    pending: tuple[object, str | None, set[str]] | None = connection.info.get(_PENDING)
     if pending is None or pending[0] is not scope:
         pending = connection.info[_PENDING] = (scope, bus_key, set())
     if topic in pending[2]:

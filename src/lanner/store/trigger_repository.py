@@ -69,8 +69,9 @@ class TriggerRow:
 
 def definition_of(trigger: Any) -> dict[str, Any]:
     # serialize_as_any: conditions are declared as their base class; their own fields must be kept.
-    return trigger.model_dump(mode="json", by_alias=True, exclude_defaults=True, serialize_as_any=True) \
-        | {"type": trigger.TYPE}
+    definition: dict[str, Any] = trigger.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                                                    serialize_as_any=True)
+    return definition | {"type": trigger.TYPE}
 
 
 def _hash(definition: dict[str, Any]) -> str:
