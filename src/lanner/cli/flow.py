@@ -148,10 +148,10 @@ def diff(app: App, namespace_id: str, flow_id: str, old: int, new: int) -> None:
 
     with _reader(app) as connection:
         revs = [flow_repository.get_flow(connection, namespace_id, flow_id, n) for n in (old, new)]
-    for number, found in zip((old, new), revs, strict=True):
-        if found is None:
-            raise UsageError(f"flow {namespace_id}.{flow_id} has no revision {number}")
-    click.echo(flow_repository.diff(revs[0], revs[1]), nl=False)
+    before, after = revs
+    if before is None or after is None:
+        raise UsageError(f"flow {namespace_id}.{flow_id} has no revision {old if before is None else new}")
+    click.echo(flow_repository.diff(before, after), nl=False)
 
 
 class _reader:

@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from lanner import encryption
 from lanner.flows import messages
-from lanner.flows.problems import Path, Problem, Severity
+from lanner.flows.problems import Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
 from lanner.model.flow import Flow, PluginDefault
 from lanner.model.inputs import dependency_problems
 from lanner.model.spec import Spec
 from lanner.model.task import PluginSpec, TaskSpec
-from lanner.plain_yaml import Document, YamlError, parse
+from lanner.plain_yaml import Document, Path, YamlError, parse
 
 
 @dataclass
@@ -216,7 +217,7 @@ class _Walker:
         return data
 
     # -- errors from pydantic -----------------------------------------------------------------
-    def _pydantic(self, error: dict[str, Any], cls: type[BaseModel], data: Any, path: Path) -> tuple[Path, str]:
+    def _pydantic(self, error: ErrorDetails, cls: type[BaseModel], data: Any, path: Path) -> tuple[Path, str]:
         kind = error["type"]
         loc = _clean_loc(error["loc"], data, keep_last=kind in ("missing", "extra_forbidden"))
         if not loc and kind in ("missing", "extra_forbidden"):  # a key YAML allows but no property can be

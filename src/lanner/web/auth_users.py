@@ -101,7 +101,8 @@ def create(engine: Engine, username: str, password: str) -> None:
 
 def stored(engine: Engine) -> dict[str, Any] | None:
     with engine.connect() as connection:
-        return settings_repository.get(connection, USER_KEY)
+        record: dict[str, Any] | None = settings_repository.get(connection, USER_KEY)
+    return record
 
 
 def _b64(raw: bytes) -> str:
