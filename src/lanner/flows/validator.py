@@ -206,7 +206,8 @@ class _Walker:
         data = {**value, "type": cls.TYPE}
         if issubclass(cls, TaskSpec):
             data = self._apply_defaults(data, cls, name)
-        return self.node(data, cls, path)
+        spec: PluginSpec | None = self.node(data, cls, path)
+        return spec
 
     def _apply_defaults(self, data: dict[str, Any], cls: type[PluginSpec], written: str) -> dict[str, Any]:
         names = {cls.TYPE.lower(), written.lower(), *(a.lower() for a in cls.ALIASES)}

@@ -101,7 +101,7 @@ def leave(engine: Engine, *, by: str | None = None) -> int:
 def status(engine: Engine) -> Status:
     with engine.connect() as connection:
         flag = maintenance_flag.read(connection) or {}
-        counts = dict(connection.execute(
+        counts: dict[str, int] = dict(connection.execute(
             sa.select(_e.c.state, sa.func.count()).where(
                 _e.c.state.in_([str(State.RUNNING), str(State.QUEUED), str(State.KILLING)]), ~_e.c.deleted)
             .group_by(_e.c.state)).all())

@@ -71,9 +71,9 @@ class Release(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> str:
-        value = str(value)
-        versions.key(value)  # raises ValueError: "not a version"
-        return value
+        text = str(value)
+        versions.key(text)  # raises ValueError: "not a version"
+        return text
 
 
 class ChangesFile(_Strict):

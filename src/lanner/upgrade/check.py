@@ -132,10 +132,12 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
                               "reinstall the release that applied it or run lanner sys database repair"))
 
     migrations = []
+    total_seconds = 0.0
     for migration in pending:
         steps = [costs.step_cost(cost, table, sizes.get(table) if table else None, backend)
                  for cost, table in costs.COST.get(migration.revision, [("instant", None)])]
         seconds = round(sum(s.seconds for s in steps), 3)
+        total_seconds += seconds
         locks = any(s.locks_writes for s in steps)
         migrations.append({"revision": migration.revision, "description": migration.description,
                            "locksWrites": locks, "expectedSeconds": seconds,
@@ -149,7 +151,7 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     if pending:
         items.append(Item(INFO, "pending-migrations",
                           f"{len(pending)} migration(s) pending ({', '.join(revisions)}), about "
-                          f"{_duration(sum(m['expectedSeconds'] for m in migrations))} in all on this database"))
+                          f"{_duration(total_seconds)} in all on this database"))
 
     config = []
     for finding in scan_config.scan(loaded, changes, environ):
