@@ -97,6 +97,7 @@ def write_atomically(path: Path, text: str) -> None:
 def _stored(app: App, registry, namespace_id: str | None, dry_run: bool) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
 
+    from lanner.errors import UsageError
     from lanner.flows.validator import validate_source
     from lanner.store import flow_repository
     from lanner.store.engine import create_engine, unavailable, write_connection
@@ -121,6 +122,9 @@ def _stored(app: App, registry, namespace_id: str | None, dry_run: bool) -> tupl
                     counts[outcome] += 1
                     if outcome == "changed" and not dry_run:
                         flow = validate_source(rewrite.new_source, None, registry).flow
+                        if flow is None:  # rewrite_source has validated it: a guard, not an expected outcome
+                            raise UsageError(f"{name}: the rewritten flow does not validate; nothing was saved "
+                                             "(please report it)")
                         saved = flow_repository.save_flow(connection, flow, rewrite.new_source, stored.tenant_id)
                         click.echo(f"{name}: saved as revision {saved.revision}")
         except sa.exc.OperationalError as exc:

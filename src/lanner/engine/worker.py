@@ -32,6 +32,7 @@ from lanner.engine.foreign_formats import ForeignFormats
 from lanner.engine.log_buffer import AttemptLog
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.errors import mask, mask_value
+from lanner.expr.services import not_available
 from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
@@ -170,6 +171,13 @@ class _Services:
             return self._context.storage.size(uri)
         except StorageError as exc:
             raise ExpressionError(str(exc)) from None
+
+    # The executor's hooks: a task's properties are rendered with the execution's state, not here.
+    def error_logs(self) -> list[Any]:
+        raise not_available("errorLogs")
+
+    def current_each_output(self, outputs: Any) -> Any:
+        raise not_available("currentEachOutput")
 
 
 class Worker:

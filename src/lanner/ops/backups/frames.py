@@ -158,7 +158,9 @@ def read_lines(source: BinaryIO, header_sha256: str, sealer: Sealer | None, wher
     import zstandard
 
     frames = read_frames(source, header_sha256, sealer, where)
-    stream = zstandard.ZstdDecompressor().stream_reader(_FrameStream(frames), read_size=FRAME_BYTES)
+    # zstandard reads any object with read(); its stubs ask for a file.
+    stream = zstandard.ZstdDecompressor().stream_reader(
+        _FrameStream(frames), read_size=FRAME_BYTES)  # type: ignore[arg-type]
     rest = b""
     try:
         while chunk := stream.read(READ_BYTES):
