@@ -210,7 +210,7 @@ def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.Colu
             flow_revisions.c.flow_id == flow_id)
 
 
-def _revision(row, created_at) -> FlowRevision:  # type: ignore[no-untyped-def]
+def _revision(row: sa.Row[*tuple[Any, ...]], created_at: datetime) -> FlowRevision:
     definition = row._mapping.get("definition")  # flow_revisions rows only
     return FlowRevision(row.namespace, row.flow_id, row.revision, row.source, row.deleted, created_at, row.tenant_id,
                         definition)

@@ -35,6 +35,7 @@ from lanner.store.schema_state import SchemaState, read_state, verify
 from lanner.store.tables import schema_history
 
 if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext, MigrationInfo
     from sqlalchemy.engine import Connection, Engine
 
     from lanner.config.settings import Database
@@ -174,7 +175,9 @@ def current_state_version(engine: Engine) -> str | None:
 def _apply(connection: Connection, migration: Migration, started: float) -> None:
     from alembic import command
 
-    def record(ctx, step, heads, run_args) -> None:  # type: ignore[no-untyped-def]
+    def record(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict[str, Any]) -> None:
+        if ctx.connection is None:  # migrations run online, on this connection
+            raise RuntimeError("migration context without a connection")
         ctx.connection.execute(
             sa.insert(schema_history).values(
                 _history_values(migration, int((time.monotonic() - started) * 1000), datetime.now(UTC), success=True)
@@ -230,8 +233,11 @@ def dry_run_sql(config: Database) -> tuple[str | None, str]:
     if current == head():
         return current, ""
 
-    def record(ctx, step, heads, run_args) -> None:  # type: ignore[no-untyped-def]
-        migration = by_revision()[step.up_revision_id]
+    def record(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict[str, Any]) -> None:
+        revision = step.up_revision_id
+        if revision is None:  # upgrades only: every step names the revision it applies
+            raise RuntimeError(f"migration step without a revision: {step}")
+        migration = by_revision()[revision]
         values = _history_values(migration, 0, sa.func.current_timestamp(), success=True)
         ctx.execute(sa.insert(schema_history).values(values))
 
