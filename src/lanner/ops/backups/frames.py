@@ -141,7 +141,7 @@ class _FrameStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, target: memoryview | bytearray) -> int:  # type: ignore[override]  # io's stub: Buffer
         while not self._buffer:
             chunk = next(self._frames, None)
             if chunk is None:

@@ -58,7 +58,8 @@ def _log_lines(text: str) -> None:
         log.warning("%s", line)
 
 
-def hook(loaded: LoadedConfig, announce: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
+def hook(loaded: LoadedConfig,
+         announce: Callable[[str], None] | None = None) -> Callable[[Engine, str | None, list[Migration]], None] | None:
     """The ``before`` callback of :func:`lanner.store.migrator.migrate`, or None when switched off."""
     if not enabled(loaded):
         return None
