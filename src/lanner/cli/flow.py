@@ -15,6 +15,8 @@ import click
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from lanner.flows.registry import Registry
     from lanner.flows.validator import Validation
 
@@ -160,7 +162,7 @@ class _reader:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Connection:
         from lanner.store.engine import create_engine
         from lanner.store.migrator import current_state
 

@@ -7,10 +7,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+
+if TYPE_CHECKING:
+    from lanner.flows.registry import Registry
+    from lanner.upgrade.rewrite import Rewrite
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -50,7 +55,7 @@ def migrate(app: App, paths: tuple[Path, ...], namespace_id: str | None, all_flo
         sys.exit(1)
 
 
-def _report(name: str, rewrite, dry_run: bool) -> str:  # type: ignore[no-untyped-def]
+def _report(name: str, rewrite: Rewrite, dry_run: bool) -> str:
     if rewrite.refused:
         for reason in rewrite.refused:
             click.echo(f"{name}: left alone: {reason}", err=False)
@@ -64,7 +69,7 @@ def _report(name: str, rewrite, dry_run: bool) -> str:  # type: ignore[no-untype
     return "changed"
 
 
-def _files(paths: list[Path], registry, dry_run: bool) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def _files(paths: list[Path], registry: Registry, dry_run: bool) -> tuple[int, int, int]:
     from lanner.flows.files import flow_files, read_source
     from lanner.upgrade.rewrite import rewrite_source
 
@@ -94,7 +99,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _stored(app: App, registry, namespace_id: str | None, dry_run: bool) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def _stored(app: App, registry: Registry, namespace_id: str | None, dry_run: bool) -> tuple[int, int, int]:
     import sqlalchemy as sa
 
     from lanner.errors import UsageError
