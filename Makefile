@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test bench chaos ui clean
+.PHONY: run test lint bench chaos ui clean
 
 $(VENV)/.installed-run: pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
@@ -21,6 +21,13 @@ run: $(VENV)/.installed-run
 # The whole suite: unit, integration and acceptance tests, on SQLite and PostgreSQL.
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# Static checks: ruff (style and likely bugs), mypy (types; strict on engine, model, store,
+# expr) and import-linter (the layering contracts). Configured in pyproject.toml.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Benchmarks; figures are recorded by hand in docs/benchmarks.md. BENCH names modules of
 # bench/ to run instead of the default ones (BENCH=bench_fan_out: the 100,000-value ForEach).

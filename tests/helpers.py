@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Mapping
+from pathlib import Path
 
 import sqlalchemy as sa
 

@@ -10,15 +10,15 @@ whichever server this returns.
 from __future__ import annotations
 
 import atexit
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg

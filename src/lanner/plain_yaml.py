@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 Path = tuple[str | int, ...]  # keys and indexes from the document's root
 
@@ -30,7 +30,8 @@ _TAG = "tag:yaml.org,2002:"
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 
 class YamlError(Exception):
@@ -103,9 +104,9 @@ class _Builder:
         if kind == "AliasEvent":
             if event.anchor not in self.anchors:
                 _fail(f"unknown alias *{event.anchor}", event)
-            value, size = self.anchors[event.anchor]
+            anchored, size = self.anchors[event.anchor]
             self._count(size, event)
-            return value
+            return anchored
         if depth > MAX_DEPTH:
             _fail(f"the document nests deeper than {MAX_DEPTH} levels", event)
         before = self.count
@@ -167,7 +168,7 @@ class _Builder:
                   "YAML aliases (*name) that repeat large anchors are not allowed to grow it further", event)
 
 
-def _fail(message: str, event: Any) -> None:
+def _fail(message: str, event: Any) -> NoReturn:
     mark = event.start_mark
     raise YamlError(message, mark.line + 1, mark.column + 1)
 
@@ -203,10 +204,13 @@ def _scalar(event: Any) -> Any:
     if kind in ("str", "timestamp", "binary"):
         return text
     value = _plain_or_fail(text, event)
-    expected = {"null": type(None), "bool": bool, "int": int, "float": (int, float)}.get(kind)
+    tag_types: dict[str, type | tuple[type, ...]] = {
+        "null": type(None), "bool": bool, "int": int, "float": (int, float)}
+    expected = tag_types.get(kind)
     if expected is None:
         _fail(f"unsupported YAML tag !!{kind}: flows hold plain data only", event)
-    if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
+    valid = isinstance(value, expected) and not (kind == "int" and isinstance(value, bool))
+    if not valid:
         _fail(f"{text!r} is not a valid !!{kind}", event)
     return float(value) if kind == "float" else value
 

@@ -66,8 +66,9 @@ class Component:
     def wait_exit(self, timeout: float = 60.0) -> int:
         try:
             return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.kind} (pid {self.pid}) still runs after {timeout:g} s:\n{self.output()}")
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(
+                f"{self.kind} (pid {self.pid}) still runs after {timeout:g} s:\n{self.output()}") from exc
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -295,7 +295,7 @@ def test_a_rolling_restart_of_every_component_loses_nothing_and_runs_nothing_twi
     producer.start()
     try:
         for index, old in enumerate(list(running)):
-            wait_until(lambda: len(created) >= 5 * (index + 1), 30, "executions created meanwhile")
+            wait_until(lambda index=index: len(created) >= 5 * (index + 1), 30, "executions created meanwhile")
             old.send(signal.SIGTERM)
             assert old.wait_exit() == 0, old.output()
             assert cluster.instance(old).state is S.TERMINATED_GRACEFULLY

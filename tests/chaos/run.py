@@ -10,6 +10,7 @@ follow a plan drawn from the seed, printed first so that any failure can be repl
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import re
 import signal
@@ -389,7 +390,7 @@ def _recovery(runs: list[Any], kill_times: list[float]) -> float:
     worst = 0.0
     for run in runs:
         attempts = _attempts(run.attempts)
-        for before, after in zip(attempts, attempts[1:]):
+        for before, after in itertools.pairwise(attempts):
             if _last(before) != "RESUBMITTED":
                 continue
             start = _histories(after)

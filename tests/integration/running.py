@@ -6,9 +6,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.flows.validator import validate_source
+from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database

@@ -212,7 +212,7 @@ def test_a_wrong_key_or_a_missing_one_is_refused(occupied):
 
 
 def test_an_unencrypted_file_with_an_explicit_key_is_refused(occupied, tmp_path):
-    path, url = occupied
+    _path, url = occupied
     engine = _engine(url, migrate=None)
     plain = _backup(engine, tmp_path, key=None, name="plain.lbak")
     engine.dispose()

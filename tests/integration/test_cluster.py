@@ -12,7 +12,6 @@ from lanner.cluster.coordinator import RESUBMISSIONS, Coordinator
 from lanner.cluster.membership import Membership
 from lanner.config.settings import Liveness
 from lanner.config.settings import WorkerTaskRestartStrategy as Strategy
-from lanner.engine import messages
 from lanner.model.service_state import ServiceState as S
 from lanner.model.service_state import ServiceType
 from lanner.store import execution_repository as repo

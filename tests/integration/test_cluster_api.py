@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lanner.cluster.coordinator import RESUBMISSIONS
 from lanner.config.settings import BasicAuth
-from lanner.server.runtime import Runtime
 from lanner.model.service_state import ServiceState
+from lanner.server.runtime import Runtime
 from lanner.store import service_instances, settings_repository
 from lanner.store.engine import create_engine, write_connection
 from lanner.store.schema_guard import prepare_database

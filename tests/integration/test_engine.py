@@ -6,19 +6,17 @@ their attempts and outputs, and its logs, the way Kestra's runner tests do.
 
 from __future__ import annotations
 
-
 import pytest
 
-from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
+from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 from tests.integration.running import FLOWS, running
-
 
 
 @pytest.fixture

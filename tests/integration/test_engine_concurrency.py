@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from lanner.model.state import State
@@ -28,7 +30,7 @@ def test_queue_runs_one_at_a_time_in_creation_order(lanner):
     queued = [e for e in done if State.QUEUED in [t.state for t in e.state.histories]]
     assert len(queued) == 3
     spans = sorted(running_span(e) for e in done)
-    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:], strict=False)), spans
+    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans)), spans
     assert [running_span(e)[0] for e in queued] == sorted(running_span(e)[0] for e in queued)  # in order
 
 

@@ -16,7 +16,6 @@ from tests.integration.running import running
 from tests.unit.tasks.test_http import HELLO, LocalHttpServer
 
 
-
 @pytest.fixture
 def server() -> Iterator[LocalHttpServer]:
     with LocalHttpServer() as running:

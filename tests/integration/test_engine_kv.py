@@ -6,13 +6,11 @@ runs' outputs and messages, and what the store holds afterwards.
 
 from __future__ import annotations
 
-
 import pytest
 
 from lanner.model.state import State
 from lanner.store.kv_repository import KVStore, KVType
 from tests.integration.running import running
-
 
 
 @pytest.fixture

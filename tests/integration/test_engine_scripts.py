@@ -15,7 +15,6 @@ from tests.helpers import processes_with
 from tests.integration.running import running
 
 
-
 @pytest.fixture
 def lanner(database_url, tmp_path):
     with running(database_url, tmp_path / "storage", ["scripts_*"]) as service:

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from lanner.engine import features
-from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.service_state import ServiceState
 from lanner.model.state import State
+from lanner.server.runtime import Runtime
 from lanner.store import flow_repository, service_instances
 from lanner.store.engine import write_connection
 from lanner.store.schema_guard import prepare_database

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-
 from lanner.engine.flow_folder import FlowFolder
 from lanner.store import flow_repository
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository as repo
 from lanner.store.engine import write_connection

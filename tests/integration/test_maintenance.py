@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from lanner.server.runtime import Runtime
 from lanner.engine.service import Executions
 from lanner.model.state import State
 from lanner.ops import maintenance
+from lanner.server.runtime import Runtime
 from lanner.store.schema_guard import prepare_database
 from tests.acceptance.cluster_harness import wait_until
 from tests.helpers import config_for

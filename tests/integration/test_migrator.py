@@ -115,7 +115,7 @@ def test_changed_migration_is_refused_until_repaired(engine, database_url):
     with pytest.raises(ChecksumMismatchError):
         migrator.current_state(engine)  # declining changed nothing
 
-    assert migrator.repair(engine, lambda mismatches: True) == [m for m in catalog()]
+    assert migrator.repair(engine, lambda mismatches: True) == list(catalog())
     assert migrator.current_state(engine).current == head()
     assert [r.checksum for r in history(engine)] == [m.checksum for m in catalog()]
 

@@ -163,7 +163,7 @@ def test_a_waiting_webhook_with_an_expression_key_answers_the_outputs(api):
 
 
 def test_wrong_keys_unknown_flows_and_disabled_triggers_or_flows_are_404_and_create_nothing(served):
-    api, engine = served
+    api, _engine = served
     for path in ("lanner.hooks/hooked/wrong", "lanner.hooks/hooked/s3cre", "lanner.hooks/missing/s3cret",
                  "lanner.other/hooked/s3cret", "lanner.hooks/hooked/nightly"):
         response = api.post(f"/api/v1/executions/webhook/{path}", json={"name": "x"})

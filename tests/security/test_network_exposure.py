@@ -46,7 +46,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def test_the_default_listens_on_loopback_only(tmp_path):
     process, log = _start(tmp_path)
     try:
-        line = wait_until(lambda: next((l for l in log.read_text().splitlines() if "listening on port" in l), None),
+        line = wait_until(lambda: next((text for text in log.read_text().splitlines() if "listening on port" in text), None),
                           60, "the webserver listening")
         assert line.endswith("(on 127.0.0.1)"), line
     finally:

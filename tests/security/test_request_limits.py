@@ -153,7 +153,7 @@ def test_the_limit_stops_reading_at_the_chunk_that_passes_it():
     reads = []
 
     async def app(scope, receive, send) -> None:
-        while (message := await receive())["more_body"]:
+        while (await receive())["more_body"]:
             pass
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"read"})

@@ -17,7 +17,6 @@ import pytest
 from lanner.model.state import State
 from lanner.server.runtime import Runtime
 from lanner.store.schema_guard import prepare_database
-from tests.acceptance.cluster_harness import wait_until
 from tests.helpers import config_for, snapshot
 from tests.integration.test_flow_triggers import deploy
 from tests.security.conftest import assert_healthy

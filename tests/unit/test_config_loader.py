@@ -31,7 +31,7 @@ def test_defaults_without_any_file(tmp_path):
     assert str(loaded.source_of(("database", "url"))) == "default"
 
 
-def test_default_file_in_home_is_read(_isolated_home):
+def test_default_file_in_home_is_read(_isolated_home):  # noqa: PT019 - its value is used
     (_isolated_home / ".lanner").mkdir()
     (_isolated_home / ".lanner" / "config.yml").write_text("lanner:\n  database:\n    auto-migrate: false\n")
     loaded = load_config(None, {})

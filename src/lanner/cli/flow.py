@@ -15,6 +15,8 @@ import click
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from lanner.flows.registry import Registry
     from lanner.flows.validator import Validation
 
@@ -148,10 +150,10 @@ def diff(app: App, namespace_id: str, flow_id: str, old: int, new: int) -> None:
 
     with _reader(app) as connection:
         revs = [flow_repository.get_flow(connection, namespace_id, flow_id, n) for n in (old, new)]
-    for number, found in zip((old, new), revs, strict=True):
-        if found is None:
-            raise UsageError(f"flow {namespace_id}.{flow_id} has no revision {number}")
-    click.echo(flow_repository.diff(revs[0], revs[1]), nl=False)
+    before, after = revs
+    if before is None or after is None:
+        raise UsageError(f"flow {namespace_id}.{flow_id} has no revision {old if before is None else new}")
+    click.echo(flow_repository.diff(before, after), nl=False)
 
 
 class _reader:
@@ -160,7 +162,7 @@ class _reader:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Connection:
         from lanner.store.engine import create_engine
         from lanner.store.migrator import current_state
 
@@ -235,10 +237,10 @@ def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[st
     from lanner.cli.execution_view import print_execution
     from lanner.config.settings import Database
     from lanner.engine.flow_folder import FlowFolder
-    from lanner.server.runtime import Runtime
     from lanner.engine.service import Executions
     from lanner.flows.files import read_source
     from lanner.flows.validator import validate_source
+    from lanner.server.runtime import Runtime
     from lanner.store import flow_repository
     from lanner.store.engine import create_engine, write_connection
     from lanner.store.migrator import migrate

@@ -7,10 +7,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+
+if TYPE_CHECKING:
+    from lanner.flows.registry import Registry
+    from lanner.upgrade.rewrite import Rewrite
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -41,10 +46,7 @@ def migrate(app: App, paths: tuple[Path, ...], namespace_id: str | None, all_flo
     from lanner.cli.flow import _registry
 
     registry = _registry(app)
-    if paths:
-        outcome = _files(list(paths), registry, dry_run)
-    else:
-        outcome = _stored(app, registry, namespace_id, dry_run)
+    outcome = _files(list(paths), registry, dry_run) if paths else _stored(app, registry, namespace_id, dry_run)
     changed, unchanged, refused = outcome
     verb = "would be migrated" if dry_run else "migrated"
     click.echo(f"{changed + unchanged + refused} flow(s): {changed} {verb}, {unchanged} already current, "
@@ -53,7 +55,7 @@ def migrate(app: App, paths: tuple[Path, ...], namespace_id: str | None, all_flo
         sys.exit(1)
 
 
-def _report(name: str, rewrite, dry_run: bool) -> str:  # type: ignore[no-untyped-def]
+def _report(name: str, rewrite: Rewrite, dry_run: bool) -> str:
     if rewrite.refused:
         for reason in rewrite.refused:
             click.echo(f"{name}: left alone: {reason}", err=False)
@@ -67,7 +69,7 @@ def _report(name: str, rewrite, dry_run: bool) -> str:  # type: ignore[no-untype
     return "changed"
 
 
-def _files(paths: list[Path], registry, dry_run: bool) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def _files(paths: list[Path], registry: Registry, dry_run: bool) -> tuple[int, int, int]:
     from lanner.flows.files import flow_files, read_source
     from lanner.upgrade.rewrite import rewrite_source
 
@@ -97,9 +99,10 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _stored(app: App, registry, namespace_id: str | None, dry_run: bool) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def _stored(app: App, registry: Registry, namespace_id: str | None, dry_run: bool) -> tuple[int, int, int]:
     import sqlalchemy as sa
 
+    from lanner.errors import UsageError
     from lanner.flows.validator import validate_source
     from lanner.store import flow_repository
     from lanner.store.engine import create_engine, unavailable, write_connection
@@ -124,6 +127,9 @@ def _stored(app: App, registry, namespace_id: str | None, dry_run: bool) -> tupl
                     counts[outcome] += 1
                     if outcome == "changed" and not dry_run:
                         flow = validate_source(rewrite.new_source, None, registry).flow
+                        if flow is None:  # rewrite_source has validated it: a guard, not an expected outcome
+                            raise UsageError(f"{name}: the rewritten flow does not validate; nothing was saved "
+                                             "(please report it)")
                         saved = flow_repository.save_flow(connection, flow, rewrite.new_source, stored.tenant_id)
                         click.echo(f"{name}: saved as revision {saved.revision}")
         except sa.exc.OperationalError as exc:

@@ -37,8 +37,8 @@ def server() -> None:
 def _serve(app: App, *, executors: int, worker_threads: int, flow_path: Path | None, may_migrate: bool,
            name: str, kind: ServiceType, web_port: int | None = None, web_host: str | None = None,
            schedulers: int = 0) -> None:
-    from lanner.server.runtime import Runtime
     from lanner.ops.backups import pre_migration
+    from lanner.server.runtime import Runtime
     from lanner.store.schema_guard import prepare_database
 
     settings = app.loaded.settings.server

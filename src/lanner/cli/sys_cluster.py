@@ -12,6 +12,11 @@ import click
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.engine import Engine
+
     from lanner.store.service_instances import Instance
 
 
@@ -107,7 +112,7 @@ def set_aside(app: App, fmt: str, delete_ids: tuple[int, ...], delete_all: bool)
                    f"({row['type'] or 'unknown type'}, tenant {row['tenantId']}): {row['reason']}")
 
 
-def _database(app: App):  # type: ignore[no-untyped-def]
+def _database(app: App) -> AbstractContextManager[Engine]:
     """The configured database, checked reachable and of a known schema; disposed on exit."""
     import contextlib
 
@@ -122,7 +127,7 @@ def _database(app: App):  # type: ignore[no-untyped-def]
     from lanner.store.schema_state import read_state, verify
 
     @contextlib.contextmanager
-    def opened():  # type: ignore[no-untyped-def]
+    def opened() -> Iterator[Engine]:
         config = app.loaded.settings.database
         engine = create_engine(config, create=False)
         try:

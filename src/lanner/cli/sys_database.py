@@ -144,7 +144,8 @@ def _print_status(info: dict[str, Any]) -> None:
     elif info["schemaVersion"] is None:
         console.print("Schema:       none (empty database)")
     else:
-        console.print(f"Schema:       version {info['schemaVersion']} (applied by Lanner {info['appliedBy'] or 'unknown'})")
+        applied_by = info['appliedBy'] or 'unknown'
+        console.print(f"Schema:       version {info['schemaVersion']} (applied by Lanner {applied_by})")
     console.print(f"Code head:    version {info['codeHead']} (Lanner {version()})")
     if info["pending"]:
         console.print(f"Pending:      {len(info['pending'])} migration(s)")
@@ -214,7 +215,8 @@ class _ConsoleReporter:
         self._status: Any = None
 
     def waiting_for_lock(self, holder: str | None, waited: float) -> None:
-        self.console.print(f"Waiting for the migration lock held by {holder or 'another process'} ({waited:.0f} s so far)...")
+        self.console.print(f"Waiting for the migration lock held by {holder or 'another process'} "
+                           f"({waited:.0f} s so far)...")
 
     def started(self, migration: Migration, index: int, total: int) -> None:
         text = f"[{index}/{total}] {migration.revision} {migration.description}"

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options, open_database
 from lanner.durations import parse_duration
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.engine import Engine
+
+    from lanner.ops.maintenance import Status
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -16,7 +24,7 @@ def maintenance() -> None:
     """Maintenance mode: new executions wait in QUEUED, running tasks finish, nothing new starts."""
 
 
-def _database(app: App):  # type: ignore[no-untyped-def]
+def _database(app: App) -> AbstractContextManager[Engine]:
     from lanner.store.tables import instance_settings
 
     return open_database(app, instance_settings.name)
@@ -79,7 +87,7 @@ def status(app: App, fmt: str) -> None:
     click.echo(_summary(current))
 
 
-def _summary(current) -> str:  # type: ignore[no-untyped-def]
+def _summary(current: Status) -> str:
     return (f"Running tasks: {current.running_tasks}; running executions: {current.running_executions}; "
             f"queued executions: {current.queued_executions}; tasks waiting for a worker: {current.waiting_jobs} "
             f"(of {current.paused_executions} execution(s)); "

@@ -17,6 +17,9 @@ import click
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options, open_database
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy.engine import Engine
 
     from lanner.store.trigger_repository import TriggerRow
 
@@ -26,7 +29,7 @@ def trigger() -> None:
     """Triggers: list them with their next fire date; enable, disable or unlock one."""
 
 
-def _engine(app: App):  # type: ignore[no-untyped-def]
+def _engine(app: App) -> AbstractContextManager[Engine]:
     from lanner.store.tables import triggers
 
     return open_database(app, triggers.name)

@@ -106,10 +106,10 @@ class Coordinator:
                     self._resubmit(connection, instance.id, _who(instance), done)
                     self._change(connection, instance, S.NOT_RUNNING, "its jobs were dealt with")
             for holder in instances.holders(connection):
-                instance = found.get(holder)
-                if instance is None or instance.state not in (*_AWAITING, S.CREATED, S.RUNNING, S.TERMINATING):
+                holding = found.get(holder)
+                if holding is None or holding.state not in (*_AWAITING, S.CREATED, S.RUNNING, S.TERMINATING):
                     # A fenced zombie took jobs before noticing, or the instance is gone: nobody runs them.
-                    self._resubmit(connection, holder, _who(instance) if instance else f"worker {holder[:8]}", done)
+                    self._resubmit(connection, holder, _who(holding) if holding else f"worker {holder[:8]}", done)
             self._housekeeping(connection, found, now)
             done.next_due_in = self._next_due_in(found, own, now)
             if done.resubmitted:

@@ -18,7 +18,10 @@ def normalise(key: str) -> str:
 
 
 def display(path: tuple[str, ...]) -> str:
-    """The user-facing dotted key: ``("server", "liveness", "initial_delay")`` -> ``lanner.server.liveness.initial-delay``."""
+    """The user-facing dotted key.
+
+    ``("server", "liveness", "initial_delay")`` -> ``lanner.server.liveness.initial-delay``.
+    """
     return ".".join(("lanner", *(part.replace("_", "-") for part in path)))
 
 

@@ -83,14 +83,14 @@ def load_config(
     environ = os.environ if environ is None else environ
     collected = _Collected()
     explicit = Path(path) if path is not None else None
-    file_path = explicit if explicit is not None else DEFAULT_CONFIG_PATH.expanduser()
+    file_path: Path | None = explicit if explicit is not None else DEFAULT_CONFIG_PATH.expanduser()
     if explicit is not None and not explicit.is_file():
         raise ConfigError(
             f"configuration file {explicit} does not exist" if not explicit.exists()
             else f"configuration path {explicit} is not a file",
             "Check the path given with -c/--config, or omit it to use the defaults.",
         )
-    if file_path.is_file():
+    if file_path is not None and file_path.is_file():
         _read_file(file_path, collected)
     else:
         file_path = None
@@ -140,18 +140,20 @@ def _read_file(path: Path, collected: _Collected) -> None:
             )
 
 
-def _walk(path: Path, node: Mapping, model: type[_Section], prefix: KeyPath, collected: _Collected) -> None:
+def _walk(path: Path, node: Mapping[Any, Any], model: type[_Section], prefix: KeyPath, collected: _Collected) -> None:
     seen: dict[str, str] = {}
     for raw_key in node:
         key = normalise(str(raw_key))
         name = model.aliases.get(key, key)
         where = _where(path, node, raw_key)
         if name not in model.model_fields:
-            collected.warnings.append(f"{where}: unknown key '{display(prefix)}.{raw_key}' ignored{_suggest(prefix, key, model)}")
+            collected.warnings.append(
+                f"{where}: unknown key '{display(prefix)}.{raw_key}' ignored{_suggest(prefix, key, model)}")
             continue
         if name in seen:
             collected.warnings.append(
-                f"{where}: '{raw_key}' sets {display(prefix + (name,))} again (also spelled '{seen[name]}'); the last one wins"
+                f"{where}: '{raw_key}' sets {display(prefix + (name,))} again (also spelled '{seen[name]}'); "
+                "the last one wins"
             )
         seen[name] = str(raw_key)
         value = node[raw_key]
@@ -271,7 +273,7 @@ def _describe(error: Mapping[str, Any], collected: _Collected) -> str:
 
 
 def _expected(error: Mapping[str, Any]) -> str:
-    expected = error["msg"]
+    expected: str = error["msg"]
     if expected.startswith("Value error, "):
         expected = expected[len("Value error, "):]
     elif error["type"] == "enum":

@@ -190,10 +190,14 @@ class Storage(_Section):
 
 class Backup(_Section):
     encryption_key: str = Field(
-        "", description="Key (passphrase, or 64 hex digits for a raw 256-bit key) that encrypts backups (shown masked).",
+        "",
+        description="Key (passphrase, or 64 hex digits for a raw 256-bit key) that encrypts backups (shown masked).",
         json_schema_extra={"secret": True},
     )
-    folder: Path = Field(Path("./data/backups"), description="Where backups are written: lanner backups create (without -o) and those taken before migrations.")
+    folder: Path = Field(
+        Path("./data/backups"),
+        description="Where backups are written: lanner backups create (without -o) and those taken before migrations.",
+    )
 
 
 class Encryption(_Section):

@@ -85,7 +85,7 @@ def _lock_flow(connection: Connection, execution: Execution) -> None:
                                           flows.c.flow_id == execution.flow_id).with_for_update())
 
 
-def _same_flow(execution: Execution) -> tuple:
+def _same_flow(execution: Execution) -> tuple[sa.ColumnElement[bool], ...]:
     return (_e.c.tenant_id == execution.tenant_id, _e.c.namespace == execution.namespace,
             _e.c.flow_id == execution.flow_id)
 

@@ -320,7 +320,7 @@ class _Work:
 
     def _confirms_kill(self, run: TaskRun) -> bool:
         kind = self.tasks[run.task_id].KIND
-        return kind is TaskKind.RUNNABLE or kind is TaskKind.EXECUTABLE and bool(run.outputs.get("executionId"))
+        return kind is TaskKind.RUNNABLE or (kind is TaskKind.EXECUTABLE and bool(run.outputs.get("executionId")))
 
     def resume(self, event: Resume) -> None:
         paused = [run for run in self.index.ordered(self.index.paused) if event.task_run_id in (None, run.id)]

@@ -82,9 +82,9 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
         queue.signal(connection, messages.ENDED)
         # For flow triggers (and schedules' stopAfter), read by lanner.scheduler.flow_triggers.
         for tenant_id in dict.fromkeys(e.tenant_id for e in ended):
-            mine = [e for e in ended if e.tenant_id == tenant_id]
-            queue.send_many(connection, messages.ENDED_EXECUTIONS, [messages.ended_payload(e) for e in mine],
-                            keys=[e.id for e in mine], tenant_id=tenant_id)
+            theirs = [e for e in ended if e.tenant_id == tenant_id]
+            queue.send_many(connection, messages.ENDED_EXECUTIONS, [messages.ended_payload(e) for e in theirs],
+                            keys=[e.id for e in theirs], tenant_id=tenant_id)
     entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes] + held_entries
     if entries:
         log_lines.append_logs(connection, entries)

@@ -34,6 +34,7 @@ from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution, new_id
+from lanner.model.flow import Flow
 from lanner.model.state import State
 from lanner.store import deliveries, execution_batch, maintenance_flag
 from lanner.store.engine import then_commit, write_connection
@@ -164,9 +165,10 @@ class Executor:
             effects.write(connection, self.queue, decided, self.clock())
         self._written.extend(changed)
 
-    def _limited_flows(self, connection: Connection, decided: list[tuple[Execution, Decision]]) -> list:
+    def _limited_flows(self, connection: Connection,
+                       decided: list[tuple[Execution, Decision]]) -> list[tuple[Flow, Execution]]:
         """(flow, an execution that ended) once per flow with a concurrency limit among the ended ones."""
-        found: dict[tuple[str, str, str], tuple] = {}
+        found: dict[tuple[str, str, str], tuple[Flow, Execution]] = {}
         for _, decision in decided:
             execution = decision.execution
             key = (execution.tenant_id, execution.namespace, execution.flow_id)
@@ -190,7 +192,8 @@ class Executor:
                 # Maintenance mode: nothing starts; the execution waits, and leaving restarts it.
                 if before.current is State.QUEUED:
                     return Decision(before)
-                return Decision(before.to(State.QUEUED, self.clock()), notes=(Note("INFO", "queued: maintenance mode"),))
+                return Decision(before.to(State.QUEUED, self.clock()),
+                                notes=(Note("INFO", "queued: maintenance mode"),))
             key = (before.tenant_id, before.namespace, before.flow_id)
             if flow.concurrency is not None and any(isinstance(event, Start) for event in events):
                 gated = concurrency.gate(connection, flow, before, self.clock(),

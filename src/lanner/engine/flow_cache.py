@@ -69,5 +69,6 @@ class FlowCache:
     def _validated(source: str, name: str) -> Flow:
         result = validate_source(source, name)
         if result.flow is None:
-            raise FlowNotFound(f"stored flow {name} is no longer valid: " + "; ".join(p.format() for p in result.errors))
+            problems = "; ".join(p.format() for p in result.errors)
+            raise FlowNotFound(f"stored flow {name} is no longer valid: {problems}")
         return result.flow

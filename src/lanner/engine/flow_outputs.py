@@ -27,10 +27,10 @@ from typing import Any
 from lanner import encryption
 from lanner.engine.inputs import json_ready
 from lanner.expr import ExpressionError
-from lanner.plain_yaml import YamlError
-from lanner.plain_yaml import parse as parse_yaml
 from lanner.model.flow import Output
 from lanner.model.inputs import INPUT_TYPES
+from lanner.plain_yaml import YamlError
+from lanner.plain_yaml import parse as parse_yaml
 
 # Types kept as text: ENUM and SELECT would check against values an output does not declare.
 _TEXT = frozenset({"STRING", "SECRET", "ENUM", "SELECT"})

@@ -39,11 +39,11 @@ from lanner.encryption import EncryptionError
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.errors import mask_value
-from lanner.plain_yaml import YamlError
-from lanner.plain_yaml import parse as parse_yaml
 from lanner.model.flow import Flow
 from lanner.model.inputs import InputSpec, SecretInput, resolution_order
 from lanner.model.spec import is_template
+from lanner.plain_yaml import YamlError
+from lanner.plain_yaml import parse as parse_yaml
 
 # How much of an offending value a message shows: enough to recognise it, never a wall of text.
 _SHOWN_CHARS = 60

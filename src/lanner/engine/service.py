@@ -7,10 +7,11 @@ once; kill and restart queue a message for the executor, which does the work.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +52,10 @@ def wait_timeout(execution_id: str, state: State, timeout: float) -> WaitTimeout
 def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], labels: Mapping[str, str],
                   trigger: dict[str, Any] | None, tenant_id: str, now: datetime) -> Execution:
     """A CREATED execution of ``flow`` with its inputs resolved (raises InputsError listing every problem)."""
-    known = {"id": new_id(), "namespace": flow.namespace, "flow_id": flow.id, "flow_revision": revision,
-             "state": StateHistory.start(State.CREATED, now), "tenant_id": tenant_id,
-             "labels": {**flow.labels, **labels}, "trigger": trigger}
+    known: dict[str, Any] = {
+        "id": new_id(), "namespace": flow.namespace, "flow_id": flow.id, "flow_revision": revision,
+        "state": StateHistory.start(State.CREATED, now), "tenant_id": tenant_id,
+        "labels": {**flow.labels, **labels}, "trigger": trigger}
     context: dict[str, Any] = {}
     revealed: set[str] = set()  # secret() values a default or a condition used: masked but in SECRET inputs
 
@@ -187,7 +189,8 @@ class Executions:
         with self.engine.connect() as connection:
             return self.in_declared_order(connection, repo.list_executions(connection, **filters))
 
-    def in_declared_order(self, connection: Connection, executions: list[Execution]) -> list[Execution]:
+    def in_declared_order(self, connection: Connection,
+                          executions: builtins.list[Execution]) -> builtins.list[Execution]:
         """The executions with their inputs in their flow revision's declaration order, as read back.
 
         PostgreSQL's JSONB does not keep key order (see ``model.inputs.in_declared_order``);
@@ -210,7 +213,7 @@ class Executions:
             ordered.append(execution)
         return ordered
 
-    def logs(self, execution_id: str, **filters: Any) -> list[log_lines.LogEntry]:
+    def logs(self, execution_id: str, **filters: Any) -> builtins.list[log_lines.LogEntry]:
         with self.engine.connect() as connection:
             return log_lines.list_logs(connection, execution_id, **filters)
 

@@ -34,7 +34,8 @@ _ENDED_WELL = (State.SUCCESS, State.WARNING)
 def iso(moment: Any) -> str | None:
     if moment is None:
         return None
-    return moment.isoformat().replace("+00:00", "Z")
+    text: str = moment.isoformat()
+    return text.replace("+00:00", "Z")
 
 
 def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None, *,
@@ -83,7 +84,7 @@ def collect_outputs(runs: Iterable[TaskRun], by_id: Mapping[str, TaskRun],
     outputs = {} if outputs is None else outputs
     for run in runs:
         # A running flowable's own outputs count too (WaitFor's iterationCount, read by its tasks).
-        if run.current not in _ENDED_WELL and run.current is not State.RUNNING or not run.outputs:
+        if (run.current not in _ENDED_WELL and run.current is not State.RUNNING) or not run.outputs:
             continue
         values = loop_values(run, by_id)
         if not values:

@@ -1,34 +1,49 @@
 """A flowable's view of ``decide``'s working copy of an execution (see lanner.tasks.flowable.Scope).
 
 Flowable tasks read their children, render values, set outputs, log and ask for timers
-through it; ``decide`` hands one to each flowable it resolves.  The working copy is
-duck-typed (``decide._Work``) so that this module needs nothing from ``decide``.
+through it; ``decide`` hands one to each flowable it resolves.  The working copy
+(``decide._Work``) is described by the :class:`WorkingCopy` protocol, so that this module
+needs nothing from ``decide``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from lanner.engine.events import Timer
 from lanner.model.execution import TaskRun
-from lanner.model.run_index import LoopTally
+from lanner.model.run_index import LoopTally, RunIndex
 from lanner.model.task import TaskSpec
+
+
+class WorkingCopy(Protocol):
+    """What a :class:`WorkScope` reads and changes of ``decide``'s working copy."""
+
+    index: RunIndex
+    runs: dict[str, TaskRun]
+    now: datetime
+    timers: list[Timer]
+
+    def render(self, value: Any, task: TaskSpec | None, run: TaskRun | None) -> Any: ...
+    def put(self, run: TaskRun) -> None: ...
+    def note(self, level: str, message: str, run: TaskRun | None = None) -> None: ...
 
 
 class WorkScope:
     """A flowable's view of the working copy (see lanner.tasks.flowable.Scope)."""
 
-    def __init__(self, work: Any, run: TaskRun | None, task: TaskSpec | None) -> None:
+    def __init__(self, work: WorkingCopy, run: TaskRun | None, task: TaskSpec | None) -> None:
         self.work, self._run_id, self.task = work, run.id if run else None, task
 
     @property
     def run(self) -> TaskRun | None:
         return self.work.runs[self._run_id] if self._run_id else None
 
-    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
+    def children(self, tasks: Sequence[TaskSpec], value: str | None = None,
+                 iteration: int | None = None) -> list[TaskRun]:
         ids = [task.id for task in tasks]
         if not ids:
             return []

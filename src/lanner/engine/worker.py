@@ -20,30 +20,30 @@ import itertools
 import logging
 import threading
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import messages
+from lanner.engine import log_buffer, messages
 from lanner.engine.decide import Job, TaskResult
 from lanner.engine.foreign_formats import ForeignFormats
+from lanner.engine.log_buffer import AttemptLog
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.errors import mask, mask_value
+from lanner.expr.services import not_available
 from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
-from lanner.engine import log_buffer
-from lanner.engine.log_buffer import AttemptLog
-from lanner.store import job_holding, log_lines, maintenance_flag
-from lanner.store.log_lines import LogEntry
-from lanner.store.storable import holds_nul
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.access import ExecutionFiles, Reader
 from lanner.storage.local import LocalStorage
+from lanner.store import job_holding, log_lines, maintenance_flag
 from lanner.store.engine import write_connection
+from lanner.store.log_lines import LogEntry
+from lanner.store.storable import holds_nul
 from lanner.tasks.runnable import TaskFailure, TaskOutput
 
 if TYPE_CHECKING:
@@ -171,6 +171,13 @@ class _Services:
             return self._context.storage.size(uri)
         except StorageError as exc:
             raise ExpressionError(str(exc)) from None
+
+    # The executor's hooks: a task's properties are rendered with the execution's state, not here.
+    def error_logs(self) -> list[Any]:
+        raise not_available("errorLogs")
+
+    def current_each_output(self, outputs: Any) -> Any:
+        raise not_available("currentEachOutput")
 
 
 class Worker:
@@ -328,7 +335,8 @@ class Worker:
             result = TaskResult(job.task_run_id, job.attempt, State.KILLED, message="killed", worker_id=self.worker_id)
         elif attempt.reason is State.FAILED:
             result = TaskResult(job.task_run_id, job.attempt, State.FAILED,
-                                message=f"timeout: the attempt ran longer than {job.timeout:g} s", worker_id=self.worker_id)
+                                message=f"timeout: the attempt ran longer than {job.timeout:g} s",
+                                worker_id=self.worker_id)
         try:
             self._report(attempt, result)
         finally:
@@ -437,8 +445,9 @@ class Worker:
         topic = messages.kill_topic(self.worker_id)
         with write_connection(self.engine) as connection, connection.begin():
             for message in self.queue.take(connection, topic, 100):
+                key = (message.payload.get("taskRunId", ""), message.payload.get("attempt", -1))
                 with self._lock:
-                    attempt = self._running.get((message.payload.get("taskRunId"), message.payload.get("attempt")))
+                    attempt = self._running.get(key)
                 if attempt is not None:
                     self._stop(attempt, State.KILLED)
 
@@ -448,7 +457,8 @@ class Worker:
 
 
 def _tenant(attempt: _Attempt) -> str:
-    return attempt.payload.get("tenantId", "main")
+    tenant: str = attempt.payload.get("tenantId", "main")
+    return tenant
 
 
 def _log_template(attempt: _Attempt) -> LogEntry:

@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import sys
+from typing import Any
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
         sys.stdout.flush()
 
 
-def _answer(jq: object, programs: dict[str, object], request: dict) -> dict:
+def _answer(jq: object, programs: dict[str, object], request: dict[str, Any]) -> dict[str, Any]:
     text = request["program"]
     program = programs.get(text)
     if program is None:

@@ -62,7 +62,7 @@ _NO_ARGS: dict[str, Any] = {}
 class Where:
     """The tag being compiled, for compile-time errors about names."""
 
-    __slots__ = ("tag", "line")
+    __slots__ = ("line", "tag")
 
     def __init__(self, tag: str, line: int) -> None:
         self.tag, self.line = tag, line

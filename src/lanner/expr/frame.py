@@ -30,7 +30,7 @@ MAX_LOOP_OUTPUT = 50_000_000  # characters written inside loops (nested loops co
 class Runtime:
     """The state of one render call, shared by nested ``render()`` calls."""
 
-    __slots__ = ("services", "secrets", "depth", "render", "loop_steps", "loop_output")
+    __slots__ = ("depth", "loop_output", "loop_steps", "render", "secrets", "services")
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class Runtime:
 class Frame:
     """The variables in scope and the runtime.  Writes copy the caller's mapping first."""
 
-    __slots__ = ("vars", "rt", "_owned")
+    __slots__ = ("_owned", "rt", "vars")
 
     def __init__(self, variables: Mapping[str, Any], rt: Runtime, owned: bool = False) -> None:
         self.vars: Any = variables

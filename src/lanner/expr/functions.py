@@ -28,7 +28,7 @@ from lanner import encryption
 from lanner.expr.errors import EvalError, ExpressionError, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.registry import bool_arg, function, int_arg, required, string_arg
-from lanner.expr.services import Services
+from lanner.expr.services import Services, not_available
 from lanner.expr.values import compare, is_number, to_text
 
 MAX_RANGE = 1_000_000
@@ -196,7 +196,7 @@ def _call_hook(frame: Frame, hook: str, function_name: str, *arguments: Any) -> 
     method = getattr(services, hook, None) if services is not None else None
     # A class that subclasses the Services protocol inherits its empty stubs: not a hook.
     if method is None or getattr(type(services), hook, None) is getattr(Services, hook):
-        raise EvalError(f"the `{function_name}` function is not available in this context")
+        raise not_available(function_name)
     try:
         return method(*arguments)
     except (ExpressionError, EvalError):

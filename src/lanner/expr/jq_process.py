@@ -68,7 +68,8 @@ class _Child:
                 raise JqFailure("memory")
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
+        answer: dict[str, Any] = json.loads(line)
+        return answer
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -106,7 +107,8 @@ class JqRunner:
             self._give_back(child)
         if "error" in answer:
             raise JqFailure(answer["error"])
-        return answer["results"]
+        results: list[Any] = answer["results"]
+        return results
 
     def close(self) -> None:
         with self._lock:

@@ -14,6 +14,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from lanner.expr.errors import EvalError
+
+
+def not_available(function_name: str) -> EvalError:
+    """What calling a function whose hook these services lack raises (the template adds where)."""
+    return EvalError(f"the `{function_name}` function is not available in this context")
+
 
 @runtime_checkable
 class Services(Protocol):

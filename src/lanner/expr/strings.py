@@ -26,7 +26,6 @@ from lanner.expr.frame import Frame
 from lanner.expr.registry import bool_arg, filter_, int_arg, required, string_arg, text_input
 from lanner.expr.values import to_text
 
-
 # A user's regular expression may backtrack catastrophically: the ``regex`` module can be
 # stopped (and matches without holding the interpreter), where ``re`` runs to the end.
 REGEX_TIMEOUT = 5.0  # seconds one split or replace may take

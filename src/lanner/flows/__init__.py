@@ -2,6 +2,6 @@
 
 ``lanner.plain_yaml`` parses untrusted YAML into plain values with the position of
 every node (expressions' ``yaml()`` uses it too); ``registry`` resolves task, trigger
-and condition types by their Kestra names and aliases; ``validator`` turns a document into a :class:`~lanner.model.flow.Flow`
-plus every problem found, each pointing at file, line, column and path.
+and condition types by their Kestra names and aliases; ``validator`` turns a document into a
+:class:`~lanner.model.flow.Flow` plus every problem found, each pointing at file, line, column and path.
 """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic_core import ErrorDetails
+
 _ID_RULES = {
     r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$": "letters, digits, '_' and '-', starting with a letter or digit",
     r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$": "letters, digits, '.', '_' and '-', starting with a letter or digit",
@@ -33,7 +35,7 @@ def _short(value: str) -> str:
     return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
-def describe(error: dict[str, Any]) -> str:
+def describe(error: ErrorDetails) -> str:
     kind_ = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}

@@ -28,7 +28,8 @@ class Deployed:
 
 def namespace_problems(namespace: str, results: list[Validation]) -> list[str]:
     """Flows outside ``namespace`` (and its children), and flows defined twice, one line each."""
-    problems, seen = [], {}
+    problems: list[str] = []
+    seen: dict[tuple[str, str], str | None] = {}
     for result in results:
         flow = result.flow
         if flow is None:

@@ -45,7 +45,8 @@ class Registry:
     def register(self, cls: type[PluginSpec]) -> None:
         base = next((b for b in BASES if issubclass(cls, b)), None)
         if base is None or not cls.TYPE:
-            raise PluginError(f"{cls.__module__}.{cls.__qualname__} is not a task, trigger or condition type with a TYPE")
+            raise PluginError(
+                f"{cls.__module__}.{cls.__qualname__} is not a task, trigger or condition type with a TYPE")
         names = self._names[base]
         for name, is_alias in ((cls.TYPE, False), *((alias, True) for alias in cls.ALIASES)):
             known = names.get(name.lower())

@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from lanner import encryption
 from lanner.flows import messages
-from lanner.flows.problems import Path, Problem, Severity
+from lanner.flows.problems import Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
-from lanner.plain_yaml import Document, YamlError, parse
 from lanner.model.flow import Flow, PluginDefault
 from lanner.model.inputs import dependency_problems
 from lanner.model.spec import Spec
 from lanner.model.task import PluginSpec, TaskSpec
+from lanner.plain_yaml import Document, Path, YamlError, parse
 
 
 @dataclass
@@ -205,7 +206,8 @@ class _Walker:
         data = {**value, "type": cls.TYPE}
         if issubclass(cls, TaskSpec):
             data = self._apply_defaults(data, cls, name)
-        return self.node(data, cls, path)
+        spec: PluginSpec | None = self.node(data, cls, path)
+        return spec
 
     def _apply_defaults(self, data: dict[str, Any], cls: type[PluginSpec], written: str) -> dict[str, Any]:
         names = {cls.TYPE.lower(), written.lower(), *(a.lower() for a in cls.ALIASES)}
@@ -216,7 +218,7 @@ class _Walker:
         return data
 
     # -- errors from pydantic -----------------------------------------------------------------
-    def _pydantic(self, error: dict[str, Any], cls: type[BaseModel], data: Any, path: Path) -> tuple[Path, str]:
+    def _pydantic(self, error: ErrorDetails, cls: type[BaseModel], data: Any, path: Path) -> tuple[Path, str]:
         kind = error["type"]
         loc = _clean_loc(error["loc"], data, keep_last=kind in ("missing", "extra_forbidden"))
         if not loc and kind in ("missing", "extra_forbidden"):  # a key YAML allows but no property can be
@@ -347,7 +349,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _clean_loc(loc: tuple, data: Any, *, keep_last: bool) -> Path:
+def _clean_loc(loc: tuple[Any, ...], data: Any, *, keep_last: bool) -> Path:
     """Drop the union-tag and validator segments pydantic adds, keeping only real keys and indexes."""
     cleaned: list[str | int] = []
     current = data

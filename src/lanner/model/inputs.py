@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -65,7 +65,7 @@ class InputSpec(Spec):
         return value
 
 
-def _number_bounds(spec: Any, number: float) -> None:
+def _number_bounds(spec: Any, number: float | timedelta) -> None:
     if spec.min is not None and number < spec.min:
         raise ValueError(f"must be >= {spec.min}")
     if spec.max is not None and number > spec.max:
@@ -209,21 +209,27 @@ class DateTimeInput(_MomentInput):
     TYPE_NAME = "DATETIME"
     KIND = "date-time such as 2024-01-31T10:00:00Z"
     type: Literal["DATETIME"]
-    read = staticmethod(datetime.fromisoformat)
+    @staticmethod
+    def read(text: str) -> datetime:
+        return datetime.fromisoformat(text)
 
 
 class DateInput(_MomentInput):
     TYPE_NAME = "DATE"
     KIND = "date such as 2024-01-31"
     type: Literal["DATE"]
-    read = staticmethod(date.fromisoformat)
+    @staticmethod
+    def read(text: str) -> date:
+        return date.fromisoformat(text)
 
 
 class TimeInput(_MomentInput):
     TYPE_NAME = "TIME"
     KIND = "time such as 10:15:00"
     type: Literal["TIME"]
-    read = staticmethod(time.fromisoformat)
+    @staticmethod
+    def read(text: str) -> time:
+        return time.fromisoformat(text)
 
 
 class DurationInput(InputSpec):

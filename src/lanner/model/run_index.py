@@ -31,7 +31,7 @@ _LIVE = (State.RUNNING, State.PAUSED)
 class LoopTally:
     """A loop's iterations, from its children's states: counts that every put updates in O(1)."""
 
-    __slots__ = ("counts", "unfinished", "failed", "running", "failed_over", "ok_by_count", "top")
+    __slots__ = ("counts", "failed", "failed_over", "ok_by_count", "running", "top", "unfinished")
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}  # iteration -> task runs it has

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WrapValidator
 from pydantic.alias_generators import to_camel
@@ -38,13 +38,13 @@ def _keep_templates(value: Any, handler: Any) -> Any:
     return value if is_template(value) else handler(value)
 
 
-class _DynamicMarker:
-    def __class_getitem__(cls, item: Any) -> Any:
-        return Annotated[item, WrapValidator(_keep_templates)]
-
-
-# ``Dynamic[int]``: an int, or an expression string rendered at run time.
-Dynamic = _DynamicMarker
+# ``Dynamic[int]``: an int, or an expression string rendered at run time. Validation checks
+# the value's type and keeps template strings as they are; so for the type checker the property
+# holds the value or a string (a generic alias, where ``Dynamic[int]`` is ``int | str``).
+if TYPE_CHECKING:
+    Dynamic: TypeAlias = T | str
+else:
+    Dynamic = Annotated[T, WrapValidator(_keep_templates)]
 # Non-negative and positive counts that may also be expressions; the bound applies to literal values only.
 Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]

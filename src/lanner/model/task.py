@@ -13,7 +13,7 @@ execution (Subflow).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
@@ -104,7 +104,7 @@ class TaskSpec(PluginSpec):
     run_if: str | None = None
     log_level: LogLevel | None = None
     log_to_file: bool = False
-    worker_group: dict | None = None
+    worker_group: dict[str, Any] | None = None
 
 
 class ConditionSpec(PluginSpec):

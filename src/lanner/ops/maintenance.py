@@ -101,7 +101,7 @@ def leave(engine: Engine, *, by: str | None = None) -> int:
 def status(engine: Engine) -> Status:
     with engine.connect() as connection:
         flag = maintenance_flag.read(connection) or {}
-        counts = dict(connection.execute(
+        counts: dict[str, int] = dict(connection.execute(
             sa.select(_e.c.state, sa.func.count()).where(
                 _e.c.state.in_([str(State.RUNNING), str(State.QUEUED), str(State.KILLING)]), ~_e.c.deleted)
             .group_by(_e.c.state)).all())
@@ -110,7 +110,8 @@ def status(engine: Engine) -> Status:
             .where(queue_messages.c.topic == messages.WORKER)
         waiting_jobs, paused_executions = connection.execute(jobs).one()
         pending = connection.execute(sa.select(sa.func.count()).select_from(queue_messages).where(
-            queue_messages.c.topic == messages.EXECUTOR, queue_messages.c.available_at <= datetime.now(UTC))).scalar_one()
+            queue_messages.c.topic == messages.EXECUTOR, queue_messages.c.available_at <= datetime.now(UTC),
+        )).scalar_one()
         alive = len(instances.list_instances(connection, list(ALIVE)))
     return Status(on=bool(flag.get("on")), since=flag.get("since"), by=flag.get("by"), reason=flag.get("reason"),
                   running_tasks=running_tasks,

@@ -47,7 +47,8 @@ def _parts(expression: str, with_seconds: bool) -> str:
     expected = 6 if with_seconds else 5
     if len(fields) != expected:
         hint = " (6 with the seconds first when withSeconds: true)" if not with_seconds else ""
-        raise CronError(f"invalid cron expression {expression!r}: expected {expected} fields{hint}, found {len(fields)}")
+        raise CronError(
+            f"invalid cron expression {expression!r}: expected {expected} fields{hint}, found {len(fields)}")
     if not croniter.is_valid(text, second_at_beginning=with_seconds):
         raise CronError(f"invalid cron expression {expression!r}")
     return text

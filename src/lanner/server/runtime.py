@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.tasks.core.run_as import RunAs
+    from lanner.web.serve import WebServer
 
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 30.0  # seconds a component loop may take to finish its batch when the process stops
@@ -69,7 +72,7 @@ class Runtime:
         self.flows = FlowCache()
         self._threads: list[threading.Thread] = []
         self.worker: Worker | None = None
-        self.web = None
+        self.web: WebServer | None = None
         self.membership: Membership | None = None
         self.force = threading.Event()  # a second signal: stop running tasks now, do not wait for the grace period
         self.failure: str | None = None  # why this process must exit non-zero (fenced, a component failed)
@@ -119,7 +122,7 @@ class Runtime:
         for index in range(self.executors):
             executor = Executor(self.engine, self.queue, self.flows,
                                 max_deliveries=self.queue_settings.max_deliveries)
-            self._spawn(f"executor-{index}", lambda e=executor: e.run(self.stop))
+            self._spawn(f"executor-{index}", partial(executor.run, self.stop))
         if self.executors:
             from lanner.scheduler.flow_triggers import FlowTriggers
 
@@ -140,10 +143,11 @@ class Runtime:
             self._spawn("scheduler", lambda: scheduler.run(self.stop))
         if self.worker_threads:
             # The worker is named after the instance: the jobs it holds are found by the instance's id.
-            self.worker = Worker(self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
-                                 storage=LocalStorage(self.storage_path),
-                                 max_log_size=self.worker_settings.logs.max_size_per_task, run_as=self.run_as)
-            self._spawn("worker", lambda: self.worker.run(self.stop))  # type: ignore[union-attr]
+            self.worker = worker = Worker(
+                self.engine, self.queue, threads=self.worker_threads, worker_id=self.instance_id,
+                storage=LocalStorage(self.storage_path),
+                max_log_size=self.worker_settings.logs.max_size_per_task, run_as=self.run_as)
+            self._spawn("worker", partial(worker.run, self.stop))
 
     def _kind(self) -> ServiceType:
         parts = {ServiceType.WEBSERVER: self.web_port is not None, ServiceType.EXECUTOR: self.executors > 0,
@@ -159,7 +163,7 @@ class Runtime:
         self.stop.set()
         self.queue.interrupt()
 
-    def _spawn(self, name: str, target) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, name: str, target: Callable[[], object]) -> None:
         def guarded() -> None:
             try:
                 target()

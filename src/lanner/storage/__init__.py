@@ -41,6 +41,12 @@ class StorageError(Exception):
     """A URI or file name that is malformed, escapes the storage, or names no file."""
 
 
+class Readable(Protocol):
+    """A binary source :meth:`Storage.put` reads to its end: a file opened ``"rb"``, or any object with ``read``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class Storage(Protocol):
     """What a storage backend provides; :class:`lanner.storage.local.LocalStorage` is the reference.
 
@@ -56,7 +62,7 @@ class Storage(Protocol):
     * keep every file under its own root or bucket prefix, whatever the URI says.
     """
 
-    def put(self, uri: str, data: BinaryIO | bytes) -> str:
+    def put(self, uri: str, data: Readable | bytes) -> str:
         """Store ``data`` (bytes, or a binary file read to its end) under ``uri``; returns the URI."""
 
     def open(self, uri: str) -> BinaryIO:

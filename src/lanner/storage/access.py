@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from lanner.storage import Storage, StorageError, parse
+from lanner.storage import Readable, Storage, StorageError, parse
 
 # The triggers whose variables name the execution that started this one (its files are readable).
 STARTING_EXECUTION_TRIGGERS = ("io.kestra.plugin.core.flow.Subflow", "io.kestra.plugin.core.trigger.Flow")
@@ -75,7 +75,10 @@ class Reader:
 
 
 def owners(segments: tuple[str, ...]) -> list[str]:
-    """Every namespace the path may belong to as an execution file (``.../executions/<id>/tasks/<task>/<run>/<file>``)."""
+    """Every namespace the path may belong to as an execution file.
+
+    Execution files are at ``.../executions/<id>/tasks/<task>/<run>/<file>``.
+    """
     found = []
     for index in range(2, len(segments) - 5):  # at least one namespace part and the flow before it
         if segments[index] == "executions" and segments[index + 2] == "tasks":
@@ -113,7 +116,7 @@ class ExecutionFiles:
     def __init__(self, storage: Storage, reader: Reader) -> None:
         self._storage, self.reader = storage, reader
 
-    def put(self, uri: str, data: BinaryIO | bytes) -> str:
+    def put(self, uri: str, data: Readable | bytes) -> str:
         return self._storage.put(uri, data)
 
     def open(self, uri: str) -> BinaryIO:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from lanner.storage import StorageError, parse
+from lanner.storage import Readable, StorageError, parse
 
 TEMP_PREFIX = ".lanner-part-"
 _CHUNK = 1 << 20  # bytes copied per read when storing a stream
@@ -47,7 +47,7 @@ class LocalStorage:
                                "symbolic link; remove the link or point it inside the storage folder")
         return path
 
-    def put(self, uri: str, data: BinaryIO | bytes) -> str:
+    def put(self, uri: str, data: Readable | bytes) -> str:
         if not isinstance(data, bytes | bytearray | memoryview) and not hasattr(data, "read"):
             raise TypeError(f"cannot store a {type(data).__name__} at {uri}: give bytes or a binary file")
         target = self.path(uri)
@@ -106,7 +106,7 @@ class LocalStorage:
         return True
 
 
-def _copy(data: BinaryIO | bytes, out: BinaryIO) -> None:
+def _copy(data: Readable | bytes, out: BinaryIO) -> None:
     if isinstance(data, bytes | bytearray | memoryview):
         out.write(data)
         return

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-_PG = postgresql.dialect()
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect constructors are untyped
 KEY_PREFIX = "key_"  # parameters naming the row to change: key_<column>
 
 

@@ -12,17 +12,21 @@ waiting on a lock can say who holds it.
 from __future__ import annotations
 
 import contextlib
-
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lanner.errors import DatabaseUnavailableError
 
 if TYPE_CHECKING:
+    import sqlite3
+
+    import psycopg
     from sqlalchemy import URL
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.pool import ConnectionPoolEntry
 
     from lanner.config.settings import Database
 
@@ -108,7 +112,7 @@ def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -119,8 +123,8 @@ def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        raw = connection.connection.driver_connection
+    def _on_begin(connection: Connection) -> None:
+        raw = cast("sqlite3.Connection", connection.connection.driver_connection)
         # A transaction opened directly (the migration lock's BEGIN IMMEDIATE) is adopted as is.
         if not raw.in_transaction:
             begin = connection.get_execution_options().get(SQLITE_BEGIN, "BEGIN")
@@ -182,7 +186,7 @@ def unavailable(engine: Engine, exc: Exception) -> DatabaseUnavailableError:
     )
 
 
-def write_connection(engine: Engine):  # type: ignore[no-untyped-def]
+def write_connection(engine: Engine) -> Connection:
     """A connection whose transactions take the write lock up front on SQLite.
 
     A deferred SQLite transaction that reads and then writes can fail at once with
@@ -190,12 +194,14 @@ def write_connection(engine: Engine):  # type: ignore[no-untyped-def]
     waits (up to the busy timeout) instead.  PostgreSQL is unaffected.
     """
     connection = engine.connect()
-    return connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"}) if engine.dialect.name == "sqlite" else connection
+    if engine.dialect.name != "sqlite":
+        return connection
+    return connection.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
 
 
 
 @contextlib.contextmanager
-def then_commit(connection):  # type: ignore[no-untyped-def]
+def then_commit(connection: Connection) -> Iterator[None]:
     """The end of the open transaction: writes whose results nobody reads, then COMMIT.
 
     On PostgreSQL they run in psycopg's pipeline mode: sent without waiting for each
@@ -204,10 +210,13 @@ def then_commit(connection):  # type: ignore[no-untyped-def]
     COMMIT, and the transaction rolls back as usual.
     """
     transaction = connection.get_transaction()
+    if transaction is None:
+        raise RuntimeError("then_commit() ends an open transaction: begin one first")
     if connection.dialect.name != "postgresql":
         yield
         transaction.commit()
         return
-    with connection.connection.driver_connection.pipeline():
+    raw = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    with raw.pipeline():
         yield
         transaction.commit()

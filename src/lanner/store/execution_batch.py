@@ -14,7 +14,7 @@ result that concerns it, and a version that does not match means someone else wr
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -32,8 +32,8 @@ Key = tuple[str, str]  # (tenant_id, execution_id)
 _e, _t = executions, task_runs
 
 
-def _among(connection: Connection, query: sa.Select, table: sa.Table, column: sa.Column, tenant_id: str,
-           ids: Iterable[str]) -> sa.Select:
+def _among(connection: Connection, query: sa.Select[Any], table: sa.Table, column: sa.Column[Any], tenant_id: str,
+           ids: Iterable[str]) -> sa.Select[Any]:
     """``query`` restricted to the rows of ``tenant_id`` whose ``column`` is one of ``ids``.
 
     PostgreSQL joins ``unnest`` of both key columns, so that no condition on the table
@@ -69,7 +69,7 @@ def read_many(connection: Connection, keys: Iterable[Key]) -> dict[Key, Executio
     for tenant_id, ids in _by_tenant(keys).items():
         rows = connection.execute(_among(connection, sa.select(*repo._EXECUTION_COLUMNS), _e, _e.c.id, tenant_id, ids))
         heads = {row.id: row for row in rows}
-        runs: dict[str, list] = {execution_id: [] for execution_id in heads}
+        runs: dict[str, list[Any]] = {execution_id: [] for execution_id in heads}
         query = (_among(connection, sa.select(_t.c.execution_id, *repo._GET_TASK_RUNS.selected_columns),
                         _t, _t.c.execution_id, tenant_id, heads)
                  .order_by(_t.c.execution_id, _t.c.ordinal, _t.c.created_at, _t.c.id))
@@ -82,11 +82,11 @@ def read_many(connection: Connection, keys: Iterable[Key]) -> dict[Key, Executio
 def save_many(connection: Connection, pairs: Sequence[tuple[Execution, Execution]]) -> None:
     """Write what changed in each (before, after) pair: one executemany per kind of statement."""
     now = repo._utcnow()
-    rows: list[dict] = []
-    touched: list[dict] = []  # only their task runs changed: the row gets a new version, nothing else
-    inserts: list[dict] = []
-    updates: list[dict] = []
-    deletes: list[dict] = []
+    rows: list[dict[str, Any]] = []
+    touched: list[dict[str, Any]] = []  # only their task runs changed: the row gets a new version, nothing else
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    deletes: list[dict[str, Any]] = []
     for before, after in pairs:
         new, changed, removed = repo._task_run_changes(before, after, now)
         row_changed = any(repo._differs(getattr(before, n), getattr(after, n)) for n in repo._EXECUTION_FIELDS)

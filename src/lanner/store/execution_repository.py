@@ -34,7 +34,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from itertools import compress
 from operator import is_not
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -44,6 +44,7 @@ from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
 from lanner.store import bulk
+
 # Log lines have a module of their own; these names stay importable from here.
 from lanner.store.log_lines import LEVELS, LogEntry, append_logs, list_logs  # noqa: F401
 from lanner.store.tables import DEFAULT_TENANT, executions, task_runs, worker_jobs_running
@@ -183,12 +184,15 @@ def list_executions(connection: Connection, *, namespace: str | None = None, flo
 
 def count_executions(connection: Connection, **filters: Any) -> int:
     """How many executions :func:`list_executions` would list with these filters, all pages together."""
-    return connection.execute(_filtered(connection, sa.select(sa.func.count()).select_from(_e), **filters)).scalar_one()
+    count: int = connection.execute(
+        _filtered(connection, sa.select(sa.func.count()).select_from(_e), **filters)).scalar_one()
+    return count
 
 
-def _filtered(connection: Connection, query: sa.Select, *, namespace: str | None = None, flow_id: str | None = None,
-              states: Collection[str] | None = None, tenant_id: str = DEFAULT_TENANT, since: datetime | None = None,
-              until: datetime | None = None, labels: dict[str, str] | None = None) -> sa.Select:
+def _filtered(connection: Connection, query: sa.Select[Any], *, namespace: str | None = None,
+              flow_id: str | None = None, states: Collection[str] | None = None, tenant_id: str = DEFAULT_TENANT,
+              since: datetime | None = None, until: datetime | None = None,
+              labels: dict[str, str] | None = None) -> sa.Select[Any]:
     query = query.where(_e.c.tenant_id == tenant_id, ~_e.c.deleted)
     if namespace is not None:
         query = query.where(_e.c.namespace == namespace)
@@ -214,7 +218,7 @@ def _has_label(connection: Connection, key: str, value: str) -> sa.ColumnElement
         sa.func.json_extract(each.c.value, "$.key") == key, sa.func.json_extract(each.c.value, "$.value") == value))
 
 
-def _read(connection: Connection, query: sa.Select, execution_id: str, tenant_id: str) -> Execution | None:
+def _read(connection: Connection, query: sa.Select[Any], execution_id: str, tenant_id: str) -> Execution | None:
     key = {"tenant_id": tenant_id, "id": execution_id}
     row = connection.execute(query, key).first()
     if row is None:
@@ -222,7 +226,7 @@ def _read(connection: Connection, query: sa.Select, execution_id: str, tenant_id
     return _execution(row, tuple(_task_run(run) for run in connection.execute(_GET_TASK_RUNS, key)))
 
 
-def _task_run_changes(before: Execution, after: Execution, now: datetime) -> tuple[list, list, list]:
+def _task_run_changes(before: Execution, after: Execution, now: datetime) -> tuple[list[Any], list[Any], list[Any]]:
     """Rows to insert, update and delete; O(changed) comparisons in the usual append-only case."""
     old_runs, inserts, updates = before.task_runs, [], []
     old_positions: dict[str, int] | None = None  # built only once a task run is not where it was
@@ -279,7 +283,7 @@ def _execution_row(execution: Execution, now: datetime) -> dict[str, Any]:
     }
 
 
-def _execution(row: Row, runs: tuple[TaskRun, ...]) -> Execution:
+def _execution(row: Row[*tuple[Any, ...]], runs: tuple[TaskRun, ...]) -> Execution:
     return Execution(
         id=row.id, namespace=row.namespace, flow_id=row.flow_id, flow_revision=row.flow_revision,
         state=_history(row.state_history), tenant_id=row.tenant_id, inputs=row.inputs or {},
@@ -311,7 +315,7 @@ def _task_run_update(execution: Execution, run: TaskRun, index: int, now: dateti
     return {"key_tenant_id": execution.tenant_id, "key_id": run.id, **_task_run_values(run, index, now)}
 
 
-def _task_run(row: Row) -> TaskRun:
+def _task_run(row: Row[*tuple[Any, ...]]) -> TaskRun:
     return TaskRun(
         id=row.id, task_id=row.task_id, state=_history(row.state_history),
         parent_task_run_id=row.parent_task_run_id, value=row.value, iteration=row.iteration,
@@ -355,6 +359,10 @@ def _iso(moment: datetime) -> str:
     return _utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from lanner.plain_yaml import YamlError, parse
-from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
 from lanner.store import trigger_repository
+from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -117,7 +117,8 @@ def get_flow(connection: Connection, namespace: str, flow_id: str, revision: int
         row = connection.execute(sa.select(flows).where(*_key(tenant_id, namespace, flow_id), ~flows.c.deleted)).first()
         return _revision(row, row.updated_at) if row else None
     row = connection.execute(
-        sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id), flow_revisions.c.revision == revision)
+        sa.select(flow_revisions)
+        .where(*_revision_key(tenant_id, namespace, flow_id), flow_revisions.c.revision == revision)
     ).first()
     return _revision(row, row.created_at) if row else None
 
@@ -136,7 +137,9 @@ def get_revisions(connection: Connection, keys: Sequence[tuple[str, str, str, in
 def list_revisions(connection: Connection, namespace: str, flow_id: str,
                    tenant_id: str = DEFAULT_TENANT) -> list[FlowRevision]:
     rows = connection.execute(
-        sa.select(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id)).order_by(flow_revisions.c.revision)
+        sa.select(flow_revisions)
+        .where(*_revision_key(tenant_id, namespace, flow_id))
+        .order_by(flow_revisions.c.revision)
     )
     return [_revision(row, row.created_at) for row in rows]
 
@@ -197,16 +200,16 @@ def _latest_revision(connection: Connection, tenant_id: str, namespace: str, flo
     return latest or 0
 
 
-def _key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+def _key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return flows.c.tenant_id == tenant_id, flows.c.namespace == namespace, flows.c.flow_id == flow_id
 
 
-def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+def _revision_key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return (flow_revisions.c.tenant_id == tenant_id, flow_revisions.c.namespace == namespace,
             flow_revisions.c.flow_id == flow_id)
 
 
-def _revision(row, created_at) -> FlowRevision:  # type: ignore[no-untyped-def]
+def _revision(row: sa.Row[*tuple[Any, ...]], created_at: datetime) -> FlowRevision:
     definition = row._mapping.get("definition")  # flow_revisions rows only
     return FlowRevision(row.namespace, row.flow_id, row.revision, row.source, row.deleted, created_at, row.tenant_id,
                         definition)

@@ -81,7 +81,8 @@ SELECT t.id, t.topic, t.key, t.payload, t.tenant_id, p.held_back AS paused,
        (SELECT count(*) FROM malformed) AS malformed
 FROM paused AS p LEFT JOIN taken AS t ON true
 ORDER BY t.id
-""").columns(sa.column("id"), sa.column("topic"), sa.column("key"), sa.column("payload", worker_jobs_running.c.payload.type),
+""").columns(sa.column("id"), sa.column("topic"), sa.column("key"),
+             sa.column("payload", worker_jobs_running.c.payload.type),
              sa.column("tenant_id"), sa.column("paused"), sa.column("malformed"))
 
 
@@ -91,8 +92,8 @@ def shaped(payload: Any) -> bool:
         return False
     attempt = payload.get("attempt")
     return (isinstance(payload.get("taskRunId"), str) and isinstance(payload.get("executionId"), str)
-            and (isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 0
-                 or isinstance(attempt, str) and attempt.isascii() and attempt.isdigit() and len(attempt) <= 9))
+            and ((isinstance(attempt, int) and not isinstance(attempt, bool) and attempt >= 0)
+                 or (isinstance(attempt, str) and attempt.isascii() and attempt.isdigit() and len(attempt) <= 9)))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -180,7 +180,7 @@ def purge_expired(engine: Engine, now: datetime | None = None, *, tenant_id: str
                 victims = victims.where(kv_store.c.tenant_id == tenant_id)
             victims = victims.limit(batch_size).with_for_update(skip_locked=True)
             # The condition is repeated so that a key set again meanwhile (a new ttl) survives.
-            deleted = connection.execute(sa.delete(kv_store).where(
+            deleted: int = connection.execute(sa.delete(kv_store).where(
                 sa.tuple_(kv_store.c.tenant_id, kv_store.c.namespace, kv_store.c.key).in_(victims),
                 expired)).rowcount
         total += deleted
@@ -429,8 +429,8 @@ def _upsert(connection: Connection, row: dict[str, Any], ttl: timedelta | None, 
                            version=1, created_at=now, updated_at=now)
     expired = _expired(connection, None)
     # An expired key set again starts over, as if it had been purged already.
-    changes = {name: insert.excluded[name] for name in ("value", "value_type", "description", "expires_at",
-                                                        "updated_at")}
+    changes: dict[str, Any] = {
+        name: insert.excluded[name] for name in ("value", "value_type", "description", "expires_at", "updated_at")}
     changes["version"] = sa.case((expired, 1), else_=kv_store.c.version + 1)
     changes["created_at"] = sa.case((expired, insert.excluded.created_at), else_=kv_store.c.created_at)
     return insert.on_conflict_do_update(
@@ -444,6 +444,10 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+@overload
+def _from_database(moment: datetime | str) -> datetime: ...
+@overload
+def _from_database(moment: None) -> None: ...
 def _from_database(moment: datetime | str | None) -> datetime | None:
     if moment is None:
         return None

@@ -62,10 +62,12 @@ def _insert_if_missing(connection: Connection) -> sa.Insert:
     values = {"key": KEY, "value": {"on": False, "since": None, "by": None, "reason": None},
               "updated_at": datetime.now(UTC)}
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(_t).values(**values).on_conflict_do_nothing(index_elements=[_t.c.key])
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(_t).values(**values).on_conflict_do_nothing(index_elements=[_t.c.key])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(_t).values(**values).on_conflict_do_nothing(index_elements=[_t.c.key])
 
 
 def read(connection: Connection) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -86,7 +86,7 @@ def counter(connection: Connection, key: str) -> int:
 def durations(connection: Connection, *, since: datetime, buckets: Sequence[float]) -> Durations:
     _e = executions
     seconds = _seconds_between(connection, _e.c.start_date, _e.c.end_date)
-    columns = [sa.func.count(), sa.func.coalesce(sa.func.sum(seconds), 0.0)]
+    columns: list[sa.ColumnElement[Any]] = [sa.func.count(), sa.func.coalesce(sa.func.sum(seconds), 0.0)]
     columns += [sa.func.coalesce(sa.func.sum(sa.case((seconds <= bound, 1), else_=0)), 0) for bound in buckets]
     row = connection.execute(sa.select(*columns).where(
         _e.c.end_date.is_not(None), _e.c.start_date.is_not(None), _e.c.end_date >= _bind_time(connection, since),
@@ -95,12 +95,12 @@ def durations(connection: Connection, *, since: datetime, buckets: Sequence[floa
                      buckets=tuple((bound, int(count)) for bound, count in zip(buckets, row[2:], strict=True)))
 
 
-def _counts(connection: Connection, column: sa.Column, *where: sa.ColumnElement[bool]) -> dict[str, int]:
+def _counts(connection: Connection, column: sa.Column[Any], *where: sa.ColumnElement[bool]) -> dict[str, int]:
     query = sa.select(column, sa.func.count()).where(*where).group_by(column)
     return {str(key): int(count) for key, count in connection.execute(query)}
 
 
-def _seconds_between(connection: Connection, start: sa.Column, end: sa.Column) -> sa.ColumnElement[float]:
+def _seconds_between(connection: Connection, start: sa.Column[Any], end: sa.Column[Any]) -> sa.ColumnElement[Any]:
     if connection.dialect.name == "postgresql":
         return sa.func.extract("epoch", end - start)
     # SQLite stores UTC wall times as text; julianday() reads them to the microsecond.

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 
@@ -29,6 +29,8 @@ from lanner.errors import WaitTimeoutError
 from lanner.store.engine import process_label, sqlite_path
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from sqlalchemy.engine import Connection, Engine
 
 REPORT_EVERY = 5.0
@@ -54,7 +56,8 @@ def migration_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Itera
             yield connection
 
 
-def _wait_loop(try_acquire: Callable[[], bool], holder: Callable[[], str | None], timeout: timedelta, on_wait: OnWait) -> None:
+def _wait_loop(try_acquire: Callable[[], bool], holder: Callable[[], str | None], timeout: timedelta,
+               on_wait: OnWait) -> None:
     started = time.monotonic()
     next_report = started
     while not try_acquire():
@@ -88,7 +91,8 @@ def _postgres_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Itera
                     "SELECT a.application_name, a.pid, a.client_addr, a.backend_start "
                     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :a AND l.objid = :b "
-                    "AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    "AND l.objsubid = 2 "
+                    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 _keys(),
             ).first()
@@ -122,7 +126,8 @@ def holder_file(engine: Engine) -> Path | None:
 def _sqlite_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Iterator[Connection]:
     label = holder_file(engine)
     with engine.connect() as connection:
-        raw = connection.connection.driver_connection
+        # SQLAlchemy types the DBAPI connection as optional (None once invalidated); this one was just opened.
+        raw = cast("sqlite3.Connection", connection.connection.driver_connection)
         previous_busy_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
         raw.execute("PRAGMA busy_timeout=0")  # poll instead, so the wait can be reported
 
@@ -148,7 +153,8 @@ def _sqlite_lock(engine: Engine, timeout: timedelta, on_wait: OnWait) -> Iterato
         raw.execute(f"PRAGMA busy_timeout={int(previous_busy_ms)}")
         connection.begin()  # adopt the transaction BEGIN IMMEDIATE opened
         if label:
-            label.write_text(json.dumps({"holder": process_label(), "since": datetime.now(UTC).isoformat(timespec="seconds")}))
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            label.write_text(json.dumps({"holder": process_label(), "since": since}))
         try:
             yield connection
             connection.commit()

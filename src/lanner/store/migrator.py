@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -35,6 +35,7 @@ from lanner.store.schema_state import SchemaState, read_state, verify
 from lanner.store.tables import schema_history
 
 if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext, MigrationInfo
     from sqlalchemy.engine import Connection, Engine
 
     from lanner.config.settings import Database
@@ -100,7 +101,8 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
     """
     reporter = reporter or LogReporter()
     state = current_state(engine)
-    log.debug("schema at %s, code head %s, %d migration(s) pending", state.current or "none", head(), len(state.pending))
+    log.debug("schema at %s, code head %s, %d migration(s) pending",
+              state.current or "none", head(), len(state.pending))
     if not _up_to(state.pending, target):
         return MigrationResult(target or head())
     failure: tuple[Migration, float, BaseException] | None = None
@@ -115,8 +117,11 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
             for index, migration in enumerate(pending, start=1):
                 reporter.started(migration, index, len(pending))
                 started = time.monotonic()
+                def alive(m: Migration = migration, t: float = started) -> None:
+                    reporter.still_running(m, time.monotonic() - t)
+
                 try:
-                    with _every(ALIVE_EVERY, lambda m=migration, t=started: reporter.still_running(m, time.monotonic() - t)):
+                    with _every(ALIVE_EVERY, alive):
                         _apply(connection, migration, started)
                 except Exception as exc:
                     failure = (migration, time.monotonic() - started, exc)
@@ -127,16 +132,16 @@ def migrate(engine: Engine, config: Database, reporter: Reporter | None = None, 
         if failure is None:
             raise
     if failure is not None:
-        migration, elapsed, exc = failure
-        _record_failure(engine, migration, elapsed)
+        failed, elapsed, error = failure
+        _record_failure(engine, failed, elapsed)
         at = current_state_version(engine)
-        detail = str(getattr(exc, "orig", exc)).strip().splitlines()
+        detail = str(getattr(error, "orig", error)).strip().splitlines()
         raise MigrationFailedError(
-            f"migration {migration.revision} ({migration.description}) failed after {elapsed:.2f} s: "
-            f"{detail[0] if detail else type(exc).__name__}",
+            f"migration {failed.revision} ({failed.description}) failed after {elapsed:.2f} s: "
+            f"{detail[0] if detail else type(error).__name__}",
             f"The database was left at schema version {at or 'none (empty)'}; nothing of the failed migration "
             "remains. Fix the cause, then run 'lanner sys database migrate' again.",
-        ) from exc
+        ) from error
     return MigrationResult(target or head(), applied)
 
 
@@ -170,7 +175,9 @@ def current_state_version(engine: Engine) -> str | None:
 def _apply(connection: Connection, migration: Migration, started: float) -> None:
     from alembic import command
 
-    def record(ctx, step, heads, run_args) -> None:  # type: ignore[no-untyped-def]
+    def record(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict[str, Any]) -> None:
+        if ctx.connection is None:  # migrations run online, on this connection
+            raise RuntimeError("migration context without a connection")
         ctx.connection.execute(
             sa.insert(schema_history).values(
                 _history_values(migration, int((time.monotonic() - started) * 1000), datetime.now(UTC), success=True)
@@ -180,7 +187,8 @@ def _apply(connection: Connection, migration: Migration, started: float) -> None
     command.upgrade(alembic_config(connection=connection, on_version_apply=[record]), migration.revision)
 
 
-def _history_values(migration: Migration, elapsed_ms: int, installed_on, *, success: bool) -> dict:  # type: ignore[no-untyped-def]
+def _history_values(migration: Migration, elapsed_ms: int, installed_on: datetime | sa.ColumnElement[datetime], *,
+                    success: bool) -> dict[str, Any]:
     return {
         "version": migration.revision,
         "description": migration.description[:200],
@@ -225,8 +233,11 @@ def dry_run_sql(config: Database) -> tuple[str | None, str]:
     if current == head():
         return current, ""
 
-    def record(ctx, step, heads, run_args) -> None:  # type: ignore[no-untyped-def]
-        migration = by_revision()[step.up_revision_id]
+    def record(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict[str, Any]) -> None:
+        revision = step.up_revision_id
+        if revision is None:  # upgrades only: every step names the revision it applies
+            raise RuntimeError(f"migration step without a revision: {step}")
+        migration = by_revision()[revision]
         values = _history_values(migration, 0, sa.func.current_timestamp(), success=True)
         ctx.execute(sa.insert(schema_history).values(values))
 

@@ -24,7 +24,8 @@ def main(argv: list[str]) -> int:
     from lanner.store.migrator import migrate
 
     with tempfile.TemporaryDirectory() as folder:
-        config = load_config(None, {"LANNER_DATABASE_URL": f"sqlite:///{Path(folder) / 'scratch.db'}"}).settings.database
+        scratch = {"LANNER_DATABASE_URL": f"sqlite:///{Path(folder) / 'scratch.db'}"}
+        config = load_config(None, scratch).settings.database
         engine = create_engine(config)
         try:
             migrate(engine, config)

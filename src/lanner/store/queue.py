@@ -143,12 +143,12 @@ class Queue:
         # Commits by other processes wake waiters too (in-process ones already do, through the bus).
         self._watcher = CommitWatcher(path, self._wake_waiting_topics) if path else None
 
-    def send(self, connection: Connection, topic: str, payload: dict, *, key: str | None = None,
+    def send(self, connection: Connection, topic: str, payload: dict[str, Any], *, key: str | None = None,
              delay: float = 0.0, tenant_id: str = DEFAULT_TENANT) -> None:
         """Add a message in the caller's transaction; ``delay`` seconds before it can be claimed."""
         self._insert(connection, topic, tenant_id, [key], [payload], delay)
 
-    def send_many(self, connection: Connection, topic: str, payloads: list[dict], *,
+    def send_many(self, connection: Connection, topic: str, payloads: list[dict[str, Any]], *,
                   keys: list[str | None] | None = None, delay: float = 0.0,
                   tenant_id: str = DEFAULT_TENANT) -> None:
         """Add several messages to one topic with one statement."""
@@ -171,7 +171,8 @@ class Queue:
             rows = connection.execute(_CLAIM_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
         return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
 
-    def take(self, connection: Connection, topic: str, limit: int = 100, *, version: int | None = None) -> list[Message]:
+    def take(self, connection: Connection, topic: str, limit: int = 100, *,
+             version: int | None = None) -> list[Message]:
         """:meth:`claim` and :meth:`ack` at once: the messages are deleted as they are returned.
 
         The caller's transaction still decides: a rollback puts them back.  Use it when
@@ -273,7 +274,7 @@ class Queue:
         self.close()
 
     def _insert(self, connection: Connection, topic: str, tenant_id: str, keys: Sequence[str | None],
-                payloads: Sequence[dict], delay: float) -> None:
+                payloads: Sequence[dict[str, Any]], delay: float) -> None:
         if self._postgres:
             connection.execute(_SEND_PG, {
                 "tenant_id": tenant_id, "topic": topic, "delay": timedelta(seconds=max(delay, 0.0)),
@@ -331,7 +332,7 @@ def _utcnow() -> datetime:
 
 def _mark_sent(connection: Connection, topic: str, scope: object, bus_key: str | None) -> bool:
     """Remember ``topic`` for the transaction ``scope``; False if it was already sent in it."""
-    pending = connection.info.get(_PENDING)
+    pending: tuple[object, str | None, set[str]] | None = connection.info.get(_PENDING)
     if pending is None or pending[0] is not scope:
         pending = connection.info[_PENDING] = (scope, bus_key, set())
     if topic in pending[2]:

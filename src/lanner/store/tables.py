@@ -16,6 +16,8 @@ Design rules, kept from the first table on:
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -36,11 +38,11 @@ Timestamp = sa.DateTime(timezone=True)
 DEFAULT_TENANT = "main"
 
 
-def _tenant() -> sa.Column:
+def _tenant() -> sa.Column[Any]:
     return sa.Column("tenant_id", sa.String(64), nullable=False, server_default=DEFAULT_TENANT)
 
 
-def _flow_key() -> list[sa.Column]:
+def _flow_key() -> list[sa.Column[Any]]:
     """The flow a row belongs to, within its tenant."""
     return [
         sa.Column("namespace", sa.String(255), nullable=False),
@@ -48,7 +50,7 @@ def _flow_key() -> list[sa.Column]:
     ]
 
 
-def _timestamps() -> list[sa.Column]:
+def _timestamps() -> list[sa.Column[Any]]:
     return [
         sa.Column("created_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
         sa.Column("updated_at", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),

@@ -69,8 +69,9 @@ class TriggerRow:
 
 def definition_of(trigger: Any) -> dict[str, Any]:
     # serialize_as_any: conditions are declared as their base class; their own fields must be kept.
-    return trigger.model_dump(mode="json", by_alias=True, exclude_defaults=True, serialize_as_any=True) \
-        | {"type": trigger.TYPE}
+    definition: dict[str, Any] = trigger.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                                                    serialize_as_any=True)
+    return definition | {"type": trigger.TYPE}
 
 
 def _hash(definition: dict[str, Any]) -> str:
@@ -183,8 +184,8 @@ def list_triggers(connection: Connection, *, namespace: str | None = None, flow_
     return [_row(row) for row in connection.execute(select)]
 
 
-def _filtered(select: sa.Select, *, tenant_id: str, namespace: str | None, flow_id: str | None, exact: bool,
-              query: str | None) -> sa.Select:
+def _filtered(select: sa.Select[Any], *, tenant_id: str, namespace: str | None, flow_id: str | None, exact: bool,
+              query: str | None) -> sa.Select[Any]:
     select = select.where(_t.c.tenant_id == tenant_id)
     if namespace is not None:
         select = select.where(_t.c.namespace == namespace if exact else
@@ -200,7 +201,9 @@ def _filtered(select: sa.Select, *, tenant_id: str, namespace: str | None, flow_
 
 
 def count_triggers(connection: Connection, tenant_id: str = DEFAULT_TENANT) -> int:
-    return connection.execute(sa.select(sa.func.count()).select_from(_t).where(_t.c.tenant_id == tenant_id)).scalar_one()
+    query = sa.select(sa.func.count()).select_from(_t).where(_t.c.tenant_id == tenant_id)
+    count: int = connection.execute(query).scalar_one()
+    return count
 
 
 def get_trigger(connection: Connection, namespace: str, flow_id: str, trigger_id: str,
@@ -239,11 +242,11 @@ def unlock(connection: Connection, row: TriggerRow) -> None:
     connection.execute(sa.update(_t).where(*_row_key(row.key)).values(**values))
 
 
-def _flow_key(tenant_id: str, namespace: str, flow_id: str) -> tuple:
+def _flow_key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return _t.c.tenant_id == tenant_id, _t.c.namespace == namespace, _t.c.flow_id == flow_id
 
 
-def _row_key(key: tuple[str, str, str, str]) -> tuple:
+def _row_key(key: tuple[str, str, str, str]) -> tuple[sa.ColumnElement[bool], ...]:
     return (*_flow_key(key[0], key[1], key[2]), _t.c.trigger_id == key[3])
 
 
@@ -268,4 +271,5 @@ def count_matching(connection: Connection, *, namespace: str | None = None, flow
     """How many rows :func:`list_triggers` finds with the same filters (without ``limit``/``offset``)."""
     select = _filtered(sa.select(sa.func.count()).select_from(_t), tenant_id=tenant_id, namespace=namespace,
                        flow_id=flow_id, exact=False, query=query)
-    return connection.execute(select).scalar_one()
+    count: int = connection.execute(select).scalar_one()
+    return count

@@ -17,14 +17,13 @@ failed even if ``errors`` succeeded.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from lanner.model.execution import TaskRun
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
-
 
 # A decision creates at most this many task runs; a flowable that wants more gets them in the
 # decisions that follow (each a transaction of bounded size, with other executions' in between).
@@ -68,7 +67,8 @@ class Scope(Protocol):
     def run(self) -> TaskRun | None:
         """The flowable's own task run (None for the flow's top level)."""
 
-    def children(self, tasks: Sequence[TaskSpec], value: str | None = None, iteration: int | None = None) -> list[TaskRun]:
+    def children(self, tasks: Sequence[TaskSpec], value: str | None = None,
+                 iteration: int | None = None) -> list[TaskRun]:
         """The task runs of ``tasks`` under this run, in creation order; only one loop iteration's when given."""
 
     def render(self, value: Any) -> Any:
@@ -92,6 +92,14 @@ class Scope(Protocol):
 
     def remember(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once for this run, kept from one decision to the next (a loop's rendered values)."""
+
+
+def own_run(scope: Scope) -> TaskRun:
+    """The flowable's own task run: only the flow's top level has none, and it is not a task."""
+    run = scope.run
+    if run is None:
+        raise RuntimeError("a flowable task's scope has no task run")
+    return run
 
 
 class Flowable(Protocol):
@@ -169,7 +177,7 @@ def sequential_next(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[Ta
         nexts = _one_after_another(tasks, runs, value)
         if nexts:
             return nexts
-    done = failed and all(run.current.terminal for run in runs) or _all_done(tasks, runs)
+    done = (failed and all(run.current.terminal for run in runs)) or _all_done(tasks, runs)
     return after_main(scope, failed, errors, finally_, value) if done else []
 
 
@@ -204,7 +212,8 @@ def parallel_next(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[Task
 
 
 def parallel_state(scope: Scope, tasks: Sequence[TaskSpec], errors: Sequence[TaskSpec] = (),
-                   finally_: Sequence[TaskSpec] = (), *, concurrency: int = 0, value: str | None = None) -> State | None:
+                   finally_: Sequence[TaskSpec] = (), *, concurrency: int = 0,
+                   value: str | None = None) -> State | None:
     if parallel_next(scope, tasks, errors, finally_, concurrency=concurrency, value=value):
         return None
     tasks, errors, finally_ = enabled(tasks), enabled(errors), enabled(finally_)

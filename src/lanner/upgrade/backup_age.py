@@ -41,14 +41,14 @@ def latest(folders: list[Path]) -> LatestBackup:
             files += [p for p in folder.glob(f"*{SUFFIX}") if p.is_file()]
         except OSError:
             pass
-    folder = ", ".join(str(f) for f in folders)
+    searched = ", ".join(str(f) for f in folders)
     if not files:
-        return LatestBackup(folder)
+        return LatestBackup(searched)
     newest = max(files, key=lambda p: p.stat().st_mtime)
     created = _header_time(newest)
     if created is not None:
-        return LatestBackup(str(folder), str(newest), created, "header")
-    return LatestBackup(str(folder), str(newest), datetime.fromtimestamp(newest.stat().st_mtime, UTC), "mtime")
+        return LatestBackup(searched, str(newest), created, "header")
+    return LatestBackup(searched, str(newest), datetime.fromtimestamp(newest.stat().st_mtime, UTC), "mtime")
 
 
 def _header_time(path: Path) -> datetime | None:

@@ -71,9 +71,9 @@ class Release(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, value: Any) -> str:
-        value = str(value)
-        versions.key(value)  # raises ValueError: "not a version"
-        return value
+        text = str(value)
+        versions.key(text)  # raises ValueError: "not a version"
+        return text
 
 
 class ChangesFile(_Strict):
@@ -133,7 +133,7 @@ def parse(text: str, where: str = RESOURCE) -> ChangesFile:
         raise ChangesFileError(f"{where} is malformed:\n" + "\n".join(problems)) from None
 
 
-def _describe_loc(data: Any, loc: tuple) -> str:
+def _describe_loc(data: Any, loc: tuple[Any, ...]) -> str:
     """``versions[0].changes[2] (id task-defaults).kind`` from pydantic's location."""
     parts: list[str] = []
     current = data

@@ -94,7 +94,8 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     from lanner.store.migration_scripts import head
     from lanner.store.schema_state import read_state
     from lanner.store.table_stats import table_sizes
-    from lanner.store.tables import flows as flows_table, service_instances as instances_table
+    from lanner.store.tables import flows as flows_table
+    from lanner.store.tables import service_instances as instances_table
 
     changes = changes or load()
     this = lanner_version()
@@ -131,10 +132,12 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
                               "reinstall the release that applied it or run lanner sys database repair"))
 
     migrations = []
+    total_seconds = 0.0
     for migration in pending:
         steps = [costs.step_cost(cost, table, sizes.get(table) if table else None, backend)
                  for cost, table in costs.COST.get(migration.revision, [("instant", None)])]
         seconds = round(sum(s.seconds for s in steps), 3)
+        total_seconds += seconds
         locks = any(s.locks_writes for s in steps)
         migrations.append({"revision": migration.revision, "description": migration.description,
                            "locksWrites": locks, "expectedSeconds": seconds,
@@ -148,7 +151,7 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     if pending:
         items.append(Item(INFO, "pending-migrations",
                           f"{len(pending)} migration(s) pending ({', '.join(revisions)}), about "
-                          f"{_duration(sum(m['expectedSeconds'] for m in migrations))} in all on this database"))
+                          f"{_duration(total_seconds)} in all on this database"))
 
     config = []
     for finding in scan_config.scan(loaded, changes, environ):
@@ -166,8 +169,9 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
               "path": f.path, "line": f.line, "message": f.message, "changeId": f.change_id, "kind": f.kind,
               "autoFix": f.auto_fix} for f in flow_findings]
     by_flow: dict[tuple[str, str, str], list[scan_flows.FlowFinding]] = {}
-    for finding in flow_findings:
-        by_flow.setdefault((finding.tenant_id, finding.namespace, finding.flow_id), []).append(finding)
+    for flow_finding in flow_findings:
+        key = (flow_finding.tenant_id, flow_finding.namespace, flow_finding.flow_id)
+        by_flow.setdefault(key, []).append(flow_finding)
     for (_, namespace, flow_id), found in by_flow.items():
         invalid = [f for f in found if f.kind == "invalid"]
         if invalid:

@@ -90,4 +90,4 @@ def _walk(path: Path, node: Any, model: Any, written: tuple[str, ...], canonical
             _walk(path, value, sub, (*written, str(raw)), (*canonical, name), found)
 
 
-__all__ = ["ConfigFinding", "scan", "display"]
+__all__ = ["ConfigFinding", "display", "scan"]

@@ -11,10 +11,23 @@ from fastapi import FastAPI
 
 from lanner import version
 from lanner.config.settings import BasicAuth
+from lanner.web import (
+    api_docs,
+    errors,
+    metrics,
+    routes_cluster,
+    routes_executions,
+    routes_flows,
+    routes_health,
+    routes_instance,
+    routes_kv,
+    routes_setup,
+    routes_triggers,
+    routes_ui,
+    routes_webhook,
+)
 from lanner.web.auth import BasicAuthMiddleware, FailedSignIns, RevokedSessions
 from lanner.web.auth_users import UserSource
-from lanner.web import (api_docs, errors, metrics, routes_cluster, routes_executions, routes_flows, routes_health,
-                        routes_instance, routes_kv, routes_setup, routes_triggers, routes_ui, routes_webhook)
 from lanner.web.context import Server
 from lanner.web.limits import BodyLimitMiddleware, Limits
 from lanner.web.security import SecurityMiddleware

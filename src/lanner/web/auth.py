@@ -35,7 +35,6 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
-
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -48,6 +47,7 @@ from lanner.web.security import UNSAFE_METHODS
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from starlette.middleware.base import RequestResponseEndpoint
+    from starlette.types import ASGIApp
 
     from lanner.web.auth_users import Credentials, UserSource
 
@@ -146,7 +146,7 @@ def too_many(retry_after: int) -> JSONResponse:
 
 
 class BasicAuthMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app, users: UserSource) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp, users: UserSource) -> None:
         super().__init__(app)
         self._users = users
         self._open = OPEN + tuple(users.settings.open_urls)

@@ -101,7 +101,8 @@ def create(engine: Engine, username: str, password: str) -> None:
 
 def stored(engine: Engine) -> dict[str, Any] | None:
     with engine.connect() as connection:
-        return settings_repository.get(connection, USER_KEY)
+        record: dict[str, Any] | None = settings_repository.get(connection, USER_KEY)
+    return record
 
 
 def _b64(raw: bytes) -> str:
@@ -130,7 +131,8 @@ class Credentials:
         """The id of a valid, unexpired session cookie (revocation aside); None otherwise."""
         session_id, _, rest = cookie.partition(".")
         expires, _, signature = rest.partition(".")
-        if not session_id or not expires.isdigit() or not hmac.compare_digest(signature, self._sign(session_id, expires)):
+        if (not session_id or not expires.isdigit()
+                or not hmac.compare_digest(signature, self._sign(session_id, expires))):
             return None
         return session_id if int(expires) > (now or time.time()) else None
 

@@ -11,4 +11,5 @@ if TYPE_CHECKING:
 
 
 def server(request: Request) -> Server:
-    return request.app.state.server
+    srv: Server = request.app.state.server
+    return srv

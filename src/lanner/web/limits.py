@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from lanner.sizes import format_size
 from lanner.web.errors import ApiError

@@ -43,7 +43,7 @@ async def _form(request: Request) -> dict[str, Any]:
     form = await read_form(request)
     values: dict[str, Any] = {}
     for key, value in form.multi_items():
-        if isinstance(value, str) and "\x00" in value or "\x00" in key:
+        if (isinstance(value, str) and "\x00" in value) or "\x00" in key:
             raise ApiError(422, f"input `{key[:100]!r}`: a NUL character (\\0) cannot be stored; remove it or "
                                 "encode the data (base64)")
         if isinstance(value, UploadFile):
@@ -65,8 +65,9 @@ def search(namespace: str | None = None, flow_id: str | None = Query(None, alias
     field, _, direction = sort.partition(":")
     if field not in SORTABLE or direction.lower() not in ("", "asc", "desc"):
         raise ApiError(400, f"cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}, with :asc or :desc")
-    filters = {"namespace": namespace, "flow_id": flow_id, "states": state or None, "labels": params.labels(labels),
-               "since": _aware(start_date, "startDate"), "until": _aware(end_date, "endDate")}
+    filters: dict[str, Any] = {
+        "namespace": namespace, "flow_id": flow_id, "states": state or None, "labels": params.labels(labels),
+        "since": _aware(start_date, "startDate"), "until": _aware(end_date, "endDate")}
     with srv.engine.connect() as connection:
         found = repo.list_executions(connection, limit=size, offset=(page - 1) * size,
                                      oldest_first=direction.lower() == "asc", **filters)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from lanner.flows.namespace_deploy import deploy, namespace_problems
 from lanner.flows.problems import dotted
 from lanner.flows.validator import Validation, validate_source
+from lanner.model.flow import Flow
 from lanner.store import flow_repository
 from lanner.store.engine import write_connection
 from lanner.web import params, shapes
@@ -18,6 +19,9 @@ from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
 from lanner.web.limits import blocking
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 router = APIRouter(prefix="/api/v1/flows", tags=["Flows"])
 MAX_INT = 2**31 - 1  # what a database INTEGER holds: larger numbers are a 400, not an overflow
@@ -47,11 +51,20 @@ def _problems(validation: Validation) -> list[dict[str, Any]]:
              "severity": str(p.severity).lower()} for p in validation.problems]
 
 
-def _valid(source: str) -> Validation:
+def _valid(source: str) -> tuple[Flow, str]:
+    """The flow ``source`` defines and the source as stored; a 400 listing every problem otherwise."""
     validation = validate_source(source, "flow.yaml")
     if validation.flow is None or validation.errors:
         raise ApiError(400, "invalid flow", _problems(validation))
-    return validation
+    return validation.flow, validation.source
+
+
+def _saved(connection: Connection, namespace: str, flow_id: str) -> flow_repository.FlowRevision:
+    """The flow's current revision, just saved in this transaction."""
+    saved = flow_repository.get_flow(connection, namespace, flow_id)
+    if saved is None:
+        raise ApiError(500, f"flow {namespace}.{flow_id} was saved but cannot be read back")
+    return saved
 
 
 def _shape(revision: flow_repository.FlowRevision, *, source: bool) -> dict[str, Any]:
@@ -64,14 +77,13 @@ async def create(request: Request, srv: Server = Depends(server)) -> dict[str, A
 
 
 def _create(srv: Server, source: str) -> dict[str, Any]:
-    validation = _valid(source)
-    flow = validation.flow
+    flow, stored = _valid(source)
     with write_connection(srv.engine) as connection, connection.begin():
         if (current := flow_repository.get_flow(connection, flow.namespace, flow.id)) and not current.deleted:
             raise ApiError(409, f"flow {flow.namespace}.{flow.id} already exists; update it with "
                                 f"PUT /api/v1/flows/{flow.namespace}/{flow.id}")
-        flow_repository.save_flow(connection, flow, validation.source)
-        saved = flow_repository.get_flow(connection, flow.namespace, flow.id)
+        flow_repository.save_flow(connection, flow, stored)
+        saved = _saved(connection, flow.namespace, flow.id)
     return _shape(saved, source=True)
 
 
@@ -81,16 +93,15 @@ async def update(namespace: str, flow_id: str, request: Request, srv: Server = D
 
 
 def _update(srv: Server, namespace: str, flow_id: str, source: str) -> dict[str, Any]:
-    validation = _valid(source)
-    flow = validation.flow
+    flow, stored = _valid(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise ApiError(400, f"the source defines {flow.namespace}.{flow.id}, not {namespace}.{flow_id}")
     with write_connection(srv.engine) as connection, connection.begin():
         current = flow_repository.get_flow(connection, namespace, flow_id)
         if current is None or current.deleted:
             raise ApiError(404, f"flow {namespace}.{flow_id} not found; create it with POST /api/v1/flows")
-        flow_repository.save_flow(connection, flow, validation.source)
-        saved = flow_repository.get_flow(connection, namespace, flow_id)
+        flow_repository.save_flow(connection, flow, stored)
+        saved = _saved(connection, namespace, flow_id)
     return _shape(saved, source=True)
 
 
@@ -165,7 +176,7 @@ def get(namespace: str, flow_id: str, source: bool = False, revision: int | None
         srv: Server = Depends(server)) -> dict[str, Any]:
     with srv.engine.connect() as connection:
         found = flow_repository.get_flow(connection, namespace, flow_id, revision)
-    if found is None or found.deleted and revision is None:
+    if found is None or (found.deleted and revision is None):
         raise ApiError(404, f"flow {namespace}.{flow_id} not found")
     return _shape(found, source=source)
 

@@ -31,13 +31,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from lanner.encryption import masked
 from lanner.engine.flow_cache import FlowNotFound
-from lanner.store.storable import holds_nul
 from lanner.engine.variables import rendered_labels
 from lanner.errors import WaitTimeoutError
 from lanner.expr import ExpressionError, envs, render_value
 from lanner.scheduler.conditions import applicable, unmet
 from lanner.store import trigger_repository
 from lanner.store.engine import write_connection
+from lanner.store.storable import holds_nul
 from lanner.tasks.core.triggers import Webhook
 from lanner.web import shapes
 from lanner.web.context import Server

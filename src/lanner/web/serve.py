@@ -59,7 +59,8 @@ class WebServer:
             raise UsageError(f"the webserver cannot listen on {config.host}:{config.port}: {_bind_problem(config)}",
                              "Stop what uses that address, or choose another with --port (or lanner.server.host "
                              "and --host for the address).")
-        return self._server.servers[0].sockets[0].getsockname()[1]
+        port: int = self._server.servers[0].sockets[0].getsockname()[1]
+        return port
 
     def announce_authentication(self, host: str, port: int) -> None:
         """Say at start what authentication still needs: the user to create, or the rules its password breaks."""

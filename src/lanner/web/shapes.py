@@ -11,8 +11,8 @@ from typing import Any
 from lanner.encryption import masked
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import StateHistory
-from lanner.store.log_lines import LogEntry
 from lanner.store.flow_repository import FlowRevision
+from lanner.store.log_lines import LogEntry
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -41,7 +41,8 @@ def task_run(parent: Execution, run: TaskRun) -> dict[str, Any]:
     return {
         "id": run.id, "executionId": parent.id, "namespace": parent.namespace, "flowId": parent.flow_id,
         "taskId": run.task_id, "parentTaskRunId": run.parent_task_run_id, "value": run.value,
-        "iteration": run.iteration, "attempts": [attempt(a) for a in run.attempts], "outputs": masked(run.outputs or {}),
+        "iteration": run.iteration, "attempts": [attempt(a) for a in run.attempts],
+        "outputs": masked(run.outputs or {}),
         "metrics": list(run.metrics), "state": state(run.state),
     }
 

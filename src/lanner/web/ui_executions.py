@@ -67,8 +67,8 @@ def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
     found = srv.executions.get(execution_id)  # its log lines come from the page's stream, a page at a time
     flow = _flow(srv, found)
     resume_fields = {} if flow is None else {
-        task.id: [input_field(spec) for spec in task.on_resume]
-        for task in flow.all_tasks() if getattr(task, "on_resume", None)}
+        task.id: [input_field(spec) for spec in on_resume]
+        for task in flow.all_tasks() if (on_resume := getattr(task, "on_resume", None))}
     # Subflow tasks: their task runs' executionId output is the execution they started.
     starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if t.KIND is TaskKind.EXECUTABLE})
     return page(request, "execution.html", e=shapes.execution(found), levels=LEVELS,

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lanner.engine import decide as decide_module
-from lanner.model import run_index
 from lanner.engine.decide import Start, TaskResult, Tick, decide
 from lanner.flows.validator import validate_source
+from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory
 from lanner.store.execution_repository import _task_run_changes
@@ -139,7 +139,7 @@ def test_index_handed_over_gives_the_same_decisions_as_one_built_afresh():
         offset = len(carried.task_runs)
         a = decide(carried, flow, events, T0, ids=lambda ids=ids_a, at=offset: f"t{at}-{next(ids)}", environ={})
         fresh = Execution(**{name: getattr(rebuilt, name) for name in Execution.__dataclass_fields__}
-                          | {"task_runs": tuple(list(rebuilt.task_runs))})  # a copy: no index filed for it
+                          | {"task_runs": tuple(list(rebuilt.task_runs))})  # noqa: C414 - a copy: no index filed for it
         b = decide(fresh, flow, events, T0, ids=lambda ids=ids_b, at=offset: f"t{at}-{next(ids)}", environ={})
         assert a.execution == b.execution and a.jobs == b.jobs
         carried, rebuilt = a.execution, b.execution

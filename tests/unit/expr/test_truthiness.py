@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lanner.expr.truthiness import FALSE_TEXTS, truthy
 from lanner.expr import render
+from lanner.expr.truthiness import FALSE_TEXTS, truthy
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Input types: valid defaults for each type, and checking values given at execution time."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ def flow_with_input(spec: str):
     ("    type: FLOAT\n", "1.5", 1.5),
     ("    type: BOOLEAN\n", "true", True),
     ("    type: BOOL\n", False, False),
-    ("    type: DATETIME\n", "2024-01-31T10:00:00Z", datetime(2024, 1, 31, 10, tzinfo=timezone.utc)),
+    ("    type: DATETIME\n", "2024-01-31T10:00:00Z", datetime(2024, 1, 31, 10, tzinfo=UTC)),
     ("    type: DATE\n", "2024-01-31", date(2024, 1, 31)),
     ("    type: DURATION\n", "PT5M", timedelta(minutes=5)),
     ("    type: JSON\n", '{"a": [1]}', {"a": [1]}),

@@ -4,14 +4,14 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from lanner.flows.registry import ENTRY_POINT_GROUP, BASES, PluginError, build_registry, default_registry
+from lanner.flows.registry import BASES, ENTRY_POINT_GROUP, PluginError, build_registry, default_registry
 from lanner.flows.validator import validate_source
 from lanner.model.task import ConditionSpec, TaskSpec, TriggerSpec
 from lanner.tasks import core
 
 
 def all_types():
-    return [cls for cls in core.TYPES]
+    return list(core.TYPES)
 
 
 @pytest.mark.parametrize("cls", all_types(), ids=lambda c: c.TYPE)

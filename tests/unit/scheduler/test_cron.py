@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -66,9 +67,9 @@ def test_ticks_strictly_increase_and_previous_inverts_next(expression, zone, sta
     cron = Cron(expression, timezone=zone)
     instant = start.replace(tzinfo=UTC)
     ticks = cron.ticks(instant, instant.replace(year=instant.year + 1), limit=50)
-    assert all(a < b for a, b in zip(ticks, ticks[1:]))
+    assert all(a < b for a, b in itertools.pairwise(ticks))
     assert all(t > instant for t in ticks)
-    for earlier, later in zip(ticks, ticks[1:]):
+    for earlier, later in itertools.pairwise(ticks):
         assert cron.previous_before(later) == earlier
 
 

@@ -124,8 +124,9 @@ def test_every_alias_in_the_registry_is_rewritten_to_its_current_name():
     for base, where in ((TaskSpec, "tasks"), (TriggerSpec, "triggers"), (ConditionSpec, "conditions")):
         for cls in registry.types(base):
             for alias in cls.ALIASES:
-                from lanner.upgrade.rewrite import _Planner
                 from ruamel.yaml import YAML
+
+                from lanner.upgrade.rewrite import _Planner
 
                 source = f"{where}:\n  - type: {alias}\n"
                 planner = _Planner(source, registry)

@@ -7,8 +7,16 @@ import json
 import pytest
 
 from lanner.config.settings import BasicAuth
-from lanner.web.auth_users import (ConfiguredCredentials, StoredCredentials, UserExists, UserSource, create,
-                                   new_record, problems, stored)
+from lanner.web.auth_users import (
+    ConfiguredCredentials,
+    StoredCredentials,
+    UserExists,
+    UserSource,
+    create,
+    new_record,
+    problems,
+    stored,
+)
 
 
 def test_kestra_rules_email_user_and_a_password_with_8_characters_lower_upper_and_digit():

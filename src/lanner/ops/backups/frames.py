@@ -141,7 +141,7 @@ class _FrameStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, target: memoryview | bytearray) -> int:  # type: ignore[override]  # io's stub: Buffer
         while not self._buffer:
             chunk = next(self._frames, None)
             if chunk is None:
@@ -158,7 +158,9 @@ def read_lines(source: BinaryIO, header_sha256: str, sealer: Sealer | None, wher
     import zstandard
 
     frames = read_frames(source, header_sha256, sealer, where)
-    stream = zstandard.ZstdDecompressor().stream_reader(_FrameStream(frames), read_size=FRAME_BYTES)
+    # zstandard reads any object with read(); its stubs ask for a file.
+    stream = zstandard.ZstdDecompressor().stream_reader(
+        _FrameStream(frames), read_size=FRAME_BYTES)  # type: ignore[arg-type]
     rest = b""
     try:
         while chunk := stream.read(READ_BYTES):

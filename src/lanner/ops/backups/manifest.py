@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -124,7 +125,7 @@ def utc_iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def row_encoder(kinds: list[str]):  # type: ignore[no-untyped-def]
+def row_encoder(kinds: list[str]) -> Callable[[Any], bytes]:
     """A function turning a database row into its JSON line (bytes, no newline)."""
     dates = [i for i, kind in enumerate(kinds) if kind == "datetime"]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -139,7 +140,7 @@ def row_encoder(kinds: list[str]):  # type: ignore[no-untyped-def]
     return encode
 
 
-def row_decoder(kinds: list[str]):  # type: ignore[no-untyped-def]
+def row_decoder(kinds: list[str]) -> Callable[[list[Any]], list[Any]]:
     """The inverse of :func:`row_encoder`, from the parsed list of values."""
     dates = [i for i, kind in enumerate(kinds) if kind == "datetime"]
 

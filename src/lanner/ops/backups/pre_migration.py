@@ -53,11 +53,17 @@ def rollback_steps(path: Path, config_suffix: str = "") -> str:
     )
 
 
-def hook(loaded: LoadedConfig, announce: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
+def _log_lines(text: str) -> None:
+    for line in text.splitlines():
+        log.warning("%s", line)
+
+
+def hook(loaded: LoadedConfig,
+         announce: Callable[[str], None] | None = None) -> Callable[[Engine, str | None, list[Migration]], None] | None:
     """The ``before`` callback of :func:`lanner.store.migrator.migrate`, or None when switched off."""
     if not enabled(loaded):
         return None
-    say = announce or (lambda text: [log.warning("%s", line) for line in text.splitlines()])
+    say = announce or _log_lines
     suffix = f" -c {loaded.explicit_path}" if loaded.explicit_path else ""
 
     def before(engine: Engine, current: str | None, pending: list[Migration]) -> None:

@@ -31,7 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -48,6 +48,7 @@ from lanner.store.engine import write_connection
 from lanner.store.migration_scripts import by_revision, head
 
 if TYPE_CHECKING:
+    import psycopg
     from sqlalchemy.engine import Connection, Engine
 
     from lanner.config.settings import Database
@@ -201,7 +202,7 @@ def _load_table(connection: Connection, section: Section, values: Any, progress:
     insert = sa.insert(table)
     batch: list[dict[str, Any]] = []
     for row in values:
-        batch.append(dict(zip(columns, decode(row))))
+        batch.append(dict(zip(columns, decode(row), strict=False)))
         if len(batch) >= INSERT_BATCH:
             connection.execute(insert, batch)
             progress.advance(section.name, len(batch))
@@ -218,9 +219,11 @@ def _copy_rows(connection: Connection, section: Section, values: Any, nullable: 
 
     decode = manifest.row_decoder(section.kinds)
     # None in a JSON column: SQL NULL where the column allows it, JSON null where it does not.
-    json_columns = [(i, nullable[c]) for i, (c, k) in enumerate(zip(section.columns, section.kinds)) if k == "json"]
+    json_columns = [(i, nullable[c])
+                    for i, (c, k) in enumerate(zip(section.columns, section.kinds, strict=True)) if k == "json"]
     columns = ", ".join(f'"{c}"' for c in section.columns)
-    raw = connection.connection.driver_connection
+    # SQLAlchemy types the DBAPI connection as optional (None once invalidated); this one is open.
+    raw = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
     count = 0
     with raw.cursor() as cursor, cursor.copy(f'COPY "{section.name}" ({columns}) FROM STDIN') as copy:
         for row in values:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -24,7 +24,9 @@ from lanner.errors import RestoreRefusedError
 from lanner.store.engine import create_engine
 
 if TYPE_CHECKING:
+    import psycopg
     from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.pool import ConnectionPoolEntry
 
     from lanner.config.settings import Database
 
@@ -67,7 +69,7 @@ def _engine_in(config: Database, schema: str) -> Engine:
     shadow = create_engine(config)
 
     @event.listens_for(shadow, "connect", insert=True)
-    def _search_path(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _search_path(dbapi_connection: psycopg.Connection[Any], _record: ConnectionPoolEntry) -> None:
         # Outside a transaction, or the pool's reset-on-return would roll the SET back.
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True

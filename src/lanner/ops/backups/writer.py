@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -179,7 +179,7 @@ def _read_snapshot(connection: Connection, include_data: bool) -> _Snapshot:
     return _Snapshot(state.current, result, counts)
 
 
-def source_table(name: str, columns: list[str], reflected: dict[str, sa.types.TypeEngine]) -> sa.Table:
+def source_table(name: str, columns: list[str], reflected: dict[str, sa.types.TypeEngine[Any]]) -> sa.Table:
     """A table of the given columns, typed as the code types them (reflected types for unknown ones)."""
     known = tables.metadata.tables.get(name)
     cols = [sa.Column(c, known.c[c].type if known is not None and c in known.c else reflected[c]) for c in columns]

@@ -7,14 +7,16 @@ EachParallel), Dag, Pause, WaitFor, WorkingDirectory and the deprecated AllowFai
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
-from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from lanner.durations import parse_duration
+from lanner.expr.truthiness import truthy
+from lanner.model.execution import TaskRun
 from lanner.model.inputs import Input, dependency_problems
 from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
@@ -25,12 +27,12 @@ from lanner.tasks.flowable import (
     Scope,
     after_main,
     final_state,
+    own_run,
     parallel_next,
     parallel_state,
     sequential_next,
     sequential_state,
 )
-from lanner.expr.truthiness import truthy
 
 CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"
@@ -158,7 +160,8 @@ class _Loop(FlowableTask):
     def _values(self, scope: Scope) -> list[str]:
         # Rendered once per loop run (while the executor keeps the execution's index): rendering
         # 100,000 values for each of the 100,000 decisions of a loop would be quadratic.
-        return scope.remember("values", lambda: self._render_values(scope))
+        values: list[str] = scope.remember("values", lambda: self._render_values(scope))
+        return values
 
     def _render_values(self, scope: Scope) -> list[str]:
         rendered = scope.render(self._raw_values())
@@ -264,16 +267,20 @@ class EachParallel(_Loop):
 
 
 class _Iteration:
-    """The scope of one loop iteration: children are matched by iteration number."""
+    """The scope of one loop iteration: children are matched by iteration number.
+
+    It stands in for the loop's :class:`Scope` (everything but ``children`` is the loop's own).
+    """
 
     def __init__(self, scope: Scope, iteration: int) -> None:
         self._scope, self._iteration = scope, iteration
 
     @property
-    def run(self) -> Any:
+    def run(self) -> TaskRun | None:
         return self._scope.run
 
-    def children(self, tasks: Any, value: str | None = None, iteration: int | None = None) -> Any:
+    def children(self, tasks: Sequence[TaskSpec], value: str | None = None,
+                 iteration: int | None = None) -> list[TaskRun]:
         return self._scope.children(tasks, value, self._iteration)
 
     def render(self, value: Any) -> Any:
@@ -284,6 +291,19 @@ class _Iteration:
 
     def log(self, level: str, message: str) -> None:
         self._scope.log(level, message)
+
+    @property
+    def now(self) -> datetime:
+        return self._scope.now
+
+    def wake_in(self, seconds: float) -> None:
+        self._scope.wake_in(seconds)
+
+    def iterations(self) -> Any:
+        return self._scope.iterations()
+
+    def remember(self, key: str, compute: Callable[[], Any]) -> Any:
+        return self._scope.remember(key, compute)
 
 
 class DagTask(Spec):
@@ -412,13 +432,13 @@ class Pause(FlowableTask):
             return State.FAILED
         if phase == "delay over":
             if self.behavior == "RESUME":
-                return State.RUNNING if scope.run.current is State.PAUSED or self.tasks else State.SUCCESS
+                return State.RUNNING if own_run(scope).current is State.PAUSED or self.tasks else State.SUCCESS
             return {"WARN": State.WARNING, "CANCEL": State.CANCELLED, "FAIL": State.FAILED}[self.behavior]
         return State.PAUSED
 
     def _phase(self, scope: Scope) -> str:
         """Where the pause stands: "resumed", "delay over", "timed out" or "paused" (asking for a timer)."""
-        run = scope.run
+        run = own_run(scope)
         was_paused = [t.date for t in run.state.histories if t.state is State.PAUSED]
         if was_paused and run.current is State.RUNNING:
             return "resumed"

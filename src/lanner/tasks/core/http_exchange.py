@@ -13,7 +13,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -173,7 +173,7 @@ class _BearerAuth(httpx.Auth):
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token}"
         yield request
 
@@ -210,8 +210,8 @@ def exchange(task: _HttpTask, context: RunContext) -> Iterator[tuple[_Call, http
                                                   auth=call.auth))
         watcher = stack.enter_context(_StopWatcher(context.stop_event))
         try:
-            # Header values go as UTF-8 bytes: httpx would only take ASCII text.
-            headers = [(name, value.encode()) for name, value in call.headers]
+            # Header values go as UTF-8 bytes: httpx would only take ASCII text (names are ASCII, as httpx sends them).
+            headers = [(name.encode("ascii"), value.encode()) for name, value in call.headers]
             response = stack.enter_context(client.stream(
                 call.method, call.url, headers=headers, content=call.content, data=call.form, files=files,
                 extensions={"trace": watcher.trace}))

@@ -83,6 +83,7 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stop: threadi
         raise
     watchdog.guard(process.pid)
     group = _Group(process.pid)
+    # Binary pipes (no text=/encoding=); mypy cannot tell through the **run_as arguments.
     readers = [_Reader(process.stdout, on_stdout), _Reader(process.stderr, on_stderr)]  # type: ignore[arg-type]
     threading.Thread(target=group.watch, args=(stop,), name=f"stop-watch-{process.pid}", daemon=True).start()
     try:

@@ -30,6 +30,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lanner.errors import ConfigError
 
@@ -48,7 +49,7 @@ class RunAs:
     gid: int
     groups: tuple[int, ...]  # every group of the user (its primary one included), as initgroups sets them
 
-    def popen_arguments(self) -> dict[str, object]:
+    def popen_arguments(self) -> dict[str, Any]:
         """What ``subprocess.Popen`` needs to start a process as this user (setgroups, setgid, setuid)."""
         return {"user": self.uid, "group": self.gid, "extra_groups": list(self.groups)}
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-
 from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
 from lanner.model.task import TaskKind, TaskSpec
-
 from lanner.tasks.flowable import Child
 
 if TYPE_CHECKING:
@@ -59,7 +57,8 @@ class Subflow(_StartsExecutions):
             if when.tzinfo is None:
                 raise ValueError(f"scheduleDate {when.isoformat()} has no time zone; add one (e.g. Z)")
             delay = max((when - scope.now).total_seconds(), 0.0)
-        return Child(task_run_id="", namespace=str(scope.render(self.namespace)), flow_id=str(scope.render(self.flow_id)),
+        return Child(task_run_id="", namespace=str(scope.render(self.namespace)),
+                     flow_id=str(scope.render(self.flow_id)),
                      revision=int(revision) if revision is not None else None, inputs=scope.render(dict(self.inputs)),
                      labels=labels, wait=self.wait, delay=delay)
 
