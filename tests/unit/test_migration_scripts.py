@@ -38,3 +38,20 @@ def test_checksum_ignores_line_endings(tmp_path):
 def test_pending_after():
     assert pending_after(None) == list(catalog())
     assert pending_after(head()) == []
+
+
+# Every migration's checksum, pinned when it lands: servers refuse a database whose applied
+# migrations changed (exit 5), so a landed file must never change, not even its import order.
+# A new migration adds its line here.
+LANDED = {
+    "0001": "194597f4be12d69e098bc66658a52045ea641d751070de157ba644b76d0106cd",
+    "0002": "444f75bd6aa3d5f9bc153ad795e4234e47f5f6f8312276fdfd8f091c10dd6d79",
+    "0003": "48dc1bd0325fb9ade3e298d12a314eb43fc46c92d4f014e8c34e09f0635d27d0",
+    "0004": "b76b1b31d288a09984556c72f3e96584708758e46b1ebb361076dc31e1cce6a3",
+}
+
+
+def test_landed_migrations_never_change():
+    found = {m.revision: m.checksum for m in catalog()}
+    assert {revision: found.get(revision) for revision in LANDED} == LANDED
+    assert set(found) == set(LANDED), "a new migration adds its checksum to LANDED"

@@ -7,8 +7,8 @@ Revision: 0001 (the first)
 Created: 2026-11-27 23:33:02.017577
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # Types are spelled out here, never imported from lanner.store.tables: a migration

@@ -21,8 +21,8 @@ Revision: 0002 (after 0001)
 Created: 2026-11-28 00:06:11.099567
 """
 
-import sqlalchemy as sa
 from alembic import context, op
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from lanner.store.online import create_index_online

@@ -11,8 +11,8 @@ Revision: 0003 (after 0002)
 Created: 2026-12-07 22:10:00
 """
 
-import sqlalchemy as sa
 from alembic import context, op
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # Types are spelled out here, never imported from lanner.store.tables (see 0001).

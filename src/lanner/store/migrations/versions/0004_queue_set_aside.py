@@ -12,8 +12,8 @@ Revision: 0004 (after 0003)
 Created: 2026-12-07 22:00:00
 """
 
-import sqlalchemy as sa
 from alembic import context, op
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # Types are spelled out here, never imported from lanner.store.tables (see 0001).
