@@ -411,6 +411,38 @@ def test_take_and_hold_records_the_holder_with_the_take(engine, queue):
     assert left == 1  # the unknown format stays queued
 
 
+def _jobs(execution_id, *task_runs):
+    return [{"v": 1, "executionId": execution_id, "taskRunId": t, "attempt": 1} for t in task_runs]
+
+
+def test_take_and_hold_takes_the_oldest_job_of_each_execution_first(engine, queue):
+    from lanner.store.job_holding import take_and_hold
+
+    send(engine, queue, "worker", *_jobs("loop", "l1", "l2", "l3", "l4"), key="loop")
+    send(engine, queue, "worker", *_jobs("small", "s1", "s2"), key="small")
+    send(engine, queue, "worker", *_jobs("other", "o1"), key="other")
+    first = take_and_hold(engine, queue, "worker", 3, worker_id="w1", version=1)
+    # Oldest first would have taken l1, l2, l3: the small executions would wait behind the loop.
+    assert sorted(m.payload["taskRunId"] for m in first.jobs) == ["l1", "o1", "s1"]
+    second = take_and_hold(engine, queue, "worker", 2, worker_id="w1", version=1)
+    assert sorted(m.payload["taskRunId"] for m in second.jobs) == ["l2", "s2"]
+    rest = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+    assert [m.payload["taskRunId"] for m in rest.jobs] == ["l3", "l4"]  # each execution's jobs in order
+
+
+def test_a_fair_take_keeps_each_keys_order_and_tells_tenants_apart(engine, queue):
+    send(engine, queue, "jobs", *({"v": 1, "n": n} for n in (1, 2, 3)), key="e1")
+    send(engine, queue, "jobs", {"v": 1, "n": 4}, key="e1", tenant_id="other")
+    with write_connection(engine) as connection, connection.begin():
+        taken = queue.take(connection, "jobs", 2, version=1, fair=True)
+    # Same key, another tenant: another execution, so it goes before e1's second message.
+    assert sorted(m.payload["n"] for m in taken) == [1, 4]
+    with write_connection(engine) as connection, connection.begin():
+        assert [m.payload["n"] for m in queue.take(connection, "jobs", 10, version=1, fair=True)] == [2, 3]
+        with pytest.raises(ValueError, match="give version"):
+            queue.take(connection, "jobs", 10, fair=True)
+
+
 def test_take_and_hold_takes_nothing_while_maintenance_mode_is_on_and_says_so(engine, queue):
     from lanner.ops import maintenance
     from lanner.store import execution_repository as repo

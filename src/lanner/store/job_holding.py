@@ -8,6 +8,12 @@ before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.) 
 PostgreSQL each is one autocommit statement (one round trip, no BEGIN); on SQLite, one
 write transaction.
 
+Jobs are taken fairly across executions (a job message's key is its execution): among
+the oldest ``FAIR_WINDOW`` queued jobs, the oldest job of each execution first, then the
+second of each, and so on.  An execution with many jobs queued (a loop's window of
+iterations) does not make a small execution's task wait behind all of them, and the loop
+itself loses nothing: the worker is as busy as before.
+
 Taking checks maintenance mode in the same statement (transaction on SQLite): while it is
 on, nothing is taken, and the taker is told so (:class:`Taken`).  Jobs sent meanwhile wait
 in the queue, in order, until it is left.
@@ -26,7 +32,7 @@ import sqlalchemy as sa
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
-from lanner.store.queue import CHANNEL, Message
+from lanner.store.queue import CHANNEL, FAIR_WINDOW, Message
 from lanner.store.tables import queue_messages, queue_set_aside, worker_jobs_running
 
 if TYPE_CHECKING:
@@ -62,12 +68,16 @@ malformed AS (
 aside AS (
     INSERT INTO {_a} (tenant_id, id, topic, key, payload, deliveries, reason, created_at)
     SELECT tenant_id, id, topic, key, payload, deliveries + 1, :malformed, created_at FROM malformed),
-taken AS (
-    DELETE FROM {_q} WHERE id IN (
-        SELECT id FROM {_q}
+candidates AS (
+    SELECT id, row_number() OVER (PARTITION BY tenant_id, key ORDER BY id) AS turn FROM (
+        SELECT id, tenant_id, key FROM {_q}
         WHERE topic = :topic AND available_at <= clock_timestamp() AND {_OURS_PG} AND {_SHAPED_PG}
               AND NOT (SELECT held_back FROM paused)
-        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+        ORDER BY id LIMIT :window) AS oldest),
+taken AS (
+    DELETE FROM {_q} WHERE id IN (
+        SELECT m.id FROM {_q} AS m JOIN candidates AS c ON c.id = m.id
+        ORDER BY c.turn, m.id LIMIT :limit FOR UPDATE OF m SKIP LOCKED)
     RETURNING id, topic, key, payload, tenant_id),
 held AS (
     INSERT INTO {_j} (tenant_id, task_run_id, attempt, execution_id, worker_id, payload, taken_at)
@@ -98,7 +108,7 @@ def shaped(payload: Any) -> bool:
 
 @dataclass(frozen=True)
 class Taken:
-    """What one take got: the jobs, oldest first, and whether maintenance mode held back the rest."""
+    """What one take got: the jobs (in id order), and whether maintenance mode held back the rest."""
 
     jobs: list[Message]
     paused: bool = False
@@ -107,12 +117,14 @@ class Taken:
 
 def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worker_id: str,
                   version: int) -> Taken:
-    """Up to ``limit`` jobs of payload format ``version``, now held by ``worker_id``, oldest first;
+    """Up to ``limit`` jobs of payload format ``version``, now held by ``worker_id``, fairly across
+    executions (the oldest job of each first);
     none while maintenance mode is on (checked by the statement that takes them)."""
     if engine.dialect.name == "postgresql":
         queue.listen()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             rows = connection.execute(_TAKE_AND_HOLD_PG, {"topic": topic, "limit": limit, "version": version,
+                                                          "window": FAIR_WINDOW,
                                                           "worker_id": worker_id, "malformed": MALFORMED}).all()
         return Taken([Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows
                       if row.id is not None], paused=bool(rows and rows[0].paused),
@@ -121,7 +133,7 @@ def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worke
         if maintenance_flag.is_on(connection):  # the write lock is held: enter and exit wait for us
             return Taken([], paused=True)
         # (SQLite compares "v" as JSON: a payload whose "v" is no number is never taken, and blocks nothing.)
-        taken = queue.take(connection, topic, limit, version=version)
+        taken = queue.take(connection, topic, limit, version=version, fair=True)
         malformed = [m for m in taken if not shaped(m.payload)]
         if malformed:
             taken = [m for m in taken if shaped(m.payload)]

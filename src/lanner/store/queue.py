@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.dml import ReturningDelete
 
 from lanner.store.engine import process_label, sqlite_path
 from lanner.store.sqlite_watch import CommitWatcher
@@ -116,6 +117,28 @@ _TAKE_VERSION_SQLITE = sa.delete(_q).where(_q.c.id.in_(
     _CLAIM_SQLITE.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS,
                                                                                              _q.c.created_at)
 
+# Taking fairly (``take(fair=True)``, the worker's jobs, keyed by execution): among the oldest
+# FAIR_WINDOW available messages, the oldest of each key first, then the second of each, and
+# so on, so that a key with many messages queued (a loop's iterations) does not make the
+# others wait behind all of them.  The window bounds the work of each take.
+FAIR_WINDOW = 2000
+
+
+def _fair_take(claim: sa.Select[Any], for_update: bool) -> ReturningDelete[Any]:
+    oldest = claim.where(_OF_VERSION).with_only_columns(_q.c.id, _q.c.tenant_id, _q.c.key).limit(
+        sa.bindparam("window", type_=sa.Integer)).subquery("oldest")
+    turn = sa.func.row_number().over(partition_by=(oldest.c.tenant_id, oldest.c.key), order_by=oldest.c.id)
+    ranked = sa.select(oldest.c.id, turn.label("turn")).subquery("ranked")
+    chosen = (sa.select(_q.c.id).join(ranked, ranked.c.id == _q.c.id).order_by(ranked.c.turn, _q.c.id)
+              .limit(sa.bindparam("limit", type_=sa.Integer)))
+    if for_update:
+        chosen = chosen.with_for_update(skip_locked=True, of=_q)
+    return sa.delete(_q).where(_q.c.id.in_(chosen.scalar_subquery())).returning(*_COLUMNS, _q.c.created_at)
+
+
+_FAIR_TAKE_PG = _fair_take(_CLAIM.where(_q.c.available_at <= sa.func.clock_timestamp()), True)
+_FAIR_TAKE_SQLITE = _fair_take(_CLAIM_SQLITE, False)
+
 
 @dataclass(frozen=True)
 class Message:
@@ -172,7 +195,7 @@ class Queue:
         return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
 
     def take(self, connection: Connection, topic: str, limit: int = 100, *,
-             version: int | None = None) -> list[Message]:
+             version: int | None = None, fair: bool = False) -> list[Message]:
         """:meth:`claim` and :meth:`ack` at once: the messages are deleted as they are returned.
 
         The caller's transaction still decides: a rollback puts them back.  Use it when
@@ -181,7 +204,15 @@ class Queue:
         that knows theirs (two Lanner versions side by side in a rolling upgrade).
         """
         params: dict[str, Any] = {"topic": topic, "limit": limit, "version": version}
-        if self._postgres:
+        if fair:  # oldest of each key first (FAIR_WINDOW), for messages of one format
+            if version is None:
+                raise ValueError("a fair take is for messages of one payload format: give version")
+            statement = _FAIR_TAKE_PG if self._postgres else _FAIR_TAKE_SQLITE
+            if self._postgres:
+                self.listen()
+            rows = connection.execute(statement, {**params, "window": FAIR_WINDOW,
+                                                  **({} if self._postgres else {"now": _utcnow()})})
+        elif self._postgres:
             self.listen()
             rows = connection.execute(_TAKE_PG if version is None else _TAKE_VERSION_PG, params)
         else:
