@@ -2,8 +2,10 @@
 
 The child is created in the transaction that decided to start it, CREATED with a Start
 message for the executor (delayed for a ``scheduleDate``); its trigger records the
-parent (Kestra's shape: type, executionId, namespace, flowId, taskRunId), which is how
-its end finds its way back as a :class:`~lanner.engine.decide.ChildEnded` event.  A
+parent (Kestra's shape: the starting task's type, executionId, namespace, flowId,
+taskRunId), which is how its end finds its way back as a
+:class:`~lanner.engine.decide.ChildEnded` event.  Only an executable task run starts a
+child, so a trigger naming a parent task run that waits is all it takes to be one.  A
 child that cannot be created (unknown flow, invalid inputs) is reported to the parent
 at once as FAILED, with the reason.
 
@@ -33,9 +35,7 @@ if TYPE_CHECKING:
 
     from lanner.engine.flow_cache import FlowCache
     from lanner.store.queue import Queue
-    from lanner.tasks.flowable import Child
-
-SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
+    from lanner.tasks.executable import Child
 
 
 def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execution, child: Child) -> None:
@@ -47,7 +47,7 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
         else:
             flow, revision = flows.revision(connection, child.namespace, child.flow_id, child.revision, tenant), \
                 child.revision
-        trigger = {"type": SUBFLOW, "executionId": parent.id, "namespace": parent.namespace,
+        trigger = {"type": child.started_by, "executionId": parent.id, "namespace": parent.namespace,
                    "flowId": parent.flow_id, "flowRevision": parent.flow_revision, "taskRunId": child.task_run_id,
                    "wait": child.wait}
         draft = Execution(id=child.execution_id, namespace=child.namespace, flow_id=child.flow_id,
@@ -68,9 +68,9 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
 
 
 def tell_parent(connection: Connection, queue: Queue, execution: Execution) -> None:
-    """An execution ended: if a Subflow task run waits for it, send it the end."""
+    """An execution ended: if the executable task run that started it waits for it, send it the end."""
     trigger = execution.trigger or {}
-    if trigger.get("type") != SUBFLOW or not trigger.get("wait", True) or not trigger.get("taskRunId"):
+    if not trigger.get("taskRunId") or not trigger.get("executionId") or not trigger.get("wait", True):
         return
     parent = Execution(id=trigger["executionId"], namespace=trigger.get("namespace", ""),
                        flow_id=trigger.get("flowId", ""), flow_revision=trigger.get("flowRevision", 1),

@@ -53,8 +53,10 @@ from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.flow import Flow
 from lanner.model.run_index import RunIndex
 from lanner.model.state import State, StateHistory
-from lanner.model.task import TaskKind, TaskSpec
-from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, Child, NewRun, sequential_next, sequential_state
+from lanner.model.task import TaskSpec
+from lanner.tasks.executable import Child, ExecutableTask
+from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, FlowableTask, NewRun, sequential_next, sequential_state
+from lanner.tasks.runnable import RunnableTask
 
 # Events and effects live in lanner.engine.events; callers find them here too, next to decide().
 __all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
@@ -144,7 +146,7 @@ class _Work:
                  environ: dict[str, str] | None) -> None:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
         self.tasks = _tasks_by_id(flow)
-        self.flowable_ids = [task_id for task_id, task in self.tasks.items() if task.KIND is TaskKind.FLOWABLE]
+        self.flowable_ids = [task_id for task_id, task in self.tasks.items() if isinstance(task, FlowableTask)]
         # Every lookup goes through the index (lanner.model.run_index): a decision costs what changed.
         self.index = run_index.take(execution.task_runs)
         self.runs = self.index.runs
@@ -283,10 +285,10 @@ class _Work:
             return
         self.execution = self.execution.to(State.KILLING, self.now)
         for run in self.index.ordered(self.index.unfinished):
-            kind = self.tasks[run.task_id].KIND
-            if run.current is State.RUNNING and kind is TaskKind.RUNNABLE:
+            task = self.tasks[run.task_id]
+            if run.current is State.RUNNING and isinstance(task, RunnableTask):
                 self.kills.append(run.id)  # a worker may hold it: wait for it to confirm
-            elif run.current is State.RUNNING and kind is TaskKind.EXECUTABLE and run.outputs.get("executionId"):
+            elif run.current is State.RUNNING and isinstance(task, ExecutableTask) and run.outputs.get("executionId"):
                 self.child_kills.append(run.outputs["executionId"])  # its end comes back as ChildEnded
             elif run.current in (State.CREATED, State.RESTARTED, State.RETRYING):
                 # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
@@ -319,8 +321,9 @@ class _Work:
             self.execution = replace(self.execution, labels={**self.execution.labels, **sla.labels})
 
     def _confirms_kill(self, run: TaskRun) -> bool:
-        kind = self.tasks[run.task_id].KIND
-        return kind is TaskKind.RUNNABLE or (kind is TaskKind.EXECUTABLE and bool(run.outputs.get("executionId")))
+        task = self.tasks[run.task_id]
+        return isinstance(task, RunnableTask) or (
+            isinstance(task, ExecutableTask) and bool(run.outputs.get("executionId")))
 
     def resume(self, event: Resume) -> None:
         paused = [run for run in self.index.ordered(self.index.paused) if event.task_run_id in (None, run.id)]
@@ -348,7 +351,7 @@ class _Work:
         if state in (State.FAILED, State.KILLED, State.CANCELLED):
             if state is State.KILLED and self.execution.current is State.KILLING:
                 pass
-            elif not getattr(task, "transmit_failed", True):
+            elif isinstance(task, ExecutableTask) and not task.fails_with_child():
                 state = State.SUCCESS
             else:
                 self.note("ERROR", f"execution {event.execution_id} of the subflow ended {event.state}", run)
@@ -371,7 +374,7 @@ class _Work:
         self.execution = self.execution.to(State.RESTARTED, self.now)
         for run_id in [run.id for run in self.index.seq if run.current.failed]:
             run = self.runs[run_id]
-            if run.current.failed and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
+            if run.current.failed and isinstance(self.tasks[run.task_id], RunnableTask):
                 self.put(run.to(State.RESTARTED, self.now))
                 parent_id = run.parent_task_run_id
                 while parent_id is not None:
@@ -440,27 +443,28 @@ class _Work:
                 if not allowed:
                     self.put(run.to(State.SKIPPED, self.now))
                     continue
-            if task.KIND is TaskKind.FLOWABLE:
+            if isinstance(task, FlowableTask):
                 self.put(run.to(State.RUNNING, self.now))
-            elif task.KIND is TaskKind.RUNNABLE:
+            elif isinstance(task, RunnableTask):
                 self._dispatch(run, task)
-            elif hasattr(task, "child_execution"):
+            elif isinstance(task, ExecutableTask):
                 self._start_child(run, task)
-            else:
-                self.note("ERROR", f"{task.type} is not supported by this version of Lanner yet", run)
+            else:  # a plugin's TaskSpec subclassing none of the three: nothing knows how to run it
+                self.note("ERROR", f"{task.type} cannot run: its class is not a RunnableTask, FlowableTask or "
+                                   "ExecutableTask (lanner.tasks)", run)
                 self.put(run.to(State.FAILED, self.now))
         return changed
 
-    def _start_child(self, run: TaskRun, task: TaskSpec) -> None:
+    def _start_child(self, run: TaskRun, task: ExecutableTask) -> None:
         """An executable task run: the execution it starts gets this run's id as its own, known in advance."""
         try:
-            request = task.child_execution(WorkScope(self, run, task), self.execution)  # type: ignore[attr-defined]
+            request = task.child_execution(WorkScope(self, run, task), self.execution)
         except (ExpressionError, ValueError) as exc:
             self.note("ERROR", str(exc), run)
             self.put(run.to(State.FAILED, self.now))
             return
         child_id = self.ids()
-        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id))
+        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id, started_by=task.TYPE))
         # One attempt, as in Kestra: it lasts as long as the child execution is awaited.
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
         run = replace(run, outputs={"executionId": child_id}, attempts=run.attempts + (attempt,))
@@ -493,14 +497,14 @@ class _Work:
         for run_id in [run.id for run in self.index.ordered(live, reverse=True)]:  # children before their parents
             run = self.runs[run_id]
             task = self.tasks[run.task_id]
-            if run.current not in (State.RUNNING, State.PAUSED):
+            if run.current not in (State.RUNNING, State.PAUSED) or not isinstance(task, FlowableTask):
                 continue
             scope = WorkScope(self, run, task)
             created = 0
             try:
-                nexts = task.next_runs(scope)  # type: ignore[attr-defined]
+                nexts = task.next_runs(scope)
                 created = self._create(nexts, run)
-                state = None if nexts else task.resolve_state(scope)  # type: ignore[attr-defined]
+                state = None if nexts else task.resolve_state(scope)
             except (ExpressionError, ValueError) as exc:
                 self.note("ERROR", str(exc), run)
                 nexts, state = [], State.FAILED

@@ -11,7 +11,7 @@ from typing import Any
 
 from lanner.model.execution import Execution
 from lanner.model.state import State
-from lanner.tasks.flowable import Child
+from lanner.tasks.executable import Child
 
 
 # -- events ------------------------------------------------------------------------------------

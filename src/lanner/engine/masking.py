@@ -12,7 +12,7 @@ outputs and attempt messages, the log lines it writes, the variables of the jobs
 queues, the labels of the executions it starts.
 
 A started execution's inputs are the exception: the child needs the values themselves.
-The values revealed travel with the request (:attr:`~lanner.tasks.flowable.Child.secrets`)
+The values revealed travel with the request (:attr:`~lanner.tasks.executable.Child.secrets`)
 to where the child is created (:mod:`lanner.engine.children`), whose inputs are
 resolved by the one rule for every execution (:func:`lanner.engine.inputs.resolve_inputs`):
 a SECRET input keeps a revealed value encrypted, any other input gets it masked.

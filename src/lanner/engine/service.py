@@ -29,6 +29,7 @@ from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
+from lanner.tasks.flowable import FlowableTask
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -165,7 +166,8 @@ class Executions:
             flow = self.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
                                        tenant_id)
         tasks = {task.id: task for task in flow.all_tasks()}
-        specs = [spec for run in paused for spec in getattr(tasks.get(run.task_id), "on_resume", [])]
+        specs = [spec for run in paused if isinstance(task := tasks.get(run.task_id), FlowableTask)
+                 for spec in task.resume_inputs()]
         resolved = resolve_specs(specs, inputs or {}) if specs else {}
         if inputs and not specs:
             raise UsageError(f"execution {execution_id} takes no inputs when resumed (its Pause has no onResume)")

@@ -44,7 +44,7 @@ from lanner.store import job_holding, log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 from lanner.store.log_lines import LogEntry
 from lanner.store.storable import holds_nul
-from lanner.tasks.runnable import TaskFailure, TaskOutput
+from lanner.tasks.runnable import RunnableTask, TaskFailure, TaskOutput
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -100,8 +100,9 @@ class _Context:
         self.task_id = str(job.task.get("id", ""))
         trigger = job.variables.get("trigger") if isinstance(job.variables, dict) else None
         # Reads are checked (another namespace's files are refused): lanner.storage.access.
-        self.storage = ExecutionFiles(worker.storage, Reader.of(self.namespace, self.flow_id, self.execution_id,
-                                                                 trigger if isinstance(trigger, dict) else None))
+        reader = Reader.of(self.namespace, self.flow_id, self.execution_id,
+                           trigger if isinstance(trigger, dict) else None)
+        self.storage: Storage = ExecutionFiles(worker.storage, reader)
         self.run_as = worker.run_as  # the user scripts run as (lanner.worker.run-as), or None
         level = str(job.task.get("logLevel") or "TRACE").upper()
         self._minimum = LEVELS.index(level) if level in LEVELS else 0
@@ -381,7 +382,9 @@ class Worker:
             if resolved is None:
                 raise TaskFailure(f"unknown task type {job.task['type']} on this worker")
             task = resolved.cls.model_validate(job.task)
-            output: TaskOutput = task.run(context)  # type: ignore[attr-defined]
+            if not isinstance(task, RunnableTask):  # the executor sends only those: a type changed meanwhile
+                raise TaskFailure(f"{job.task['type']} is not a runnable task on this worker")
+            output: TaskOutput = task.run(context)
         except (TaskFailure, ExpressionError) as exc:
             return TaskResult(job.task_run_id, job.attempt, State.FAILED, message=str(exc), worker_id=self.worker_id)
         except Exception as exc:

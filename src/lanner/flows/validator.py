@@ -26,10 +26,11 @@ from lanner.flows import messages
 from lanner.flows.problems import Problem, Severity
 from lanner.flows.registry import Registry, default_registry, describe
 from lanner.model.flow import Flow, PluginDefault
-from lanner.model.inputs import dependency_problems
+from lanner.model.inputs import SecretInput, dependency_problems
 from lanner.model.spec import Spec
 from lanner.model.task import PluginSpec, TaskSpec
 from lanner.plain_yaml import Document, Path, YamlError, parse
+from lanner.tasks.flowable import FlowableTask
 
 
 @dataclass
@@ -267,10 +268,11 @@ class _Walker:
             ((group, index, "type"), f"{group[:-1]} '{item.id}'")
             for group in ("inputs", "outputs") for index, item in enumerate(getattr(flow, group))
             if item.type == "SECRET"]
-        pauses = {task.id: task for task in flow.all_tasks() if getattr(task, "on_resume", None)}
+        pauses = {task.id: on_resume for task in flow.all_tasks()
+                  if isinstance(task, FlowableTask) and (on_resume := task.resume_inputs())}
         for task_id, path in _task_id_paths(self.document.data) if pauses else ():
-            for index, spec in enumerate(getattr(pauses.get(task_id), "on_resume", None) or ()):
-                if spec.type == "SECRET":
+            for index, spec in enumerate(pauses.get(task_id, ())):
+                if isinstance(spec, SecretInput):
                     secret.append((path[:-1] + ("onResume", index, "type"), f"onResume input '{spec.id}'"))
         for path, what in secret:
             self.error(path, encryption.no_key_message(f"the SECRET {what}"))

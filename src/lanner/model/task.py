@@ -1,13 +1,13 @@
 """Task, trigger and condition specifications: the properties Kestra's YAML gives them.
 
 Each concrete type (``io.kestra.plugin.core.log.Log``...) is a subclass declaring its
-own properties and, as class variables, its Kestra name, its older aliases and its
-kind.  The engine works through the kind and the small protocols the kinds define;
-it never names a concrete type.
+own properties and, as class variables, its Kestra name and its older aliases.
 
-Kinds (as in Kestra): RUNNABLE tasks run on a worker; FLOWABLE tasks are resolved by
-the executor (they decide which child tasks run next); EXECUTABLE tasks create another
-execution (Subflow).
+A task type's kind is its base class (as in Kestra), each in ``lanner.tasks``, which
+declares what the engine may ask of it: a ``RunnableTask`` runs on a worker; a
+``FlowableTask`` is resolved by the executor (it decides which child tasks run next);
+an ``ExecutableTask`` starts another execution (Subflow).  The engine dispatches on
+those bases and never names a concrete type.
 """
 
 from __future__ import annotations
@@ -18,12 +18,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, field_validator
 
 from lanner.model.spec import Duration, Dynamic, Labels, PositiveCount, Spec, TaskId
-
-
-class TaskKind(StrEnum):
-    RUNNABLE = "runnable"
-    FLOWABLE = "flowable"
-    EXECUTABLE = "executable"
 
 
 class LogLevel(StrEnum):
@@ -88,7 +82,8 @@ class PluginSpec(Spec):
 
 
 class TaskSpec(PluginSpec):
-    KIND: ClassVar[TaskKind] = TaskKind.RUNNABLE
+    """What every task has; its kind comes from a base in ``lanner.tasks`` (runnable, flowable, executable)."""
+
     IGNORED: ClassVar[dict[str, str]] = {
         "workerGroup": "Lanner runs every task on any worker (worker groups are a Kestra Enterprise feature)",
         "logToFile": "task logs are kept in the database, where the UI, the API and the CLI read them",

@@ -1,6 +1,7 @@
-"""How flowable tasks steer an execution, and the helpers they share.
+"""Flowable tasks: how they steer an execution, and the helpers they share.
 
-The executor never names a flowable type.  For a running flowable task run it asks
+A flowable type subclasses :class:`FlowableTask` (Kestra's ``FlowableTask``).  The
+executor never names a flowable type.  For a running flowable task run it asks
 the task two questions through :class:`Scope`, each answered from the task runs that
 exist (no hidden cursor, so a restart or a resubmission needs no special path):
 
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import Field
+
 from lanner.model.execution import TaskRun
+from lanner.model.inputs import Input
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 
@@ -41,23 +45,6 @@ class NewRun:
     task: TaskSpec
     value: str | None = None
     iteration: int | None = None
-
-
-@dataclass(frozen=True)
-class Child:
-    """An execution of another flow that an executable task run (Subflow) starts; the executor creates it."""
-
-    task_run_id: str
-    namespace: str
-    flow_id: str
-    revision: int | None
-    inputs: dict[str, Any]
-    labels: dict[str, str]
-    wait: bool
-    delay: float = 0.0  # scheduleDate: seconds from now before it may start
-    execution_id: str = ""  # chosen by decide, so the parent's task run names it before it exists
-    # Secret values revealed while rendering it: masked in its inputs, but for a SECRET input (encrypted).
-    secrets: frozenset[str] = frozenset()
 
 
 class Scope(Protocol):
@@ -102,9 +89,28 @@ def own_run(scope: Scope) -> TaskRun:
     return run
 
 
-class Flowable(Protocol):
-    def next_runs(self, scope: Scope) -> list[NewRun]: ...
-    def resolve_state(self, scope: Scope) -> State | None: ...
+class FlowableTask(TaskSpec):
+    """A task the executor resolves itself: it decides which child task runs come next, and how it ends.
+
+    Kestra's ``errors`` and ``finally`` branches are every flowable's.  The defaults fail a
+    type that declares its properties but whose behaviour Lanner lacks.
+    """
+
+    errors: list[TaskSpec] = []
+    finally_: list[TaskSpec] = Field([], alias="finally")
+
+    def next_runs(self, scope: Scope) -> list[NewRun]:
+        """The child task runs to create now."""
+        return []
+
+    def resolve_state(self, scope: Scope) -> State | None:
+        """Its final state once done, else None; or PAUSED, or RUNNING again (see the module's docstring)."""
+        scope.log("ERROR", f"{self.TYPE} is not supported by this version of Lanner yet")
+        return State.FAILED
+
+    def resume_inputs(self) -> list[Input]:
+        """The inputs a resume of its PAUSED task run takes (Pause's ``onResume``); none by default."""
+        return []
 
 
 def enabled(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:

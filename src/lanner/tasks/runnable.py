@@ -1,6 +1,7 @@
-"""What a runnable task sees while it runs on a worker, and what it gives back.
+"""Runnable tasks: what one sees while it runs on a worker, and what it gives back.
 
-A runnable task type implements ``run(self, context: RunContext) -> TaskOutput``.  Its
+A runnable task type subclasses :class:`RunnableTask` and implements
+``run(self, context: RunContext) -> TaskOutput`` (Kestra's ``RunnableTask``).  Its
 properties arrive unrendered (expressions are still strings): the task renders what it
 uses through ``context.render``, so an undefined variable fails that task with Kestra's
 message.  Raising :class:`TaskFailure` fails the attempt with a message; any other
@@ -11,10 +12,12 @@ decides retries, timeouts and kills.
 from __future__ import annotations
 
 import threading
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lanner.model.state import State
+from lanner.model.task import TaskSpec
 
 if TYPE_CHECKING:
     from lanner.storage import Storage
@@ -52,8 +55,11 @@ class RunContext(Protocol):
     flow_id: str
     task_id: str
     storage: Storage  # internal storage (lanner.storage)
-    kv: Any  # the key-value store in this tenant (lanner.store.kv_repository.KVStore)
     run_as: RunAs | None  # the user script processes run as (lanner.worker.run-as); None: the worker's own
+
+    @property
+    def kv(self) -> Any:
+        """The key-value store in this tenant (lanner.store.kv_repository.KVStore)."""
 
     @property
     def stop_event(self) -> threading.Event:
@@ -76,8 +82,12 @@ class RunContext(Protocol):
         """Sleep up to ``seconds``; True when the attempt was stopped (killed or timed out) meanwhile."""
 
 
-class RunnableTask(Protocol):
-    def run(self, context: RunContext) -> TaskOutput: ...
+class RunnableTask(TaskSpec):
+    """A task the executor hands to a worker as a job; the worker calls :meth:`run`."""
+
+    @abstractmethod
+    def run(self, context: RunContext) -> TaskOutput:
+        """Do the work of one attempt (raise :class:`TaskFailure` to fail it with a message)."""
 
 
 def render_flag(context: RunContext, value: Any, name: str) -> bool:

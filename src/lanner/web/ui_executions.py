@@ -19,9 +19,11 @@ from lanner.engine.flow_cache import FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
 from lanner.model.state import TERMINAL, State
-from lanner.model.task import TaskKind, TaskSpec
+from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
 from lanner.store import flow_repository
+from lanner.tasks.executable import ExecutableTask
+from lanner.tasks.flowable import FlowableTask
 from lanner.web import shapes
 from lanner.web.context import Server
 from lanner.web.ui_render import Srv, input_field, page
@@ -67,10 +69,10 @@ def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
     found = srv.executions.get(execution_id)  # its log lines come from the page's stream, a page at a time
     flow = _flow(srv, found)
     resume_fields = {} if flow is None else {
-        task.id: [input_field(spec) for spec in on_resume]
-        for task in flow.all_tasks() if (on_resume := getattr(task, "on_resume", None))}
-    # Subflow tasks: their task runs' executionId output is the execution they started.
-    starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if t.KIND is TaskKind.EXECUTABLE})
+        task.id: [input_field(spec) for spec in on_resume] for task in flow.all_tasks()
+        if isinstance(task, FlowableTask) and (on_resume := task.resume_inputs())}
+    # Executable tasks (Subflow): their task runs' executionId output is the execution they started.
+    starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if isinstance(t, ExecutableTask)})
     return page(request, "execution.html", e=shapes.execution(found), levels=LEVELS,
                 resume_fields=resume_fields, branches={} if flow is None else branches(flow), starters=starters,
                 terminal=sorted(TERMINAL))
@@ -95,8 +97,8 @@ def branches(flow: Flow) -> dict[str, str]:
     marked: dict[str, str] = {}
     groups: list[tuple[str, Any]] = [("errors", flow.errors), ("finally", flow.finally_),
                                      ("afterExecution", flow.after_execution)]
-    groups += [(name, getattr(task, attribute, None)) for task in flow.all_tasks()
-               for name, attribute in (("errors", "errors"), ("finally", "finally_"))]
+    groups += [(name, tasks) for task in flow.all_tasks() if isinstance(task, FlowableTask)
+               for name, tasks in (("errors", task.errors), ("finally", task.finally_))]
     for name, tasks in groups:
         for task in tasks if isinstance(tasks, list) else []:
             if isinstance(task, TaskSpec):

@@ -17,13 +17,13 @@ from typing import Any
 from lanner.engine.decide import Decision, Event, Job, Note, Start, TaskResult, decide
 from lanner.engine.inputs import resolve_inputs
 from lanner.expr import ExpressionError
-from lanner.flows.registry import default_registry
+from lanner.flows.registry import Registry, default_registry
 from lanner.flows.validator import validate_source
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.state import State, StateHistory
 from lanner.model.task import TaskSpec
-from lanner.tasks.runnable import TaskFailure
+from lanner.tasks.runnable import RunnableTask, TaskFailure
 from tests.unit.tasks.fake_context import FakeContext
 
 
@@ -34,7 +34,8 @@ def run_for_real(job: Job) -> TaskResult:
     try:
         context = FakeContext(job.variables, execution_id=job.execution_id, task_run_id=job.task_run_id,
                               attempt=job.attempt)
-        output = task.run(context)  # type: ignore[attr-defined]
+        assert isinstance(task, RunnableTask), f"{job.task['type']} is not runnable: decide sent it to a worker"
+        output = task.run(context)
     except (TaskFailure, ExpressionError) as exc:
         return TaskResult(job.task_run_id, job.attempt, State.FAILED, message=str(exc))
     metrics = tuple({"name": m.name, "value": m.value, "type": m.type} for m in output.metrics)
@@ -52,8 +53,9 @@ class Simulation:
     notes: list[Note] = field(default_factory=list)
 
     @classmethod
-    def of(cls, source: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> Simulation:
-        validation = validate_source(source)
+    def of(cls, source: str, inputs: dict[str, Any] | None = None, *, registry: Registry | None = None,
+           **kwargs: Any) -> Simulation:
+        validation = validate_source(source, registry=registry)
         assert validation.valid, [p.format() for p in validation.problems]
         flow = validation.flow
         counter = itertools.count(1)

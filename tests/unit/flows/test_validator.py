@@ -7,6 +7,8 @@ import pytest
 from lanner.flows.problems import dotted
 from lanner.flows.validator import validate_source
 from lanner.model.flow import Flow
+from lanner.tasks.flowable import FlowableTask
+from lanner.tasks.runnable import RunnableTask
 
 HEADER = "id: f\nnamespace: company.team\n"
 
@@ -48,7 +50,7 @@ def test_the_flow_value_is_complete():
     assert flow.labels == {"team": "data"}
     assert [t.id for t in flow.all_tasks()] == ["s", "inner", "e", "fin"]
     assert flow.tasks[0].tasks[0].timeout == timedelta(minutes=1)
-    assert flow.tasks[0].KIND == "flowable" and flow.tasks[0].tasks[0].KIND == "runnable"
+    assert isinstance(flow.tasks[0], FlowableTask) and isinstance(flow.tasks[0].tasks[0], RunnableTask)
 
 
 def test_all_problems_are_reported_at_once():

@@ -2,7 +2,7 @@
 
 This module is a plugin like any other: the registry imports it and reads ``TYPES``.
 Each type declares its properties (the specification the validator checks); the engine
-gives the types behaviour through their kind, never by naming them.
+gives the types behaviour through their kind (their base class), never by naming them.
 """
 
 from lanner.tasks.core import conditions, execution, flow_control, http, kv, log, scripts, sleep, subflow, triggers

@@ -8,8 +8,7 @@ from typing import Any
 from lanner.errors import LannerError
 from lanner.expr.truthiness import truthy
 from lanner.model.spec import Labels
-from lanner.model.task import TaskSpec
-from lanner.tasks.runnable import RunContext, TaskFailure, TaskOutput
+from lanner.tasks.runnable import RunContext, RunnableTask, TaskFailure, TaskOutput
 
 CORE = "io.kestra.plugin.core"
 LEGACY = "io.kestra.core.tasks"
@@ -18,7 +17,7 @@ LEGACY = "io.kestra.core.tasks"
 _SYSTEM_PREFIX = "system."
 
 
-class Fail(TaskSpec):
+class Fail(RunnableTask):
     TYPE = f"{CORE}.execution.Fail"
     ALIASES = (f"{LEGACY}.executions.Fail",)
 
@@ -34,7 +33,7 @@ class Fail(TaskSpec):
         raise TaskFailure(str(context.render(self.error_message)))
 
 
-class SetLabels(TaskSpec):
+class SetLabels(RunnableTask):
     TYPE = f"{CORE}.execution.Labels"
     ALIASES = (f"{LEGACY}.executions.Labels",)
 
@@ -98,7 +97,7 @@ def _label_text(value: Any) -> str:
     return str(value)
 
 
-class OutputValues(TaskSpec):
+class OutputValues(RunnableTask):
     TYPE = f"{CORE}.output.OutputValues"
     ALIASES = (f"{LEGACY}.outputs.OutputValues",)
 
@@ -108,7 +107,7 @@ class OutputValues(TaskSpec):
         return TaskOutput(outputs={"values": context.render(self.values)})
 
 
-class Resume(TaskSpec):
+class Resume(RunnableTask):
     """Resume a PAUSED execution: this one (a Pause in a parallel branch) or, with ``executionId``, another.
 
     ``namespace`` and ``flowId`` name the flow that execution must belong to (Kestra asks

@@ -20,9 +20,10 @@ from lanner.model.execution import TaskRun
 from lanner.model.inputs import Input, dependency_problems
 from lanner.model.spec import Count, Duration, Dynamic, Spec
 from lanner.model.state import State
-from lanner.model.task import TaskKind, TaskSpec
+from lanner.model.task import TaskSpec
 from lanner.tasks.flowable import (
     LOOP_WINDOW,
+    FlowableTask,
     NewRun,
     Scope,
     after_main,
@@ -36,20 +37,6 @@ from lanner.tasks.flowable import (
 
 CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"
-
-
-class FlowableTask(TaskSpec):
-    KIND = TaskKind.FLOWABLE
-
-    errors: list[TaskSpec] = []
-    finally_: list[TaskSpec] = Field([], alias="finally")
-
-    def next_runs(self, scope: Scope) -> list[NewRun]:
-        return []
-
-    def resolve_state(self, scope: Scope) -> State | None:
-        scope.log("ERROR", f"{self.TYPE} is not supported by this version of Lanner yet")
-        return State.FAILED
 
 
 class _SequentialBody(FlowableTask):
@@ -417,6 +404,9 @@ class Pause(FlowableTask):
     def problems(self) -> list[tuple[tuple[Any, ...], str]]:
         """An onResume input follows (dependsOn) only onResume inputs declared before it."""
         return [(("onResume", *where), message) for where, message in dependency_problems(self.on_resume, "onResume")]
+
+    def resume_inputs(self) -> list[Input]:
+        return self.on_resume
 
     def next_runs(self, scope: Scope) -> list[NewRun]:
         if self._phase(scope) != "resumed" or not self.tasks:

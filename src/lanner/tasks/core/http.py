@@ -18,10 +18,9 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 
 from lanner.model.spec import Duration, Dynamic, PositiveCount, Spec
-from lanner.model.task import TaskSpec
 from lanner.storage import StorageError
 from lanner.tasks.core.http_exchange import ChunkReader, body_chunks, exchange, file_name, read_text, response_headers
-from lanner.tasks.runnable import Metric, RunContext, TaskFailure, TaskOutput, render_flag
+from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput, render_flag
 
 CORE = "io.kestra.plugin.core.http"
 LEGACY = "io.kestra.plugin.fs.http"
@@ -72,7 +71,7 @@ class HttpOptions(Spec):
         return data
 
 
-class _HttpTask(TaskSpec):
+class _HttpTask(RunnableTask):
     uri: str
     method: Method | str = "GET"
     headers: dict[str, Any] = {}

@@ -16,15 +16,14 @@ from typing import Any, Literal
 from lanner.durations import parse_duration
 from lanner.errors import LannerError
 from lanner.model.spec import Duration, Dynamic
-from lanner.model.task import TaskSpec
-from lanner.tasks.runnable import RunContext, TaskFailure, TaskOutput, render_flag
+from lanner.tasks.runnable import RunContext, RunnableTask, TaskFailure, TaskOutput, render_flag
 
 CORE = "io.kestra.plugin.core.kv"
 
 KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
 
 
-class KvSet(TaskSpec):
+class KvSet(RunnableTask):
     TYPE = f"{CORE}.Set"
 
     key: str
@@ -47,7 +46,7 @@ class KvSet(TaskSpec):
         return TaskOutput()
 
 
-class KvGet(TaskSpec):
+class KvGet(RunnableTask):
     TYPE = f"{CORE}.Get"
 
     key: str
@@ -63,7 +62,7 @@ class KvGet(TaskSpec):
         return TaskOutput(outputs={"value": value})
 
 
-class KvGetKeys(TaskSpec):
+class KvGetKeys(RunnableTask):
     TYPE = f"{CORE}.GetKeys"
 
     prefix: str | None = None
@@ -79,7 +78,7 @@ class KvGetKeys(TaskSpec):
         return TaskOutput(outputs={"keys": keys})
 
 
-class KvDelete(TaskSpec):
+class KvDelete(RunnableTask):
     TYPE = f"{CORE}.Delete"
 
     key: str

@@ -6,8 +6,8 @@ import time
 from typing import Any, Literal
 
 from lanner.model.spec import Dynamic
-from lanner.model.task import LogLevel, TaskSpec
-from lanner.tasks.runnable import Metric, RunContext, TaskFailure, TaskOutput
+from lanner.model.task import LogLevel
+from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput
 
 CORE = "io.kestra.plugin.core"
 LEGACY = "io.kestra.core.tasks"
@@ -15,7 +15,7 @@ LEGACY = "io.kestra.core.tasks"
 _LEVELS = tuple(level.value for level in LogLevel)
 
 
-class Log(TaskSpec):
+class Log(RunnableTask):
     TYPE = f"{CORE}.log.Log"
     ALIASES = (f"{LEGACY}.log.Log",)
 
@@ -40,7 +40,7 @@ def _level(level: Any, context: RunContext) -> str:
     return str(rendered)
 
 
-class Return(TaskSpec):
+class Return(RunnableTask):
     TYPE = f"{CORE}.debug.Return"
     ALIASES = (f"{LEGACY}.debugs.Return",)
 
@@ -61,7 +61,7 @@ class Return(TaskSpec):
         )
 
 
-class Echo(TaskSpec):
+class Echo(RunnableTask):
     TYPE = f"{CORE}.debug.Echo"
     ALIASES = (f"{LEGACY}.debugs.Echo",)
     REPLACED_BY = f"{CORE}.log.Log"

@@ -37,11 +37,10 @@ from typing import Any, BinaryIO, ClassVar
 from pydantic import Field
 
 from lanner.model.state import State
-from lanner.model.task import TaskSpec
 from lanner.storage import SCHEME, StorageError
 from lanner.tasks.core import process
 from lanner.tasks.core.run_as import RunAs
-from lanner.tasks.runnable import Metric, RunContext, TaskFailure, TaskOutput
+from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput
 
 SCRIPTS = "io.kestra.plugin.scripts"
 PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"
@@ -53,7 +52,7 @@ LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 HIDDEN_ENV_PREFIXES = ("LANNER_", "SECRET_")
 
 
-class _ScriptTask(TaskSpec):
+class _ScriptTask(RunnableTask):
     before_commands: list[str] = []
     env: dict[str, Any] = {}
     input_files: dict[str, str] | str | None = None

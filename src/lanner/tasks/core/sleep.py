@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from lanner.durations import EXPECTED, parse_duration
 from lanner.model.spec import Duration, Dynamic
-from lanner.model.task import TaskSpec
-from lanner.tasks.runnable import RunContext, TaskFailure, TaskOutput
+from lanner.tasks.runnable import RunContext, RunnableTask, TaskFailure, TaskOutput
 
 
-class Sleep(TaskSpec):
+class Sleep(RunnableTask):
     TYPE = "io.kestra.plugin.core.flow.Sleep"
 
     duration: Dynamic[Duration]

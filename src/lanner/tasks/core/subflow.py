@@ -1,4 +1,8 @@
-"""Executable tasks: they create another execution (Subflow, ForEachItem)."""
+"""Executable tasks: they create another execution (Subflow, ForEachItem).
+
+ForEachItem is declared (flows using it validate) but keeps :class:`ExecutableTask`'s
+default behaviour: its task run fails, saying Lanner does not support it yet.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from lanner.model.spec import Dynamic, FlowId, Labels, Namespace, PositiveCount, Spec
-from lanner.model.task import TaskKind, TaskSpec
-from lanner.tasks.flowable import Child
+from lanner.model.task import TaskSpec
+from lanner.tasks.executable import Child, ExecutableTask
 
 if TYPE_CHECKING:
     from lanner.model.execution import Execution
@@ -17,10 +21,8 @@ CORE = "io.kestra.plugin.core.flow"
 LEGACY = "io.kestra.core.tasks.flows"
 
 
-class _StartsExecutions(TaskSpec):
+class _StartsExecutions(ExecutableTask):
     """What every task creating executions of another flow says about them."""
-
-    KIND = TaskKind.EXECUTABLE
 
     namespace: Namespace | str
     flow_id: FlowId | str
@@ -30,6 +32,9 @@ class _StartsExecutions(TaskSpec):
     transmit_failed: bool = True
     inherit_labels: bool = False
     revision: Dynamic[PositiveCount] | None = None
+
+    def fails_with_child(self) -> bool:
+        return self.transmit_failed
 
 
 class Subflow(_StartsExecutions):
