@@ -42,8 +42,9 @@ def test_validate_missing_path_is_a_usage_error(tmp_path):
 
 def test_validate_with_a_plugins_folder(tmp_path):
     plugins = tmp_path / "plugins"
-    write(plugins, "ping.py", "from lanner.model.task import TaskSpec\n\n"
-          "class Ping(TaskSpec):\n    TYPE = 'com.example.Ping'\n    host: str\n\nTYPES = [Ping]\n")
+    write(plugins, "ping.py", "from lanner.tasks.runnable import RunnableTask, TaskOutput\n\n"
+          "class Ping(RunnableTask):\n    TYPE = 'com.example.Ping'\n    host: str\n\n"
+          "    def run(self, context):\n        return TaskOutput({})\n\nTYPES = [Ping]\n")
     flow = write(tmp_path, "f.yml", "id: f\nnamespace: n\ntasks:\n  - id: p\n    type: com.example.Ping\n    host: db\n")
     assert run_lanner("flow", "validate", str(flow)).returncode == 1
     assert run_lanner("flow", "validate", "-p", str(plugins), str(flow)).returncode == 0

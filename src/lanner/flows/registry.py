@@ -15,12 +15,16 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from lanner.model.task import ConditionSpec, PluginSpec, TaskSpec, TriggerSpec
+from lanner.tasks.executable import ExecutableTask
+from lanner.tasks.flowable import FlowableTask
+from lanner.tasks.runnable import RunnableTask
 
 BASES: tuple[type[PluginSpec], ...] = (TaskSpec, TriggerSpec, ConditionSpec)
 BASE_NAMES = {TaskSpec: "task", TriggerSpec: "trigger", ConditionSpec: "condition"}
@@ -47,6 +51,8 @@ class Registry:
         if base is None or not cls.TYPE:
             raise PluginError(
                 f"{cls.__module__}.{cls.__qualname__} is not a task, trigger or condition type with a TYPE")
+        if base is TaskSpec:
+            _check_task_kind(cls)
         names = self._names[base]
         for name, is_alias in ((cls.TYPE, False), *((alias, True) for alias in cls.ALIASES)):
             known = names.get(name.lower())
@@ -91,6 +97,22 @@ class Registry:
     @staticmethod
     def _base(base: type[PluginSpec]) -> type[PluginSpec]:
         return next(b for b in BASES if issubclass(base, b))
+
+
+KINDS: tuple[type[TaskSpec], ...] = (RunnableTask, FlowableTask, ExecutableTask)
+
+
+def _check_task_kind(cls: type[PluginSpec]) -> None:
+    """A task type must be able to run: what validates, runs (a plugin's mistake is refused at load)."""
+    name = f"{cls.__module__}.{cls.__qualname__} ({cls.TYPE})"
+    kinds = [kind for kind in KINDS if issubclass(cls, kind)]
+    if len(kinds) != 1:
+        raise PluginError(f"{name} must subclass exactly one task kind: lanner.tasks.runnable.RunnableTask "
+                          "(runs on a worker: implement run(context)), lanner.tasks.flowable.FlowableTask or "
+                          "lanner.tasks.executable.ExecutableTask")
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
+        raise PluginError(f"{name} does not implement {missing}, which a {kinds[0].__name__} must")
 
 
 def build_registry(plugins_dir: Path | None = None, *, entry_points: bool = True) -> Registry:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lanner.flows.registry import build_registry, default_registry
+from lanner.flows.registry import PluginError, build_registry, default_registry
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.tasks.executable import ExecutableTask
@@ -37,7 +37,7 @@ def test_the_engine_asks_tasks_nothing_by_name(path):
     assert "TaskKind" not in source and ".KIND" not in source
 
 
-PLUGIN = '''
+BARE = '''
 from lanner.model.task import TaskSpec
 
 class Bare(TaskSpec):
@@ -46,15 +46,28 @@ class Bare(TaskSpec):
 TYPES = [Bare]
 '''
 
+HALF = '''
+from lanner.tasks.runnable import RunnableTask
 
-def test_a_plugin_type_of_no_kind_validates_but_its_task_run_fails(tmp_path):
-    (tmp_path / "bare.py").write_text(PLUGIN)
-    registry = build_registry(tmp_path, entry_points=False)
-    sim = Simulation.of("id: f\nnamespace: n\ntasks:\n  - id: t\n    type: com.example.Bare\n", registry=registry)
-    assert sim.run().current is State.FAILED
-    assert sim.run_of("t").current is State.FAILED
-    assert [note.message for note in sim.notes] == [
-        "com.example.Bare cannot run: its class is not a RunnableTask, FlowableTask or ExecutableTask (lanner.tasks)"]
+class Half(RunnableTask):
+    TYPE = "com.example.Half"
+
+TYPES = [Half]
+'''
+
+
+def test_a_plugin_task_type_of_no_kind_is_refused_when_loaded(tmp_path):
+    (tmp_path / "bare.py").write_text(BARE)
+    with pytest.raises(PluginError, match=r"bare.Bare \(com.example.Bare\) must subclass exactly one task kind: "
+                                          r"lanner.tasks.runnable.RunnableTask"):
+        build_registry(tmp_path, entry_points=False)
+
+
+def test_a_runnable_plugin_type_without_run_is_refused_when_loaded(tmp_path):
+    (tmp_path / "half.py").write_text(HALF)
+    with pytest.raises(PluginError, match=r"half.Half \(com.example.Half\) does not implement run, which a "
+                                          r"RunnableTask must"):
+        build_registry(tmp_path, entry_points=False)
 
 
 def test_an_executable_type_lanner_cannot_run_yet_fails_its_task_run():

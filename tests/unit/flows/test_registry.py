@@ -52,13 +52,16 @@ def test_alias_use_is_a_deprecation_naming_the_replacement():
 
 
 PLUGIN = '''
-from lanner.model.task import TaskSpec
+from lanner.tasks.runnable import RunnableTask, TaskOutput
 
-class Shout(TaskSpec):
+class Shout(RunnableTask):
     TYPE = "com.example.Shout"
     ALIASES = ("com.example.legacy.Shout",)
     text: str
     times: int = 1
+
+    def run(self, context):
+        return TaskOutput({})
 
 TYPES = [Shout]
 '''
