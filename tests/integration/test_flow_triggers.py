@@ -302,17 +302,22 @@ def test_counted_preconditions_fire_once_when_two_executors_count_at_once(postgr
         assert consumers[0].process_batch() == 1
         ended("second", 1)
         ended("second", 2)
-        # Each consumer, once it has read the count, waits (up to 2 s) for the other to have read it too.
-        # With the lock the other cannot: it waits for the row until the first commits, then reads the
-        # reset count. Without it both would read "first met", and both would fire.
-        both_read = threading.Barrier(2)
+        # The consumer that reads the count first waits until the other is either blocked on the row's
+        # lock (seen in pg_stat_activity: the lock works, the other will read the count once the first
+        # commits) or has read the count too (no lock: both would read "first met", and both would fire).
+        arrivals: list[int] = []
         real = preconditions.record
 
+        def other_blocked_on_a_lock() -> bool:
+            with engine.connect() as connection:
+                return bool(connection.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'").scalar())
+
         def record_when_both_read(*args, **kwargs):
-            try:
-                both_read.wait(timeout=2)
-            except threading.BrokenBarrierError:
-                pass
+            arrivals.append(1)
+            wait_until(lambda: len(arrivals) == 2 or other_blocked_on_a_lock(), 60,
+                       "the other consumer neither waited for the row's lock nor read the count")
             return real(*args, **kwargs)
 
         monkeypatch.setattr(preconditions, "record", record_when_both_read)

@@ -122,6 +122,14 @@ def test_a_full_buffer_makes_the_logging_thread_wait_for_the_flusher_unless_the_
     flusher = LogFlusher(None, write=recorder)  # type: ignore[arg-type]
     stop = threading.Event()
     attempt = flusher.attach(template("a"), stop)
+    waiting_for_room = threading.Event()
+
+    class Watched(threading.Condition):
+        def wait(self, timeout=None):
+            waiting_for_room.set()
+            return super().wait(timeout)
+
+    flusher._space = Watched(flusher._lock)  # where a logging thread waits for room
     flusher.start()
     added = []
 
@@ -135,8 +143,9 @@ def test_a_full_buffer_makes_the_logging_thread_wait_for_the_flusher_unless_the_
         producer.start()
         assert recorder.called.wait(10)  # a batch is being written, and held there
         wait_until(lambda: len(attempt._lines) == 10)
-        producer.join(0.3)
-        assert producer.is_alive() and len(added) < 100  # waiting for room, holding at most PENDING_LINES
+        waiting_for_room.clear()
+        assert waiting_for_room.wait(10)  # the producer (re)enters its wait for room...
+        assert len(attempt._lines) == 10 and len(added) < 100  # ...holding at most PENDING_LINES
         gate.set()  # the database answers: the flusher makes room, the producer goes on
         producer.join(10)
         assert not producer.is_alive() and len(added) == 100
