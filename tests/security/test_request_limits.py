@@ -234,3 +234,23 @@ def test_searching_flows_parses_no_source(web, monkeypatch):
     assert by_label["total"] == 1 and by_label["results"][0]["labels"] == {"team": "data"}
     paged = web.get("/api/v1/flows/search", params={"size": 1, "page": 2, "q": "limits"}).json()
     assert paged["total"] == 2 and [f["id"] for f in paged["results"]] == ["labelled"]
+
+
+def test_a_request_that_finds_no_free_database_connection_is_answered_503_and_changes_nothing(database_url,
+                                                                                              tmp_path):
+    config = config_for(database_url, DATABASE_POOL_SIZE="2", DATABASE_MAX_OVERFLOW="0", DATABASE_POOL_TIMEOUT="2s")
+    engine = prepare_database(config, may_migrate=True)
+    assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._timeout) == (2, 0, 2.0)  # the settings
+    source = "id: f\nnamespace: n\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+    try:
+        with Runtime(engine, executors=0, storage_path=tmp_path / "storage", web_port=0) as runtime, \
+                httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
+            with engine.connect(), engine.connect():  # every connection of the pool, held
+                busy = client.post("/api/v1/flows", content=source, headers={"Content-Type": "application/x-yaml"})
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+            assert "lanner.database.pool-timeout" in busy.json()["message"]
+            assert client.get("/api/v1/flows/n/f").status_code == 404  # nothing was written
+            assert client.post("/api/v1/flows", content=source,
+                               headers={"Content-Type": "application/x-yaml"}).status_code == 200
+    finally:
+        engine.dispose()

@@ -166,6 +166,16 @@ class Database(_Section):
         None,
         description="Take a backup before applying migrations; unset means on for SQLite, off for PostgreSQL.",
     )
+    pool_size: int = Field(
+        5, ge=1, le=1000,
+        description="Database connections each process keeps open (SQLAlchemy's pool_size).")
+    max_overflow: int = Field(
+        10, ge=0, le=1000,
+        description="Connections a process may open beyond pool-size under load, closed when returned.")
+    pool_timeout: Duration = Field(
+        timedelta(seconds=30),
+        description="How long a thread waits for a free connection when all are in use; a webserver request "
+                    "that waits longer is answered 503.")
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
         description="SQLite only: NORMAL syncs the disk at checkpoints (a power cut may undo the last "

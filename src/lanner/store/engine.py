@@ -91,7 +91,8 @@ def create_engine(config: Database, *, create: bool = True) -> Engine:
                     "Run 'lanner sys database migrate' to create it.",
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": config.busy_timeout.total_seconds()})
+        engine = sa.create_engine(url, connect_args={"timeout": config.busy_timeout.total_seconds()},
+                                  **_pool_options(url, config))
         _configure_sqlite(engine, busy_ms=int(config.busy_timeout.total_seconds() * 1000),
                           synchronous=config.sqlite_synchronous)
         return engine
@@ -102,7 +103,15 @@ def create_engine(config: Database, *, create: bool = True) -> Engine:
         from lanner.store.postgres_database import ensure_database
 
         ensure_database(url, connect_args)
-    return sa.create_engine(url, connect_args=connect_args)
+    return sa.create_engine(url, connect_args=connect_args, **_pool_options(url, config))
+
+
+def _pool_options(url: URL, config: Database) -> dict[str, Any]:
+    """The connection pool's size and wait (lanner.database.pool-size, max-overflow, pool-timeout)."""
+    if url.get_backend_name() == "sqlite" and sqlite_path(url) is None:
+        return {}  # an in-memory SQLite database lives in one connection: SQLAlchemy's own pool for it
+    return {"pool_size": config.pool_size, "max_overflow": config.max_overflow,
+            "pool_timeout": config.pool_timeout.total_seconds()}
 
 
 def _configure_sqlite(engine: Engine, busy_ms: int, synchronous: str) -> None:

@@ -76,6 +76,16 @@ def install(app: FastAPI) -> None:
             "the database is unavailable; nothing was changed, send the request again once it is back"
         return JSONResponse(body(message), status_code=503, headers={"Retry-After": "1"})
 
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def _pool_exhausted(_: Request, exc: sa.exc.TimeoutError) -> JSONResponse:
+        # Every connection of this process's pool stayed in use past lanner.database.pool-timeout:
+        # the request did nothing, and a moment later it will find one.
+        log.warning("answered 503: no free database connection within lanner.database.pool-timeout: %s", exc)
+        return JSONResponse(body(
+            "the server is busy: every database connection of this process stayed in use past "
+            "lanner.database.pool-timeout (pool-size + max-overflow connections); nothing was changed, "
+            "send the request again"), status_code=503, headers={"Retry-After": "1"})
+
     @app.exception_handler(RecursionError)
     async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
         return JSONResponse(body("the request nests too deeply (lists or objects inside each other) to be read"),
