@@ -26,6 +26,7 @@ from lanner.expr import render_value
 from lanner.model.execution import Execution, new_id
 from lanner.model.inputs import in_declared_order
 from lanner.model.state import State, StateHistory
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
@@ -110,7 +111,7 @@ class Executions:
 
     def create(self, namespace: str, flow_id: str, inputs: Mapping[str, Any] | None = None, *,
                labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
-               tenant_id: str = "main") -> Execution:
+               tenant_id: str = DEFAULT_TENANT) -> Execution:
         """A new execution of the flow's current revision, started: its first jobs are queued."""
         with write_connection(self.engine) as connection, connection.begin():
             return self.create_in(connection, namespace, flow_id, inputs, labels=labels, trigger=trigger,
@@ -118,7 +119,7 @@ class Executions:
 
     def create_in(self, connection: Connection, namespace: str, flow_id: str,
                   inputs: Mapping[str, Any] | None = None, *, labels: Mapping[str, str] | None = None,
-                  trigger: dict[str, Any] | None = None, tenant_id: str = "main") -> Execution:
+                  trigger: dict[str, Any] | None = None, tenant_id: str = DEFAULT_TENANT) -> Execution:
         """:meth:`create` in the caller's transaction (a trigger firing commits with what it records)."""
         now = datetime.now(UTC)
         flow, revision = self.flows.current(connection, namespace, flow_id, tenant_id)
@@ -137,10 +138,10 @@ class Executions:
         effects.apply(connection, self.queue, [(execution, decision)], now, self.flows)
         return decision.execution
 
-    def kill(self, execution_id: str, tenant_id: str = "main") -> None:
+    def kill(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
         self._signal(execution_id, Kill(), tenant_id)
 
-    def restart(self, execution_id: str, tenant_id: str = "main") -> None:
+    def restart(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
         execution = self.get(execution_id, tenant_id)
         if execution.current not in (State.FAILED, State.KILLED):
             raise UsageError(f"execution {execution_id} is {execution.current}; "
@@ -150,7 +151,7 @@ class Executions:
                              "restart it once they have ended")
         self._signal(execution_id, Restart(), tenant_id)
 
-    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = "main", *,
+    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = DEFAULT_TENANT, *,
                namespace: str | None = None, flow_id: str | None = None) -> None:
         """Resume a PAUSED execution, checking ``inputs`` against its Pause task's ``onResume`` first.
 
@@ -178,7 +179,7 @@ class Executions:
             self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution_id, event, tenant_id),
                             key=execution_id)
 
-    def get(self, execution_id: str, tenant_id: str = "main") -> Execution:
+    def get(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution:
         with self.engine.connect() as connection:
             execution = repo.get_execution(connection, execution_id, tenant_id)
             if execution is None:
@@ -217,7 +218,7 @@ class Executions:
         with self.engine.connect() as connection:
             return log_lines.list_logs(connection, execution_id, **filters)
 
-    def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = "main") -> Execution:
+    def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = DEFAULT_TENANT) -> Execution:
         """Block until the execution is over, woken by the executor's signal when executions end."""
         deadline = time.monotonic() + timeout
         self.queue.follow_signals(messages.ENDED)
@@ -232,7 +233,7 @@ class Executions:
             # Bounded: a signal may be lost (a listener reconnecting); the state check is the truth.
             self.queue.wait(messages.ENDED, min(remaining, 1.0))
 
-    def end_of(self, execution_id: str, tenant_id: str = "main") -> tuple[State, Execution | None]:
+    def end_of(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> tuple[State, Execution | None]:
         """One look: the execution's state, and the execution once it is over (else None)."""
         with self.engine.connect() as connection:
             state = repo.execution_state(connection, execution_id, tenant_id)

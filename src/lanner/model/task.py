@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
+from lanner.model.log_level import LogLevel
 from lanner.model.spec import Duration, Dynamic, Labels, PositiveCount, Spec, TaskId
 
 
@@ -24,14 +25,6 @@ class TaskKind(StrEnum):
     RUNNABLE = "runnable"
     FLOWABLE = "flowable"
     EXECUTABLE = "executable"
-
-
-class LogLevel(StrEnum):
-    TRACE = "TRACE"
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARN = "WARN"
-    ERROR = "ERROR"
 
 
 class RetryBase(Spec):

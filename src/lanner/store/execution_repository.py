@@ -43,11 +43,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import bulk
 
 # Log lines have a module of their own; these names stay importable from here.
-from lanner.store.log_lines import LEVELS, LogEntry, append_logs, list_logs  # noqa: F401
-from lanner.store.tables import DEFAULT_TENANT, executions, task_runs, worker_jobs_running
+from lanner.store.log_lines import LogEntry, append_logs, list_logs  # noqa: F401
+from lanner.store.tables import executions, task_runs, worker_jobs_running
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Row

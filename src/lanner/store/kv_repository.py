@@ -36,9 +36,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanner.durations import parse_duration
 from lanner.errors import LannerError
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store.engine import write_connection
 from lanner.store.storable import holds_nul
-from lanner.store.tables import DEFAULT_TENANT, Timestamp, kv_store
+from lanner.store.tables import Timestamp, kv_store
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import bulk
-from lanner.store.tables import DEFAULT_TENANT, triggers
+from lanner.store.tables import triggers
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from lanner.engine.flow_cache import FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
+from lanner.model.log_level import LEVEL_NAMES
 from lanner.model.state import TERMINAL, State
 from lanner.model.task import TaskKind, TaskSpec
 from lanner.store import execution_repository as repo
@@ -28,7 +29,6 @@ from lanner.web.ui_render import Srv, input_field, page
 
 router = APIRouter()
 LIST_SIZE = 50
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -71,7 +71,7 @@ def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
         for task in flow.all_tasks() if (on_resume := getattr(task, "on_resume", None))}
     # Subflow tasks: their task runs' executionId output is the execution they started.
     starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if t.KIND is TaskKind.EXECUTABLE})
-    return page(request, "execution.html", e=shapes.execution(found), levels=LEVELS,
+    return page(request, "execution.html", e=shapes.execution(found), levels=LEVEL_NAMES,
                 resume_fields=resume_fields, branches={} if flow is None else branches(flow), starters=starters,
                 terminal=sorted(TERMINAL))
 
