@@ -16,16 +16,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lanner.engine import after_execution, effects, messages
+from lanner.engine.creation import new_execution
 from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
 from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
-from lanner.engine.inputs import resolve_inputs, resolve_specs
-from lanner.engine.variables import flow_variables
+from lanner.engine.inputs import resolve_specs
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
-from lanner.expr import render_value
-from lanner.model.execution import Execution, new_id
+from lanner.model.execution import Execution
 from lanner.model.inputs import in_declared_order
-from lanner.model.state import State, StateHistory
+from lanner.model.state import State
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
@@ -48,25 +47,6 @@ def wait_timeout(execution_id: str, state: State, timeout: float) -> WaitTimeout
     """What a wait for an execution's end that ran out of time says."""
     how = f"ended {state} but its afterExecution tasks are still running" if state.terminal else f"still {state}"
     return WaitTimeoutError(f"execution {execution_id} {how} after {timeout:g} s")
-
-
-def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], labels: Mapping[str, str],
-                  trigger: dict[str, Any] | None, tenant_id: str, now: datetime) -> Execution:
-    """A CREATED execution of ``flow`` with its inputs resolved (raises InputsError listing every problem)."""
-    known: dict[str, Any] = {
-        "id": new_id(), "namespace": flow.namespace, "flow_id": flow.id, "flow_revision": revision,
-        "state": StateHistory.start(State.CREATED, now), "tenant_id": tenant_id,
-        "labels": {**flow.labels, **labels}, "trigger": trigger}
-    context: dict[str, Any] = {}
-    revealed: set[str] = set()  # secret() values a default or a condition used: masked but in SECRET inputs
-
-    def render(value: Any, inputs: Mapping[str, Any]) -> Any:
-        if not context:  # built only for an input with an expression (most have none)
-            context.update(flow_variables(flow, Execution(**known), {}))
-        return render_value(value, {**context, "inputs": dict(inputs)}, None, revealed)
-
-    # Built once, inputs included: schedulers create thousands at a time.
-    return Execution(**known, inputs=resolve_inputs(flow, inputs, render=render, secrets=revealed))
 
 
 def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:
