@@ -2,7 +2,8 @@
 
 Lanner's own loggers follow ``-l/--log-level`` (or ``-v``); libraries (SQLAlchemy,
 Alembic, psycopg...) stay at WARN unless ``--internal-log`` is given, so operators see
-Lanner's story rather than its dependencies' chatter.
+Lanner's story rather than its dependencies' chatter.  The levels and their Python
+``logging`` numbers are :mod:`lanner.model.log_level`'s.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import logging
 import sys
 
-TRACE = 5
-LEVELS = {"TRACE": TRACE, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
-_ORDER = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
+from lanner.model.log_level import LEVEL_NAMES, PYTHON_TRACE, LogLevel
+
+_ORDER = list(reversed(LEVEL_NAMES))  # -v steps from the most severe towards TRACE
 
 
 def effective_level(name: str, verbosity: int) -> str:
@@ -22,9 +23,9 @@ def effective_level(name: str, verbosity: int) -> str:
 
 
 def configure(level_name: str, *, internal: bool) -> None:
-    logging.addLevelName(TRACE, "TRACE")
+    logging.addLevelName(PYTHON_TRACE, "TRACE")
     logging.addLevelName(logging.WARNING, "WARN")
-    level = LEVELS[level_name]
+    level = LogLevel(level_name).python_level
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(name)s - %(message)s"))
     root = logging.getLogger()

@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from lanner.engine import messages
+from lanner.engine.creation import new_execution
 from lanner.engine.decide import Start
 from lanner.engine.executor import Executor
 from lanner.engine.flow_cache import FlowCache
-from lanner.engine.service import Executions, new_execution, start_many
+from lanner.engine.service import Executions, start_many
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.store import deliveries, flow_repository

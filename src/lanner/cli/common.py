@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from lanner.model.log_level import LEVEL_NAMES
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.config.loader import LoadedConfig
-
-LEVEL_NAMES = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
-
 
 @dataclass
 class App:

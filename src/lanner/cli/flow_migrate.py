@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+from lanner.model.tenant import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from lanner.flows.registry import Registry
@@ -120,7 +121,7 @@ def _stored(app: App, registry: Registry, namespace_id: str | None, dry_run: boo
                                                          or stored.namespace.startswith(namespace_id + ".")):
                         continue
                     name = f"{stored.namespace}.{stored.flow_id} (revision {stored.revision})"
-                    if stored.tenant_id != "main":
+                    if stored.tenant_id != DEFAULT_TENANT:
                         name = f"{stored.tenant_id}/{name}"
                     rewrite = rewrite_source(stored.source, registry)
                     outcome = _report(name, rewrite, dry_run)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lanner.cli.common import CONTEXT_SETTINGS, App, common_options
+from lanner.timestamps import instant
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,7 +65,7 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
     from lanner.cluster.versions import skew_warning
 
     return {
-        "database": masked_url(config.url), "schemaVersion": state.current, "now": _iso(now),
+        "database": masked_url(config.url), "schemaVersion": state.current, "now": instant(now),
         "hidden": len(found) - len(shown),
         "versionWarning": skew_warning(i.lanner_version for i in found if i.state.alive),
         "setAsideMessages": set_aside or 0,
@@ -151,15 +152,11 @@ def _instance(value: Instance, now: datetime) -> dict[str, Any]:
     return {
         "id": value.id, "type": value.service_type, "hostname": value.hostname, "pid": value.pid,
         "version": value.lanner_version, "schemaVersion": value.schema_version, "state": str(value.state),
-        "startedAt": _iso(value.started_at), "heartbeatAt": _iso(value.heartbeat_at),
+        "startedAt": instant(value.started_at), "heartbeatAt": instant(value.heartbeat_at),
         "heartbeatAgeSeconds": round(max(0.0, (now - value.heartbeat_at).total_seconds()), 3),
         "runningJobs": value.running_jobs, "settings": value.settings,
         "histories": [dict(h) for h in value.history],
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _print(info: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from lanner.background import run_every
 from lanner.config.settings import WorkerTaskRestartStrategy as Strategy
 from lanner.engine import messages
 from lanner.engine.events import Resubmit
@@ -76,17 +77,19 @@ class Coordinator:
 
     def run(self, stop: threading.Event) -> None:
         interval = self.liveness.interval.total_seconds()
-        # Jitter: coordinators started together do not all knock at once.
-        delay = interval * self._random.uniform(0.85, 1.15)
-        while not stop.wait(delay):
+        due_in: list[float | None] = [None]  # when the last check's next instance falls due; None after a failure
+
+        def check() -> None:
+            due_in[0] = None
+            due_in[0] = self.check().next_due_in
+
+        def next_wait() -> float:
+            # Jitter: coordinators started together do not all knock at once.
             delay = interval * self._random.uniform(0.85, 1.15)
-            try:
-                done = self.check()
-            except Exception:
-                log.exception("liveness check failed; trying again in %.1f s", interval)
-                continue
-            if done.next_due_in is not None:
-                delay = min(delay, done.next_due_in + DUE_MARGIN)
+            return delay if due_in[0] is None else min(delay, due_in[0] + DUE_MARGIN)
+
+        run_every(stop, next_wait, check, failure=f"liveness check failed; trying again in {interval:.1f} s",
+                  logger=log)
 
     def check(self) -> Round:
         done = Round()

@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from lanner import version
+from lanner.background import Periodic
 from lanner.model.execution import new_id
 from lanner.model.service_state import ServiceState, ServiceType
 from lanner.store import database_epoch
@@ -63,7 +64,8 @@ class Membership:
         self.epoch: str | None = None  # the database's epoch when this process started
         self.restored = False  # fenced because the database was restored under this process
         self._last_ok = time.monotonic()
-        self._threads: list[threading.Thread] = []
+        self._loops: list[Periodic] = []
+        self._failing_since: float | None = None  # when heartbeats began to fail, for the recovery's message
 
     @property
     def fenced(self) -> bool:
@@ -77,10 +79,13 @@ class Membership:
                            schema_version=self.schema_version, settings=liveness_settings(self.liveness, self.grace))
         instances.change_state(self.engine, self.instance_id, ServiceState.RUNNING, "started")
         self._last_ok = time.monotonic()
-        for name, target in (("heartbeat", self._beat), ("liveness-watchdog", self._watch)):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        # Both end when _stopped is set: by ended(), or by a fence (which sets it too).
+        every = self.liveness.heartbeat_interval.total_seconds()
+        self._loops = [
+            Periodic("heartbeat", every, self._beat, failure="heartbeat failed", logger=log,
+                     stop=self._stopped).start(),
+            Periodic("liveness-watchdog", min(every, 1.0), self._watch, failure="liveness watchdog failed",
+                     logger=log, stop=self._stopped).start()]
 
     def terminating(self, reason: str) -> None:
         self._change(ServiceState.TERMINATING, reason)
@@ -88,8 +93,8 @@ class Membership:
     def ended(self, state: ServiceState, reason: str) -> None:
         """Stop heartbeating and record how this instance ended."""
         self._stopped.set()
-        for thread in self._threads:
-            thread.join(5)
+        for loop in self._loops:
+            loop.stop(5)
         if not self.fenced:
             self._change(state, reason)
 
@@ -122,39 +127,34 @@ class Membership:
         except Exception as exc:  # stopping goes on without the database; liveness will notice
             log.warning("cannot record state %s of this instance: %s", state, exc)
 
-    # the two threads -----------------------------------------------------------------------------
+    # the two loops (a fence sets _stopped: the loop ends) -------------------------------------------
     def _beat(self) -> None:
-        every = self.liveness.heartbeat_interval.total_seconds()
-        failing_since: float | None = None
-        while not self._stopped.wait(every):
-            try:
-                state = instances.heartbeat(self.engine, self.instance_id, self._running_jobs(),
-                                            check_epoch=True, epoch=self.epoch)
-            except EpochChanged as exc:
-                self._fence(f"{exc}: its memory and work belong to content that is gone; "
-                            "exiting so that its supervisor starts it again on the restored database", restored=True)
-                return
-            except Exception as exc:
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.warning("heartbeat failed (%s); retrying every %.1f s", exc, every)
-                continue
-            if failing_since is not None:
-                log.info("heartbeat recorded again after %.1f s", time.monotonic() - failing_since)
-                failing_since = None
-            self._last_ok = time.monotonic()
-            if state is None or not state.alive:
-                self._fence(f"the cluster declared this instance {state or 'gone'}: its work was given to others")
-                return
+        try:
+            state = instances.heartbeat(self.engine, self.instance_id, self._running_jobs(),
+                                        check_epoch=True, epoch=self.epoch)
+        except EpochChanged as exc:
+            self._fence(f"{exc}: its memory and work belong to content that is gone; "
+                        "exiting so that its supervisor starts it again on the restored database", restored=True)
+            return
+        except Exception as exc:
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                log.warning("heartbeat failed (%s); retrying every %.1f s", exc,
+                            self.liveness.heartbeat_interval.total_seconds())
+            return
+        if self._failing_since is not None:
+            log.info("heartbeat recorded again after %.1f s", time.monotonic() - self._failing_since)
+            self._failing_since = None
+        self._last_ok = time.monotonic()
+        if state is None or not state.alive:
+            self._fence(f"the cluster declared this instance {state or 'gone'}: its work was given to others")
 
     def _watch(self) -> None:
         timeout = self.liveness.timeout.total_seconds()
-        while not self._stopped.wait(min(self.liveness.heartbeat_interval.total_seconds(), 1.0)):
-            silent = time.monotonic() - self._last_ok
-            if silent > timeout:
-                self._fence(f"no heartbeat recorded for {silent:.1f} s, more than the liveness timeout "
-                            f"({timeout:g} s): the cluster may have given this instance's work to others")
-                return
+        silent = time.monotonic() - self._last_ok
+        if silent > timeout:
+            self._fence(f"no heartbeat recorded for {silent:.1f} s, more than the liveness timeout "
+                        f"({timeout:g} s): the cluster may have given this instance's work to others")
 
     def _fence(self, reason: str, *, restored: bool = False) -> None:
         if self._stopped.is_set() or self._fenced.is_set():

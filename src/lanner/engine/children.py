@@ -16,18 +16,17 @@ input gets it masked (``******``), so no execution stores it in clear.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from lanner.engine import messages
+from lanner.engine.creation import new_execution
 from lanner.engine.decide import ChildEnded, Start
 from lanner.engine.flow_cache import FlowNotFound
-from lanner.engine.inputs import InputsError, resolve_inputs
-from lanner.engine.variables import flow_variables
-from lanner.expr import ExpressionError, render_value
+from lanner.engine.inputs import InputsError
+from lanner.expr import ExpressionError
 from lanner.model.execution import Execution
-from lanner.model.state import State, StateHistory
+from lanner.model.state import State
 from lanner.store import execution_repository as repo
 
 if TYPE_CHECKING:
@@ -50,18 +49,13 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
         trigger = {"type": child.started_by, "executionId": parent.id, "namespace": parent.namespace,
                    "flowId": parent.flow_id, "flowRevision": parent.flow_revision, "taskRunId": child.task_run_id,
                    "wait": child.wait}
-        draft = Execution(id=child.execution_id, namespace=child.namespace, flow_id=child.flow_id,
-                          flow_revision=revision, state=StateHistory.start(State.CREATED, now), tenant_id=tenant,
-                          labels={**flow.labels, **child.labels}, trigger=trigger, parent_id=parent.id)
-        context = flow_variables(flow, draft, {})
-        revealed = set(child.secrets)  # what the parent's renders revealed, and what the child's defaults do
-        inputs = resolve_inputs(flow, child.inputs, secrets=revealed, render=lambda value, known: render_value(
-            value, {**context, "inputs": dict(known)}, None, revealed))
+        execution = new_execution(flow, revision, inputs=child.inputs, labels=child.labels, trigger=trigger,
+                                  tenant_id=tenant, now=now, execution_id=child.execution_id, parent_id=parent.id,
+                                  secrets=child.secrets)
     except (FlowNotFound, InputsError, ExpressionError) as exc:
         why = f"cannot start flow {child.namespace}.{child.flow_id}: {exc}"
         _send(queue, connection, parent, ChildEnded(child.task_run_id, child.execution_id, State.FAILED, message=why))
         return
-    execution = replace(draft, inputs=inputs)
     repo.insert_execution(connection, execution)
     queue.send(connection, messages.EXECUTOR, messages.event_payload(execution.id, Start(), tenant),
                key=execution.id, delay=child.delay, tenant_id=tenant)

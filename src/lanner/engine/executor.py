@@ -36,6 +36,7 @@ from lanner.engine.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution, new_id
 from lanner.model.flow import Flow
 from lanner.model.state import State
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import deliveries, execution_batch, maintenance_flag
 from lanner.store.engine import then_commit, write_connection
 from lanner.store.queue import Message, Queue
@@ -133,7 +134,7 @@ class Executor:
                 return 0
             by_execution: dict[tuple[str, str], list[Message]] = {}
             for message in batch:
-                key = (message.payload.get("tenantId", "main"), message.payload["executionId"])
+                key = (message.payload.get("tenantId", DEFAULT_TENANT), message.payload["executionId"])
                 by_execution.setdefault(key, []).append(message)
             current = self.cache.lock_many(connection, by_execution)
             self._started: dict[tuple[str, str, str], int] = {}  # per flow, for concurrency limits

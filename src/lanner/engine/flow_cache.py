@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lanner.errors import LannerError
 from lanner.flows.validator import validate_source
 from lanner.model.flow import Flow
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import flow_repository
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class FlowCache:
         self._size = size
 
     def revision(self, connection: Connection, namespace: str, flow_id: str, revision: int,
-                 tenant_id: str = "main") -> Flow:
+                 tenant_id: str = DEFAULT_TENANT) -> Flow:
         key = (tenant_id, namespace, flow_id, revision)
         cached = self._revisions.get(key)
         if cached is not None:  # a revision never changes: no need to read it again
@@ -58,7 +59,7 @@ class FlowCache:
             self._revisions[key] = flow
 
     def current(self, connection: Connection, namespace: str, flow_id: str,
-                tenant_id: str = "main") -> tuple[Flow, int]:
+                tenant_id: str = DEFAULT_TENANT) -> tuple[Flow, int]:
         found = flow_repository.get_flow(connection, namespace, flow_id, None, tenant_id)
         if found is None:
             raise FlowNotFound(f"flow {namespace}.{flow_id} not found",

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lanner.background import run_every
 from lanner.flows.files import SUFFIXES
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
@@ -69,8 +70,5 @@ class FlowFolder:
         return len(changed) + len(removed)
 
     def watch(self, stop: threading.Event, interval: float = 1.0) -> None:
-        while not stop.wait(interval):
-            try:
-                self.sync()
-            except Exception:
-                log.exception("cannot deploy the flow folder %s; retrying", self.folder)
+        run_every(stop, interval, self.sync, failure=f"cannot deploy the flow folder {self.folder}; retrying",
+                  logger=log)

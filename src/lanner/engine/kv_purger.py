@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from lanner.background import run_every
 from lanner.store import kv_repository
 
 if TYPE_CHECKING:
@@ -28,10 +29,9 @@ PURGE_INTERVAL = 60.0  # seconds between passes
 def run_purger(engine: Engine, stop: threading.Event, interval: float = PURGE_INTERVAL, *,
                purge: Callable[[Engine], int] = kv_repository.purge_expired) -> None:
     """Purge expired entries now and then every ``interval`` seconds, until ``stop`` is set."""
-    while not stop.is_set():
-        purge_once(engine, purge)
-        if stop.wait(interval):
-            return
+    # purge_once logs its own failures (a warning: housekeeping), so run_every never sees one.
+    run_every(stop, interval, lambda: purge_once(engine, purge), failure="purging expired KV entries failed",
+              logger=log, at_once=True)
 
 
 def purge_once(engine: Engine, purge: Callable[[Engine], int] = kv_repository.purge_expired) -> int:

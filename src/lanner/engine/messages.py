@@ -11,6 +11,7 @@ from typing import Any
 
 from lanner.engine.decide import ChildEnded, Event, Job, Kill, Restart, Resubmit, Resume, Start, TaskResult, Tick
 from lanner.model.state import State
+from lanner.model.tenant import DEFAULT_TENANT
 
 FORMAT = 1
 EXECUTOR = "executor"
@@ -23,7 +24,7 @@ def kill_topic(worker_id: str) -> str:
     return f"kill.{worker_id}"
 
 
-def event_payload(execution_id: str, event: Event, tenant_id: str = "main") -> dict[str, Any]:
+def event_payload(execution_id: str, event: Event, tenant_id: str = DEFAULT_TENANT) -> dict[str, Any]:
     payload: dict[str, Any] = {"v": FORMAT, "executionId": execution_id, "tenantId": tenant_id}
     if isinstance(event, TaskResult):
         payload.update(type="result", taskRunId=event.task_run_id, attempt=event.attempt, state=str(event.state),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.errors import DatabaseUnavailableError
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import deliveries
 from lanner.store.engine import write_connection
 
@@ -66,7 +67,7 @@ def execution_of(payload: Any) -> tuple[str, str] | None:
     """(tenant, execution id) named by an executor message, if it names one readably."""
     if not isinstance(payload, dict):
         return None
-    execution_id, tenant_id = payload.get("executionId"), payload.get("tenantId", "main")
+    execution_id, tenant_id = payload.get("executionId"), payload.get("tenantId", DEFAULT_TENANT)
     if isinstance(execution_id, str) and isinstance(tenant_id, str) and execution_id:
         return tenant_id, execution_id
     return None

@@ -16,16 +16,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lanner.engine import after_execution, effects, messages
+from lanner.engine.creation import new_execution
 from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
 from lanner.engine.expression_services import ExecutorServices
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
-from lanner.engine.inputs import resolve_inputs, resolve_specs
-from lanner.engine.variables import flow_variables
+from lanner.engine.inputs import resolve_specs
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
-from lanner.expr import render_value
-from lanner.model.execution import Execution, new_id
+from lanner.model.execution import Execution
 from lanner.model.inputs import in_declared_order
-from lanner.model.state import State, StateHistory
+from lanner.model.state import State
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
@@ -48,25 +48,6 @@ def wait_timeout(execution_id: str, state: State, timeout: float) -> WaitTimeout
     """What a wait for an execution's end that ran out of time says."""
     how = f"ended {state} but its afterExecution tasks are still running" if state.terminal else f"still {state}"
     return WaitTimeoutError(f"execution {execution_id} {how} after {timeout:g} s")
-
-
-def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], labels: Mapping[str, str],
-                  trigger: dict[str, Any] | None, tenant_id: str, now: datetime) -> Execution:
-    """A CREATED execution of ``flow`` with its inputs resolved (raises InputsError listing every problem)."""
-    known: dict[str, Any] = {
-        "id": new_id(), "namespace": flow.namespace, "flow_id": flow.id, "flow_revision": revision,
-        "state": StateHistory.start(State.CREATED, now), "tenant_id": tenant_id,
-        "labels": {**flow.labels, **labels}, "trigger": trigger}
-    context: dict[str, Any] = {}
-    revealed: set[str] = set()  # secret() values a default or a condition used: masked but in SECRET inputs
-
-    def render(value: Any, inputs: Mapping[str, Any]) -> Any:
-        if not context:  # built only for an input with an expression (most have none)
-            context.update(flow_variables(flow, Execution(**known), {}))
-        return render_value(value, {**context, "inputs": dict(inputs)}, None, revealed)
-
-    # Built once, inputs included: schedulers create thousands at a time.
-    return Execution(**known, inputs=resolve_inputs(flow, inputs, render=render, secrets=revealed))
 
 
 def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:
@@ -111,7 +92,7 @@ class Executions:
 
     def create(self, namespace: str, flow_id: str, inputs: Mapping[str, Any] | None = None, *,
                labels: Mapping[str, str] | None = None, trigger: dict[str, Any] | None = None,
-               tenant_id: str = "main") -> Execution:
+               tenant_id: str = DEFAULT_TENANT) -> Execution:
         """A new execution of the flow's current revision, started: its first jobs are queued."""
         with write_connection(self.engine) as connection, connection.begin():
             return self.create_in(connection, namespace, flow_id, inputs, labels=labels, trigger=trigger,
@@ -119,7 +100,7 @@ class Executions:
 
     def create_in(self, connection: Connection, namespace: str, flow_id: str,
                   inputs: Mapping[str, Any] | None = None, *, labels: Mapping[str, str] | None = None,
-                  trigger: dict[str, Any] | None = None, tenant_id: str = "main") -> Execution:
+                  trigger: dict[str, Any] | None = None, tenant_id: str = DEFAULT_TENANT) -> Execution:
         """:meth:`create` in the caller's transaction (a trigger firing commits with what it records)."""
         now = datetime.now(UTC)
         flow, revision = self.flows.current(connection, namespace, flow_id, tenant_id)
@@ -138,10 +119,10 @@ class Executions:
         effects.apply(connection, self.queue, [(execution, decision)], now, self.flows)
         return decision.execution
 
-    def kill(self, execution_id: str, tenant_id: str = "main") -> None:
+    def kill(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
         self._signal(execution_id, Kill(), tenant_id)
 
-    def restart(self, execution_id: str, tenant_id: str = "main") -> None:
+    def restart(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
         execution = self.get(execution_id, tenant_id)
         if execution.current not in (State.FAILED, State.KILLED):
             raise UsageError(f"execution {execution_id} is {execution.current}; "
@@ -151,7 +132,7 @@ class Executions:
                              "restart it once they have ended")
         self._signal(execution_id, Restart(), tenant_id)
 
-    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = "main", *,
+    def resume(self, execution_id: str, inputs: Mapping[str, Any] | None = None, tenant_id: str = DEFAULT_TENANT, *,
                namespace: str | None = None, flow_id: str | None = None) -> None:
         """Resume a PAUSED execution, checking ``inputs`` against its Pause task's ``onResume`` first.
 
@@ -180,7 +161,7 @@ class Executions:
             self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution_id, event, tenant_id),
                             key=execution_id)
 
-    def get(self, execution_id: str, tenant_id: str = "main") -> Execution:
+    def get(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution:
         with self.engine.connect() as connection:
             execution = repo.get_execution(connection, execution_id, tenant_id)
             if execution is None:
@@ -219,7 +200,7 @@ class Executions:
         with self.engine.connect() as connection:
             return log_lines.list_logs(connection, execution_id, **filters)
 
-    def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = "main") -> Execution:
+    def wait(self, execution_id: str, timeout: float = 60.0, tenant_id: str = DEFAULT_TENANT) -> Execution:
         """Block until the execution is over, woken by the executor's signal when executions end."""
         deadline = time.monotonic() + timeout
         self.queue.follow_signals(messages.ENDED)
@@ -234,7 +215,7 @@ class Executions:
             # Bounded: a signal may be lost (a listener reconnecting); the state check is the truth.
             self.queue.wait(messages.ENDED, min(remaining, 1.0))
 
-    def end_of(self, execution_id: str, tenant_id: str = "main") -> tuple[State, Execution | None]:
+    def end_of(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> tuple[State, Execution | None]:
         """One look: the execution's state, and the execution once it is over (else None)."""
         with self.engine.connect() as connection:
             state = repo.execution_state(connection, execution_id, tenant_id)

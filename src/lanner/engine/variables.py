@@ -27,15 +27,9 @@ from lanner.model.flow import Flow
 from lanner.model.inputs import in_declared_order
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
+from lanner.timestamps import instant
 
 _ENDED_WELL = (State.SUCCESS, State.WARNING)
-
-
-def iso(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    text: str = moment.isoformat()
-    return text.replace("+00:00", "Z")
 
 
 def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None, *,
@@ -44,7 +38,7 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
     return {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": execution.flow_revision,
                  "tenantId": execution.tenant_id},
-        "execution": {"id": execution.id, "startDate": iso(execution.state.start_date),
+        "execution": {"id": execution.id, "startDate": instant(execution.state.start_date),
                       "originalId": execution.original_id or execution.id, "state": str(execution.current)},
         "inputs": in_declared_order(execution.inputs, flow.inputs),
         "vars": flow.variables,
@@ -152,5 +146,5 @@ def task_variables(base: Mapping[str, Any], execution: Execution, task: TaskSpec
 
 
 def _taskrun(run: TaskRun) -> dict[str, Any]:
-    return {"id": run.id, "startDate": iso(run.state.start_date), "attemptsCount": run.attempt_number,
+    return {"id": run.id, "startDate": instant(run.state.start_date), "attemptsCount": run.attempt_number,
             "value": run.value, "parentId": run.parent_task_run_id, "iteration": run.iteration}

@@ -35,8 +35,10 @@ from lanner.expr.errors import mask, mask_value
 from lanner.expr.services import not_available
 from lanner.flows.registry import Registry, default_registry
 from lanner.model.execution import new_id
+from lanner.model.log_level import LEVEL_NAMES
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
 from lanner.storage.access import ExecutionFiles, Reader
 from lanner.storage.local import LocalStorage
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
     from lanner.tasks.core.run_as import RunAs
 
 log = logging.getLogger(__name__)
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 KILL_CHECK_EVERY = 0.1  # seconds between looks for kill orders while tasks run
 RETRY_DELAYS = (0.1, 0.5, 1, 2, 5, 10, 30)  # seconds between attempts to record results
 ABANDON_WAIT = 5.0  # seconds stopped attempts get to end (a subprocess: SIGTERM, then SIGKILL) before we go on
@@ -95,7 +96,7 @@ class _Context:
         self._attempt, self._worker = attempt, worker
         job, payload = attempt.job, attempt.payload
         self.execution_id, self.task_run_id, self.attempt = job.execution_id, job.task_run_id, job.attempt
-        self.tenant_id = payload.get("tenantId", "main")
+        self.tenant_id = payload.get("tenantId", DEFAULT_TENANT)
         self.namespace, self.flow_id = payload.get("namespace", ""), payload.get("flowId", "")
         self.task_id = str(job.task.get("id", ""))
         trigger = job.variables.get("trigger") if isinstance(job.variables, dict) else None
@@ -105,7 +106,7 @@ class _Context:
         self.storage: Storage = ExecutionFiles(worker.storage, reader)
         self.run_as = worker.run_as  # the user scripts run as (lanner.worker.run-as), or None
         level = str(job.task.get("logLevel") or "TRACE").upper()
-        self._minimum = LEVELS.index(level) if level in LEVELS else 0
+        self._minimum = LEVEL_NAMES.index(level) if level in LEVEL_NAMES else 0
         self._kv: Any = None
         # Every value secret(), decrypt() or a SECRET input revealed to this attempt: masked wherever it goes.
         self.secrets: set[str] = set()
@@ -114,9 +115,9 @@ class _Context:
         return render_value(value, self._attempt.job.variables, _Services(self), self.secrets)
 
     def log(self, level: str, message: str) -> None:
-        level = level.upper() if level.upper() in LEVELS else "INFO"
+        level = level.upper() if level.upper() in LEVEL_NAMES else "INFO"
         # The task's logLevel drops what is less severe than it.
-        if LEVELS.index(level) >= self._minimum and self._attempt.log is not None:
+        if LEVEL_NAMES.index(level) >= self._minimum and self._attempt.log is not None:
             self._attempt.log.add(level, mask(str(message), self.secrets) if self.secrets else str(message))
 
     def wait(self, seconds: float) -> bool:
@@ -460,7 +461,7 @@ class Worker:
 
 
 def _tenant(attempt: _Attempt) -> str:
-    tenant: str = attempt.payload.get("tenantId", "main")
+    tenant: str = attempt.payload.get("tenantId", DEFAULT_TENANT)
     return tenant
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from lanner.model.state import State, StateHistory
+from lanner.model.tenant import DEFAULT_TENANT
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -68,7 +69,7 @@ class Execution:
     flow_id: str
     flow_revision: int
     state: StateHistory
-    tenant_id: str = "main"
+    tenant_id: str = DEFAULT_TENANT
     inputs: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     trigger: dict[str, Any] | None = None

@@ -12,20 +12,12 @@ those bases and never names a concrete type.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
+from lanner.model.log_level import LogLevel
 from lanner.model.spec import Duration, Dynamic, Labels, PositiveCount, Spec, TaskId
-
-
-class LogLevel(StrEnum):
-    TRACE = "TRACE"
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARN = "WARN"
-    ERROR = "ERROR"
 
 
 class RetryBase(Spec):

@@ -23,6 +23,7 @@ from lanner.scheduler.planning import parse_moment
 from lanner.store import trigger_repository as repo
 from lanner.store.engine import write_connection
 from lanner.store.trigger_repository import PLAN_NOW, TriggerRow
+from lanner.timestamps import instant
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -48,10 +49,10 @@ def describe(row: TriggerRow) -> dict[str, Any]:
         backfill = {**row.backfill, "currentDate": row.backfill.get("current")}
     return {
         "tenantId": row.tenant_id, "namespace": row.namespace, "flowId": row.flow_id, "triggerId": row.trigger_id,
-        "type": row.type, "flowRevision": row.flow_revision, "nextExecutionDate": _iso(planned),
-        "date": _iso(row.last_fire_date), "lastExecutionDate": _iso(row.last_fire_date),
+        "type": row.type, "flowRevision": row.flow_revision, "nextExecutionDate": instant(planned),
+        "date": instant(row.last_fire_date), "lastExecutionDate": instant(row.last_fire_date),
         "disabled": row.disabled, "backfill": backfill, "schedulerId": row.scheduler_id,
-        "executionId": row.execution_id, "updatedDate": _iso(row.updated_at),
+        "executionId": row.execution_id, "updatedDate": instant(row.updated_at),
         "timezone": row.definition.get("timezone") if row.scheduled else None,
     }
 
@@ -186,5 +187,3 @@ def short_type(type_name: str) -> str:
     return type_name.rsplit(".", 1)[-1]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

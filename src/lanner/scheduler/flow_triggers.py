@@ -26,6 +26,7 @@ from lanner.engine.variables import rendered_labels
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.model.state import TERMINAL
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.scheduler import preconditions
 from lanner.scheduler.conditions import applicable, unmet
 from lanner.store import trigger_repository as triggers
@@ -77,7 +78,7 @@ class FlowTriggers:
             by_tenant: dict[str, list[TriggerRow]] = {}
             for message in batch:
                 ended = message.payload
-                tenant = ended.get("tenantId", "main")
+                tenant = ended.get("tenantId", DEFAULT_TENANT)
                 if tenant not in by_tenant:
                     by_tenant[tenant] = [row for row in triggers.list_triggers(connection, tenant_id=tenant,
                                                                                trigger_type=FLOW_TYPE)
@@ -91,7 +92,7 @@ class FlowTriggers:
         return len(batch)
 
     def _fire(self, connection: Connection, row: TriggerRow, ended: dict[str, Any], fired: Fired) -> None:
-        if (row.tenant_id, row.namespace, row.flow_id) == (ended.get("tenantId", "main"), ended["namespace"],
+        if (row.tenant_id, row.namespace, row.flow_id) == (ended.get("tenantId", DEFAULT_TENANT), ended["namespace"],
                                                             ended["flowId"]):
             return  # a flow's own executions never trigger it: that would loop forever
         try:
@@ -149,7 +150,7 @@ class FlowTriggers:
         trigger_id = ended.get("triggerId")
         if not trigger_id:
             return
-        key = (ended["namespace"], ended["flowId"], trigger_id, ended.get("tenantId", "main"))
+        key = (ended["namespace"], ended["flowId"], trigger_id, ended.get("tenantId", DEFAULT_TENANT))
         row = triggers.get_trigger(connection, *key)  # no lock: most triggers have no stopAfter
         stop_after = (row.definition.get("stopAfter") or []) if row is not None else []
         if row is None or row.disabled or ended["state"] not in stop_after:

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.engine.creation import new_execution
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.inputs import InputsError
-from lanner.engine.service import new_execution, start_many
+from lanner.engine.service import start_many
 from lanner.engine.variables import rendered_labels
 from lanner.expr import ExpressionError, render_value
 from lanner.model.execution import Execution

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from lanner.timestamps import offset_iso
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -103,10 +105,8 @@ def _document(rows: Sequence[Mapping[str, Any]]) -> str:
                       separators=(",", ":"), default=_json_default)
 
 
-@lru_cache(maxsize=1024)
-def _iso(moment: datetime) -> str:
-    # Batches repeat the same instants (a pass's "now", a schedule's tick) thousands of times.
-    return moment.isoformat()
+# Batches repeat the same instants (a pass's "now", a schedule's tick) thousands of times.
+_iso = lru_cache(maxsize=1024)(offset_iso)
 
 
 def _plain(value: Any) -> Any:

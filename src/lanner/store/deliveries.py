@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from lanner.store.engine import write_connection
 from lanner.store.queue import Message
 from lanner.store.tables import queue_messages, queue_set_aside
+from lanner.timestamps import as_utc, instant
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -159,18 +160,17 @@ class SetAside:
         payload = self.payload if isinstance(self.payload, dict) else {}
         return {"id": self.id, "tenantId": self.tenant_id, "topic": self.topic, "key": self.key,
                 "executionId": _text(payload.get("executionId")), "type": _text(payload.get("type")),
-                "deliveries": self.deliveries, "reason": self.reason, "createdAt": _iso(self.created_at),
-                "setAsideAt": _iso(self.set_aside_at)}
+                "deliveries": self.deliveries, "reason": self.reason, "createdAt": _shown(self.created_at),
+                "setAsideAt": _shown(self.set_aside_at)}
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:  # SQLite gives back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat().replace("+00:00", "Z")
+def _shown(moment: datetime) -> str:
+    # SQLite gives back naive UTC; PostgreSQL's session zone is shown as it comes.
+    return instant(moment if moment.tzinfo is not None else as_utc(moment))
 
 
 def count(connection: Connection) -> int | None:

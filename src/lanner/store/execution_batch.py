@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import bulk
 from lanner.store import execution_repository as repo
 from lanner.store.tables import executions, task_runs
@@ -134,7 +135,7 @@ class ExecutionCache:
             found[key] = execution
         return found
 
-    def lock(self, connection: Connection, execution_id: str, tenant_id: str = "main") -> Execution | None:
+    def lock(self, connection: Connection, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution | None:
         return self.lock_many(connection, [(tenant_id, execution_id)]).get((tenant_id, execution_id))
 
     def saved(self, before: Execution, after: Execution) -> None:
@@ -146,7 +147,7 @@ class ExecutionCache:
         else:
             self._entries.pop(key, None)
 
-    def forget(self, execution_id: str, tenant_id: str = "main") -> None:
+    def forget(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
         self._entries.pop((tenant_id, execution_id), None)
 
     def _remember(self, key: Key, version: int, execution: Execution) -> None:

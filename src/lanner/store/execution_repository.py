@@ -43,11 +43,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory, Transition
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import bulk
 
 # Log lines have a module of their own; these names stay importable from here.
-from lanner.store.log_lines import LEVELS, LogEntry, append_logs, list_logs  # noqa: F401
-from lanner.store.tables import DEFAULT_TENANT, executions, task_runs, worker_jobs_running
+from lanner.store.log_lines import LogEntry, append_logs, list_logs  # noqa: F401
+from lanner.store.tables import executions, task_runs, worker_jobs_running
+from lanner.timestamps import as_utc, sortable_instant
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Row
@@ -329,7 +331,7 @@ def _task_run(row: Row[*tuple[Any, ...]]) -> TaskRun:
 def _history_json(history: StateHistory) -> list[dict[str, str]]:
     # _value_ (the member's plain attribute) rather than .value, whose descriptor costs a
     # Python call: this runs for every execution and task run written.
-    return [{"state": t.state._value_, "date": _iso(t.date)} for t in history.histories]
+    return [{"state": t.state._value_, "date": sortable_instant(_utc(t.date))} for t in history.histories]
 
 
 def _history(items: list[dict[str, str]]) -> StateHistory:
@@ -354,11 +356,6 @@ def _json_or_null(value: Any) -> Any:
     return value if value else _NULL
 
 
-def _iso(moment: datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``, always with microseconds (so strings sort as times)."""
-    return _utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
 @overload
 def _utc(moment: datetime) -> datetime: ...
 @overload
@@ -369,11 +366,6 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment}: the model's dates are timezone-aware")
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-
-
-def _from_database(moment: datetime) -> datetime:
-    # SQLite returns the stored UTC wall time without an offset; PostgreSQL, the session's zone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _utcnow() -> datetime:
@@ -424,4 +416,4 @@ def running_jobs(connection: Connection, *, worker_id: str | None = None, execut
     if execution_id is not None:
         query = query.where(_j.c.tenant_id == tenant_id, _j.c.execution_id == execution_id)
     rows = connection.execute(query.order_by(_j.c.taken_at, _j.c.tenant_id, _j.c.task_run_id, _j.c.attempt))
-    return [{**row._asdict(), "taken_at": _from_database(row.taken_at)} for row in rows]
+    return [{**row._asdict(), "taken_at": as_utc(row.taken_at)} for row in rows]

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.plain_yaml import YamlError, parse
 from lanner.store import trigger_repository
-from lanner.store.tables import DEFAULT_TENANT, flow_revisions, flows
+from lanner.store.tables import flow_revisions, flows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

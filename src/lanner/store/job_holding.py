@@ -34,6 +34,7 @@ from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
 from lanner.store.queue import CHANNEL, FAIR_WINDOW, Message
 from lanner.store.tables import queue_messages, queue_set_aside, worker_jobs_running
+from lanner.timestamps import offset_iso
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -188,5 +189,5 @@ def _json(rows: list[dict[str, Any]]) -> str:
 
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return offset_iso(value)
     raise TypeError(f"cannot store {type(value).__name__}")

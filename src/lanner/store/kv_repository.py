@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, overload
 
@@ -36,9 +36,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanner.durations import parse_duration
 from lanner.errors import LannerError
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store.engine import write_connection
 from lanner.store.storable import holds_nul
-from lanner.store.tables import DEFAULT_TENANT, Timestamp, kv_store
+from lanner.store.tables import Timestamp, kv_store
+from lanner.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -417,7 +419,7 @@ def _alive(connection: Connection) -> Any:
 
 
 def _expired(connection: Connection, now: datetime | None) -> Any:
-    cutoff = _clock(connection) if now is None else sa.literal(_utc(now), Timestamp)
+    cutoff = _clock(connection) if now is None else sa.literal(as_utc(now), Timestamp)
     return sa.and_(kv_store.c.expires_at.is_not(None), kv_store.c.expires_at <= cutoff)
 
 
@@ -439,11 +441,6 @@ def _upsert(connection: Connection, row: dict[str, Any], ttl: timedelta | None, 
     ).returning(kv_store.c.version)
 
 
-def _utc(moment: datetime) -> datetime:
-    # A naive time is taken as UTC; SQLite stores the UTC wall time without an offset.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 @overload
 def _from_database(moment: datetime | str) -> datetime: ...
 @overload
@@ -453,4 +450,4 @@ def _from_database(moment: datetime | str | None) -> datetime | None:
         return None
     if isinstance(moment, str):  # defensive: SQLite text that SQLAlchemy did not parse
         moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)

@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.model.log_level import LEVEL_NAMES
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store.engine import write_connection
-from lanner.store.tables import DEFAULT_TENANT, logs
+from lanner.store.tables import logs
+from lanner.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")  # from least to most severe
 
 
 @dataclass(frozen=True)
@@ -107,12 +109,12 @@ def list_logs(connection: Connection, execution_id: str, *, task_run_id: str | N
         query = query.where(logs.c.attempt == attempt)
     if min_level is not None:
         level = min_level.upper()
-        if level not in LEVELS:
-            raise ValueError(f"unknown log level {min_level!r}: expected one of {', '.join(LEVELS)}")
-        query = query.where(logs.c.level.in_(LEVELS[LEVELS.index(level):]))
+        if level not in LEVEL_NAMES:
+            raise ValueError(f"unknown log level {min_level!r}: expected one of {', '.join(LEVEL_NAMES)}")
+        query = query.where(logs.c.level.in_(LEVEL_NAMES[LEVEL_NAMES.index(level):]))
     return [
         LogEntry(row.tenant_id, row.namespace, row.flow_id, row.execution_id, row.task_run_id, row.task_id,
-                 row.attempt, row.level, row.message, _from_database(row.timestamp), row.trigger_id, row.id)
+                 row.attempt, row.level, row.message, as_utc(row.timestamp), row.trigger_id, row.id)
         for row in connection.execute(query.order_by(logs.c.id).limit(limit).offset(offset or None))
     ]
 
@@ -130,6 +132,3 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
-def _from_database(moment: datetime) -> datetime:
-    # SQLite returns the stored UTC wall time without an offset; PostgreSQL, the session's zone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

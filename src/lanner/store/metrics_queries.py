@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.store import settings_repository
-from lanner.store.service_instances import aware, database_now
+from lanner.store.service_instances import database_now
 from lanner.store.tables import executions, queue_messages, queue_set_aside, service_instances, task_runs
+from lanner.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -74,7 +75,7 @@ def read(connection: Connection, *, resubmissions_key: str, buckets: Sequence[fl
 def instance_rows(connection: Connection, now: datetime) -> list[InstanceRow]:
     _s = service_instances
     rows = connection.execute(sa.select(_s.c.id, _s.c.service_type, _s.c.state, _s.c.heartbeat_at))
-    return [InstanceRow(row.id, row.service_type, row.state, max(0.0, (now - aware(row.heartbeat_at)).total_seconds()))
+    return [InstanceRow(row.id, row.service_type, row.state, max(0.0, (now - as_utc(row.heartbeat_at)).total_seconds()))
             for row in rows]
 
 
@@ -109,4 +110,4 @@ def _seconds_between(connection: Connection, start: sa.Column[Any], end: sa.Colu
 
 def _bind_time(connection: Connection, moment: datetime) -> datetime:
     # SQLite compares the stored UTC text: bind a naive UTC time in the same format.
-    return moment if connection.dialect.name == "postgresql" else aware(moment).replace(tzinfo=None)
+    return moment if connection.dialect.name == "postgresql" else as_utc(moment).replace(tzinfo=None)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from lanner import version as lanner_version
+from lanner.background import Periodic
 from lanner.errors import MigrationFailedError
 from lanner.store.engine import check_connection, create_engine, database_exists, parse_url, process_label
 from lanner.store.migration_lock import migration_lock
@@ -271,16 +271,9 @@ def repair(engine: Engine, confirm: Callable[[list[tuple[Migration, str]]], bool
 @contextmanager
 def _every(period: float, action: Callable[[], None]) -> Iterator[None]:
     """Call ``action`` every ``period`` seconds while the block runs (a liveness ticker)."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(period):
-            action()
-
-    thread = threading.Thread(target=loop, name="migration-alive", daemon=True)
-    thread.start()
+    ticker = Periodic("migration-alive", period, action, failure="cannot report the migration still running",
+                      logger=log).start()
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
+        ticker.stop()

@@ -58,9 +58,10 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.dml import ReturningDelete
 
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store.engine import process_label, sqlite_path
 from lanner.store.sqlite_watch import CommitWatcher
-from lanner.store.tables import DEFAULT_TENANT, queue_messages
+from lanner.store.tables import queue_messages
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine

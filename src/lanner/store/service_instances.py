@@ -19,6 +19,7 @@ from lanner.model.service_state import ALIVE, ServiceState, allowed
 from lanner.store import database_epoch
 from lanner.store.engine import write_connection
 from lanner.store.tables import service_instances, worker_jobs_running
+from lanner.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -55,7 +56,7 @@ class Instance:
 def database_now(connection: Connection) -> datetime:
     """The time by the database's clock (PostgreSQL), or this machine's (SQLite)."""
     if connection.dialect.name == "postgresql":
-        return aware(connection.execute(sa.select(sa.func.clock_timestamp())).scalar_one())
+        return as_utc(connection.execute(sa.select(sa.func.clock_timestamp())).scalar_one())
     return datetime.now(UTC)
 
 
@@ -176,19 +177,14 @@ def forget_ended(connection: Connection, before: datetime) -> int:
                                                   _s.c.updated_at < before)).rowcount
 
 
-def aware(moment: datetime) -> datetime:
-    # SQLite returns the stored UTC wall time without an offset; PostgreSQL, the session's zone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _entry(state: ServiceState, when: datetime, reason: str) -> dict[str, str]:
-    return {"state": str(state), "date": aware(when).isoformat(), "reason": reason}
+    return {"state": str(state), "date": as_utc(when).isoformat(), "reason": reason}
 
 
 def _instance(row: Any) -> Instance:
     return Instance(id=row.id, service_type=row.service_type, hostname=row.hostname, pid=row.pid,
                     lanner_version=row.lanner_version, schema_version=row.schema_version,
-                    state=ServiceState(row.state), started_at=aware(row.started_at),
-                    heartbeat_at=aware(row.heartbeat_at), settings=dict(row.settings or {}),
+                    state=ServiceState(row.state), started_at=as_utc(row.started_at),
+                    heartbeat_at=as_utc(row.heartbeat_at), settings=dict(row.settings or {}),
                     history=tuple(row.state_history or ()), running_jobs=row.running_jobs,
-                    updated_at=aware(row.updated_at) if row.updated_at else None)
+                    updated_at=as_utc(row.updated_at) if row.updated_at else None)

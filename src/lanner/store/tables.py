@@ -21,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from lanner.model.tenant import DEFAULT_TENANT
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -35,7 +37,6 @@ Json = sa.JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Timestamp = sa.DateTime(timezone=True)
-DEFAULT_TENANT = "main"
 
 
 def _tenant() -> sa.Column[Any]:

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import bulk
-from lanner.store.tables import DEFAULT_TENANT, triggers
+from lanner.store.tables import triggers
+from lanner.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -253,7 +255,7 @@ def _row_key(key: tuple[str, str, str, str]) -> tuple[sa.ColumnElement[bool], ..
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 def _row(row: Any) -> TriggerRow:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from lanner import version as lanner_version
 from lanner import versions
+from lanner.timestamps import utc_instant
 from lanner.upgrade import backup_age, costs, scan_config, scan_flows
 from lanner.upgrade.changes import ChangesFile, Kind, load
 
@@ -117,7 +118,7 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     migrated_by = state.applied_by(state.current) or (last.lanner_version if last else None)
     database = {"url": masked_url(loaded.settings.database.url), "backend": backend,
                 "schemaVersion": state.current, "migratedBy": migrated_by,
-                "lastMigratedAt": _iso(last.installed_on) if last else None, "schemaKnown": state.known}
+                "lastMigratedAt": utc_instant(last.installed_on) if last else None, "schemaKnown": state.known}
     binary = {"version": this, "schemaHead": head()}
 
     if not state.known:
@@ -231,7 +232,7 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
     age = (now - _aware(latest.created_at)).total_seconds() if latest.created_at else None
     since = (None if latest.created_at is None or last_migration is None
              else _aware(latest.created_at) >= _aware(last_migration))
-    backup = {"folder": latest.folder, "latest": latest.path, "createdAt": _iso(latest.created_at),
+    backup = {"folder": latest.folder, "latest": latest.path, "createdAt": utc_instant(latest.created_at),
               "ageSeconds": round(age, 1) if age is not None else None, "source": latest.source,
               "sinceLastMigration": since}
     if latest.path is None:
@@ -263,10 +264,6 @@ def version_skew(live: set[str]) -> str | None:
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else _aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _duration(seconds: float) -> str:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from lanner.model.service_state import ServiceState
 from lanner.store import deliveries, service_instances
 from lanner.store.service_instances import Instance
-from lanner.web import shapes
+from lanner.timestamps import instant
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -52,7 +52,7 @@ def instance(value: Instance, now: datetime) -> dict[str, Any]:
     return {
         "id": value.id, "type": value.service_type, "hostname": value.hostname, "pid": value.pid,
         "version": value.lanner_version, "schemaVersion": value.schema_version, "state": str(value.state),
-        "startedAt": shapes.iso(value.started_at), "heartbeatAt": shapes.iso(value.heartbeat_at),
+        "startedAt": instant(value.started_at), "heartbeatAt": instant(value.heartbeat_at),
         "heartbeatAgeSeconds": round(max(0.0, (now - value.heartbeat_at).total_seconds()), 3),
         "runningJobs": value.running_jobs, "settings": value.settings,
         "histories": [{"state": h.get("state"), "date": _date(h.get("date")), "reason": h.get("reason")}

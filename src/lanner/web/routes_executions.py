@@ -18,6 +18,7 @@ from lanner.errors import WaitTimeoutError
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
 from lanner.store.engine import write_connection
+from lanner.timestamps import instant
 from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server
@@ -201,7 +202,7 @@ async def download_logs(execution_id: str, srv: Server = Depends(server)) -> Str
         while True:
             entries = await blocking(srv.executions.logs, execution_id, after_id=cursor, limit=READ_LOGS)
             if entries:
-                yield "".join(f"{shapes.iso(e.timestamp)} {e.level:<5} {e.task_id or '-'} {e.message}\n"
+                yield "".join(f"{instant(e.timestamp)} {e.level:<5} {e.task_id or '-'} {e.message}\n"
                               for e in entries)
             if len(entries) < READ_LOGS:
                 return

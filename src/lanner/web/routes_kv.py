@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from lanner.store.kv_repository import KVEntry, KVStore
-from lanner.web import shapes
+from lanner.timestamps import instant
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -25,8 +25,8 @@ def _store(srv: Server) -> KVStore:
 
 
 def _meta(entry: KVEntry) -> dict[str, Any]:
-    return {"key": entry.key, "description": entry.description, "expirationDate": shapes.iso(entry.expiration),
-            "updateDate": shapes.iso(entry.updated), "creationDate": shapes.iso(entry.created)}
+    return {"key": entry.key, "description": entry.description, "expirationDate": instant(entry.expiration),
+            "updateDate": instant(entry.updated), "creationDate": instant(entry.created)}
 
 
 @router.get("")

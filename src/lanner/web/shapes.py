@@ -5,7 +5,6 @@ An encrypted value (a SECRET input or output) is shown as ``******``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from lanner.encryption import masked
@@ -13,18 +12,15 @@ from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import StateHistory
 from lanner.store.flow_repository import FlowRevision
 from lanner.store.log_lines import LogEntry
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+from lanner.timestamps import instant
 
 
 def state(history: StateHistory) -> dict[str, Any]:
     start, end = history.start_date, history.end_date
     duration = None if end is None else _iso_duration((end - start).total_seconds())
-    return {"current": str(history.current), "histories": [{"state": str(t.state), "date": iso(t.date)}
+    return {"current": str(history.current), "histories": [{"state": str(t.state), "date": instant(t.date)}
                                                            for t in history.histories],
-            "startDate": iso(start), "endDate": iso(end), "duration": duration}
+            "startDate": instant(start), "endDate": instant(end), "duration": duration}
 
 
 def execution(value: Execution) -> dict[str, Any]:
@@ -68,7 +64,7 @@ def log(entry: LogEntry) -> dict[str, Any]:
     return {"namespace": entry.namespace, "flowId": entry.flow_id, "executionId": entry.execution_id,
             "taskRunId": entry.task_run_id, "taskId": entry.task_id, "attemptNumber": entry.attempt,
             "triggerId": entry.trigger_id, "level": entry.level, "message": entry.message,
-            "timestamp": iso(entry.timestamp)}
+            "timestamp": instant(entry.timestamp)}
 
 
 def _iso_duration(seconds: float) -> str:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from lanner.engine.flow_cache import FlowNotFound
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
+from lanner.model.log_level import LEVEL_NAMES
 from lanner.model.state import TERMINAL, State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo
@@ -30,7 +31,6 @@ from lanner.web.ui_render import Srv, input_field, page
 
 router = APIRouter()
 LIST_SIZE = 50
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -73,7 +73,7 @@ def execution(request: Request, execution_id: str, srv: Srv) -> HTMLResponse:
         if isinstance(task, FlowableTask) and (on_resume := task.resume_inputs())}
     # Executable tasks (Subflow): their task runs' executionId output is the execution they started.
     starters = [] if flow is None else sorted({t.id for t in flow.all_tasks() if isinstance(t, ExecutableTask)})
-    return page(request, "execution.html", e=shapes.execution(found), levels=LEVELS,
+    return page(request, "execution.html", e=shapes.execution(found), levels=LEVEL_NAMES,
                 resume_fields=resume_fields, branches={} if flow is None else branches(flow), starters=starters,
                 terminal=sorted(TERMINAL))
 

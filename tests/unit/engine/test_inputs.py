@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lanner.durations import parse_duration
+from lanner.engine.creation import new_execution
 from lanner.engine.inputs import InputsError, format_duration_iso, format_instant, resolve_inputs
-from lanner.engine.service import new_execution
 from lanner.errors import ExitCode, UsageError
 from lanner.expr import render_value
 from lanner.flows.validator import validate_source

@@ -23,13 +23,14 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from lanner.errors import BackupInvalidError
 from lanner.store import database_epoch
+from lanner.timestamps import as_utc, offset_iso
 
 MAGIC = b"LANNERBK"
 FORMAT_VERSION = 1
@@ -120,11 +121,6 @@ def column_kinds(table: sa.Table, names: list[str]) -> list[str]:
     return kinds
 
 
-def utc_iso(value: datetime) -> str:
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.isoformat()
-
-
 def row_encoder(kinds: list[str]) -> Callable[[Any], bytes]:
     """A function turning a database row into its JSON line (bytes, no newline)."""
     dates = [i for i, kind in enumerate(kinds) if kind == "datetime"]
@@ -134,7 +130,7 @@ def row_encoder(kinds: list[str]) -> Callable[[Any], bytes]:
         values = list(row)
         for i in dates:
             if values[i] is not None:
-                values[i] = utc_iso(values[i])
+                values[i] = offset_iso(as_utc(values[i]))
         return dumps(values).encode()
 
     return encode

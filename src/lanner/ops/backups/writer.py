@@ -30,6 +30,7 @@ from lanner.ops.backups.frames import LineWriter
 from lanner.ops.backups.manifest import EXCLUDED_SETTINGS, FORMAT_VERSION, STORAGE_FILES, Header
 from lanner.store import tables
 from lanner.store.schema_state import read_state, verify
+from lanner.timestamps import offset_iso
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -107,7 +108,7 @@ def create_backup(engine: Engine, output: Path | None, *, include_data: bool, ke
             sealer = crypto.Sealer(data_key)
         header = Header(
             format=FORMAT_VERSION, lanner_version=lanner_version(), schema_version=snapshot.schema_version,
-            created_at=manifest.utc_iso(datetime.now(UTC)), source_backend=engine.dialect.name,
+            created_at=offset_iso(datetime.now(UTC)), source_backend=engine.dialect.name,
             include_data=include_data, counts=dict(snapshot.counts), encryption=encryption,
         )
         handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".part")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
+from lanner.model.log_level import LEVEL_NAMES, LogLevel
 from lanner.model.spec import Dynamic
-from lanner.model.task import LogLevel
 from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput
 
 CORE = "io.kestra.plugin.core"
 LEGACY = "io.kestra.core.tasks"
-
-_LEVELS = tuple(level.value for level in LogLevel)
 
 
 class Log(RunnableTask):
@@ -35,8 +33,8 @@ def _level(level: Any, context: RunContext) -> str:
     if isinstance(level, LogLevel):
         return level.value
     rendered = context.render(level)
-    if rendered not in _LEVELS:
-        raise TaskFailure(f"Invalid log level {str(rendered)!r}: expected one of {', '.join(_LEVELS)}")
+    if rendered not in LEVEL_NAMES:
+        raise TaskFailure(f"Invalid log level {str(rendered)!r}: expected one of {', '.join(LEVEL_NAMES)}")
     return str(rendered)
 
 

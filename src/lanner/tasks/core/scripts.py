@@ -36,6 +36,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from pydantic import Field
 
+from lanner.model.log_level import LEVEL_NAMES
 from lanner.model.state import State
 from lanner.storage import SCHEME, StorageError
 from lanner.tasks.core import process
@@ -45,7 +46,6 @@ from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure,
 SCRIPTS = "io.kestra.plugin.scripts"
 PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"
 DEFAULT_INTERPRETER = ("/bin/sh", "-c")
-LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 # The worker's own configuration (database URL and password...) is no business of the scripts it runs.
 # The server's configuration (database URL, passwords) and its secrets: a script gets a secret only
 # through its own `env` (rendered with secret()), never the whole SECRET_* set.
@@ -278,7 +278,7 @@ def _protocol_log(item: Any) -> tuple[str, str]:
         raise ValueError("a log needs a message")
     level = str(item.get("level", "INFO")).upper()
     level = "WARN" if level == "WARNING" else level
-    if level not in LEVELS:
+    if level not in LEVEL_NAMES:
         raise ValueError(f"unknown log level {level}")
     return level, str(item["message"])
 
