@@ -1,10 +1,14 @@
-"""The executor's decisions: ``decide(execution, flow, event, now)`` -> the new execution and its effects.
+"""The executor's decisions: ``decide(execution, flow, event, around)`` -> the new execution and its effects.
 
-A pure function: no database, queue, clock or logging inside, so every rule can be
-tested with plain values.  Around it the executor locks the execution row, calls
-``decide``, saves the result and writes the effects (jobs for workers, log lines) in
-the same transaction: that shape, plus attempt fencing on results, is what makes a
-lost or doubled task impossible.
+A pure function: no database, queue, clock, environment, random source or logging
+inside, so every rule can be tested with plain values.  What it needs of the world
+(the time, new ids, randomness, the environment, KV reads) comes in ``around``
+(:class:`lanner.engine.surroundings.Surroundings`); tests/unit/engine/test_decide_purity.py
+fails if it reaches any of them another way.
+
+Around it the executor locks the execution row, calls ``decide``, saves the result
+and writes the effects (jobs for workers, log lines) in the same transaction: that
+shape, plus attempt fencing on results, is what makes a lost or doubled task impossible.
 
 Each call recomputes what to do from the task runs that exist ("no hidden cursor"):
 new task runs are dispatched (runnable ones become worker jobs), flowable ones are
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -44,12 +48,13 @@ from lanner.engine.events import (
 from lanner.engine.flow_outputs import typed_outputs
 from lanner.engine.masking import masked_decision
 from lanner.engine.retry import retry_delay, retry_of
+from lanner.engine.surroundings import DecisionServices, Surroundings
 from lanner.engine.variables import collect_outputs, flow_variables, referenced_task_ids, task_variables
 from lanner.engine.work_scope import WorkScope
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.truthiness import truthy
 from lanner.model import run_index
-from lanner.model.execution import Attempt, Execution, TaskRun, new_id
+from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.run_index import RunIndex
 from lanner.model.state import State, StateHistory
@@ -58,20 +63,19 @@ from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, Child, NewRun, sequenti
 
 # Events and effects live in lanner.engine.events; callers find them here too, next to decide().
 __all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
-           "TaskResult",
+           "Surroundings", "TaskResult",
            "Tick", "Timer", "decide"]
 
 
-def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], now: datetime, *,
-           ids: Callable[[], str] = new_id, rng: random.Random | None = None,
-           environ: dict[str, str] | None = None, services: Any = None) -> Decision:
+def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], around: Surroundings) -> Decision:
     """Apply ``events`` (one, or a batch in arrival order), then work out what happens next.
 
     Folding a batch before advancing once gives the same result as deciding each event
     in turn, at a fraction of the cost for executions with many task runs.
     """
-    work = _Work(execution, flow, now, ids, rng or _RANDOM, environ)
-    work.services = services  # what expressions may reach (the KV store), read only
+    now = around.now
+    work = _Work(execution, flow, now, around.ids, around.rng, around.environ)
+    work.services = DecisionServices(around)  # what expressions may reach, read only
     was_over = after_execution.over(execution, flow)
     for event in (events if isinstance(events, Sequence) else (events,)):
         if isinstance(event, TaskResult):
@@ -107,22 +111,9 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     return masked_decision(decision, work.secrets)  # what its renders revealed: never recorded in clear
 
 
-_TASK_INDEX: dict[int, tuple[Flow, dict[str, TaskSpec]]] = {}
-
-
 def _tasks_by_id(flow: Flow) -> dict[str, TaskSpec]:
-    """Every task of a flow by id; computed once per flow value (walking a flow costs more than deciding)."""
-    cached = _TASK_INDEX.get(id(flow))
-    if cached is not None and cached[0] is flow:
-        return cached[1]
-    index = {task.id: task for task in flow.all_tasks()}
-    if len(_TASK_INDEX) >= 256:
-        _TASK_INDEX.pop(next(iter(_TASK_INDEX)))
-    _TASK_INDEX[id(flow)] = (flow, index)
-    return index
-
-
-_RANDOM = random.Random()  # seeded once: seeding one per decision reads the OS entropy pool each time
+    """Every task of a flow by id, kept on the flow value (no module-level cache)."""
+    return flow.tasks_by_id
 
 
 def tolerated(task: TaskSpec, state: State) -> State:
@@ -141,7 +132,7 @@ def tolerated(task: TaskSpec, state: State) -> State:
 # -- the working copy --------------------------------------------------------------------------
 class _Work:
     def __init__(self, execution: Execution, flow: Flow, now: datetime, ids: Callable[[], str], rng: random.Random,
-                 environ: dict[str, str] | None) -> None:
+                 environ: Mapping[str, str]) -> None:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
         self.tasks = _tasks_by_id(flow)
         self.flowable_ids = [task_id for task_id, task in self.tasks.items() if task.KIND is TaskKind.FLOWABLE]

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from lanner.engine import concurrency, effects, features, messages, poison
 from lanner.engine.decide import Decision, Note, Start, decide
-from lanner.engine.expression_services import ExecutorServices
+from lanner.engine.expression_services import surroundings
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution, new_id
@@ -201,8 +201,8 @@ class Executor:
                 if gated is not None:
                     return gated
                 self._started[key] = self._started.get(key, 0) + 1
-            return decide(before, flow, events, self.clock(),
-                          services=ExecutorServices(self.engine, before.tenant_id, before.namespace))
+            return decide(before, flow, events,
+                          surroundings(self.engine, before.tenant_id, before.namespace, self.clock()))
         except FlowNotFound as exc:
             return self._failed(before, exc)
         except sa.exc.SQLAlchemyError:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lanner.engine.decide import Decision, Event, Job, Note, Start, TaskResult, decide
 from lanner.engine.inputs import resolve_inputs
+from lanner.engine.surroundings import KVReader, Surroundings, no_kv
 from lanner.expr import ExpressionError
 from lanner.flows.registry import default_registry
 from lanner.flows.validator import validate_source
@@ -50,6 +51,8 @@ class Simulation:
     decisions: list[Decision] = field(default_factory=list)
     pending: list[Job] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    environ: Mapping[str, str] = field(default_factory=dict)  # what envs and secret() see
+    kv: KVReader = no_kv
 
     @classmethod
     def of(cls, source: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> Simulation:
@@ -65,8 +68,9 @@ class Simulation:
     def send(self, event: Event) -> Decision:
         self.clock += timedelta(milliseconds=1)
         ids = (f"tr{n}" for n in itertools.count(len(self.execution.task_runs) + 1))
-        decision = decide(self.execution, self.flow, event, self.clock, ids=lambda: next(ids),
-                          rng=random.Random(0), environ={})
+        around = Surroundings(self.clock, ids=lambda: next(ids), rng=random.Random(0), environ=self.environ,
+                              kv=self.kv)
+        decision = decide(self.execution, self.flow, event, around)
         self.execution = decision.execution
         self.decisions.append(decision)
         self.pending.extend(decision.jobs)
@@ -97,3 +101,13 @@ class Simulation:
 
     def states(self) -> dict[str, State]:
         return {run.task_id: run.current for run in self.execution.task_runs if run.value is None}
+
+
+_IDS = itertools.count(1)
+
+
+def at(now: datetime, ids: Callable[[], str] | None = None, environ: Mapping[str, str] | None = None,
+       kv: KVReader = no_kv) -> Surroundings:
+    """Plain surroundings for a decision at ``now``: ids unique across a test run, a seeded random source."""
+    return Surroundings(now, ids=ids or (lambda: f"id{next(_IDS)}"), rng=random.Random(0), environ=environ or {},
+                        kv=kv)
