@@ -57,7 +57,7 @@ from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.run_index import RunIndex
-from lanner.model.state import State, StateHistory
+from lanner.model.state import Cause, State, StateHistory
 from lanner.model.task import TaskKind, TaskSpec
 from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, Child, NewRun, sequential_next, sequential_state
 
@@ -95,7 +95,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], ar
                 work.check_max_duration()  # an execution-level timer: the flow's SLA
             # otherwise deciding again is the point: the flowable looks at the time
         elif work.execution.current in (State.CREATED, State.QUEUED):
-            work.execution = work.execution.to(State.RUNNING, now)
+            work.execution = work.execution.to(State.RUNNING, now, Cause.STARTED)
             work.start_max_duration()
     if not work.execution.current.terminal or work.after_execution_started():
         work.advance()
@@ -127,6 +127,11 @@ def tolerated(task: TaskSpec, state: State) -> State:
     if state is State.WARNING and task.allow_warning:
         state = State.SUCCESS
     return state
+
+
+def _flowable_cause(state: State) -> Cause:
+    """Why a flowable's task run changed: it paused, runs again, or ended with its children."""
+    return {State.PAUSED: Cause.PAUSED, State.RUNNING: Cause.RESUMED}.get(state, Cause.CHILDREN)
 
 
 # -- the working copy --------------------------------------------------------------------------
@@ -201,7 +206,7 @@ class _Work:
             return
         task = self.tasks[run.task_id]
         attempts = list(run.attempts)
-        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(result.state, self.now),
+        attempts[-1] = replace(attempts[-1].to(result.state, self.now, Cause.TASK_ENDED),
                                worker_id=result.worker_id or attempts[-1].worker_id, message=result.message)
         run = replace(run, attempts=tuple(attempts))
         if result.state in (State.SUCCESS, State.WARNING):
@@ -210,7 +215,7 @@ class _Work:
             if len(attempts) > 1 and retry is not None and retry.warning_on_retry:
                 state = State.WARNING
             run = replace(run, outputs=dict(result.outputs), metrics=tuple(result.metrics)).to(
-                tolerated(task, state), self.now)
+                tolerated(task, state), self.now, Cause.TASK_ENDED)
             if result.labels:
                 self.execution = replace(self.execution, labels={**self.execution.labels, **result.labels})
         elif result.state is State.FAILED and self.execution.current is not State.KILLING:
@@ -219,12 +224,12 @@ class _Work:
             delay = self._retry(task, run)
             if delay is not None:
                 self.note("INFO", f"retrying in {delay:.3g} s (attempt {len(attempts) + 1})", run)
-                self.put(run.to(State.RETRYING, self.now))
+                self.put(run.to(State.RETRYING, self.now, Cause.RETRY))
                 self._dispatch(self.runs[run.id], task, delay=delay)
                 return
-            run = run.to(tolerated(task, State.FAILED), self.now)
+            run = run.to(tolerated(task, State.FAILED), self.now, Cause.TASK_ENDED)
         else:
-            run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now)
+            run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now, Cause.TASK_ENDED)
         self.put(run)
 
     def resubmit(self, event: Resubmit) -> None:
@@ -234,7 +239,8 @@ class _Work:
             self.note("INFO", f"{event.reason}: attempt {event.attempt} had already ended; not resubmitted", run)
             return
         if self.execution.current is State.KILLING:
-            self.put(self._end_attempt(run, State.KILLED, event.reason).to(State.KILLED, self.now))
+            self.put(self._end_attempt(run, State.KILLED, event.reason, Cause.KILLED).to(State.KILLED, self.now,
+                                                                                         Cause.KILLED))
             return
         task = self.tasks[run.task_id]
         done = sum(1 for attempt in run.attempts if attempt.state.current is State.RESUBMITTED)
@@ -242,16 +248,18 @@ class _Work:
             why = (f"{event.reason}; not resubmitted (worker-task-restart-strategy NEVER)" if event.fail else
                    f"{event.reason}; resubmitted {done} times after its worker died: not again")
             self.note("ERROR", why, run)
-            ended = self._end_attempt(run, State.FAILED, why)
-            self.put(ended.to(tolerated(task, State.FAILED), self.now))
+            ended = self._end_attempt(run, State.FAILED, why, Cause.WORKER_DIED)
+            self.put(ended.to(tolerated(task, State.FAILED), self.now, Cause.WORKER_DIED))
             return
         self.note("WARN", f"{event.reason}: attempt {event.attempt} resubmitted as attempt {event.attempt + 1}", run)
-        self.put(self._end_attempt(run, State.RESUBMITTED, event.reason).to(State.RESUBMITTED, self.now))
+        ended = self._end_attempt(run, State.RESUBMITTED, event.reason, Cause.WORKER_DIED)
+        self.put(ended.to(State.RESUBMITTED, self.now, Cause.WORKER_DIED))
         self._dispatch(self.runs[run.id], task)
 
-    def _end_attempt(self, run: TaskRun, state: State, message: str | None = None) -> TaskRun:
+    def _end_attempt(self, run: TaskRun, state: State, message: str | None = None,
+                     cause: Cause | None = None) -> TaskRun:
         attempts = list(run.attempts)
-        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(state, self.now),
+        attempts[-1] = replace(attempts[-1].to(state, self.now, cause),
                                message=attempts[-1].message if message is None else message)
         return replace(run, attempts=tuple(attempts))
 
@@ -269,10 +277,10 @@ class _Work:
             return None
         return None if delay is None else delay.total_seconds()
 
-    def kill(self) -> None:
+    def kill(self, cause: Cause = Cause.KILLED_BY_USER) -> None:
         if self.execution.current.terminal:
             return
-        self.execution = self.execution.to(State.KILLING, self.now)
+        self.execution = self.execution.to(State.KILLING, self.now, cause)
         for run in self.index.ordered(self.index.unfinished):
             kind = self.tasks[run.task_id].KIND
             if run.current is State.RUNNING and kind is TaskKind.RUNNABLE:
@@ -293,7 +301,7 @@ class _Work:
         for sla in sla_rules.overdue(self.flow, self.now - self.execution.state.start_date):
             self._violated(sla, f"the execution ran longer than {sla.duration}")
             if sla.behavior in sla_rules.STOPPING:
-                self.kill()  # ends FAILED or CANCELLED: see _kill_outcome
+                self.kill(Cause.SLA)  # ends FAILED or CANCELLED: see _kill_outcome
 
     def _assertions(self, state: State) -> State:
         """The final state once the flow's EXECUTION_ASSERTION SLAs are checked."""
@@ -320,7 +328,7 @@ class _Work:
             return
         for run in paused:
             outputs = {**run.outputs, "onResume": dict(event.inputs)} if event.inputs else run.outputs
-            self.put(replace(run, outputs=outputs).to(State.RUNNING, self.now))
+            self.put(replace(run, outputs=outputs).to(State.RUNNING, self.now, Cause.RESUMED))
             self.note("INFO", "resumed", run)
 
     def child_ended(self, event: ChildEnded) -> None:
@@ -347,8 +355,8 @@ class _Work:
         elif state is State.WARNING:
             state = tolerated(task, state)
         if run.attempts:  # none on a task run started before subflow attempts were recorded
-            run = self._end_attempt(run, state, event.message)
-        self.put(replace(run, outputs=outputs).to(state, self.now))
+            run = self._end_attempt(run, state, event.message, Cause.SUBFLOW_ENDED)
+        self.put(replace(run, outputs=outputs).to(state, self.now, Cause.SUBFLOW_ENDED))
 
     def restart(self) -> None:
         if self.execution.current not in (State.FAILED, State.KILLED):
@@ -359,7 +367,7 @@ class _Work:
             self.note("WARN", "not restarted: its afterExecution tasks are still running; restart it once they end")
             return
         self._forget_after_execution()
-        self.execution = self.execution.to(State.RESTARTED, self.now)
+        self.execution = self.execution.to(State.RESTARTED, self.now, Cause.RESTARTED)
         for run_id in [run.id for run in self.index.seq if run.current.failed]:
             run = self.runs[run_id]
             if run.current.failed and self.tasks[run.task_id].KIND is TaskKind.RUNNABLE:
@@ -372,7 +380,7 @@ class _Work:
                     if parent.current.terminal:
                         self.put(parent.to(State.RUNNING, self.now))
                     parent_id = parent.parent_task_run_id
-        self.execution = self.execution.to(State.RUNNING, self.now)
+        self.execution = self.execution.to(State.RUNNING, self.now, Cause.RESTARTED)
 
     def _forget_after_execution(self) -> None:
         """Drop the afterExecution task runs (and what they ran): the execution ends again, and they run again."""
@@ -409,9 +417,9 @@ class _Work:
         paused = bool(self.index.paused)
         current = self.execution.current
         if paused and current is State.RUNNING:
-            self.execution = self.execution.to(State.PAUSED, self.now)
+            self.execution = self.execution.to(State.PAUSED, self.now, Cause.PAUSED)
         elif not paused and current is State.PAUSED:
-            self.execution = self.execution.to(State.RUNNING, self.now)
+            self.execution = self.execution.to(State.RUNNING, self.now, Cause.RESUMED)
 
     def _dispatch_new(self) -> bool:
         changed = False
@@ -501,7 +509,7 @@ class _Work:
                 state = tolerated(task, state)  # a flowable's allowFailure and allowWarning, as a runnable's
             if state is not None and state is not self.runs[run.id].current and (
                     self.execution.current is not State.KILLING or state.terminal):
-                self.put(self.runs[run.id].to(state, self.now))  # PAUSED, back to RUNNING, or its end
+                self.put(self.runs[run.id].to(state, self.now, _flowable_cause(state)))  # PAUSED, RUNNING, or its end
                 changed = True
         return changed
 
@@ -539,8 +547,8 @@ class _Work:
         self._end(self._assertions(state))
         return True
 
-    def _end(self, state: State) -> None:
-        self.execution = self.execution.to(state, self.now)
+    def _end(self, state: State, cause: Cause = Cause.CHILDREN) -> None:
+        self.execution = self.execution.to(state, self.now, cause)
         self._base = None  # expressions from now on (afterExecution's) see the final state
 
     def after_execution_started(self) -> bool:
@@ -557,8 +565,8 @@ class _Work:
         if any(self._confirms_kill(run) for run in active):
             return False  # wait for the workers, and the child executions, to confirm the kills
         for run in active:
-            self.put(run.to(State.KILLED, self.now))
-        self._end(self._kill_outcome())
+            self.put(run.to(State.KILLED, self.now, Cause.KILLED))
+        self._end(self._kill_outcome(), Cause.KILLED)
         return True
 
     def _kill_outcome(self) -> State:
