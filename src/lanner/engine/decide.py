@@ -74,7 +74,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], ar
     in turn, at a fraction of the cost for executions with many task runs.
     """
     now = around.now
-    work = _Work(execution, flow, now, around.ids, around.rng, around.environ)
+    work = _Work(execution, flow, now, around.ids, around.rng, around.environ, around.shelf)
     work.services = DecisionServices(around)  # what expressions may reach, read only
     was_over = after_execution.over(execution, flow)
     for event in (events if isinstance(events, Sequence) else (events,)):
@@ -100,7 +100,7 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], ar
     if not work.execution.current.terminal or work.after_execution_started():
         work.advance()
     result = work.result()
-    run_index.leave(work.index, result.task_runs)  # for the next decision: it starts where this one ended
+    around.shelf.leave(work.index, result.task_runs)  # for the next decision: it starts where this one ended
     soonest: dict[str, Timer] = {}
     for timer in work.timers:  # a flowable asks again on every pass: keep one timer per task run
         if timer.task_run_id not in soonest or timer.delay < soonest[timer.task_run_id].delay:
@@ -137,12 +137,12 @@ def _flowable_cause(state: State) -> Cause:
 # -- the working copy --------------------------------------------------------------------------
 class _Work:
     def __init__(self, execution: Execution, flow: Flow, now: datetime, ids: Callable[[], str], rng: random.Random,
-                 environ: Mapping[str, str]) -> None:
+                 environ: Mapping[str, str], shelf: run_index.Shelf) -> None:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
         self.tasks = _tasks_by_id(flow)
         self.flowable_ids = [task_id for task_id, task in self.tasks.items() if task.KIND is TaskKind.FLOWABLE]
         # Every lookup goes through the index (lanner.model.run_index): a decision costs what changed.
-        self.index = run_index.take(execution.task_runs)
+        self.index = shelf.take(execution.task_runs)
         self.runs = self.index.runs
         self.changed = False
         self.budget = NEW_RUNS_PER_DECISION  # new task runs left for this decision; the rest come next time

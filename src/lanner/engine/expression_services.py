@@ -3,7 +3,8 @@
 ``decide`` stays free of writes and of the process (:mod:`lanner.engine.surroundings`):
 :func:`surroundings` is where the executor (and whoever makes a first decision) gathers
 them: the time it was given, new random ids, one random source per process, the
-process environment, and a read-only KV reader backed by the store.  Reading a key
+process environment, a read-only KV reader backed by the store, and the process's
+shelf of task-run indexes (which the store reads to write only what changed).  Reading a key
 (``kv('threshold')`` in a ``runIf``, an ``If`` condition or flow outputs) is the one
 lookup a decision's expressions may make.  Files in internal storage live with the
 workers, so ``read()`` is for task properties.
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lanner.engine.surroundings import Surroundings
+from lanner.model import run_index
 from lanner.model.execution import new_id
 from lanner.store.kv_repository import KVStore
 
@@ -38,4 +40,4 @@ class ExecutorServices:
 def surroundings(engine: Engine, tenant_id: str, namespace: str, now: datetime) -> Surroundings:
     """A decision's surroundings in this process, for an execution of ``tenant_id`` in ``namespace``."""
     return Surroundings(now=now, ids=new_id, rng=_PROCESS_RANDOM, environ=os.environ,
-                        kv=ExecutorServices(engine, tenant_id, namespace).kv)
+                        kv=ExecutorServices(engine, tenant_id, namespace).kv, shelf=run_index.SHELF)

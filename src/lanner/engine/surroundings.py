@@ -7,17 +7,22 @@ reader of the KV store (``kv()``).  Nothing in its path reads ``os.environ``, th
 ``random`` module, the clock or the database itself: the caller supplies each one,
 the executor from the process and the store, a test from plain values, so a decision
 can be replayed and its tests need no monkeypatching to be deterministic.
+
+The one thing carried from a decision to the next is the index of the execution's task
+runs (:mod:`lanner.model.run_index`), on a shelf the caller gives too: what ``decide``
+returns never depends on whether it found an index there or built one.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from lanner.expr.services import not_available
+from lanner.model.run_index import Shelf
 
 
 class KVReader(Protocol):
@@ -37,6 +42,7 @@ class Surroundings:
     rng: random.Random
     environ: Mapping[str, str]
     kv: KVReader = no_kv
+    shelf: Shelf = field(default_factory=Shelf)  # a new one: nothing handed from a decision to the next
 
 
 class DecisionServices:

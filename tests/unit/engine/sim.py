@@ -20,6 +20,7 @@ from lanner.engine.surroundings import KVReader, Surroundings, no_kv
 from lanner.expr import ExpressionError
 from lanner.flows.registry import default_registry
 from lanner.flows.validator import validate_source
+from lanner.model import run_index
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.state import State, StateHistory
@@ -53,6 +54,7 @@ class Simulation:
     notes: list[Note] = field(default_factory=list)
     environ: Mapping[str, str] = field(default_factory=dict)  # what envs and secret() see
     kv: KVReader = no_kv
+    shelf: run_index.Shelf = field(default_factory=run_index.Shelf)  # indexes handed on, as by an executor
 
     @classmethod
     def of(cls, source: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> Simulation:
@@ -69,7 +71,7 @@ class Simulation:
         self.clock += timedelta(milliseconds=1)
         ids = (f"tr{n}" for n in itertools.count(len(self.execution.task_runs) + 1))
         around = Surroundings(self.clock, ids=lambda: next(ids), rng=random.Random(0), environ=self.environ,
-                              kv=self.kv)
+                              kv=self.kv, shelf=self.shelf)
         decision = decide(self.execution, self.flow, event, around)
         self.execution = decision.execution
         self.decisions.append(decision)
@@ -108,6 +110,9 @@ _IDS = itertools.count(1)
 
 def at(now: datetime, ids: Callable[[], str] | None = None, environ: Mapping[str, str] | None = None,
        kv: KVReader = no_kv) -> Surroundings:
-    """Plain surroundings for a decision at ``now``: ids unique across a test run, a seeded random source."""
+    """Plain surroundings for a decision at ``now``: ids unique across a test run, a seeded random source.
+
+    Indexes are handed on through the process's shelf, as in the executor (what test_fan_out looks at).
+    """
     return Surroundings(now, ids=ids or (lambda: f"id{next(_IDS)}"), rng=random.Random(0), environ=environ or {},
-                        kv=kv)
+                        kv=kv, shelf=run_index.SHELF)
