@@ -378,7 +378,7 @@ class _Work:
                     # ended WARNING, and must resolve again once its restarted child ends.
                     parent = self.runs[parent_id]
                     if parent.current.terminal:
-                        self.put(parent.to(State.RUNNING, self.now))
+                        self.put(parent.to(State.RUNNING, self.now, Cause.RESTARTED))
                     parent_id = parent.parent_task_run_id
         self.execution = self.execution.to(State.RUNNING, self.now, Cause.RESTARTED)
 
