@@ -204,10 +204,10 @@ def test_a_bug_while_deciding_fails_that_execution_only(lanner, monkeypatch):
 
     real_decide = executor_module.decide
 
-    def flaky_decide(execution, flow, events, now, **options):
+    def flaky_decide(execution, flow, events, around):
         if execution.flow_id == "timeout":
             raise RuntimeError("a bug in deciding")
-        return real_decide(execution, flow, events, now, **options)
+        return real_decide(execution, flow, events, around)
 
     monkeypatch.setattr(executor_module, "decide", flaky_decide)
     broken = lanner.create("lanner.tests", "timeout")

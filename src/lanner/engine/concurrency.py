@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from lanner.engine import messages
 from lanner.engine.decide import Decision, Note, Start
 from lanner.model.flow import ConcurrencyBehavior
-from lanner.model.state import State
+from lanner.model.state import Cause, State
 from lanner.store.tables import executions, flows
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ def gate(connection: Connection, flow: Flow, execution: Execution, now: datetime
     if limit.behavior is ConcurrencyBehavior.QUEUE:
         if execution.current is State.QUEUED:
             return Decision(execution)
-        return Decision(execution.to(State.QUEUED, now), notes=(Note("INFO", f"queued: {why}"),))
+        return Decision(execution.to(State.QUEUED, now, Cause.QUEUED), notes=(Note("INFO", f"queued: {why}"),))
     final = State.CANCELLED if limit.behavior is ConcurrencyBehavior.CANCEL else State.FAILED
-    return Decision(execution.to(final, now), notes=(Note("WARN" if final is State.CANCELLED else "ERROR",
-                                                          f"{final}: {why}"),), ended=True)
+    note = Note("WARN" if final is State.CANCELLED else "ERROR", f"{final}: {why}")
+    return Decision(execution.to(final, now, Cause.CONCURRENCY), notes=(note,), ended=True)
 
 
 def release(connection: Connection, queue: Queue, flow: Flow, ended: Execution) -> None:

@@ -1,10 +1,14 @@
-"""The executor's decisions: ``decide(execution, flow, event, now)`` -> the new execution and its effects.
+"""The executor's decisions: ``decide(execution, flow, event, around)`` -> the new execution and its effects.
 
-A pure function: no database, queue, clock or logging inside, so every rule can be
-tested with plain values.  Around it the executor locks the execution row, calls
-``decide``, saves the result and writes the effects (jobs for workers, log lines) in
-the same transaction: that shape, plus attempt fencing on results, is what makes a
-lost or doubled task impossible.
+A pure function: no database, queue, clock, environment, random source or logging
+inside, so every rule can be tested with plain values.  What it needs of the world
+(the time, new ids, randomness, the environment, KV reads) comes in ``around``
+(:class:`lanner.engine.surroundings.Surroundings`); tests/unit/engine/test_decide_purity.py
+fails if it reaches any of them another way.
+
+Around it the executor locks the execution row, calls ``decide``, saves the result
+and writes the effects (jobs for workers, log lines) in the same transaction: that
+shape, plus attempt fencing on results, is what makes a lost or doubled task impossible.
 
 Each call recomputes what to do from the task runs that exist ("no hidden cursor"):
 new task runs are dispatched (runnable ones become worker jobs), flowable ones are
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -44,15 +48,16 @@ from lanner.engine.events import (
 from lanner.engine.flow_outputs import typed_outputs
 from lanner.engine.masking import masked_decision
 from lanner.engine.retry import retry_delay, retry_of
+from lanner.engine.surroundings import DecisionServices, Surroundings
 from lanner.engine.variables import collect_outputs, flow_variables, referenced_task_ids, task_variables
 from lanner.engine.work_scope import WorkScope
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.truthiness import truthy
 from lanner.model import run_index
-from lanner.model.execution import Attempt, Execution, TaskRun, new_id
+from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.run_index import RunIndex
-from lanner.model.state import State, StateHistory
+from lanner.model.state import Cause, State, StateHistory
 from lanner.model.task import TaskSpec
 from lanner.tasks.executable import Child, ExecutableTask
 from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, FlowableTask, NewRun, sequential_next, sequential_state
@@ -60,20 +65,19 @@ from lanner.tasks.runnable import RunnableTask
 
 # Events and effects live in lanner.engine.events; callers find them here too, next to decide().
 __all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
-           "TaskResult",
+           "Surroundings", "TaskResult",
            "Tick", "Timer", "decide"]
 
 
-def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], now: datetime, *,
-           ids: Callable[[], str] = new_id, rng: random.Random | None = None,
-           environ: dict[str, str] | None = None, services: Any = None) -> Decision:
+def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], around: Surroundings) -> Decision:
     """Apply ``events`` (one, or a batch in arrival order), then work out what happens next.
 
     Folding a batch before advancing once gives the same result as deciding each event
     in turn, at a fraction of the cost for executions with many task runs.
     """
-    work = _Work(execution, flow, now, ids, rng or _RANDOM, environ)
-    work.services = services  # what expressions may reach (the KV store), read only
+    now = around.now
+    work = _Work(execution, flow, now, around.ids, around.rng, around.environ, around.shelf)
+    work.services = DecisionServices(around)  # what expressions may reach, read only
     was_over = after_execution.over(execution, flow)
     for event in (events if isinstance(events, Sequence) else (events,)):
         if isinstance(event, TaskResult):
@@ -93,12 +97,12 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
                 work.check_max_duration()  # an execution-level timer: the flow's SLA
             # otherwise deciding again is the point: the flowable looks at the time
         elif work.execution.current in (State.CREATED, State.QUEUED):
-            work.execution = work.execution.to(State.RUNNING, now)
+            work.execution = work.execution.to(State.RUNNING, now, Cause.STARTED)
             work.start_max_duration()
     if not work.execution.current.terminal or work.after_execution_started():
         work.advance()
     result = work.result()
-    run_index.leave(work.index, result.task_runs)  # for the next decision: it starts where this one ended
+    around.shelf.leave(work.index, result.task_runs)  # for the next decision: it starts where this one ended
     soonest: dict[str, Timer] = {}
     for timer in work.timers:  # a flowable asks again on every pass: keep one timer per task run
         if timer.task_run_id not in soonest or timer.delay < soonest[timer.task_run_id].delay:
@@ -109,22 +113,9 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], no
     return masked_decision(decision, work.secrets)  # what its renders revealed: never recorded in clear
 
 
-_TASK_INDEX: dict[int, tuple[Flow, dict[str, TaskSpec]]] = {}
-
-
 def _tasks_by_id(flow: Flow) -> dict[str, TaskSpec]:
-    """Every task of a flow by id; computed once per flow value (walking a flow costs more than deciding)."""
-    cached = _TASK_INDEX.get(id(flow))
-    if cached is not None and cached[0] is flow:
-        return cached[1]
-    index = {task.id: task for task in flow.all_tasks()}
-    if len(_TASK_INDEX) >= 256:
-        _TASK_INDEX.pop(next(iter(_TASK_INDEX)))
-    _TASK_INDEX[id(flow)] = (flow, index)
-    return index
-
-
-_RANDOM = random.Random()  # seeded once: seeding one per decision reads the OS entropy pool each time
+    """Every task of a flow by id, kept on the flow value (no module-level cache)."""
+    return flow.tasks_by_id
 
 
 def tolerated(task: TaskSpec, state: State) -> State:
@@ -140,15 +131,20 @@ def tolerated(task: TaskSpec, state: State) -> State:
     return state
 
 
+def _flowable_cause(state: State) -> Cause:
+    """Why a flowable's task run changed: it paused, runs again, or ended with its children."""
+    return {State.PAUSED: Cause.PAUSED, State.RUNNING: Cause.RESUMED}.get(state, Cause.CHILDREN)
+
+
 # -- the working copy --------------------------------------------------------------------------
 class _Work:
     def __init__(self, execution: Execution, flow: Flow, now: datetime, ids: Callable[[], str], rng: random.Random,
-                 environ: dict[str, str] | None) -> None:
+                 environ: Mapping[str, str], shelf: run_index.Shelf) -> None:
         self.execution, self.flow, self.now, self.ids, self.rng, self.environ = execution, flow, now, ids, rng, environ
         self.tasks = _tasks_by_id(flow)
         self.flowable_ids = [task_id for task_id, task in self.tasks.items() if isinstance(task, FlowableTask)]
         # Every lookup goes through the index (lanner.model.run_index): a decision costs what changed.
-        self.index = run_index.take(execution.task_runs)
+        self.index = shelf.take(execution.task_runs)
         self.runs = self.index.runs
         self.changed = False
         self.budget = NEW_RUNS_PER_DECISION  # new task runs left for this decision; the rest come next time
@@ -212,7 +208,7 @@ class _Work:
             return
         task = self.tasks[run.task_id]
         attempts = list(run.attempts)
-        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(result.state, self.now),
+        attempts[-1] = replace(attempts[-1].to(result.state, self.now, Cause.TASK_ENDED),
                                worker_id=result.worker_id or attempts[-1].worker_id, message=result.message)
         run = replace(run, attempts=tuple(attempts))
         if result.state in (State.SUCCESS, State.WARNING):
@@ -221,7 +217,7 @@ class _Work:
             if len(attempts) > 1 and retry is not None and retry.warning_on_retry:
                 state = State.WARNING
             run = replace(run, outputs=dict(result.outputs), metrics=tuple(result.metrics)).to(
-                tolerated(task, state), self.now)
+                tolerated(task, state), self.now, Cause.TASK_ENDED)
             if result.labels:
                 self.execution = replace(self.execution, labels={**self.execution.labels, **result.labels})
         elif result.state is State.FAILED and self.execution.current is not State.KILLING:
@@ -230,12 +226,12 @@ class _Work:
             delay = self._retry(task, run)
             if delay is not None:
                 self.note("INFO", f"retrying in {delay:.3g} s (attempt {len(attempts) + 1})", run)
-                self.put(run.to(State.RETRYING, self.now))
+                self.put(run.to(State.RETRYING, self.now, Cause.RETRY))
                 self._dispatch(self.runs[run.id], task, delay=delay)
                 return
-            run = run.to(tolerated(task, State.FAILED), self.now)
+            run = run.to(tolerated(task, State.FAILED), self.now, Cause.TASK_ENDED)
         else:
-            run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now)
+            run = run.to(State.KILLED if result.state is State.KILLED else State.FAILED, self.now, Cause.TASK_ENDED)
         self.put(run)
 
     def resubmit(self, event: Resubmit) -> None:
@@ -245,7 +241,8 @@ class _Work:
             self.note("INFO", f"{event.reason}: attempt {event.attempt} had already ended; not resubmitted", run)
             return
         if self.execution.current is State.KILLING:
-            self.put(self._end_attempt(run, State.KILLED, event.reason).to(State.KILLED, self.now))
+            self.put(self._end_attempt(run, State.KILLED, event.reason, Cause.KILLED).to(State.KILLED, self.now,
+                                                                                         Cause.KILLED))
             return
         task = self.tasks[run.task_id]
         done = sum(1 for attempt in run.attempts if attempt.state.current is State.RESUBMITTED)
@@ -253,16 +250,18 @@ class _Work:
             why = (f"{event.reason}; not resubmitted (worker-task-restart-strategy NEVER)" if event.fail else
                    f"{event.reason}; resubmitted {done} times after its worker died: not again")
             self.note("ERROR", why, run)
-            ended = self._end_attempt(run, State.FAILED, why)
-            self.put(ended.to(tolerated(task, State.FAILED), self.now))
+            ended = self._end_attempt(run, State.FAILED, why, Cause.WORKER_DIED)
+            self.put(ended.to(tolerated(task, State.FAILED), self.now, Cause.WORKER_DIED))
             return
         self.note("WARN", f"{event.reason}: attempt {event.attempt} resubmitted as attempt {event.attempt + 1}", run)
-        self.put(self._end_attempt(run, State.RESUBMITTED, event.reason).to(State.RESUBMITTED, self.now))
+        ended = self._end_attempt(run, State.RESUBMITTED, event.reason, Cause.WORKER_DIED)
+        self.put(ended.to(State.RESUBMITTED, self.now, Cause.WORKER_DIED))
         self._dispatch(self.runs[run.id], task)
 
-    def _end_attempt(self, run: TaskRun, state: State, message: str | None = None) -> TaskRun:
+    def _end_attempt(self, run: TaskRun, state: State, message: str | None = None,
+                     cause: Cause | None = None) -> TaskRun:
         attempts = list(run.attempts)
-        attempts[-1] = replace(attempts[-1], state=attempts[-1].state.to(state, self.now),
+        attempts[-1] = replace(attempts[-1].to(state, self.now, cause),
                                message=attempts[-1].message if message is None else message)
         return replace(run, attempts=tuple(attempts))
 
@@ -280,10 +279,10 @@ class _Work:
             return None
         return None if delay is None else delay.total_seconds()
 
-    def kill(self) -> None:
+    def kill(self, cause: Cause = Cause.KILLED_BY_USER) -> None:
         if self.execution.current.terminal:
             return
-        self.execution = self.execution.to(State.KILLING, self.now)
+        self.execution = self.execution.to(State.KILLING, self.now, cause)
         for run in self.index.ordered(self.index.unfinished):
             task = self.tasks[run.task_id]
             if run.current is State.RUNNING and isinstance(task, RunnableTask):
@@ -292,7 +291,7 @@ class _Work:
                 self.child_kills.append(run.outputs["executionId"])  # its end comes back as ChildEnded
             elif run.current in (State.CREATED, State.RESTARTED, State.RETRYING):
                 # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
-                self.put(run.to(State.KILLED, self.now))
+                self.put(run.to(State.KILLED, self.now, Cause.KILLED))
 
     # SLA (flow ``sla``, lanner.engine.sla): MAX_DURATION by an execution-level timer, EXECUTION_ASSERTION at the end
     def start_max_duration(self) -> None:
@@ -304,7 +303,7 @@ class _Work:
         for sla in sla_rules.overdue(self.flow, self.now - self.execution.state.start_date):
             self._violated(sla, f"the execution ran longer than {sla.duration}")
             if sla.behavior in sla_rules.STOPPING:
-                self.kill()  # ends FAILED or CANCELLED: see _kill_outcome
+                self.kill(Cause.SLA)  # ends FAILED or CANCELLED: see _kill_outcome
 
     def _assertions(self, state: State) -> State:
         """The final state once the flow's EXECUTION_ASSERTION SLAs are checked."""
@@ -332,7 +331,7 @@ class _Work:
             return
         for run in paused:
             outputs = {**run.outputs, "onResume": dict(event.inputs)} if event.inputs else run.outputs
-            self.put(replace(run, outputs=outputs).to(State.RUNNING, self.now))
+            self.put(replace(run, outputs=outputs).to(State.RUNNING, self.now, Cause.RESUMED))
             self.note("INFO", "resumed", run)
 
     def child_ended(self, event: ChildEnded) -> None:
@@ -359,8 +358,8 @@ class _Work:
         elif state is State.WARNING:
             state = tolerated(task, state)
         if run.attempts:  # none on a task run started before subflow attempts were recorded
-            run = self._end_attempt(run, state, event.message)
-        self.put(replace(run, outputs=outputs).to(state, self.now))
+            run = self._end_attempt(run, state, event.message, Cause.SUBFLOW_ENDED)
+        self.put(replace(run, outputs=outputs).to(state, self.now, Cause.SUBFLOW_ENDED))
 
     def restart(self) -> None:
         if self.execution.current not in (State.FAILED, State.KILLED):
@@ -371,20 +370,20 @@ class _Work:
             self.note("WARN", "not restarted: its afterExecution tasks are still running; restart it once they end")
             return
         self._forget_after_execution()
-        self.execution = self.execution.to(State.RESTARTED, self.now)
+        self.execution = self.execution.to(State.RESTARTED, self.now, Cause.RESTARTED)
         for run_id in [run.id for run in self.index.seq if run.current.failed]:
             run = self.runs[run_id]
             if run.current.failed and isinstance(self.tasks[run.task_id], RunnableTask):
-                self.put(run.to(State.RESTARTED, self.now))
+                self.put(run.to(State.RESTARTED, self.now, Cause.RESTARTED))
                 parent_id = run.parent_task_run_id
                 while parent_id is not None:
                     # Every ended ancestor runs again, not only failed ones: one with allowFailure
                     # ended WARNING, and must resolve again once its restarted child ends.
                     parent = self.runs[parent_id]
                     if parent.current.terminal:
-                        self.put(parent.to(State.RUNNING, self.now))
+                        self.put(parent.to(State.RUNNING, self.now, Cause.RESTARTED))
                     parent_id = parent.parent_task_run_id
-        self.execution = self.execution.to(State.RUNNING, self.now)
+        self.execution = self.execution.to(State.RUNNING, self.now, Cause.RESTARTED)
 
     def _forget_after_execution(self) -> None:
         """Drop the afterExecution task runs (and what they ran): the execution ends again, and they run again."""
@@ -421,9 +420,9 @@ class _Work:
         paused = bool(self.index.paused)
         current = self.execution.current
         if paused and current is State.RUNNING:
-            self.execution = self.execution.to(State.PAUSED, self.now)
+            self.execution = self.execution.to(State.PAUSED, self.now, Cause.PAUSED)
         elif not paused and current is State.PAUSED:
-            self.execution = self.execution.to(State.RUNNING, self.now)
+            self.execution = self.execution.to(State.RUNNING, self.now, Cause.RESUMED)
 
     def _dispatch_new(self) -> bool:
         changed = False
@@ -438,13 +437,13 @@ class _Work:
                     allowed = truthy(self.render(task.run_if, task, run))
                 except (ExpressionError, ValueError) as exc:
                     self.note("ERROR", f"runIf: {exc}", run)
-                    self.put(run.to(State.FAILED, self.now))
+                    self.put(run.to(State.FAILED, self.now, Cause.ERROR))
                     continue
                 if not allowed:
-                    self.put(run.to(State.SKIPPED, self.now))
+                    self.put(run.to(State.SKIPPED, self.now, Cause.SKIPPED))
                     continue
             if isinstance(task, FlowableTask):
-                self.put(run.to(State.RUNNING, self.now))
+                self.put(run.to(State.RUNNING, self.now, Cause.STARTED))
             elif isinstance(task, RunnableTask):
                 self._dispatch(run, task)
             elif isinstance(task, ExecutableTask):
@@ -452,7 +451,7 @@ class _Work:
             else:  # a plugin's TaskSpec subclassing none of the three: nothing knows how to run it
                 self.note("ERROR", f"{task.type} cannot run: its class is not a RunnableTask, FlowableTask or "
                                    "ExecutableTask (lanner.tasks)", run)
-                self.put(run.to(State.FAILED, self.now))
+                self.put(run.to(State.FAILED, self.now, Cause.ERROR))
         return changed
 
     def _start_child(self, run: TaskRun, task: ExecutableTask) -> None:
@@ -461,21 +460,23 @@ class _Work:
             request = task.child_execution(WorkScope(self, run, task), self.execution)
         except (ExpressionError, ValueError) as exc:
             self.note("ERROR", str(exc), run)
-            self.put(run.to(State.FAILED, self.now))
+            self.put(run.to(State.FAILED, self.now, Cause.ERROR))
             return
         child_id = self.ids()
         self.children.append(replace(request, task_run_id=run.id, execution_id=child_id, started_by=task.TYPE))
         # One attempt, as in Kestra: it lasts as long as the child execution is awaited.
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
         run = replace(run, outputs={"executionId": child_id}, attempts=run.attempts + (attempt,))
-        run = run.to(State.RUNNING, self.now)
-        self.put(run if request.wait else self._end_attempt(run, State.SUCCESS).to(State.SUCCESS, self.now))
+        run = run.to(State.RUNNING, self.now, Cause.STARTED)
+        if not request.wait:  # started, not awaited: the task run succeeds at once
+            run = self._end_attempt(run, State.SUCCESS).to(State.SUCCESS, self.now, Cause.SUBFLOW_ENDED)
+        self.put(run)
 
     def _dispatch(self, run: TaskRun, task: TaskSpec, delay: float = 0.0) -> None:
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
         run = replace(run, attempts=run.attempts + (attempt,))
         if run.current is not State.RETRYING:
-            run = run.to(State.RUNNING, self.now)
+            run = run.to(State.RUNNING, self.now, Cause.STARTED)
         self.put(run)
         timeout = None
         if task.timeout is not None:
@@ -483,7 +484,7 @@ class _Work:
                 timeout = parse_duration(self.render(task.timeout, task, run)).total_seconds()
             except (ExpressionError, ValueError) as exc:
                 self.note("ERROR", f"timeout: {exc}", run)
-                self.put(run.to(State.FAILED, self.now))
+                self.put(run.to(State.FAILED, self.now, Cause.ERROR))
                 return
         properties = task.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": task.type}
         # A job carries the outputs its task may read: each task of a 1,000-iteration ForEach would
@@ -514,7 +515,7 @@ class _Work:
                 state = tolerated(task, state)  # a flowable's allowFailure and allowWarning, as a runnable's
             if state is not None and state is not self.runs[run.id].current and (
                     self.execution.current is not State.KILLING or state.terminal):
-                self.put(self.runs[run.id].to(state, self.now))  # PAUSED, back to RUNNING, or its end
+                self.put(self.runs[run.id].to(state, self.now, _flowable_cause(state)))  # PAUSED, RUNNING, or its end
                 changed = True
         return changed
 
@@ -552,8 +553,8 @@ class _Work:
         self._end(self._assertions(state))
         return True
 
-    def _end(self, state: State) -> None:
-        self.execution = self.execution.to(state, self.now)
+    def _end(self, state: State, cause: Cause = Cause.CHILDREN) -> None:
+        self.execution = self.execution.to(state, self.now, cause)
         self._base = None  # expressions from now on (afterExecution's) see the final state
 
     def after_execution_started(self) -> bool:
@@ -570,8 +571,8 @@ class _Work:
         if any(self._confirms_kill(run) for run in active):
             return False  # wait for the workers, and the child executions, to confirm the kills
         for run in active:
-            self.put(run.to(State.KILLED, self.now))
-        self._end(self._kill_outcome())
+            self.put(run.to(State.KILLED, self.now, Cause.KILLED))
+        self._end(self._kill_outcome(), Cause.KILLED)
         return True
 
     def _kill_outcome(self) -> State:

@@ -30,12 +30,12 @@ import sqlalchemy as sa
 
 from lanner.engine import concurrency, effects, features, messages, poison
 from lanner.engine.decide import Decision, Note, Start, decide
-from lanner.engine.expression_services import ExecutorServices
+from lanner.engine.expression_services import surroundings
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution, new_id
 from lanner.model.flow import Flow
-from lanner.model.state import State
+from lanner.model.state import Cause, State
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import deliveries, execution_batch, maintenance_flag
 from lanner.store.engine import then_commit, write_connection
@@ -193,7 +193,7 @@ class Executor:
                 # Maintenance mode: nothing starts; the execution waits, and leaving restarts it.
                 if before.current is State.QUEUED:
                     return Decision(before)
-                return Decision(before.to(State.QUEUED, self.clock()),
+                return Decision(before.to(State.QUEUED, self.clock(), Cause.QUEUED),
                                 notes=(Note("INFO", "queued: maintenance mode"),))
             key = (before.tenant_id, before.namespace, before.flow_id)
             if flow.concurrency is not None and any(isinstance(event, Start) for event in events):
@@ -202,8 +202,8 @@ class Executor:
                 if gated is not None:
                     return gated
                 self._started[key] = self._started.get(key, 0) + 1
-            return decide(before, flow, events, self.clock(),
-                          services=ExecutorServices(self.engine, before.tenant_id, before.namespace))
+            return decide(before, flow, events,
+                          surroundings(self.engine, before.tenant_id, before.namespace, self.clock()))
         except FlowNotFound as exc:
             return self._failed(before, exc)
         except sa.exc.SQLAlchemyError:
@@ -218,12 +218,14 @@ class Executor:
         return self._maintenance
 
     def _failed(self, execution: Execution, exc: Exception) -> Decision:
-        message = str(exc) if isinstance(exc, FlowNotFound) else f"internal error: {type(exc).__name__}: {exc}"
-        return self.fail(execution, message)
+        if isinstance(exc, FlowNotFound):
+            return self.fail(execution, str(exc), Cause.ERROR)
+        return self.fail(execution, f"internal error: {type(exc).__name__}: {exc}")
 
-    def fail(self, execution: Execution, message: str) -> Decision:
+    def fail(self, execution: Execution, message: str, cause: Cause = Cause.INTERNAL_ERROR) -> Decision:
         """FAILED with ``message`` as an ERROR log line (nothing changes for an execution already over)."""
         if execution.current.terminal:
             return Decision(execution)
-        return Decision(execution.to(State.FAILED, self.clock()), notes=(Note("ERROR", message),), ended=True)
+        failed = execution.to(State.FAILED, self.clock(), cause)
+        return Decision(failed, notes=(Note("ERROR", message),), ended=True)
 

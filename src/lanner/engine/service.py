@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from lanner.engine import after_execution, effects, messages
 from lanner.engine.creation import new_execution
 from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
-from lanner.engine.expression_services import ExecutorServices
+from lanner.engine.expression_services import surroundings
 from lanner.engine.flow_cache import FlowCache, FlowNotFound
 from lanner.engine.inputs import resolve_specs
+from lanner.engine.surroundings import Surroundings
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
 from lanner.model.execution import Execution
 from lanner.model.inputs import in_declared_order
@@ -60,7 +61,7 @@ def start_many(connection: Connection, queue: Queue, executions: list[Execution]
                         keys=[execution.id for execution in mine], tenant_id=tenant_id)
 
 
-def _start(execution: Execution, flow: Flow, now: datetime, services: ExecutorServices) -> Decision | None:
+def _start(execution: Execution, flow: Flow, around: Surroundings) -> Decision | None:
     """The execution's first decision, made here rather than one executor round trip later.
 
     ``decide`` is a pure function, so whoever creates the execution can make it.  None
@@ -68,7 +69,7 @@ def _start(execution: Execution, flow: Flow, now: datetime, services: ExecutorSe
     with the reason in its logs instead of refusing the creation.
     """
     try:
-        return decide(execution, flow, [Start()], now, services=services)
+        return decide(execution, flow, [Start()], around)
     except Exception:
         log.exception("cannot decide the start of execution %s; the executor will", execution.id)
         return None
@@ -108,10 +109,10 @@ class Executions:
             raise UsageError(f"flow {namespace}.{flow_id} is disabled")
         execution = new_execution(flow, revision, inputs=inputs or {}, labels=labels or {}, trigger=trigger,
                                   tenant_id=tenant_id, now=now)
-        services = ExecutorServices(self.engine, tenant_id, namespace)
+        around = surroundings(self.engine, tenant_id, namespace, now)
         # A concurrency limit, or maintenance mode, is the executor's to apply.
         inline = flow.concurrency is None and not maintenance_flag.is_on(connection)
-        decision = _start(execution, flow, now, services) if inline else None
+        decision = _start(execution, flow, around) if inline else None
         if decision is None:  # left to the executor
             start_many(connection, self.queue, [execution])
             return execution

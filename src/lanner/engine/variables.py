@@ -14,7 +14,6 @@ Built from the execution as it is when the task runs:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -32,9 +31,12 @@ from lanner.timestamps import instant
 _ENDED_WELL = (State.SUCCESS, State.WARNING)
 
 
-def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] | None = None, *,
+def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str], *,
                    outputs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What every expression of this execution sees (``outputs``: given, or those of every task run)."""
+    """What every expression of this execution sees (``outputs``: given, or those of every task run).
+
+    ``envs`` comes from ``environ``, which the caller gives (the process's, or a decision's surroundings).
+    """
     return {
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": execution.flow_revision,
                  "tenantId": execution.tenant_id},
@@ -44,7 +46,7 @@ def flow_variables(flow: Flow, execution: Execution, environ: Mapping[str, str] 
         "vars": flow.variables,
         "labels": execution.labels,
         "trigger": trigger_variables(execution.trigger),
-        "envs": env_variables(os.environ if environ is None else environ),
+        "envs": env_variables(environ),
         "outputs": outputs_of(execution) if outputs is None else outputs,
     }
 

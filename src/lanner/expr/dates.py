@@ -27,6 +27,7 @@ from lanner.expr import javatime
 from lanner.expr.errors import EvalError, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.registry import filter_, function, int_arg, string_arg
+from lanner.expr.services import current_time
 
 _OFFSET = re.compile(r"(?:UTC|GMT|UT)?([+-])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))?")
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*")
@@ -40,6 +41,8 @@ _CALENDAR_DAYS = {"DAYS": 1, "WEEKS": 7}
 _CALENDAR_MONTHS = {"MONTHS": 1, "YEARS": 12, "DECADES": 120, "CENTURIES": 1200, "MILLENNIA": 12000}
 
 
+# A memo of a pure function (same text, same immutable result): it has no observable effect,
+# so decide may reach it (see lanner.engine.surroundings).
 @lru_cache(maxsize=256)
 def zone(name: str | None) -> tzinfo:
     """Java's ``ZoneId.of``: a region (``Europe/Paris``, ``UTC``), ``Z`` or an offset."""
@@ -172,5 +175,5 @@ _timestamp("timestampNano", 1_000_000_000)
 @function("now", *_DATE_PARAMETERS)
 def now(args: dict[str, Any], frame: Frame) -> Any:
     owner = "the `now` function"
-    moment = datetime.now(zone(string_arg(args, "timeZone", owner, "") or None))
+    moment = current_time(frame.rt.services, zone(string_arg(args, "timeZone", owner, "") or None))
     return _format(moment, args, owner) if "format" in args else moment

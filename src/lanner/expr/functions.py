@@ -2,13 +2,14 @@
 
 Three kinds:
 
-- pure ones (``range``, ``max``, ``min``, ``uuid``, ``randomInt``);
+- pure ones (``range``, ``max``, ``min``), and ``uuid`` and ``randomInt``, which draw
+  from the services' random source when they have one;
 - ``render(text)`` and ``renderOnce(text)``, which render a string again with the
   variables in scope.  ``render`` repeats until the text stops changing (a variable
   holding ``{{ secret('X') }}`` gets resolved), at most 10 passes and 3 levels deep;
 - the doors to the outside: ``secret('NAME')`` reads the environment variable
-  ``SECRET_NAME`` (base64, Kestra OSS's convention) and records the value so logs
-  can mask it; ``encrypt(key, plaintext)`` and ``decrypt(key, encrypted)`` use
+  ``SECRET_NAME`` (base64, Kestra OSS's convention; the services' environment when they
+  have one) and records the value so logs can mask it; ``encrypt(key, plaintext)`` and ``decrypt(key, encrypted)`` use
   Kestra's AES-GCM format (:mod:`lanner.encryption`), and what ``decrypt`` returns is
   masked like a secret; ``kv``, ``read``, ``fileSize``, ``errorLogs`` and
   ``currentEachOutput`` call the caller's :class:`~lanner.expr.services.Services`.
@@ -19,16 +20,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
-import random
-import uuid
 from typing import Any
 
 from lanner import encryption
 from lanner.expr.errors import EvalError, ExpressionError, type_name
 from lanner.expr.frame import Frame
 from lanner.expr.registry import bool_arg, function, int_arg, required, string_arg
-from lanner.expr.services import Services, not_available
+from lanner.expr.services import Services, environment_value, new_uuid, not_available, random_source
 from lanner.expr.values import compare, is_number, to_text
 
 MAX_RANGE = 1_000_000
@@ -84,7 +82,7 @@ def min_(args: dict[str, Any], frame: Frame) -> Any:
 
 @function("uuid")
 def uuid_(args: dict[str, Any], frame: Frame) -> Any:
-    return str(uuid.uuid4())
+    return new_uuid(frame.rt.services)
 
 
 @function("randomInt", "lower", "upper")
@@ -94,7 +92,7 @@ def random_int(args: dict[str, Any], frame: Frame) -> Any:
     lower, upper = int_arg(args, "lower", owner), int_arg(args, "upper", owner)
     if upper < lower:
         raise EvalError("the `randomInt` function expects `upper` to be at least `lower`")
-    return lower if upper == lower else random.randrange(lower, upper)
+    return lower if upper == lower else random_source(frame.rt.services).randrange(lower, upper)
 
 
 # --- rendering again ----------------------------------------------------------------------
@@ -139,7 +137,7 @@ def secret(args: dict[str, Any], frame: Frame) -> Any:
     """The base64-decoded value of ``SECRET_<KEY>``, read from the environment now."""
     key = string_arg(args, "key", "the `secret` function")
     variable = "SECRET_" + key.upper()
-    encoded = os.environ.get(variable)
+    encoded = environment_value(frame.rt.services, variable)
     if encoded is None:
         raise EvalError(
             f"Unable to find the secret `{key}`: set the environment variable `{variable}` to its base64-encoded value"

@@ -176,6 +176,8 @@ def _literal(text: str) -> Piece:
     return lambda dt: text
 
 
+# A memo of a pure function (same text, same immutable result): it has no observable effect,
+# so decide may reach it (see lanner.engine.surroundings).
 @lru_cache(maxsize=512)
 def compile_pattern(pattern: str) -> Piece:
     pieces: list[Piece] = []
@@ -293,6 +295,8 @@ def _regex_for(letter: str, count: int, seen: set[str]) -> str:
     raise EvalError(f"unknown pattern letter `{letter}` in the date format")
 
 
+# A memo of a pure function (same text, same immutable result): it has no observable effect,
+# so decide may reach it (see lanner.engine.surroundings).
 @lru_cache(maxsize=256)
 def parser(pattern: str) -> re.Pattern[str]:
     seen: set[str] = set()

@@ -52,6 +52,8 @@ class Template:
             raise
 
 
+# A memo of a pure function (same text, same immutable result): it has no observable effect,
+# so decide may reach it (see lanner.engine.surroundings).
 @lru_cache(maxsize=CACHE_SIZE)
 def compile_template(template: str) -> Template:
     """Parse and compile ``template`` (cached); raises ExpressionError on a syntax error."""

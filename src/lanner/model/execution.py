@@ -13,7 +13,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from lanner.model.state import State, StateHistory
+from lanner.model.state import (
+    ATTEMPT_TRANSITIONS,
+    EXECUTION_TRANSITIONS,
+    TASK_RUN_TRANSITIONS,
+    State,
+    StateHistory,
+)
 from lanner.model.tenant import DEFAULT_TENANT
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -35,6 +41,10 @@ class Attempt:
     # Which worker ran it, when one did: resubmission and fencing need to know.
     worker_id: str | None = None
     message: str | None = None
+
+    def to(self, state: State, now: datetime, cause: str | None = None) -> Attempt:
+        """This attempt in ``state`` (see lanner.model.state.ATTEMPT_TRANSITIONS)."""
+        return replace(self, state=self.state.to(state, now, cause, table=ATTEMPT_TRANSITIONS, what="an attempt"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +68,10 @@ class TaskRun:
         """The number of the current attempt, counted from 1 (0: none started yet)."""
         return len(self.attempts)
 
-    def to(self, state: State, now: datetime) -> TaskRun:
-        return replace(self, state=self.state.to(state, now))
+    def to(self, state: State, now: datetime, cause: str | None = None) -> TaskRun:
+        """This task run in ``state`` for ``cause`` (see lanner.model.state.TASK_RUN_TRANSITIONS)."""
+        what = f"task run {self.id} ({self.task_id})"
+        return replace(self, state=self.state.to(state, now, cause, table=TASK_RUN_TRANSITIONS, what=what))
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +95,10 @@ class Execution:
     def current(self) -> State:
         return self.state.current
 
-    def to(self, state: State, now: datetime) -> Execution:
-        return replace(self, state=self.state.to(state, now))
+    def to(self, state: State, now: datetime, cause: str | None = None) -> Execution:
+        """This execution in ``state`` for ``cause`` (see lanner.model.state.EXECUTION_TRANSITIONS)."""
+        what = f"execution {self.id}"
+        return replace(self, state=self.state.to(state, now, cause, table=EXECUTION_TRANSITIONS, what=what))
 
     def task_run(self, task_run_id: str) -> TaskRun:
         for run in self.task_runs:

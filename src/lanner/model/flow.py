@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -91,6 +92,15 @@ class Flow(Spec):
     deleted: bool = False
     triggers: list[TriggerSpec] = []
     tenant_id: str | None = None
+
+    @cached_property
+    def tasks_by_id(self) -> dict[str, TaskSpec]:
+        """Every task by id; computed once per flow value (walking a flow costs more than a decision).
+
+        Kept on the (frozen) flow itself rather than in a module-level cache: it lives and dies
+        with the flow, and equality and dumps look at fields only.
+        """
+        return {task.id: task for task in self.all_tasks()}
 
     def all_tasks(self) -> Iterator[TaskSpec]:
         """Every task, nested ones included, depth first in document order."""

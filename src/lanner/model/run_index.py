@@ -7,9 +7,10 @@ size of the execution, and a loop of 100,000 iterations quadratic.  :class:`RunI
 answers each from a dictionary or a set that :meth:`RunIndex.put` updates in O(1).
 
 An index is built once per execution (O(n)) and then handed from each decision to the
-next: :func:`take` gives the index of ``execution.task_runs`` when one was left by the
-previous decision (checked by identity of the tuple, so a stale index is never used)
-and builds one otherwise; :func:`leave` files the index of the decision's result.
+next on a :class:`Shelf` the caller owns: :meth:`Shelf.take` gives the index of
+``execution.task_runs`` when one was left by the previous decision (checked by identity
+of the tuple, so a stale index is never used) and builds one otherwise;
+:meth:`Shelf.leave` files the index of the decision's result.
 Taking removes the index from the shelf, so two threads never update one index, and a
 decision that fails half-way leaves nothing behind: the next one builds a fresh index.
 The values ``decide`` returns do not depend on whether an index was found or built.
@@ -161,8 +162,6 @@ class RunIndex:
 
 
 # -- handing an index from one decision to the next ---------------------------------------------
-_SHELF: dict[int, RunIndex] = {}
-_LOCK = threading.Lock()
 _SHELF_SIZE = 16  # large executions decided in turn; each index costs about what its task runs do
 # Smaller executions are indexed afresh by each decision (it costs less than their decision):
 # only large ones take a place on the shelf, where a busy executor's many small ones would
@@ -170,40 +169,59 @@ _SHELF_SIZE = 16  # large executions decided in turn; each index costs about wha
 _SHELVED_FROM = 256
 
 
-def take(runs: tuple[TaskRun, ...]) -> RunIndex:
-    """The index of ``runs``, left by the decision that made them, or a new one."""
-    with _LOCK:
-        index = _SHELF.pop(id(runs), None) if len(runs) >= _SHELVED_FROM else None
-    if index is None or index.tuple is not runs:
-        index = RunIndex(runs)
+class Shelf:
+    """Where decisions leave their indexes for the next: the caller owns it and hands it to ``decide``.
+
+    ``decide`` reaches no module state (lanner.engine.surroundings): the executor gives it
+    the process's :data:`SHELF`, which the store also reads (:func:`replaced`) to write only
+    the task runs a decision changed; a test gives its own, or a new one (nothing handed on).
+    """
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, RunIndex] = {}
+        self._lock = threading.Lock()
+
+    def take(self, runs: tuple[TaskRun, ...]) -> RunIndex:
+        """The index of ``runs``, left by the decision that made them, or a new one."""
+        with self._lock:
+            index = self._indexes.pop(id(runs), None) if len(runs) >= _SHELVED_FROM else None
+        if index is None or index.tuple is not runs:
+            index = RunIndex(runs)
+            index.tuple = runs
+        index.examined, index.base, index.touched = 0, runs, set()
+        return index
+
+    def leave(self, index: RunIndex, runs: tuple[TaskRun, ...]) -> None:
+        """File ``index`` as the index of ``runs`` (a decision's result), for the next decision to take."""
         index.tuple = runs
-    index.examined, index.base, index.touched = 0, runs, set()
-    return index
+        if len(runs) < _SHELVED_FROM:
+            return
+        with self._lock:
+            self._indexes[id(runs)] = index
+            while len(self._indexes) > _SHELF_SIZE:
+                self._indexes.pop(next(iter(self._indexes)))
+
+    def peek(self, runs: tuple[TaskRun, ...]) -> RunIndex | None:
+        """The index filed for ``runs``, left in place (what tests look at)."""
+        with self._lock:
+            index = self._indexes.get(id(runs))
+        return index if index is not None and index.tuple is runs else None
 
 
-def leave(index: RunIndex, runs: tuple[TaskRun, ...]) -> None:
-    """File ``index`` as the index of ``runs`` (a decision's result), for the next decision to take."""
-    index.tuple = runs
-    if len(runs) < _SHELVED_FROM:
-        return
-    with _LOCK:
-        _SHELF[id(runs)] = index
-        while len(_SHELF) > _SHELF_SIZE:
-            _SHELF.pop(next(iter(_SHELF)))
+SHELF = Shelf()  # the process's: its executor's decisions and its store share it
 
 
 def peek(runs: tuple[TaskRun, ...]) -> RunIndex | None:
-    """The index filed for ``runs``, left in place (what tests look at)."""
-    with _LOCK:
-        index = _SHELF.get(id(runs))
-    return index if index is not None and index.tuple is runs else None
+    """The index filed for ``runs`` on the process's shelf."""
+    return SHELF.peek(runs)
 
 
 def replaced(before: tuple[TaskRun, ...], after: tuple[TaskRun, ...]) -> list[int] | None:
     """Positions of the task runs of ``before`` that the decision from ``before`` to ``after`` replaced.
 
-    None when unknown (no index filed for ``after``, or made from other task runs): the
-    caller compares the two tuples instead.  New task runs are those past ``len(before)``.
+    None when unknown (no index filed for ``after`` on the process's shelf, or made from
+    other task runs): the caller compares the two tuples instead.  New task runs are
+    those past ``len(before)``.
     """
     index = peek(after)
     if index is None or index.base is not before:

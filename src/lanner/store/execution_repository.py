@@ -14,7 +14,8 @@ comparing thousands of them costs an identity check each.
 
 JSON columns use Kestra's camelCase shapes, so exported rows read like Kestra's:
 
-* state histories: ``[{"state": "RUNNING", "date": "2024-05-01T10:00:00.000000Z"}, ...]``
+* state histories: ``[{"state": "RUNNING", "date": "2024-05-01T10:00:00.000000Z", "cause": "started"}, ...]``
+  (``cause`` only where one was recorded: older entries have none, and load as such)
 * attempts: ``[{"state": {"histories": [...]}, "workerId": "w1", "message": "..."}]``
   (``workerId`` and ``message`` left out when unset, as Kestra does)
 * labels: ``[{"key": "team", "value": "data"}]``; metrics: the list of dicts as given.
@@ -331,11 +332,13 @@ def _task_run(row: Row[*tuple[Any, ...]]) -> TaskRun:
 def _history_json(history: StateHistory) -> list[dict[str, str]]:
     # _value_ (the member's plain attribute) rather than .value, whose descriptor costs a
     # Python call: this runs for every execution and task run written.
-    return [{"state": t.state._value_, "date": sortable_instant(_utc(t.date))} for t in history.histories]
+    return [{"state": t.state._value_, "date": sortable_instant(_utc(t.date))} if t.cause is None else
+            {"state": t.state._value_, "date": sortable_instant(_utc(t.date)), "cause": str(t.cause)}
+            for t in history.histories]
 
 
 def _history(items: list[dict[str, str]]) -> StateHistory:
-    return StateHistory(tuple(Transition(State(item["state"]), datetime.fromisoformat(item["date"]))
+    return StateHistory(tuple(Transition(State(item["state"]), datetime.fromisoformat(item["date"]), item.get("cause"))
                               for item in items))
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lanner.engine.decide import Decision, Event, Job, Note, Start, TaskResult, decide
 from lanner.engine.inputs import resolve_inputs
+from lanner.engine.surroundings import KVReader, Surroundings, no_kv
 from lanner.expr import ExpressionError
 from lanner.flows.registry import Registry, default_registry
 from lanner.flows.validator import validate_source
+from lanner.model import run_index
 from lanner.model.execution import Execution, TaskRun
 from lanner.model.flow import Flow
 from lanner.model.state import State, StateHistory
@@ -51,6 +53,9 @@ class Simulation:
     decisions: list[Decision] = field(default_factory=list)
     pending: list[Job] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    environ: Mapping[str, str] = field(default_factory=dict)  # what envs and secret() see
+    kv: KVReader = no_kv
+    shelf: run_index.Shelf = field(default_factory=run_index.Shelf)  # indexes handed on, as by an executor
 
     @classmethod
     def of(cls, source: str, inputs: dict[str, Any] | None = None, *, registry: Registry | None = None,
@@ -67,8 +72,9 @@ class Simulation:
     def send(self, event: Event) -> Decision:
         self.clock += timedelta(milliseconds=1)
         ids = (f"tr{n}" for n in itertools.count(len(self.execution.task_runs) + 1))
-        decision = decide(self.execution, self.flow, event, self.clock, ids=lambda: next(ids),
-                          rng=random.Random(0), environ={})
+        around = Surroundings(self.clock, ids=lambda: next(ids), rng=random.Random(0), environ=self.environ,
+                              kv=self.kv, shelf=self.shelf)
+        decision = decide(self.execution, self.flow, event, around)
         self.execution = decision.execution
         self.decisions.append(decision)
         self.pending.extend(decision.jobs)
@@ -99,3 +105,16 @@ class Simulation:
 
     def states(self) -> dict[str, State]:
         return {run.task_id: run.current for run in self.execution.task_runs if run.value is None}
+
+
+_IDS = itertools.count(1)
+
+
+def at(now: datetime, ids: Callable[[], str] | None = None, environ: Mapping[str, str] | None = None,
+       kv: KVReader = no_kv) -> Surroundings:
+    """Plain surroundings for a decision at ``now``: ids unique across a test run, a seeded random source.
+
+    Indexes are handed on through the process's shelf, as in the executor (what test_fan_out looks at).
+    """
+    return Surroundings(now, ids=ids or (lambda: f"id{next(_IDS)}"), rng=random.Random(0), environ=environ or {},
+                        kv=kv, shelf=run_index.SHELF)

@@ -6,7 +6,7 @@ import pytest
 
 from lanner.engine.decide import Kill, Restart, Start, TaskResult
 from lanner.model.state import State
-from tests.unit.engine.sim import Simulation, run_for_real
+from tests.unit.engine.sim import Simulation, at, run_for_real
 
 HEAD = "id: f\nnamespace: company.team\n"
 
@@ -266,8 +266,8 @@ def test_decisions_are_pure():
     from lanner.engine.decide import decide
 
     before = sim.execution
-    decision_a = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
-    decision_b = decide(before, sim.flow, Start(), sim.clock, ids=lambda: "same", environ={})
+    decision_a = decide(before, sim.flow, Start(), at(sim.clock, ids=lambda: "same"))
+    decision_b = decide(before, sim.flow, Start(), at(sim.clock, ids=lambda: "same"))
     assert decision_a == decision_b and sim.execution is before
 
 
@@ -284,7 +284,7 @@ def test_a_batch_of_results_decides_like_the_same_results_one_by_one():
     batched = Simulation.of(source, worker=lambda job: None)
     batched.send(Start())
     ids = iter(f"tr{n}" for n in range(5, 100))
-    decision = decide(batched.execution, batched.flow, results, one_by_one.clock, ids=lambda: next(ids), environ={})
+    decision = decide(batched.execution, batched.flow, results, at(one_by_one.clock, ids=lambda: next(ids)))
     assert [(r.task_id, r.current) for r in decision.execution.task_runs] == [
         (r.task_id, r.current) for r in one_by_one.execution.task_runs]
     assert [job.task["id"] for job in decision.jobs] == ["after"]

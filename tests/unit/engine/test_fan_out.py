@@ -19,6 +19,7 @@ from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import State, StateHistory
 from lanner.store.execution_repository import _task_run_changes
 from lanner.tasks.flowable import LOOP_WINDOW
+from tests.unit.engine.sim import at
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DONE, VALUES = 10_000, 20_000
@@ -70,11 +71,11 @@ def counting_states(monkeypatch) -> list[int]:
 def test_one_result_among_10000_ended_iterations_reads_and_writes_a_handful_of_task_runs(monkeypatch, limit):
     running = limit or LOOP_WINDOW
     flow = loop_flow(limit)
-    warm = decide(half_done(running), flow, Tick("each"), T0, environ={})  # builds the index: every run, once
+    warm = decide(half_done(running), flow, Tick("each"), at(T0))  # builds the index: every run, once
     assert not warm.jobs and warm.execution.task_runs == half_done(running).task_runs
     reads = counting_states(monkeypatch)
     result = TaskResult(f"r{DONE}", 1, State.SUCCESS, {"value": "x"})
-    decision = decide(warm.execution, flow, result, T0 + timedelta(seconds=1), environ={})
+    decision = decide(warm.execution, flow, result, at(T0 + timedelta(seconds=1)))
     monkeypatch.undo()
     # The result ended one iteration: the next value starts (one job), nothing else happens.
     assert [job.task_run_id for job in decision.jobs] == [decision.execution.task_runs[-1].id]
@@ -91,19 +92,18 @@ def test_a_decision_that_builds_no_index_reads_each_task_run_once(monkeypatch):
     flow = loop_flow(1)
     execution = half_done(1)
     reads = counting_states(monkeypatch)
-    decide(execution, flow, Tick("each"), T0, environ={})
+    decide(execution, flow, Tick("each"), at(T0))
     monkeypatch.undo()
     assert DONE <= reads[0] < 3 * DONE
 
 
 def test_an_unlimited_loop_keeps_a_window_of_iterations_in_progress():
     flow = loop_flow(0, count=5000)
-    start = decide(Execution("e", "a.b", "f", 1, StateHistory.start(State.CREATED, T0)), flow, Start(), T0,
-                   environ={})
+    start = decide(Execution("e", "a.b", "f", 1, StateHistory.start(State.CREATED, T0)), flow, Start(), at(T0))
     assert len(start.jobs) == LOOP_WINDOW
     # Three iterations end: three more start, the window stays full.
     results = [TaskResult(job.task_run_id, 1, State.SUCCESS, {"value": "x"}) for job in start.jobs[:3]]
-    after = decide(start.execution, flow, results, T0, environ={})
+    after = decide(start.execution, flow, results, at(T0))
     assert [run.iteration for run in after.execution.task_runs[-3:]] == [LOOP_WINDOW, LOOP_WINDOW + 1,
                                                                           LOOP_WINDOW + 2]
     assert len(after.jobs) == 3
@@ -113,14 +113,14 @@ def test_a_decision_creates_a_bounded_number_of_task_runs_and_asks_to_continue(m
     monkeypatch.setattr(decide_module, "NEW_RUNS_PER_DECISION", 40)
     flow = loop_flow(0, count=100)
     execution = Execution("e", "a.b", "f", 1, StateHistory.start(State.CREATED, T0))
-    decision = decide(execution, flow, Start(), T0, environ={})
+    decision = decide(execution, flow, Start(), at(T0))
     assert len(decision.execution.task_runs) == 40 and len(decision.jobs) == 39  # the loop's own run, 39 iterations
     loop_id = decision.execution.task_runs[0].id
     sizes = []
     while decision.timers:
         assert [(timer.task_run_id, timer.delay) for timer in decision.timers] == [(loop_id, 0.0)]
         before = len(decision.execution.task_runs)
-        decision = decide(decision.execution, flow, Tick(loop_id), T0, environ={})
+        decision = decide(decision.execution, flow, Tick(loop_id), at(T0))
         sizes.append(len(decision.execution.task_runs) - before)
     assert sizes == [40, 21]
     assert sorted(run.iteration for run in decision.execution.task_runs if run.task_id == "r") == list(range(100))
@@ -137,10 +137,10 @@ def test_index_handed_over_gives_the_same_decisions_as_one_built_afresh():
             break
         ids_a, ids_b = iter(f"t{n}" for n in range(10_000)), iter(f"t{n}" for n in range(10_000))
         offset = len(carried.task_runs)
-        a = decide(carried, flow, events, T0, ids=lambda ids=ids_a, at=offset: f"t{at}-{next(ids)}", environ={})
+        a = decide(carried, flow, events, at(T0, ids=lambda ids=ids_a, n=offset: f"t{n}-{next(ids)}"))
         fresh = Execution(**{name: getattr(rebuilt, name) for name in Execution.__dataclass_fields__}
                           | {"task_runs": tuple(list(rebuilt.task_runs))})  # noqa: C414 - a copy: no index filed for it
-        b = decide(fresh, flow, events, T0, ids=lambda ids=ids_b, at=offset: f"t{at}-{next(ids)}", environ={})
+        b = decide(fresh, flow, events, at(T0, ids=lambda ids=ids_b, n=offset: f"t{n}-{next(ids)}"))
         assert a.execution == b.execution and a.jobs == b.jobs
         carried, rebuilt = a.execution, b.execution
         events = [TaskResult(job.task_run_id, job.attempt, State.SUCCESS,

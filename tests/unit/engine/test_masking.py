@@ -73,11 +73,12 @@ def test_an_output_error_never_shows_the_secret(encryption_key):
     assert "opensesame" not in repr(sim.notes)
 
 
-def test_secret_function_values_rendered_by_the_executor_are_masked(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b"hunter2").decode())
+def test_secret_function_values_rendered_by_the_executor_are_masked():
+    # decide reads secrets from the environment its caller gives, not the process's
     sim = Simulation.of("id: f\nnamespace: company.team\ntasks:\n"
                         "  - id: a\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n"
-                        "outputs:\n  - id: o\n    type: STRING\n    value: \"{{ secret('TOKEN') }}!\"\n")
+                        "outputs:\n  - id: o\n    type: STRING\n    value: \"{{ secret('TOKEN') }}!\"\n",
+                        environ={"SECRET_TOKEN": base64.b64encode(b"hunter2").decode()})
     execution = sim.run()
     assert execution.outputs == {"o": "******!"}
     assert "hunter2" not in _everything(sim)
