@@ -29,6 +29,7 @@ from lanner.model.state import State, StateHistory
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
+from lanner.store.queue import Outgoing
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -71,11 +72,9 @@ def new_execution(flow: Flow, revision: int, *, inputs: Mapping[str, Any], label
 def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:
     """Store CREATED executions and queue their start for the executors, a few statements for all."""
     repo.insert_executions(connection, executions)
-    for tenant_id in dict.fromkeys(execution.tenant_id for execution in executions):
-        mine = [execution for execution in executions if execution.tenant_id == tenant_id]
-        queue.send_many(connection, messages.EXECUTOR,
-                        [messages.event_payload(execution.id, Start(), tenant_id) for execution in mine],
-                        keys=[execution.id for execution in mine], tenant_id=tenant_id)
+    queue.send_many(connection, messages.EXECUTOR, [
+        Outgoing(execution.tenant_id, execution.id, messages.event_payload(execution.id, Start(), execution.tenant_id))
+        for execution in executions])
 
 
 def _start(execution: Execution, flow: Flow, now: datetime, services: ExecutorServices) -> Decision | None:
