@@ -6,7 +6,9 @@ records the holder; releasing records the results, the attempts' last log lines,
 forgets the holding; each is atomic.  (Lines printed while an attempt runs are written
 before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.)  On
 PostgreSQL each is one autocommit statement (one round trip, no BEGIN); on SQLite, one
-write transaction.
+write transaction.  Which messages are taken is the queue's rule (:mod:`lanner.store.queue`:
+its selection, which the PostgreSQL statement wraps in CTEs; ``Queue.take`` on SQLite), and
+results are sent with the queue's insert.
 
 Jobs are taken fairly across executions (a job message's key is its execution): among
 the oldest ``FAIR_WINDOW`` queued jobs, the oldest job of each execution first, then the

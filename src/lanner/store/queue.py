@@ -134,15 +134,19 @@ def of_format(postgres: bool) -> sa.ColumnElement[bool]:
     reader that knows theirs (two Lanner versions side by side in a rolling upgrade).
 
     PostgreSQL reads ``"v"`` as text; CASE, because it may evaluate AND's operands in any
-    order, so the cast must only meet text the pattern let through: a payload whose ``"v"``
-    is no number is not taken, instead of failing the statement.  SQLite compares it as
-    JSON, which never fails.
+    order, so the cast must only meet text the pattern let through (other text gives NULL,
+    never equal): a payload whose ``"v"`` is no number is not taken, instead of failing the
+    statement.  An equality still, which the planner estimates as it did the plain cast's
+    (a boolean CASE would be estimated far less selective, and change the plans).  SQLite
+    compares it as JSON, which never fails.
     """
-    version = sa.bindparam("version", type_=sa.Integer)
+    version: sa.BindParameter[int] = sa.bindparam("version", type_=sa.Integer)
     if not postgres:
-        return _q.c.payload["v"].as_integer() == version
+        as_json: sa.ColumnElement[bool] = _q.c.payload["v"].as_integer() == version
+        return as_json
     text = sa.type_coerce(_q.c.payload, JSONB)["v"].astext
-    return sa.case((text.regexp_match(WHOLE_NUMBER), sa.cast(text, sa.Integer) == version), else_=sa.false())
+    number: sa.Case[int] = sa.case((text.regexp_match(WHOLE_NUMBER), sa.cast(text, sa.Integer)))
+    return number == version
 
 
 def oldest(postgres: bool, where: sa.ColumnElement[bool], *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
