@@ -494,3 +494,24 @@ def test_messages_in_other_formats_are_counted_and_reported(engine, queue, caplo
     with caplog.at_level("WARNING"):
         assert watch.check() == {2: 2, 7: 1}
     assert "2 in format 2, 1 in format 7" in caplog.text and "knows format 1 only" in caplog.text
+
+
+def test_take_and_hold_and_release_are_one_statement_each_on_postgresql(engine, queue, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes and releases in one write transaction of several statements")
+    from lanner.store.job_holding import release, take_and_hold
+
+    send(engine, queue, "worker", *_jobs("e1", "t1", "t2"), key="e1")
+    queue.listen()  # the LISTEN connection is its own
+    statements = []
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        taken = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+        release(engine, queue, "executor", results=[("main", "e1", {"v": 1}), ("acme", "e1", {"v": 1})],
+                held=[("main", "t1", 1)], log_entries=[])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert [m.payload["taskRunId"] for m in taken.jobs] == ["t1", "t2"]
+    assert len(statements) == 2, statements  # one each, in autocommit
+    assert sorted(m.tenant_id for m in consume(engine, queue, "executor")) == ["acme", "main"]
