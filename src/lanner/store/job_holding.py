@@ -70,6 +70,7 @@ MALFORMED = ("a job message that names no task run, execution or attempt (taskRu
 
 def _shaped_pg() -> sa.ColumnElement[bool]:
     payload = sa.type_coerce(_q.c.payload, JSONB)
+    # "->" spelled out: the same expression on every server (SQLAlchemy writes payload['x'] on 14+).
     return sa.func.coalesce(sa.and_(sa.func.jsonb_typeof(payload.op("->")("taskRunId")) == "string",
                                     sa.func.jsonb_typeof(payload.op("->")("executionId")) == "string",
                                     payload["attempt"].astext.regexp_match(WHOLE_NUMBER)), sa.false())
@@ -88,15 +89,14 @@ def _take_and_hold_pg() -> sa.Select[Any]:
     paused = maintenance_flag.taking_paused_pg()
     takable = sa.and_(available(True), sa.not_(sa.select(paused.c.held_back).scalar_subquery()))
     malformed = taking(oldest(True, sa.and_(takable, _malformed_pg())),
-                             *_q.c["id", "topic", "key", "payload", "tenant_id", "deliveries", "created_at"],
-                             ).cte("malformed")
+                       *_q.c["id", "topic", "key", "payload", "tenant_id", "deliveries", "created_at"]).cte("malformed")
     aside = sa.insert(_a).from_select(
         ["tenant_id", "id", "topic", "key", "payload", "deliveries", "reason", "created_at"],
         sa.select(malformed.c.tenant_id, malformed.c.id, malformed.c.topic, malformed.c.key, malformed.c.payload,
                   malformed.c.deliveries + 1, sa.bindparam("aside_reason", type_=sa.Text),
                   malformed.c.created_at)).cte("aside")
     taken = taking(fairest(True, sa.and_(takable, of_format(True), _shaped_pg())),
-                         *_q.c["id", "topic", "key", "payload", "tenant_id"]).cte("taken")
+                   *_q.c["id", "topic", "key", "payload", "tenant_id"]).cte("taken")
     job = sa.type_coerce(taken.c.payload, JSONB)
     holding = postgresql.insert(_j).from_select(
         ["tenant_id", "task_run_id", "attempt", "execution_id", "worker_id", "payload", "taken_at"],
