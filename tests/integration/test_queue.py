@@ -1,4 +1,4 @@
-"""The database queue on both backends: claim in a transaction, ack by deleting, wake on commit."""
+"""The database queue on both backends: take (select and delete) in a transaction, wake on commit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from lanner.store.engine import write_connection
-from lanner.store.queue import Message, Queue
+from lanner.store.queue import Message, Outgoing, Queue
 from lanner.store.schema_guard import prepare_database
 from lanner.store.tables import queue_messages
 from tests.helpers import config_for
@@ -31,9 +31,7 @@ def send(engine, queue, topic, *payloads, **options):
 
 def consume(engine, queue, topic, limit=100):
     with write_connection(engine) as connection, connection.begin():
-        messages = queue.claim(connection, topic, limit)
-        queue.ack(connection, [m.id for m in messages])
-    return messages
+        return queue.take(connection, topic, limit)
 
 
 def rows(engine):
@@ -64,30 +62,29 @@ def in_thread(target, *args):
     return join
 
 
-def test_send_claim_ack_round_trip(engine, queue):
+def test_send_take_round_trip(engine, queue):
     with write_connection(engine) as connection, connection.begin():
         queue.send(connection, "jobs", {"n": 1, "nested": {"list": [1, "two", None]}}, key="k1", tenant_id="acme")
-        queue.send_many(connection, "jobs", [{"n": 2}, {"n": 3}], keys=["k2", None])
+        queue.send_many(connection, "jobs", [Outgoing("main", "k2", {"n": 2}), Outgoing("main", None, {"n": 3}),
+                                             Outgoing("acme", "k2", {"n": 5})])
         queue.send(connection, "other", {"n": 4})
     with write_connection(engine) as connection, connection.begin():
-        messages = queue.claim(connection, "jobs")
+        messages = queue.take(connection, "jobs")
         assert [(m.topic, m.key, m.payload, m.tenant_id) for m in messages] == [
             ("jobs", "k1", {"n": 1, "nested": {"list": [1, "two", None]}}, "acme"),
             ("jobs", "k2", {"n": 2}, "main"),
             ("jobs", None, {"n": 3}, "main"),
+            ("jobs", "k2", {"n": 5}, "acme"),  # one send, messages of several tenants, each keeps its own
         ]
-        assert all(isinstance(m, Message) for m in messages)
-        queue.ack(connection, [m.id for m in messages])
+        assert all(isinstance(m, Message) and m.sent_at is not None for m in messages)
     assert consume(engine, queue, "jobs") == []
     assert [m.payload for m in consume(engine, queue, "other")] == [{"n": 4}]
     assert rows(engine) == 0  # acknowledged messages are deleted, not kept
 
 
-def test_claims_come_in_id_order_up_to_the_limit(engine, queue):
+def test_takes_come_in_id_order_up_to_the_limit(engine, queue):
     with write_connection(engine) as connection, connection.begin():
-        queue.send_many(connection, "jobs", [{"n": n} for n in range(10)])
-        with pytest.raises(ValueError, match="2 keys for 1 payloads"):
-            queue.send_many(connection, "jobs", [{}], keys=["a", "b"])
+        queue.send_many(connection, "jobs", [Outgoing("main", None, {"n": n}) for n in range(10)])
         queue.send_many(connection, "jobs", [])
     first = consume(engine, queue, "jobs", limit=4)
     rest = consume(engine, queue, "jobs")
@@ -109,14 +106,13 @@ def test_a_delayed_message_waits_for_its_time(engine, queue):
         assert queue.depth(connection, "jobs") == 1  # the one due in an hour is still there
 
 
-def test_a_rollback_makes_claimed_messages_available_again(engine, queue):
+def test_a_rollback_makes_taken_messages_available_again(engine, queue):
     send(engine, queue, "jobs", {"n": 1}, {"n": 2})
     with write_connection(engine) as connection:
         with connection.begin():
-            claimed = queue.claim(connection, "jobs")
-            queue.ack(connection, [m.id for m in claimed])
+            taken = queue.take(connection, "jobs")
             connection.rollback()  # as a crash before the commit would
-    assert consume(engine, queue, "jobs") == claimed
+    assert consume(engine, queue, "jobs") == taken and len(taken) == 2
 
 
 def test_two_consumers_never_share_a_message_and_together_take_all(engine, queue):
@@ -134,9 +130,9 @@ def test_two_consumers_never_share_a_message_and_together_take_all(engine, queue
     assert len(a) + len(b) == 200 and rows(engine) == 0
 
 
-def test_concurrent_claims_skip_each_others_locked_messages(engine, queue, database_url):
+def test_concurrent_takes_skip_each_others_locked_messages(engine, queue, database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite claims run one write transaction at a time")
+        pytest.skip("SQLite takes run one write transaction at a time")
     send(engine, queue, "jobs", *({"n": n} for n in range(10)))
     first_holds, second_done = threading.Event(), threading.Event()
 
@@ -149,10 +145,9 @@ def test_concurrent_claims_skip_each_others_locked_messages(engine, queue, datab
 
     join = in_thread(second)
     with write_connection(engine) as connection, connection.begin():
-        held = queue.claim(connection, "jobs", limit=4)
+        held = queue.take(connection, "jobs", limit=4)  # deleted, not committed: still locked
         first_holds.set()
         assert second_done.wait(10)
-        queue.ack(connection, [m.id for m in held])
     taken = join()
     assert [m.payload["n"] for m in held] == [0, 1, 2, 3]
     assert [m.payload["n"] for m in taken] == [4, 5, 6, 7]
@@ -167,7 +162,7 @@ def test_depth_counts_waiting_messages(engine, queue):
 
 
 def test_wait_wakes_when_another_thread_sends_and_commits(engine, queue):
-    assert consume(engine, queue, "jobs") == []  # a consumer claims, then waits
+    assert consume(engine, queue, "jobs") == []  # a consumer takes, then waits
     started = time.monotonic()
     waiter = in_thread(queue.wait, "jobs", 30)
     send(engine, queue, "jobs", {"n": 1})
@@ -184,7 +179,7 @@ def test_wait_times_out_when_nothing_is_sent(engine, queue):
     assert 0.2 <= time.monotonic() - started < PROMPTLY
 
 
-def test_a_notification_that_arrives_between_claim_and_wait_is_not_lost(engine, queue):
+def test_a_notification_that_arrives_between_take_and_wait_is_not_lost(engine, queue):
     consume(engine, queue, "a")
     consume(engine, queue, "b")
     in_thread(send, engine, queue, "a", {"n": 1})()  # committed while nobody waits
@@ -239,7 +234,7 @@ def test_one_statement_per_send_and_one_notification_per_topic_and_transaction(e
         with write_connection(engine) as connection, connection.begin():
             for _ in range(3):
                 queue.send(connection, "a", {})
-            queue.send_many(connection, "b", [{}, {}])
+            queue.send_many(connection, "b", [Outgoing("main", None, {}), Outgoing("acme", None, {})])
         send(engine, queue, "a", {})
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
@@ -389,11 +384,17 @@ def test_withdraw_never_returns_a_message_a_consumer_is_taking(engine, queue, da
 
 
 def test_take_of_a_version_leaves_other_formats_for_a_consumer_that_knows_them(engine, queue):
-    send(engine, queue, "jobs", {"v": 2, "n": 1}, {"v": 1, "n": 2}, {"n": 3}, {"v": 1, "n": 4})
+    send(engine, queue, "jobs", {"v": 2, "n": 1}, {"v": 1, "n": 2}, {"n": 3}, {"v": 1, "n": 4}, {"v": "one", "n": 5})
+    for fair in (False, True):
+        with write_connection(engine) as connection, connection.begin():
+            taken = queue.take(connection, "jobs", 10, version=1, fair=fair)
+            connection.rollback()
+        # A "v" that is no number is not taken (nor does it fail the take, on PostgreSQL either).
+        assert [m.payload["n"] for m in taken] == [2, 4]
     with write_connection(engine) as connection, connection.begin():
         taken = queue.take(connection, "jobs", 10, version=1)
     assert [m.payload["n"] for m in taken] == [2, 4]
-    assert sorted(m.payload["n"] for m in consume(engine, queue, "jobs")) == [1, 3]
+    assert sorted(m.payload["n"] for m in consume(engine, queue, "jobs")) == [1, 3, 5]
 
 
 def test_take_and_hold_records_the_holder_with_the_take(engine, queue):
@@ -493,3 +494,24 @@ def test_messages_in_other_formats_are_counted_and_reported(engine, queue, caplo
     with caplog.at_level("WARNING"):
         assert watch.check() == {2: 2, 7: 1}
     assert "2 in format 2, 1 in format 7" in caplog.text and "knows format 1 only" in caplog.text
+
+
+def test_take_and_hold_and_release_are_one_statement_each_on_postgresql(engine, queue, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes and releases in one write transaction of several statements")
+    from lanner.store.job_holding import release, take_and_hold
+
+    send(engine, queue, "worker", *_jobs("e1", "t1", "t2"), key="e1")
+    queue.listen()  # the LISTEN connection is its own
+    statements = []
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        taken = take_and_hold(engine, queue, "worker", 10, worker_id="w1", version=1)
+        release(engine, queue, "executor", results=[("main", "e1", {"v": 1}), ("acme", "e1", {"v": 1})],
+                held=[("main", "t1", 1)], log_entries=[])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert [m.payload["taskRunId"] for m in taken.jobs] == ["t1", "t2"]
+    assert len(statements) == 2, statements  # one each, in autocommit
+    assert sorted(m.tenant_id for m in consume(engine, queue, "executor")) == ["acme", "main"]

@@ -19,7 +19,7 @@ from lanner.flows.validator import validate_source
 from lanner.model.service_state import ServiceState
 from lanner.store import migrator, service_instances
 from lanner.store.engine import create_engine, write_connection
-from lanner.store.queue import Queue
+from lanner.store.queue import Outgoing, Queue
 from lanner.store.tables import flow_revisions
 from lanner.store.tables import flows as flows_table
 from lanner.upgrade.check import run_check
@@ -164,7 +164,8 @@ def test_the_cost_estimate_grows_with_the_rows(old_database, database_url):
     queue = Queue(old_database)
     try:
         with write_connection(old_database) as connection, connection.begin():
-            queue.send_many(connection, "test.bulk", [{"v": 1, "n": n, "pad": "x" * 200} for n in range(20_000)])
+            queue.send_many(connection, "test.bulk",
+                            [Outgoing("main", None, {"v": 1, "n": n, "pad": "x" * 200}) for n in range(20_000)])
     finally:
         queue.close()
     if database_url.startswith("postgresql"):

@@ -15,6 +15,7 @@ from lanner.engine.flow_cache import FlowCache
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines
+from lanner.store.queue import Outgoing
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -56,12 +57,9 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
                 jobs.append((decision.execution, job))
     # Jobs older live workers cannot run wait on their own topic (lanner.engine.features).
     jobs, held_entries = features.hold(connection, queue, jobs, now)
-    now_jobs = [(e, j) for e, j in jobs if j.delay <= 0]
-    for tenant_id in {e.tenant_id for e, _ in now_jobs}:
-        mine = [(e, j) for e, j in now_jobs if e.tenant_id == tenant_id]
-        queue.send_many(connection, messages.WORKER,
-                        [messages.job_payload(j, e.tenant_id, e.namespace, e.flow_id) for e, j in mine],
-                        keys=[j.execution_id for _, j in mine], tenant_id=tenant_id)
+    queue.send_many(connection, messages.WORKER, [
+        Outgoing(e.tenant_id, j.execution_id, messages.job_payload(j, e.tenant_id, e.namespace, e.flow_id))
+        for e, j in jobs if j.delay <= 0])
     for execution, job in ((e, j) for e, j in jobs if j.delay > 0):
         queue.send(connection, messages.WORKER,
                    messages.job_payload(job, execution.tenant_id, execution.namespace, execution.flow_id),
@@ -81,10 +79,8 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
     if ended:
         queue.signal(connection, messages.ENDED)
         # For flow triggers (and schedules' stopAfter), read by lanner.scheduler.flow_triggers.
-        for tenant_id in dict.fromkeys(e.tenant_id for e in ended):
-            theirs = [e for e in ended if e.tenant_id == tenant_id]
-            queue.send_many(connection, messages.ENDED_EXECUTIONS, [messages.ended_payload(e) for e in theirs],
-                            keys=[e.id for e in theirs], tenant_id=tenant_id)
+        queue.send_many(connection, messages.ENDED_EXECUTIONS,
+                        [Outgoing(e.tenant_id, e.id, messages.ended_payload(e)) for e in ended])
     entries = [log_entry(d.execution, note, now) for _, d in decided for note in d.notes] + held_entries
     if entries:
         log_lines.append_logs(connection, entries)
@@ -113,10 +109,10 @@ def _report_killed(connection: Connection, queue: Queue, execution: Execution,
     """Results for attempts no worker will run, to the executor like a worker's."""
     if attempts:
         queue.send_many(connection, messages.EXECUTOR, [
-            messages.event_payload(execution.id, TaskResult(task_run_id, attempt, State.KILLED,
-                                                            message="killed before a worker took it"),
-                                   execution.tenant_id)
-            for task_run_id, attempt in attempts], keys=[execution.id] * len(attempts), tenant_id=execution.tenant_id)
+            Outgoing(execution.tenant_id, execution.id, messages.event_payload(
+                execution.id, TaskResult(task_run_id, attempt, State.KILLED, message="killed before a worker took it"),
+                execution.tenant_id))
+            for task_run_id, attempt in attempts])
 
 
 def log_entry(execution: Execution, note: Note, now: datetime) -> log_lines.LogEntry:

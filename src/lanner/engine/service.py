@@ -30,6 +30,7 @@ from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
+from lanner.store.queue import Outgoing
 from lanner.tasks.flowable import FlowableTask
 
 if TYPE_CHECKING:
@@ -54,11 +55,9 @@ def wait_timeout(execution_id: str, state: State, timeout: float) -> WaitTimeout
 def start_many(connection: Connection, queue: Queue, executions: list[Execution]) -> None:
     """Store CREATED executions and queue their start for the executors, a few statements for all."""
     repo.insert_executions(connection, executions)
-    for tenant_id in dict.fromkeys(execution.tenant_id for execution in executions):
-        mine = [execution for execution in executions if execution.tenant_id == tenant_id]
-        queue.send_many(connection, messages.EXECUTOR,
-                        [messages.event_payload(execution.id, Start(), tenant_id) for execution in mine],
-                        keys=[execution.id for execution in mine], tenant_id=tenant_id)
+    queue.send_many(connection, messages.EXECUTOR, [
+        Outgoing(execution.tenant_id, execution.id, messages.event_payload(execution.id, Start(), execution.tenant_id))
+        for execution in executions])
 
 
 def _start(execution: Execution, flow: Flow, around: Surroundings) -> Decision | None:

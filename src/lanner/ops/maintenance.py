@@ -31,7 +31,7 @@ from lanner.model.state import State
 from lanner.store import maintenance_flag
 from lanner.store import service_instances as instances
 from lanner.store.engine import process_label, write_connection
-from lanner.store.queue import Queue
+from lanner.store.queue import Outgoing, Queue
 from lanner.store.tables import executions, queue_messages, worker_jobs_running
 
 if TYPE_CHECKING:
@@ -88,11 +88,9 @@ def leave(engine: Engine, *, by: str | None = None) -> int:
                 sa.select(_e.c.tenant_id, _e.c.id).where(_e.c.state == str(State.QUEUED), ~_e.c.deleted)
                 .order_by(_e.c.created_at, _e.c.id)).all()
             queue.signal(connection, messages.WORKER)  # tasks held back meanwhile are taken now
-            for tenant_id in dict.fromkeys(row.tenant_id for row in waiting):
-                mine = [row.id for row in waiting if row.tenant_id == tenant_id]
-                queue.send_many(connection, messages.EXECUTOR,
-                                [messages.event_payload(execution_id, Start(), tenant_id) for execution_id in mine],
-                                keys=mine, tenant_id=tenant_id)
+            queue.send_many(connection, messages.EXECUTOR, [
+                Outgoing(row.tenant_id, row.id, messages.event_payload(row.id, Start(), row.tenant_id))
+                for row in waiting])
             return len(waiting)
     finally:
         queue.close()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.store.engine import write_connection
-from lanner.store.queue import Message
+from lanner.store.queue import Message, available, database_now, of_format, oldest
 from lanner.store.tables import queue_messages, queue_set_aside
 from lanner.timestamps import as_utc, instant
 
@@ -57,21 +57,14 @@ class Claim:
 
 
 def _claim_statement(postgres: bool) -> sa.Update:
-    now = sa.func.clock_timestamp() if postgres else sa.bindparam("now", type_=_q.c.available_at.type)
+    now = database_now(postgres)
     until = (sa.func.clock_timestamp() + sa.bindparam("lease", type_=sa.Interval) if postgres
              else sa.bindparam("until", type_=_q.c.claimed_until.type))
     claimer = sa.bindparam("claimer", type_=sa.String)
-    candidates = (
-        sa.select(_q.c.id, _q.c.deliveries)
-        .where(_q.c.topic == sa.bindparam("claim_topic", type_=sa.String), _q.c.available_at <= now,
-               _q.c.payload["v"].as_integer() == sa.bindparam("version", type_=sa.Integer),
-               sa.or_(_q.c.claimed_until.is_(None), _q.c.claimed_until < now, _q.c.claimed_by == claimer))
-        .order_by(_q.c.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-    )
-    if postgres:
-        candidates = candidates.with_for_update(skip_locked=True)
-    found = candidates.cte("candidates")
+    free = sa.or_(_q.c.claimed_until.is_(None), _q.c.claimed_until < now, _q.c.claimed_by == claimer)
+    # The queue's selection (lanner.store.queue), among the messages no other claimer holds.
+    found = oldest(postgres, sa.and_(available(postgres), of_format(postgres), free),
+                         _q.c.id, _q.c.deliveries).cte("candidates")
     first_again = sa.select(sa.func.min(found.c.id)).where(found.c.deliveries > 0).scalar_subquery()
     chosen = sa.select(found.c.id).where(sa.or_(first_again.is_(None), found.c.id == first_again))
     return (sa.update(_q).where(_q.c.id.in_(chosen))
@@ -97,7 +90,7 @@ def claim(engine: Engine, queue: Queue, topic: str, limit: int, *, version: int,
     Returns them, oldest first, with their delivery counts; only one when one of them
     was delivered before.  Take them with :func:`take` in the processing transaction.
     """
-    params: dict[str, Any] = {"claim_topic": topic, "limit": limit, "version": version, "claimer": claimer}
+    params: dict[str, Any] = {"from_topic": topic, "limit": limit, "version": version, "claimer": claimer}
     if engine.dialect.name == "postgresql":
         queue.listen()  # before the query: what commits after it wakes the next wait
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

@@ -6,7 +6,9 @@ records the holder; releasing records the results, the attempts' last log lines,
 forgets the holding; each is atomic.  (Lines printed while an attempt runs are written
 before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.)  On
 PostgreSQL each is one autocommit statement (one round trip, no BEGIN); on SQLite, one
-write transaction.
+write transaction.  Which messages are taken is the queue's rule (:mod:`lanner.store.queue`:
+its selection, which the PostgreSQL statement wraps in CTEs; ``Queue.take`` on SQLite), and
+results are sent with the queue's insert.
 
 Jobs are taken fairly across executions (a job message's key is its execution): among
 the oldest ``FAIR_WINDOW`` queued jobs, the oldest job of each execution first, then the
@@ -24,15 +26,29 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
 from lanner.store.engine import write_connection
-from lanner.store.queue import CHANNEL, FAIR_WINDOW, Message
+from lanner.store.queue import (
+    CHANNEL,
+    FAIR_WINDOW,
+    SEND_FROM_JSON_PG,
+    WHOLE_NUMBER,
+    Message,
+    Outgoing,
+    available,
+    fairest,
+    of_format,
+    oldest,
+    taking,
+)
 from lanner.store.tables import queue_messages, queue_set_aside, worker_jobs_running
 from lanner.timestamps import offset_iso
 
@@ -41,7 +57,7 @@ if TYPE_CHECKING:
 
     from lanner.store.queue import Queue
 
-_q, _j, _a = queue_messages.name, worker_jobs_running.name, queue_set_aside.name
+_q, _j, _a = queue_messages, worker_jobs_running, queue_set_aside
 # A job message names its attempt (lanner.engine.messages.job_payload): a payload of this
 # format ("v") that does not (a bug, or a hand-edited row) could never be held, and a take
 # that tried would fail for every worker, forever.  Such messages are set aside instead
@@ -49,52 +65,55 @@ _q, _j, _a = queue_messages.name, worker_jobs_running.name, queue_set_aside.name
 # the rest of the batch is taken.  (CASE, because PostgreSQL may evaluate AND's operands
 # in any order: a cast must only meet text the pattern let through; coalesce, because a
 # missing key is NULL, not false.)
-_INT = "'^[0-9]{1,9}$'"
-_OURS_PG = f"CASE WHEN payload ->> 'v' ~ {_INT} THEN (payload ->> 'v')::int = :version ELSE false END"
-_SHAPED_PG = (f"coalesce(jsonb_typeof(payload -> 'taskRunId') = 'string'"
-              f" AND jsonb_typeof(payload -> 'executionId') = 'string' AND payload ->> 'attempt' ~ {_INT}, false)")
-_MALFORMED_PG = f"CASE WHEN payload ->> 'v' ~ {_INT} THEN {_OURS_PG} AND NOT {_SHAPED_PG} ELSE true END"
 MALFORMED = ("a job message that names no task run, execution or attempt (taskRunId, executionId, attempt) "
              "cannot be run or held; it was set aside instead of being taken")
-# ``paused`` has one row, so the answer always has one: a job per row, or one row of NULLs and the flag.
-_TAKE_AND_HOLD_PG = sa.text(f"""
-WITH {maintenance_flag.TAKING_PAUSED_PG},
-malformed AS (
-    DELETE FROM {_q} WHERE id IN (
-        SELECT id FROM {_q}
-        WHERE topic = :topic AND available_at <= clock_timestamp() AND {_MALFORMED_PG}
-              AND NOT (SELECT held_back FROM paused)
-        ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
-    RETURNING id, topic, key, payload, tenant_id, deliveries, created_at),
-aside AS (
-    INSERT INTO {_a} (tenant_id, id, topic, key, payload, deliveries, reason, created_at)
-    SELECT tenant_id, id, topic, key, payload, deliveries + 1, :malformed, created_at FROM malformed),
-candidates AS (
-    SELECT id, row_number() OVER (PARTITION BY tenant_id, key ORDER BY id) AS turn FROM (
-        SELECT id, tenant_id, key FROM {_q}
-        WHERE topic = :topic AND available_at <= clock_timestamp() AND {_OURS_PG} AND {_SHAPED_PG}
-              AND NOT (SELECT held_back FROM paused)
-        ORDER BY id LIMIT :window) AS oldest),
-taken AS (
-    DELETE FROM {_q} WHERE id IN (
-        SELECT m.id FROM {_q} AS m JOIN candidates AS c ON c.id = m.id
-        ORDER BY c.turn, m.id LIMIT :limit FOR UPDATE OF m SKIP LOCKED)
-    RETURNING id, topic, key, payload, tenant_id),
-held AS (
-    INSERT INTO {_j} (tenant_id, task_run_id, attempt, execution_id, worker_id, payload, taken_at)
-    SELECT tenant_id, payload ->> 'taskRunId', (payload ->> 'attempt')::int, payload ->> 'executionId',
-           :worker_id, payload, clock_timestamp()
-    FROM taken
-    ON CONFLICT (tenant_id, task_run_id, attempt) DO UPDATE
-    SET execution_id = excluded.execution_id, worker_id = excluded.worker_id,
-        payload = excluded.payload, taken_at = excluded.taken_at)
-SELECT t.id, t.topic, t.key, t.payload, t.tenant_id, p.held_back AS paused,
-       (SELECT count(*) FROM malformed) AS malformed
-FROM paused AS p LEFT JOIN taken AS t ON true
-ORDER BY t.id
-""").columns(sa.column("id"), sa.column("topic"), sa.column("key"),
-             sa.column("payload", worker_jobs_running.c.payload.type),
-             sa.column("tenant_id"), sa.column("paused"), sa.column("malformed"))
+
+
+def _shaped_pg() -> sa.ColumnElement[bool]:
+    payload = sa.type_coerce(_q.c.payload, JSONB)
+    # "->" spelled out: the same expression on every server (SQLAlchemy writes payload['x'] on 14+).
+    return sa.func.coalesce(sa.and_(sa.func.jsonb_typeof(payload.op("->")("taskRunId")) == "string",
+                                    sa.func.jsonb_typeof(payload.op("->")("executionId")) == "string",
+                                    payload["attempt"].astext.regexp_match(WHOLE_NUMBER)), sa.false())
+
+
+def _malformed_pg() -> sa.ColumnElement[bool]:
+    v = sa.type_coerce(_q.c.payload, JSONB)["v"].astext
+    return sa.case((v.regexp_match(WHOLE_NUMBER), sa.and_(of_format(True), sa.not_(_shaped_pg()))),
+                   else_=sa.true())
+
+
+def _take_and_hold_pg() -> sa.Select[Any]:
+    """One statement: the maintenance flag, malformed messages set aside, the fair take (the
+    queue's selection), and the holding.  ``paused`` has one row, so the answer always has
+    one: a job per row, or one row of NULLs and the flag."""
+    paused = maintenance_flag.taking_paused_pg()
+    takable = sa.and_(available(True), sa.not_(sa.select(paused.c.held_back).scalar_subquery()))
+    malformed = taking(oldest(True, sa.and_(takable, _malformed_pg())),
+                       *_q.c["id", "topic", "key", "payload", "tenant_id", "deliveries", "created_at"]).cte("malformed")
+    aside = sa.insert(_a).from_select(
+        ["tenant_id", "id", "topic", "key", "payload", "deliveries", "reason", "created_at"],
+        sa.select(malformed.c.tenant_id, malformed.c.id, malformed.c.topic, malformed.c.key, malformed.c.payload,
+                  malformed.c.deliveries + 1, sa.bindparam("aside_reason", type_=sa.Text),
+                  malformed.c.created_at)).cte("aside")
+    taken = taking(fairest(True, sa.and_(takable, of_format(True), _shaped_pg())),
+                   *_q.c["id", "topic", "key", "payload", "tenant_id"]).cte("taken")
+    job = sa.type_coerce(taken.c.payload, JSONB)
+    holding = postgresql.insert(_j).from_select(
+        ["tenant_id", "task_run_id", "attempt", "execution_id", "worker_id", "payload", "taken_at"],
+        sa.select(taken.c.tenant_id, job["taskRunId"].astext, sa.cast(job["attempt"].astext, sa.Integer),
+                  job["executionId"].astext, sa.bindparam("worker_id", type_=sa.String), taken.c.payload,
+                  sa.func.clock_timestamp()))
+    held = holding.on_conflict_do_update(
+        index_elements=["tenant_id", "task_run_id", "attempt"],
+        set_={name: holding.excluded[name] for name in ("execution_id", "worker_id", "payload", "taken_at")},
+    ).cte("held")
+    return (sa.select(*taken.c["id", "topic", "key", "payload", "tenant_id"], paused.c.held_back.label("paused"),
+                      sa.select(sa.func.count()).select_from(malformed).scalar_subquery().label("malformed"))
+            .select_from(paused.outerjoin(taken, sa.true())).order_by(taken.c.id).add_cte(aside, held))
+
+
+_TAKE_AND_HOLD_PG = _take_and_hold_pg()
 
 
 def shaped(payload: Any) -> bool:
@@ -124,9 +143,9 @@ def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worke
     if engine.dialect.name == "postgresql":
         queue.listen()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            rows = connection.execute(_TAKE_AND_HOLD_PG, {"topic": topic, "limit": limit, "version": version,
-                                                          "window": FAIR_WINDOW,
-                                                          "worker_id": worker_id, "malformed": MALFORMED}).all()
+            rows = connection.execute(_TAKE_AND_HOLD_PG, {"from_topic": topic, "limit": limit, "version": version,
+                                                          "window": FAIR_WINDOW, "worker_id": worker_id,
+                                                          "aside_reason": MALFORMED}).all()
         return Taken([Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows
                       if row.id is not None], paused=bool(rows and rows[0].paused),
                      set_aside=int(rows[0].malformed) if rows else 0)
@@ -148,14 +167,12 @@ def take_and_hold(engine: Engine, queue: Queue, topic: str, limit: int, *, worke
     return Taken(taken, set_aside=len(malformed))
 
 
+# The queue's send (SEND_FROM_JSON_PG, rows of any tenants) and its notification, with the rest.
 _RELEASE_PG = sa.text(f"""
 WITH logged AS ({log_lines.INSERT_FROM_JSON}),
-sent AS (
-    INSERT INTO {_q} (tenant_id, topic, key, payload, available_at)
-    SELECT tenant_id, :topic, key, payload, clock_timestamp()
-    FROM jsonb_to_recordset(CAST(:results AS jsonb)) AS r(tenant_id varchar, key varchar, payload jsonb)),
+sent AS ({SEND_FROM_JSON_PG}),
 released AS (
-    DELETE FROM {_j} AS t USING jsonb_to_recordset(CAST(:held AS jsonb)) AS h(tenant_id varchar,
+    DELETE FROM {_j.name} AS t USING jsonb_to_recordset(CAST(:held AS jsonb)) AS h(tenant_id varchar,
         task_run_id varchar, attempt int)
     WHERE t.tenant_id = h.tenant_id AND t.task_run_id = h.task_run_id AND t.attempt = h.attempt)
 SELECT pg_notify(:channel, :topic)
@@ -172,14 +189,13 @@ def release(engine: Engine, queue: Queue, topic: str, *, results: Sequence[tuple
             connection.execute(_RELEASE_PG, {
                 "topic": topic, "channel": CHANNEL,
                 "logs": log_lines.json_rows(log_entries),
-                "results": _json([{"tenant_id": t, "key": k, "payload": p} for t, k, p in results]),
+                "rows": _json([{"tenant_id": t, "key": k, "payload": p} for t, k, p in results]),
+                "delay": timedelta(0),
                 "held": _json([{"tenant_id": t, "task_run_id": r, "attempt": a} for t, r, a in held])})
         return
     with write_connection(engine) as connection, connection.begin():
         log_lines.append_logs(connection, log_entries)
-        for tenant_id in dict.fromkeys(t for t, _, _ in results):
-            mine = [(k, p) for t, k, p in results if t == tenant_id]
-            queue.send_many(connection, topic, [p for _, p in mine], keys=[k for k, _ in mine], tenant_id=tenant_id)
+        queue.send_many(connection, topic, [Outgoing(t, k, p) for t, k, p in results])
         repo.forget_running_jobs(connection, [{"tenant_id": t, "task_run_id": r, "attempt": a} for t, r, a in held])
 
 

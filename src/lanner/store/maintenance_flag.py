@@ -5,7 +5,7 @@ deciding a start take shared, so a start decided while maintenance is being left
 either seen by the sweep that restarts queued executions or made after it: no execution
 stays QUEUED forever.  On SQLite, write transactions are serialised anyway.
 
-Workers check the flag in the statement that takes jobs (:data:`TAKING_PAUSED_PG`), by
+Workers check the flag in the statement that takes jobs (:func:`taking_paused_pg`), by
 locking its row ``FOR SHARE``: a take that read the row first finishes before ``enter``
 can commit, and a take that meets ``enter``'s uncommitted update waits for it and then
 reads the new value (PostgreSQL re-reads a locked row that changed under it).  So once
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from lanner.store import settings_repository
 from lanner.store.tables import instance_settings
@@ -46,10 +47,14 @@ def is_on(connection: Connection) -> bool:
     return bool(isinstance(value, dict) and value.get("on"))
 
 
-# A CTE for the PostgreSQL statement that takes jobs: one row, whether taking is paused.
-TAKING_PAUSED_PG = f"""paused AS MATERIALIZED (
-    SELECT coalesce(bool_or((value ->> 'on')::boolean), false) AS held_back FROM (
-        SELECT value FROM {instance_settings.name} WHERE key = '{KEY}' FOR SHARE) AS flag)"""
+def taking_paused_pg() -> sa.CTE:
+    """For the PostgreSQL statement that takes jobs: a CTE of one row, ``held_back``, whether taking
+    is paused (the flag's row locked ``FOR SHARE``: see the module's doc)."""
+    flag = sa.select(_t.c.value).where(_t.c.key == KEY).with_for_update(read=True).subquery("flag")
+    on = sa.cast(sa.type_coerce(flag.c.value, JSONB)["on"].astext, sa.Boolean)
+    held_back = sa.func.coalesce(sa.func.bool_or(on), sa.false())
+    # Computed once, whatever reads it (and the lock taken once).
+    return sa.select(held_back.label("held_back")).cte("paused").prefix_with("MATERIALIZED")
 
 
 def ensure_row(connection: Connection) -> None:

@@ -4,18 +4,22 @@ A message is a row of ``queue_messages``.  The protocol has no leases:
 
 1. a producer ``send``s inside its own transaction, so the message exists exactly when
    the state change that caused it is committed;
-2. a consumer opens a write transaction, ``claim``s the oldest available messages of a
-   topic (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent consumers never get the
-   same row; on SQLite the transaction holds the database's write lock), processes them,
-   writes its effects, ``ack``s (deletes) them and commits.  A crash or a rollback
-   releases the rows, which are then claimed again: effects and acknowledgement commit
+2. a consumer opens a write transaction, ``take``s the oldest available messages of a
+   topic (one statement selects and deletes them: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+   so concurrent consumers never get the same row; on SQLite the transaction holds the
+   database's write lock), processes them, writes its effects and commits.  A crash or a
+   rollback puts the messages back, to be taken again: effects and consumption commit
    together or not at all.
 
-The executor's topic adds a counted claim before step 2 (:mod:`lanner.store.deliveries`),
-so that a message that keeps failing its consumer is set aside instead of taken forever.
+Which messages a reader gets is defined once, below (:func:`available`, :func:`of_format`,
+:func:`oldest`, :func:`fairest`, :func:`taking`): :meth:`Queue.take` uses them, and so do the
+two readers with statements of their own, the worker's take-and-hold
+(:mod:`lanner.store.job_holding`, one autocommit statement on PostgreSQL) and the executor's
+counted claim (:mod:`lanner.store.deliveries`, which counts a delivery before the take so
+that a message that keeps failing its consumer is set aside instead of taken forever).
 
 Consumed rows are deleted rather than marked: Kestra's JDBC queue kept them and its
-table grew to hundreds of gigabytes.  Claims return ascending ids among the committed
+table grew to hundreds of gigabytes.  Takes return ascending ids among the committed
 messages; a transaction that took id 5 may commit after one that took id 6, so ids order
 messages of one producer, not of the whole system.
 
@@ -25,18 +29,18 @@ Waking consumers.  ``wait(topic, timeout)`` blocks until a message may be availa
   inserts the messages (PostgreSQL delivers it at commit, drops it on rollback, even of a
   savepoint, and collapses duplicates within a transaction).  Each ``Queue``
   keeps one autocommit connection ``LISTEN``ing, read by a daemon thread.  It is opened
-  by the first ``claim`` or ``wait``, before the claim's query, so a message committed
-  after a claim always wakes the next wait; after a reconnection every topic is woken,
-  since notifications may have been lost.
+  by the first ``take`` or ``wait`` (or ``listen``), before the take's query, so a message
+  committed after a take always wakes the next wait; after a reconnection every topic is
+  woken, since notifications may have been lost.
 * SQLite (one machine): ``send`` marks the topic on the connection, and the connection's
   ``commit`` event wakes the waiters of every ``Queue`` on the same database file in this
   process.  The event fires as the commit starts; the sender still holds the write lock,
-  so a consumer's claim (a write transaction) runs after the commit and sees the message.
+  so a consumer's take (a write transaction) runs after the commit and sees the message.
   Senders in other processes are noticed within milliseconds by ``sqlite_watch``, which
   watches ``PRAGMA data_version`` and wakes the topics that hold messages.
 
 A notification is counted per topic, and each waiting thread remembers the count it last
-saw: one that arrives while the thread is busy (between its claim and its next wait)
+saw: one that arrives while the thread is busy (between its take and its next wait)
 makes that wait return at once, whatever topic other threads were waiting on.
 """
 
@@ -69,76 +73,118 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "lanner_queue"
-# How long a first claim or wait waits for LISTEN to be in place before going on without it.
+# How long a first take or wait waits for LISTEN to be in place before going on without it.
 LISTEN_READY_TIMEOUT = 5.0
 RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
-_ACK_CHUNK = 500  # ids per DELETE: well under SQLite's bound-parameter limit
 _PENDING = "lanner_queue_pending"  # Connection.info key: topics sent in the open transaction
 
 _q = queue_messages
 _COLUMNS = (_q.c.id, _q.c.topic, _q.c.key, _q.c.payload, _q.c.tenant_id)
 _INSERT = sa.insert(_q)
-# PostgreSQL: any number of messages and their notification in one statement (one round
-# trip, one prepared statement whatever the count).  "now" comes from the database clock,
-# so producers' clocks need not agree.  PostgreSQL folds identical notifications of one
-# transaction into one, and drops them with a savepoint rolled back, so every send notifies.
-_SEND_PG = sa.text(
-    f"WITH sent AS (INSERT INTO {_q.name} (tenant_id, topic, key, payload, available_at) "
-    "SELECT :tenant_id, :topic, r.key, r.payload, clock_timestamp() + :delay "
-    "FROM jsonb_to_recordset(:rows) AS r(key varchar, payload jsonb)) "
-    "SELECT pg_notify(:channel, :topic)"
-).bindparams(sa.bindparam("rows", type_=JSONB), sa.bindparam("delay", type_=sa.Interval),
-             sa.bindparam("tenant_id", type_=sa.String), sa.bindparam("topic", type_=sa.String),
-             sa.bindparam("channel", CHANNEL, type_=sa.String))
+# The insert of a send on PostgreSQL, from JSON rows (tenant_id, key, payload), for every
+# statement that sends: any number of messages, of any tenants, in one round trip and one
+# prepared statement whatever the count.  "now" comes from the database clock, so producers'
+# clocks need not agree.  Parameters: ``rows`` (JSON text or JSONB), ``topic``, ``delay``.
+SEND_FROM_JSON_PG = (
+    f"INSERT INTO {_q.name} (tenant_id, topic, key, payload, available_at) "
+    "SELECT r.tenant_id, :topic, r.key, r.payload, clock_timestamp() + :delay "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(tenant_id varchar, key varchar, payload jsonb)")
+# PostgreSQL folds identical notifications of one transaction into one, and drops them with
+# a savepoint rolled back, so every send notifies.
+_SEND_PG = sa.text(f"WITH sent AS ({SEND_FROM_JSON_PG}) SELECT pg_notify(:channel, :topic)").bindparams(
+    sa.bindparam("rows", type_=JSONB), sa.bindparam("delay", type_=sa.Interval),
+    sa.bindparam("topic", type_=sa.String), sa.bindparam("channel", CHANNEL, type_=sa.String))
 _NOTIFY = sa.select(sa.func.pg_notify(CHANNEL, sa.bindparam("topic", type_=sa.String)))
-_CLAIM = (
-    sa.select(*_COLUMNS)
-    .where(_q.c.topic == sa.bindparam("topic"))
-    .order_by(_q.c.id)
-    .limit(sa.bindparam("limit", type_=sa.Integer))
-)
-# clock_timestamp(), not now(): now() is the start of the consumer's transaction.
-_CLAIM_PG = _CLAIM.where(_q.c.available_at <= sa.func.clock_timestamp()).with_for_update(skip_locked=True)
-_CLAIM_SQLITE = _CLAIM.where(_q.c.available_at <= sa.bindparam("now", type_=_q.c.available_at.type))
-_ACK = sa.delete(_q).where(_q.c.id.in_(sa.bindparam("ids", expanding=True)))
-# Claim and delete in one statement: inside the caller's transaction this is the same as
-# claim() then ack(), one round trip shorter (a rollback brings the rows back).
-_TAKE_PG = sa.delete(_q).where(_q.c.id.in_(_CLAIM_PG.with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
-# Only messages in a payload format the taker knows ("v"): others wait for a component that does.
-_OF_VERSION = _q.c.payload["v"].as_integer() == sa.bindparam("version", type_=sa.Integer)
-_TAKE_VERSION_PG = sa.delete(_q).where(_q.c.id.in_(
-    _CLAIM_PG.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS)
 _WITHDRAW = (sa.delete(_q)
              .where(_q.c.tenant_id == sa.bindparam("tenant_id"), _q.c.key == sa.bindparam("key"),
                     _q.c.topic == sa.bindparam("topic"))
              .returning(*_COLUMNS))
-_TAKE_SQLITE = sa.delete(_q).where(_q.c.id.in_(_CLAIM_SQLITE.with_only_columns(_q.c.id).scalar_subquery())).returning(
-    *_COLUMNS)
-_TAKE_VERSION_SQLITE = sa.delete(_q).where(_q.c.id.in_(
-    _CLAIM_SQLITE.where(_OF_VERSION).with_only_columns(_q.c.id).scalar_subquery())).returning(*_COLUMNS,
-                                                                                             _q.c.created_at)
 
-# Taking fairly (``take(fair=True)``, the worker's jobs, keyed by execution): among the oldest
-# FAIR_WINDOW available messages, the oldest of each key first, then the second of each, and
-# so on, so that a key with many messages queued (a loop's iterations) does not make the
-# others wait behind all of them.  The window bounds the work of each take.
+# --- Which messages a reader gets: the one definition every reader of the queue uses ----
+#
+# Bound parameters: ``from_topic`` (not ``topic``: an UPDATE of the queue reserves its column
+# names), ``limit``, ``version`` (the payload format), ``window`` (fair selections), and ``now``
+# on SQLite.
+
+# Taking fairly (the worker's jobs, keyed by execution): among the oldest FAIR_WINDOW
+# available messages, the oldest of each key first, then the second of each, and so on, so
+# that a key with many messages queued (a loop's iterations) does not make the others wait
+# behind all of them.  The window bounds the work of each take.
 FAIR_WINDOW = 2000
+# A whole number as JSON text, small enough for an int: what a cast may safely meet.
+WHOLE_NUMBER = "^[0-9]{1,9}$"
 
 
-def _fair_take(claim: sa.Select[Any], for_update: bool) -> ReturningDelete[Any]:
-    oldest = claim.where(_OF_VERSION).with_only_columns(_q.c.id, _q.c.tenant_id, _q.c.key).limit(
-        sa.bindparam("window", type_=sa.Integer)).subquery("oldest")
-    turn = sa.func.row_number().over(partition_by=(oldest.c.tenant_id, oldest.c.key), order_by=oldest.c.id)
-    ranked = sa.select(oldest.c.id, turn.label("turn")).subquery("ranked")
+def database_now(postgres: bool) -> sa.ColumnElement[datetime]:
+    """The time messages become available against: the database's clock on PostgreSQL
+    (``clock_timestamp()``, not ``now()``, which is the start of the reader's transaction);
+    the reader's (``now``) on SQLite, where everything runs on one machine."""
+    if postgres:
+        return sa.func.clock_timestamp()
+    return sa.bindparam("now", type_=_q.c.available_at.type)
+
+
+def available(postgres: bool) -> sa.ColumnElement[bool]:
+    """Messages of ``from_topic`` whose time has come (delayed ones wait for it)."""
+    return sa.and_(_q.c.topic == sa.bindparam("from_topic", type_=sa.String),
+                   _q.c.available_at <= database_now(postgres))
+
+
+def of_format(postgres: bool) -> sa.ColumnElement[bool]:
+    """Payloads in the reader's format (``"v"`` equal to ``version``): the others wait for a
+    reader that knows theirs (two Lanner versions side by side in a rolling upgrade).
+
+    PostgreSQL reads ``"v"`` as text; CASE, because it may evaluate AND's operands in any
+    order, so the cast must only meet text the pattern let through (other text gives NULL,
+    never equal): a payload whose ``"v"`` is no number is not taken, instead of failing the
+    statement.  An equality still, which the planner estimates as it did the plain cast's
+    (a boolean CASE would be estimated far less selective, and change the plans).  SQLite
+    compares it as JSON, which never fails.
+    """
+    version: sa.BindParameter[int] = sa.bindparam("version", type_=sa.Integer)
+    if not postgres:
+        as_json: sa.ColumnElement[bool] = _q.c.payload["v"].as_integer() == version
+        return as_json
+    text = sa.type_coerce(_q.c.payload, JSONB)["v"].astext
+    number: sa.Case[int] = sa.case((text.regexp_match(WHOLE_NUMBER), sa.cast(text, sa.Integer)))
+    return number == version
+
+
+def oldest(postgres: bool, where: sa.ColumnElement[bool], *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The oldest ``limit`` messages ``where`` (their ids, or ``columns``), in id order; on
+    PostgreSQL locked, skipping those another transaction holds."""
+    chosen = sa.select(*(columns or (_q.c.id,))).where(where).order_by(_q.c.id).limit(
+        sa.bindparam("limit", type_=sa.Integer))
+    return chosen.with_for_update(skip_locked=True) if postgres else chosen
+
+
+def fairest(postgres: bool, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The ids of ``limit`` messages ``where``, fairly across keys: among the oldest ``window``,
+    the oldest of each (tenant, key) first, then the second of each... (see FAIR_WINDOW)."""
+    window = (sa.select(_q.c.id, _q.c.tenant_id, _q.c.key).where(where).order_by(_q.c.id)
+              .limit(sa.bindparam("window", type_=sa.Integer)).subquery("oldest"))
+    turn = sa.func.row_number().over(partition_by=(window.c.tenant_id, window.c.key), order_by=window.c.id)
+    ranked = sa.select(window.c.id, turn.label("turn")).subquery("ranked")
     chosen = (sa.select(_q.c.id).join(ranked, ranked.c.id == _q.c.id).order_by(ranked.c.turn, _q.c.id)
               .limit(sa.bindparam("limit", type_=sa.Integer)))
-    if for_update:
-        chosen = chosen.with_for_update(skip_locked=True, of=_q)
-    return sa.delete(_q).where(_q.c.id.in_(chosen.scalar_subquery())).returning(*_COLUMNS, _q.c.created_at)
+    return chosen.with_for_update(skip_locked=True, of=_q) if postgres else chosen
 
 
-_FAIR_TAKE_PG = _fair_take(_CLAIM.where(_q.c.available_at <= sa.func.clock_timestamp()), True)
-_FAIR_TAKE_SQLITE = _fair_take(_CLAIM_SQLITE, False)
+def taking(chosen: sa.Select[Any], *columns: sa.ColumnElement[Any]) -> ReturningDelete[Any]:
+    """Delete the messages ``chosen`` (a selection of ids) and return them, with ``columns``
+    (as the :class:`Message` and when it was sent, by default)."""
+    return sa.delete(_q).where(_q.c.id.in_(chosen.scalar_subquery())).returning(
+        *(columns or (*_COLUMNS, _q.c.created_at)))
+
+
+def _take_statement(postgres: bool, version: bool, fair: bool) -> ReturningDelete[Any]:
+    where = sa.and_(available(postgres), of_format(postgres)) if version else available(postgres)
+    return taking(fairest(postgres, where) if fair else oldest(postgres, where))
+
+
+# (PostgreSQL?, of one format?, fairly?): Queue.take's statement.  A fair take is of one format.
+_TAKES = {(postgres, version, fair): _take_statement(postgres, version, fair)
+          for postgres in (True, False) for version in (True, False) for fair in (True, False) if version or not fair}
 
 
 @dataclass(frozen=True)
@@ -148,11 +194,20 @@ class Message:
     key: str | None
     payload: dict[str, Any]
     tenant_id: str
-    sent_at: datetime | None = None  # when it was sent, where the take reads it (SQLite, by version)
+    sent_at: datetime | None = None  # when it was sent (as taken; not known to every reader)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send: the tenant it belongs to, its key (what it is about: an execution) and payload."""
+
+    tenant_id: str
+    key: str | None
+    payload: dict[str, Any]
 
 
 class Queue:
-    """Send, claim, acknowledge and wait for messages on one database."""
+    """Send, take and wait for messages on one database."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -169,58 +224,44 @@ class Queue:
 
     def send(self, connection: Connection, topic: str, payload: dict[str, Any], *, key: str | None = None,
              delay: float = 0.0, tenant_id: str = DEFAULT_TENANT) -> None:
-        """Add a message in the caller's transaction; ``delay`` seconds before it can be claimed."""
-        self._insert(connection, topic, tenant_id, [key], [payload], delay)
+        """Add a message in the caller's transaction; ``delay`` seconds before it can be taken."""
+        self.send_many(connection, topic, [Outgoing(tenant_id, key, payload)], delay=delay)
 
-    def send_many(self, connection: Connection, topic: str, payloads: list[dict[str, Any]], *,
-                  keys: list[str | None] | None = None, delay: float = 0.0,
-                  tenant_id: str = DEFAULT_TENANT) -> None:
-        """Add several messages to one topic with one statement."""
-        if keys is not None and len(keys) != len(payloads):
-            raise ValueError(f"{len(keys)} keys for {len(payloads)} payloads")
-        if not payloads:
+    def send_many(self, connection: Connection, topic: str, outgoing: Sequence[Outgoing], *,
+                  delay: float = 0.0) -> None:
+        """Add several messages to one topic, of any tenants, with one statement."""
+        if not outgoing:
             return
-        self._insert(connection, topic, tenant_id, keys if keys is not None else [None] * len(payloads), payloads,
-                     delay)
-
-    def claim(self, connection: Connection, topic: str, limit: int = 100) -> list[Message]:
-        """The oldest available messages of ``topic``, held until the caller's transaction ends.
-
-        Acknowledge them with :meth:`ack` in the same transaction; a rollback releases them.
-        """
         if self._postgres:
-            self._ensure_listening()  # before the query: what commits after it will wake us
-            rows = connection.execute(_CLAIM_PG, {"topic": topic, "limit": limit})
-        else:
-            rows = connection.execute(_CLAIM_SQLITE, {"topic": topic, "limit": limit, "now": _utcnow()})
-        return [Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows]
+            connection.execute(_SEND_PG, {
+                "topic": topic, "delay": timedelta(seconds=max(delay, 0.0)),
+                "rows": [{"tenant_id": o.tenant_id, "key": o.key, "payload": o.payload} for o in outgoing]})
+            return
+        available_at = _utcnow() + timedelta(seconds=max(delay, 0.0))
+        connection.execute(_INSERT, [
+            {"tenant_id": o.tenant_id, "topic": topic, "key": o.key, "payload": o.payload,
+             "available_at": available_at} for o in outgoing])
+        # Waiters are woken at the outer commit (a savepoint rolled back only wakes them in vain).
+        _mark_sent(connection, topic, connection.get_transaction(), self._bus_key)
 
     def take(self, connection: Connection, topic: str, limit: int = 100, *,
              version: int | None = None, fair: bool = False) -> list[Message]:
-        """:meth:`claim` and :meth:`ack` at once: the messages are deleted as they are returned.
+        """The oldest available messages of ``topic``, deleted as they are returned, in id order.
 
-        The caller's transaction still decides: a rollback puts them back.  Use it when
-        every message taken will be handled in that transaction.  With ``version``, only
-        payloads whose ``"v"`` is that format are taken; the others stay for a consumer
-        that knows theirs (two Lanner versions side by side in a rolling upgrade).
+        The caller's transaction decides: a rollback puts them back, so take in the
+        transaction that handles them.  With ``version``, only payloads whose ``"v"`` is
+        that format are taken; the others stay for a consumer that knows theirs (two Lanner
+        versions side by side in a rolling upgrade).  ``fair`` takes the oldest of each key
+        first (:data:`FAIR_WINDOW`), for messages of one format.
         """
-        params: dict[str, Any] = {"topic": topic, "limit": limit, "version": version}
-        if fair:  # oldest of each key first (FAIR_WINDOW), for messages of one format
-            if version is None:
-                raise ValueError("a fair take is for messages of one payload format: give version")
-            statement = _FAIR_TAKE_PG if self._postgres else _FAIR_TAKE_SQLITE
-            if self._postgres:
-                self.listen()
-            rows = connection.execute(statement, {**params, "window": FAIR_WINDOW,
-                                                  **({} if self._postgres else {"now": _utcnow()})})
-        elif self._postgres:
-            self.listen()
-            rows = connection.execute(_TAKE_PG if version is None else _TAKE_VERSION_PG, params)
-        else:
-            rows = connection.execute(_TAKE_SQLITE if version is None else _TAKE_VERSION_SQLITE,
-                                      {**params, "now": _utcnow()})
-        messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id, row._mapping.get("created_at"))
-                    for row in rows]
+        if fair and version is None:
+            raise ValueError("a fair take is for messages of one payload format: give version")
+        self.listen()  # before the query: what commits after it will wake us
+        params: dict[str, Any] = {"from_topic": topic, "limit": limit, "version": version, "window": FAIR_WINDOW}
+        if not self._postgres:
+            params["now"] = _utcnow()
+        rows = connection.execute(_TAKES[self._postgres, version is not None, fair], params)
+        messages = [Message(row.id, row.topic, row.key, row.payload, row.tenant_id, row.created_at) for row in rows]
         return sorted(messages, key=lambda message: message.id)
 
     def withdraw(self, connection: Connection, topic: str, key: str, *,
@@ -235,19 +276,13 @@ class Queue:
         return sorted((Message(row.id, row.topic, row.key, row.payload, row.tenant_id) for row in rows),
                       key=lambda message: message.id)
 
-    def ack(self, connection: Connection, ids: Sequence[int]) -> None:
-        """Delete consumed messages (in the transaction that claimed them)."""
-        ids = list(ids)
-        for start in range(0, len(ids), _ACK_CHUNK):
-            connection.execute(_ACK, {"ids": ids[start:start + _ACK_CHUNK]})
-
     def wait(self, topic: str, timeout: float) -> bool:
         """Block until a message may be available on ``topic``; True if a notification came.
 
         Returns at once when a notification for ``topic`` arrived since this thread's
         previous wait on it, and True for every waiter when the queue is closed (so that
         consumers notice the shutdown).  False after ``timeout`` seconds without one
-        (messages sent by other processes on SQLite are only found by the claim that follows).
+        (messages sent by other processes on SQLite are only found by the take that follows).
         """
         if self._postgres:
             self._ensure_listening()
@@ -271,7 +306,7 @@ class Queue:
             self._signals.notify(topics)
 
     def depth(self, connection: Connection, topic: str | None = None) -> int:
-        """Messages not yet acknowledged (delayed and claimed ones included)."""
+        """Messages not yet taken (delayed ones, and those a counted claim holds, included)."""
         query = sa.select(sa.func.count()).select_from(_q)
         if topic is not None:
             query = query.where(_q.c.topic == topic)
@@ -305,20 +340,6 @@ class Queue:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _insert(self, connection: Connection, topic: str, tenant_id: str, keys: Sequence[str | None],
-                payloads: Sequence[dict[str, Any]], delay: float) -> None:
-        if self._postgres:
-            connection.execute(_SEND_PG, {
-                "tenant_id": tenant_id, "topic": topic, "delay": timedelta(seconds=max(delay, 0.0)),
-                "rows": [{"key": key, "payload": payload} for key, payload in zip(keys, payloads, strict=True)]})
-            return
-        available_at = _utcnow() + timedelta(seconds=max(delay, 0.0))
-        connection.execute(_INSERT, [
-            {"tenant_id": tenant_id, "topic": topic, "key": key, "payload": payload, "available_at": available_at}
-            for key, payload in zip(keys, payloads, strict=True)])
-        # Waiters are woken at the outer commit (a savepoint rolled back only wakes them in vain).
-        _mark_sent(connection, topic, connection.get_transaction(), self._bus_key)
-
     def signal(self, connection: Connection, topic: str) -> None:
         """Wake ``topic``'s waiters when the caller's transaction commits, whether or not it sent a message."""
         if self._postgres:
@@ -341,9 +362,9 @@ class Queue:
     def listen(self) -> None:
         """PostgreSQL: make sure notifications are being received; call before reading a topic.
 
-        A message committed after this call wakes the next :meth:`wait`.  :meth:`claim`,
-        :meth:`take` and :meth:`wait` do it themselves; a caller reading the queue with
-        its own statement calls it first.  A no-op on SQLite.
+        A message committed after this call wakes the next :meth:`wait`.  :meth:`take`
+        and :meth:`wait` do it themselves; a caller reading the queue with its own
+        statement calls it first.  A no-op on SQLite.
         """
         if self._postgres:
             self._ensure_listening()
