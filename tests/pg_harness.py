@@ -74,7 +74,9 @@ def _start_throwaway() -> str:
 class ThrowawayCluster:
     """A PostgreSQL cluster of our own (initdb in a temporary folder), which tests may stop and start."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        # durable: PostgreSQL's own defaults (fsync on), for benchmarks; tests run without fsync.
+        self.durable = durable
         bindir = _binaries()
         if bindir is None and os.geteuid() == 0 and shutil.which("apt-get"):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -100,7 +102,7 @@ class ThrowawayCluster:
         _check(self.url)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1" + ("" if self.durable else " -c fsync=off")
         subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
                         "-l", str(self.root / "log"), "-w", "start"], check=True, capture_output=True)
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -49,6 +51,24 @@ BATCH = 200
 ERRORS_KEPT = 1000  # last errors remembered per message id, for the reason of a set-aside
 
 
+# An execution with more messages than this in one claim (a large loop's results) is decided
+# after the others, in a transaction of its own: the small executions claimed beside it do not
+# wait for its decision and its writes.
+HEAVY = 8
+# And at most this many messages of one execution are claimed at once: the heavy transaction
+# stays short, so what arrives while it runs waits less.
+PER_EXECUTION = 16
+
+
+def light_first(claimed: Sequence[deliveries.Claim]) -> tuple[list[int], list[int]]:
+    """The claimed message ids in two groups: those of executions with at most HEAVY messages
+    in the claim, then the others (each execution's messages stay together, in id order)."""
+    counts = Counter((found.tenant_id, found.key) for found in claimed)
+    light = [found.id for found in claimed if counts[(found.tenant_id, found.key)] <= HEAVY]
+    heavy = [found.id for found in claimed if counts[(found.tenant_id, found.key)] > HEAVY]
+    return light, heavy
+
+
 class Executor:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
@@ -59,6 +79,7 @@ class Executor:
         self.claimer = f"executor-{new_id()}"  # this executor's claims (lanner.store.deliveries)
         self._errors: dict[int, str] = {}  # message id -> what its last delivery here raised
         self._retrying = False  # the last claim was a message delivered before: look again at once
+        self._capped = False  # the last claim left messages of an execution for the next one
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         foreign = ForeignFormats(self.engine, self.queue, messages.EXECUTOR)
@@ -75,7 +96,7 @@ class Executor:
                 log.exception("executor batch failed; retrying")
                 stop.wait(idle_wait)
                 continue
-            if handled < BATCH and not self._retrying:
+            if handled < BATCH and not self._retrying and not self._capped:
                 # A partial batch emptied the topic; anything sent since has already signalled
                 # the wait, which then returns at once (no empty transaction to find out).
                 self.queue.wait(messages.EXECUTOR, idle_wait)
@@ -84,17 +105,23 @@ class Executor:
         """Claim up to ``limit`` messages (counting the delivery) and process them; returns how many were claimed."""
         # Messages in another payload format stay for an executor that knows it (rolling upgrades).
         claimed = deliveries.claim(self.engine, self.queue, messages.EXECUTOR, limit, version=messages.FORMAT,
-                                   claimer=self.claimer)
+                                   claimer=self.claimer, per_key=PER_EXECUTION)
         self._retrying = any(found.deliveries > 1 for found in claimed)
+        # An execution had PER_EXECUTION messages claimed: it may have more, look again at once.
+        self._capped = max(Counter((found.tenant_id, found.key) for found in claimed).values(),
+                           default=0) >= PER_EXECUTION
         exhausted = [found for found in claimed if found.deliveries > self.max_deliveries]
         if exhausted:
             poison.set_aside(self, exhausted)
-        ids = [found.id for found in claimed if found.deliveries <= self.max_deliveries]
-        if ids:
+        deliverable = [found for found in claimed if found.deliveries <= self.max_deliveries]
+        groups = [ids for ids in light_first(deliverable) if ids]
+        for number, ids in enumerate(groups):
             try:
-                self._guarded(lambda: self._batch(ids))
+                self._guarded(partial(self._batch, ids))
             except Exception as exc:
                 self._failed_delivery(ids, exc)
+                for later in groups[number + 1:]:  # never delivered: their count goes back
+                    deliveries.uncount(self.engine, later, self.claimer)
                 raise
         return len(claimed)
 

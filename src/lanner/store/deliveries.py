@@ -54,6 +54,8 @@ _COLUMNS = (_q.c.id, _q.c.topic, _q.c.key, _q.c.payload, _q.c.tenant_id)
 class Claim:
     id: int
     deliveries: int  # this one included
+    tenant_id: str = ""
+    key: str | None = None  # what the message is about (the executor's: an execution id)
 
 
 def _claim_statement(postgres: bool) -> sa.Update:
@@ -64,12 +66,19 @@ def _claim_statement(postgres: bool) -> sa.Update:
     free = sa.or_(_q.c.claimed_until.is_(None), _q.c.claimed_until < now, _q.c.claimed_by == claimer)
     # The queue's selection (lanner.store.queue), among the messages no other claimer holds.
     found = oldest(postgres, sa.and_(available(postgres), of_format(postgres), free),
-                         _q.c.id, _q.c.deliveries).cte("candidates")
+                   _q.c.id, _q.c.deliveries, _q.c.tenant_id, _q.c.key).cte("candidates")
+    # At most ``per_key`` messages of one key (execution) per claim: a large loop's results are
+    # decided in several smaller batches, so that what is claimed beside them waits less.
+    turn = sa.func.row_number().over(partition_by=(found.c.tenant_id, found.c.key), order_by=found.c.id)
+    ranked = sa.select(found.c.id, found.c.deliveries, turn.label("turn")).subquery("ranked")
     first_again = sa.select(sa.func.min(found.c.id)).where(found.c.deliveries > 0).scalar_subquery()
-    chosen = sa.select(found.c.id).where(sa.or_(first_again.is_(None), found.c.id == first_again))
+    # A message delivered before is claimed alone, whatever its turn.
+    chosen = sa.select(ranked.c.id).where(sa.or_(
+        sa.and_(first_again.is_(None), ranked.c.turn <= sa.bindparam("per_key", type_=sa.Integer)),
+        ranked.c.id == first_again))
     return (sa.update(_q).where(_q.c.id.in_(chosen))
             .values(deliveries=_q.c.deliveries + 1, claimed_by=claimer, claimed_until=until)
-            .returning(_q.c.id, _q.c.deliveries))
+            .returning(_q.c.id, _q.c.deliveries, _q.c.tenant_id, _q.c.key))
 
 
 _CLAIM_PG = _claim_statement(True)
@@ -84,13 +93,15 @@ _UNCOUNT = (sa.update(_q)
 
 
 def claim(engine: Engine, queue: Queue, topic: str, limit: int, *, version: int, claimer: str,
-          lease: float = CLAIM_SECONDS) -> list[Claim]:
+          lease: float = CLAIM_SECONDS, per_key: int | None = None) -> list[Claim]:
     """Count a delivery of the oldest available messages of ``topic`` (payload format ``version``), committed.
 
     Returns them, oldest first, with their delivery counts; only one when one of them
-    was delivered before.  Take them with :func:`take` in the processing transaction.
+    was delivered before.  ``per_key``: at most that many of one (tenant, key), the
+    others left for the next claim.  Take them with :func:`take` in the processing transaction.
     """
-    params: dict[str, Any] = {"from_topic": topic, "limit": limit, "version": version, "claimer": claimer}
+    params: dict[str, Any] = {"from_topic": topic, "limit": limit, "version": version, "claimer": claimer,
+                              "per_key": limit if per_key is None else per_key}
     if engine.dialect.name == "postgresql":
         queue.listen()  # before the query: what commits after it wakes the next wait
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -100,7 +111,8 @@ def claim(engine: Engine, queue: Queue, topic: str, limit: int, *, version: int,
         with write_connection(engine) as connection, connection.begin():
             rows = connection.execute(_CLAIM_SQLITE, {**params, "now": now,
                                                       "until": now + timedelta(seconds=lease)}).all()
-    return sorted((Claim(row.id, row.deliveries) for row in rows), key=lambda found: found.id)
+    return sorted((Claim(row.id, row.deliveries, row.tenant_id, row.key) for row in rows),
+                  key=lambda found: found.id)
 
 
 def take(connection: Connection, ids: Sequence[int], claimer: str) -> list[Message]:
