@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from bench_engine import pg_database
 
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 

@@ -18,17 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from tests import pg_harness
 
 from lanner.config import load_config
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from lanner.store.tables import executions
+from tests import pg_harness
 
 CLIENTS = 4
 RETURN = "  - id: r{i}\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{{{{ execution.id }}}} {i}\"\n"

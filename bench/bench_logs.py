@@ -26,7 +26,7 @@ from bench_engine import _servers, pg_database
 
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 
 TARGET = 1.0  # seconds: a line is readable within 1 s of being printed, p99
 POLL = 0.01

@@ -20,7 +20,7 @@ from lanner.flows.validator import validate_source
 from lanner.scheduler.scheduler import Scheduler
 from lanner.server.process import tune_garbage_collector
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for

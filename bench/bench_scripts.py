@@ -26,7 +26,7 @@ from bench_engine import _run_once, _servers, pg_database
 
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 
 TASKS = 40
 TARGET = 1.5  # seconds, create -> SUCCESS for the whole flow

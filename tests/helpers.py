@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from lanner.config import LoadedConfig, load_config
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 
 
 def config_for(url: str, **env: str) -> LoadedConfig:

@@ -3,7 +3,7 @@
 Lanner's own loggers follow ``-l/--log-level`` (or ``-v``); libraries (SQLAlchemy,
 Alembic, psycopg...) stay at WARN unless ``--internal-log`` is given, so operators see
 Lanner's story rather than its dependencies' chatter.  The levels and their Python
-``logging`` numbers are :mod:`lanner.model.log_level`'s.
+``logging`` numbers are :mod:`lanner.log_level`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from lanner.model.log_level import LEVEL_NAMES, PYTHON_TRACE, LogLevel
+from lanner.log_level import LEVEL_NAMES, PYTHON_TRACE, LogLevel
 
 _ORDER = list(reversed(LEVEL_NAMES))  # -v steps from the most severe towards TRACE
 

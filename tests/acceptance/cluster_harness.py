@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.execution import Execution
 from lanner.model.service_state import ServiceState
 from lanner.store import flow_repository
 from lanner.store import service_instances as instances
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for

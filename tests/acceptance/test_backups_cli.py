@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lanner.store import migrator, tables
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from lanner.store.migration_scripts import catalog, head
 from tests.backup_helpers import fill, rewrite, rows
 from tests.conftest import run_lanner

@@ -11,7 +11,7 @@ from importlib.metadata import version
 import pytest
 import sqlalchemy as sa
 
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from lanner.store.migration_scripts import VERSION_TABLE, catalog, head
 from tests.conftest import run_lanner
 from tests.helpers import config_for, snapshot

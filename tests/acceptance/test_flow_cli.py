@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lanner.store.engine import database_exists
+from lanner.store.database import database_exists
 from tests.conftest import run_lanner
 from tests.helpers import config_for, snapshot
 

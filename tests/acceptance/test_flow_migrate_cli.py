@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.conftest import run_lanner
 from tests.helpers import config_for

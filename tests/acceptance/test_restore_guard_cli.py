@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from lanner.model.service_state import ServiceState
 from lanner.model.state import State
 from lanner.store import service_instances as instances
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from lanner.store.tables import queue_messages
 from tests.acceptance.cluster_harness import Cluster, wait_until
 from tests.backup_helpers import rows

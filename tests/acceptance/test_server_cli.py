@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from tests.conftest import run_lanner

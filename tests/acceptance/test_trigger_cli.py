@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lanner.ops import triggers as ops
 from lanner.store import trigger_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.conftest import run_lanner
 from tests.helpers import config_for

@@ -456,7 +456,7 @@ def test_the_services_page_shows_this_process_live(api, database_url):
 
     from lanner.model.service_state import ServiceState
     from lanner.store import service_instances
-    from lanner.store.engine import create_engine
+    from lanner.store.database import create_engine
 
     engine = create_engine(config_for(database_url).settings.database, create=False)
     try:

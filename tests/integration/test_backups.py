@@ -14,7 +14,7 @@ from lanner.ops.backups.reader import BackupFile
 from lanner.ops.backups.restore import restore_backup
 from lanner.ops.backups.writer import create_backup
 from lanner.store import migrator, tables
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from lanner.store.migration_scripts import catalog, head
 from tests import pg_harness
 from tests.backup_helpers import T0, fill, rewrite, rows

@@ -17,7 +17,7 @@ from lanner.model.service_state import ServiceType
 from lanner.store import execution_repository as repo
 from lanner.store import service_instances as instances
 from lanner.store import settings_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.tables import queue_messages
 from lanner.store.tables import service_instances as table

@@ -15,7 +15,7 @@ from lanner.config.settings import BasicAuth
 from lanner.model.service_state import ServiceState
 from lanner.server.runtime import Runtime
 from lanner.store import service_instances, settings_repository
-from lanner.store.engine import create_engine, write_connection
+from lanner.store.database import create_engine, write_connection
 from lanner.store.schema_guard import prepare_database
 from lanner.web.metrics import ClusterCollector
 from tests.helpers import config_for

@@ -10,7 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from lanner.store import migrator
-from lanner.store.engine import create_engine, process_label
+from lanner.store.database import create_engine, process_label
 from lanner.store.migration_lock import migration_lock
 from lanner.store.migration_scripts import catalog, head
 from lanner.store.tables import schema_history
@@ -81,7 +81,7 @@ _HOLD_AND_WAIT = """
 import sys
 from datetime import timedelta
 from lanner.config import load_config
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from lanner.store.migration_lock import migration_lock
 engine = create_engine(load_config().settings.database)
 with migration_lock(engine, timedelta(seconds=5), lambda *a: None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 from tests.helpers import config_for
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 from tests.integration.running import FLOWS, running
@@ -87,9 +87,9 @@ def test_legacy_loops_allow_failure_working_directory_and_log_levels(lanner):
 
 
 def test_a_replayed_result_changes_nothing(lanner):
-    from lanner.engine import messages
-    from lanner.engine.decide import TaskResult
-    from lanner.store.engine import write_connection as writer
+    from lanner.engine.core.decide import TaskResult
+    from lanner.engine.shell import messages
+    from lanner.store.database import write_connection as writer
 
     execution = lanner.wait(lanner.create("lanner.tests", "sequential_outputs").id)
     first = execution.task_runs[0]
@@ -102,7 +102,7 @@ def test_a_replayed_result_changes_nothing(lanner):
 
 
 def test_inputs_are_checked_when_creating(lanner):
-    from lanner.engine.inputs import InputsError
+    from lanner.engine.core.inputs import InputsError
 
     with pytest.raises(InputsError):
         lanner.create("lanner.tests", "sequential_outputs", {"name": ["not", "a", "string"]})
@@ -120,7 +120,7 @@ def test_kill_stops_a_running_task(lanner):
 
 def test_kill_withdraws_jobs_no_worker_took(database_url):
     """With no worker running, the queued job is withdrawn, reported KILLED, and never runs."""
-    from lanner.engine import messages
+    from lanner.engine.shell import messages
 
     engine = prepare_database(config_for(database_url), may_migrate=True)
     source = (FLOWS / "sequential_outputs.yaml").read_text()
@@ -200,7 +200,7 @@ def test_two_executors_and_two_workers_share_the_work_without_doubles(postgres_u
 
 
 def test_a_bug_while_deciding_fails_that_execution_only(lanner, monkeypatch):
-    from lanner.engine import executor as executor_module
+    from lanner.engine.shell import executor as executor_module
 
     real_decide = executor_module.decide
 
@@ -218,7 +218,7 @@ def test_a_bug_while_deciding_fails_that_execution_only(lanner, monkeypatch):
 
 
 def test_creation_leaves_the_start_to_the_executor_when_deciding_it_fails(lanner, monkeypatch):
-    from lanner.engine import service as service_module
+    from lanner.engine.shell import service as service_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in deciding the start")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.inputs import InputsError
+from lanner.engine.core.inputs import InputsError
 from lanner.errors import UsageError
 from lanner.model.state import State
 from tests.integration.running import running

@@ -13,7 +13,7 @@ from lanner.model.execution import Attempt, Execution, TaskRun, new_id
 from lanner.model.state import State, StateHistory
 from lanner.store import execution_batch
 from lanner.store import execution_repository as repo
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.tables import executions, task_runs
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from lanner.engine.executor import HEAVY, light_first
+from lanner.engine.shell.executor import HEAVY, light_first
 from lanner.store import deliveries
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Outgoing, Queue
 from lanner.store.tables import queue_messages
 

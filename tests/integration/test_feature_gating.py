@@ -12,14 +12,14 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from lanner.engine import features
-from lanner.engine.service import Executions
+from lanner.engine.shell import held_jobs
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.service_state import ServiceState
 from lanner.model.state import State
 from lanner.server.runtime import Runtime
 from lanner.store import flow_repository, service_instances
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from lanner.store.table_stats import topic_depth
 from lanner.store.tables import queue_messages
@@ -41,8 +41,8 @@ GATED = "io.kestra.plugin.core.log.log"
 
 @pytest.fixture
 def gated(monkeypatch):
-    monkeypatch.setattr(features, "MINIMUM_WORKER_VERSION", {GATED: "0.1.0"})
-    monkeypatch.setattr(features, "LIVE", features.LiveWorkers())
+    monkeypatch.setattr(held_jobs, "MINIMUM_WORKER_VERSION", {GATED: "0.1.0"})
+    monkeypatch.setattr(held_jobs, "LIVE", held_jobs.LiveWorkers())
 
 
 @pytest.fixture
@@ -64,14 +64,14 @@ def old_worker(engine, version="0.0.9"):
 
 def held(engine):
     with engine.connect() as connection:
-        return topic_depth(connection, features.HELD)
+        return topic_depth(connection, held_jobs.HELD)
 
 
 def held_messages(engine):
     """(id, available_at) of the held jobs: a release pass that puts one back sends it anew, later."""
     with engine.connect() as connection:
         return connection.execute(sa.select(queue_messages.c.id, queue_messages.c.available_at)
-                                  .where(queue_messages.c.topic == features.HELD)).all()
+                                  .where(queue_messages.c.topic == held_jobs.HELD)).all()
 
 
 def wait_for(condition, timeout=15.0):
@@ -132,14 +132,14 @@ def test_killing_an_execution_withdraws_its_held_jobs(gated, engine, tmp_path):
 
 def test_without_declared_features_nothing_is_looked_up():
     jobs = [("execution", "job")]
-    assert features.MINIMUM_WORKER_VERSION == {}
-    assert features.hold(None, None, jobs, None) == (jobs, [])  # no connection needed: no query at all
-    assert features.too_old(["0.0.9", "0.1.0", "garbage"], "0.1.0") == ["0.0.9", "garbage"]
+    assert held_jobs.MINIMUM_WORKER_VERSION == {}
+    assert held_jobs.hold(None, None, jobs, None) == (jobs, [])  # no connection needed: no query at all
+    assert held_jobs.too_old(["0.0.9", "0.1.0", "garbage"], "0.1.0") == ["0.0.9", "garbage"]
 
 
 def test_live_versions_are_cached(engine):
     clock = [0.0]
-    live = features.LiveWorkers(ttl=1.5, clock=lambda: clock[0])
+    live = held_jobs.LiveWorkers(ttl=1.5, clock=lambda: clock[0])
     assert live.versions(engine) == []
     old_worker(engine)
     assert live.versions(engine) == []  # cached

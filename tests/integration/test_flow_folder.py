@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from lanner.engine.flow_folder import FlowFolder
+from lanner.engine.shell.flow_folder import FlowFolder
 from lanner.store import flow_repository
 
 FLOW = "id: {id}\nnamespace: team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {message}\n"

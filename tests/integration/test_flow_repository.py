@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository as repo
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 
 SOURCE = """# comments and key order are part of the source
 namespace: company.team

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
 from lanner.store import trigger_repository as triggers
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.acceptance.cluster_harness import wait_until
 from tests.helpers import config_for
@@ -280,7 +280,7 @@ def test_counted_preconditions_fire_once_when_two_executors_count_at_once(postgr
     import threading
     from datetime import UTC, datetime
 
-    from lanner.engine import messages
+    from lanner.engine.shell import messages
     from lanner.scheduler import flow_triggers, preconditions
     from lanner.store.queue import Queue
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from lanner.engine.kv_purger import run_purger
-from lanner.store.engine import write_connection
+from lanner.engine.shell.kv_purger import run_purger
+from lanner.store.database import write_connection
 from lanner.store.kv_repository import KVError, KVStore, KVType, java_duration, purge_expired, typed_value
 from lanner.store.tables import kv_store
 
@@ -164,7 +164,7 @@ def test_the_purger_purges_until_stopped_and_survives_failures(engine, caplog):
         stop.set()  # the second pass is the last: the loop must end without waiting out the interval
         return deleted
 
-    with caplog.at_level(logging.INFO, logger="lanner.engine.kv_purger"):
+    with caplog.at_level(logging.INFO, logger="lanner.engine.shell.kv_purger"):
         run_purger(engine, stop, interval=0, purge=purge)
     assert passes == [1, 2] and row_count(engine) == 0
     messages = [record.getMessage() for record in caplog.records]

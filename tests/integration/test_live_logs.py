@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from lanner.config.settings import Liveness, Server, Worker, WorkerLogs
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
 from lanner.store import service_instances as instances
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from lanner.store.tables import logs
 from tests.helpers import config_for

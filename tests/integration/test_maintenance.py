@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from lanner.engine.service import Executions
+from lanner.engine.shell.service import Executions
 from lanner.model.state import State
 from lanner.ops import maintenance
 from lanner.server.runtime import Runtime
@@ -93,7 +93,7 @@ def test_a_start_decided_while_maintenance_is_being_left_reads_the_flag_after_th
     import sqlalchemy as sa
 
     from lanner.store import maintenance_flag
-    from lanner.store.engine import write_connection
+    from lanner.store.database import write_connection
 
     engine = prepare_database(config_for(postgres_url), may_migrate=True)
     try:
@@ -132,7 +132,7 @@ def test_a_take_that_meets_enter_waits_for_it_and_then_takes_nothing(postgres_ur
     import sqlalchemy as sa
 
     from lanner.store import maintenance_flag
-    from lanner.store.engine import write_connection
+    from lanner.store.database import write_connection
     from lanner.store.job_holding import take_and_hold
     from lanner.store.queue import Queue
 

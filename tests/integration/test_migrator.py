@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from lanner import version
 from lanner.errors import ChecksumMismatchError, ExitCode, SchemaNewerError, WaitTimeoutError
 from lanner.store import migrator
-from lanner.store.engine import create_engine, database_exists, parse_url, sqlite_path
+from lanner.store.database import create_engine, database_exists, parse_url, sqlite_path
 from lanner.store.migration_lock import migration_lock
 from lanner.store.migration_scripts import VERSION_TABLE, catalog, head
 from lanner.store.tables import metadata, schema_history

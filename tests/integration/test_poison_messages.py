@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from lanner.engine import messages
-from lanner.engine.creation import new_execution
-from lanner.engine.decide import Start
-from lanner.engine.executor import Executor
-from lanner.engine.flow_cache import FlowCache
-from lanner.engine.service import Executions, start_many
+from lanner.engine.core.creation import new_execution
+from lanner.engine.core.decide import Start
+from lanner.engine.shell import messages
+from lanner.engine.shell.executor import Executor
+from lanner.engine.shell.flow_cache import FlowCache
+from lanner.engine.shell.service import Executions, start_many
 from lanner.flows.validator import validate_source
 from lanner.model.state import State
 from lanner.store import deliveries, flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.tables import queue_messages, queue_set_aside
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Message, Outgoing, Queue
 from lanner.store.schema_guard import prepare_database
 from lanner.store.tables import queue_messages
@@ -284,7 +284,7 @@ def test_a_send_after_a_rolled_back_savepoint_still_wakes(engine, queue):
 _SEND_FROM_ANOTHER_PROCESS = """
 import os
 from lanner.config import load_config
-from lanner.store.engine import create_engine, write_connection
+from lanner.store.database import create_engine, write_connection
 from lanner.store.queue import Queue
 engine = create_engine(load_config().settings.database)
 with Queue(engine) as queue, write_connection(engine) as connection, connection.begin():
@@ -484,8 +484,8 @@ def test_release_sends_results_forgets_holdings_and_writes_logs_at_once(engine, 
 
 
 def test_messages_in_other_formats_are_counted_and_reported(engine, queue, caplog):
-    from lanner.engine import messages
-    from lanner.engine.foreign_formats import ForeignFormats
+    from lanner.engine.shell import messages
+    from lanner.engine.shell.foreign_formats import ForeignFormats
 
     send(engine, queue, "worker", {"v": 2, "n": 1}, {"v": 2, "n": 2}, {"v": 1, "n": 3}, {"v": 7, "n": 4})
     with engine.connect() as connection:

@@ -25,7 +25,7 @@ from lanner.ops.backups.restore import restore_backup
 from lanner.ops.backups.writer import create_backup
 from lanner.store import database_epoch, maintenance_flag, migrator, tables
 from lanner.store import service_instances as instances
-from lanner.store.engine import create_engine, write_connection
+from lanner.store.database import create_engine, write_connection
 from lanner.store.migration_scripts import catalog
 from lanner.store.schema_guard import prepare_database
 from tests.acceptance.cluster_harness import wait_until

@@ -13,7 +13,7 @@ from lanner.scheduler import planning
 from lanner.scheduler.scheduler import Scheduler
 from lanner.store import flow_repository
 from lanner.store import trigger_repository as triggers
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.tables import executions
 

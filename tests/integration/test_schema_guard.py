@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lanner.config import load_config
 from lanner.errors import ExitCode, SchemaOutdatedError, WaitTimeoutError
 from lanner.store import migrator
-from lanner.store.engine import create_engine, database_exists
+from lanner.store.database import create_engine, database_exists
 from lanner.store.migration_scripts import head
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for, snapshot

@@ -10,7 +10,7 @@ import pytest
 
 from lanner.server.runtime import Runtime
 from lanner.store import trigger_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 from tests.integration.test_api import create_flow

@@ -18,7 +18,7 @@ from lanner import version
 from lanner.flows.validator import validate_source
 from lanner.model.service_state import ServiceState
 from lanner.store import migrator, service_instances
-from lanner.store.engine import create_engine, write_connection
+from lanner.store.database import create_engine, write_connection
 from lanner.store.queue import Outgoing, Queue
 from lanner.store.tables import flow_revisions
 from lanner.store.tables import flows as flows_table

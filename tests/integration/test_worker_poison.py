@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lanner.engine import messages
-from lanner.engine.decide import Job
-from lanner.engine.worker import _readable
+from lanner.engine.core.decide import Job
+from lanner.engine.shell import messages
+from lanner.engine.shell.worker import _readable
 from lanner.store import job_holding
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.tables import queue_messages, queue_set_aside, worker_jobs_running
 

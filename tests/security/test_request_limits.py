@@ -12,10 +12,10 @@ import pytest
 
 from lanner.config.settings import Multipart
 from lanner.config.settings import Server as ServerSettings
-from lanner.engine.flow_cache import FlowCache
+from lanner.engine.shell.flow_cache import FlowCache
 from lanner.server.runtime import Runtime
 from lanner.store import flow_repository, log_lines
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
 from lanner.web import routes_executions

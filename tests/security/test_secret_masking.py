@@ -60,7 +60,7 @@ def lanner(database_url, tmp_path, monkeypatch) -> Iterator[Runtime]:
 
 
 def test_secret_values_are_masked_in_logs_outputs_and_messages(lanner):
-    from lanner.engine.service import Executions
+    from lanner.engine.shell.service import Executions
 
     service = Executions(lanner.engine, lanner.queue, lanner.flows)
     url = f"http://127.0.0.1:{lanner.web.wait_started()}"
@@ -194,7 +194,7 @@ def served(database_url, tmp_path, monkeypatch, encryption_key) -> Iterator[tupl
 
 
 def _run(runtime: Runtime, flow_id: str, inputs: dict | None = None):
-    from lanner.engine.service import Executions
+    from lanner.engine.shell.service import Executions
 
     service = Executions(runtime.engine, runtime.queue, runtime.flows)
     return service, service.wait(service.create("lanner.security", flow_id, inputs).id, 60)
@@ -288,7 +288,7 @@ def test_a_flow_with_a_secret_input_is_refused_without_a_key(served):
 
 def test_a_changed_key_fails_the_task_that_reads_the_input_with_a_clear_message(served):
     from lanner import encryption
-    from lanner.engine.service import Executions
+    from lanner.engine.shell.service import Executions
 
     runtime, _ = served
     service = Executions(runtime.engine, runtime.queue, runtime.flows)

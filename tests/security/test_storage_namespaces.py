@@ -1,6 +1,6 @@
 """A flow reads the files of its own namespace's executions, never another namespace's (Kestra's read() rule).
 
-The rule lives in one place (lanner.storage.access); these tests go through it with real
+The rule lives in one place (lanner.files.access); these tests go through it with real
 flows, by ``read()`` and by a script's ``inputFiles``, and check the exceptions Kestra makes:
 the task's own execution, and the execution that started it (a subflow's parent).
 """
@@ -11,20 +11,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from lanner.engine.service import Executions
-from lanner.flows.validator import validate_source
-from lanner.model.state import State
-from lanner.server.runtime import Runtime
-from lanner.storage import StorageError
-from lanner.storage.access import (
+from lanner.engine.shell.service import Executions
+from lanner.files import StorageError
+from lanner.files.access import (
     ExecutionFiles,
     Reader,
     StorageAccessDenied,
     check_readable,
 )
-from lanner.storage.local import LocalStorage
+from lanner.files.local import LocalStorage
+from lanner.flows.validator import validate_source
+from lanner.model.state import State
+from lanner.server.runtime import Runtime
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.schema_guard import prepare_database
 from tests.helpers import config_for
 

@@ -2,7 +2,7 @@
 
 import logging
 
-from lanner.model.log_level import LEVEL_NAMES, PYTHON_TRACE, LogLevel
+from lanner.log_level import LEVEL_NAMES, PYTHON_TRACE, LogLevel
 
 
 def test_levels_are_ordered_least_to_most_severe():

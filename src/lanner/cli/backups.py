@@ -44,7 +44,7 @@ def create(app: App, output: Path | None, include_data: bool, key: str | None, n
     from lanner.durations import parse_duration
     from lanner.errors import UsageError
     from lanner.ops.backups.writer import create_backup
-    from lanner.store.engine import create_engine
+    from lanner.store.database import create_engine
 
     loaded = app.loaded
     if key and no_encryption:
@@ -122,7 +122,7 @@ def restore(app: App, file: Path, key: str | None, yes: bool, no_migrate: bool, 
     """
     from lanner.ops.backups.reader import BackupFile
     from lanner.ops.backups.restore import check_schema, restore_backup
-    from lanner.store.engine import create_engine
+    from lanner.store.database import create_engine
 
     loaded = app.loaded
     backup = BackupFile(file, key or loaded.settings.backup.encryption_key or None, key_explicit=bool(key))

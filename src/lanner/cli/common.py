@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lanner.model.log_level import LEVEL_NAMES
+from lanner.log_level import LEVEL_NAMES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -88,7 +88,7 @@ def open_database(app: App, needed_table: str) -> Iterator[Engine]:
     import sqlalchemy as sa
 
     from lanner.errors import SchemaOutdatedError
-    from lanner.store.engine import create_engine, unavailable
+    from lanner.store.database import create_engine, unavailable
     from lanner.store.migrator import current_state
 
     engine = create_engine(app.loaded.settings.database, create=False)

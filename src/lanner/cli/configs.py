@@ -52,7 +52,7 @@ def _render(path: tuple[str, ...], value: Any) -> str:
     from lanner.config.loader import secret_kind, shown
     from lanner.durations import format_duration
     from lanner.sizes import format_size
-    from lanner.store.engine import masked_url
+    from lanner.store.database import masked_url
 
     if secret_kind(path) == "url":
         return masked_url(value)

@@ -95,7 +95,7 @@ def update(app: App, namespace_id: str, directory: Path, delete: bool) -> None:
     A flow whose source is unchanged keeps its revision; a changed one gets the next.
     """
     from lanner.flows.namespace_deploy import deploy, namespace_problems
-    from lanner.store.engine import write_connection
+    from lanner.store.database import write_connection
     from lanner.store.schema_guard import prepare_database
 
     results = _validate_files(app, [directory])
@@ -163,7 +163,7 @@ class _reader:
         self.app = app
 
     def __enter__(self) -> Connection:
-        from lanner.store.engine import create_engine
+        from lanner.store.database import create_engine
         from lanner.store.migrator import current_state
 
         self.engine = create_engine(self.app.loaded.settings.database, create=False)
@@ -236,13 +236,13 @@ def test(app: App, file: str, more_inputs: tuple[str, ...], raw_inputs: tuple[st
 
     from lanner.cli.execution_view import print_execution
     from lanner.config.settings import Database
-    from lanner.engine.flow_folder import FlowFolder
-    from lanner.engine.service import Executions
+    from lanner.engine.shell.flow_folder import FlowFolder
+    from lanner.engine.shell.service import Executions
     from lanner.flows.files import read_source
     from lanner.flows.validator import validate_source
     from lanner.server.runtime import Runtime
     from lanner.store import flow_repository
-    from lanner.store.engine import create_engine, write_connection
+    from lanner.store.database import create_engine, write_connection
     from lanner.store.migrator import migrate
 
     path, inputs = _test_file_and_inputs(file, raw_inputs, more_inputs)

@@ -106,7 +106,7 @@ def _stored(app: App, registry: Registry, namespace_id: str | None, dry_run: boo
     from lanner.errors import UsageError
     from lanner.flows.validator import validate_source
     from lanner.store import flow_repository
-    from lanner.store.engine import create_engine, unavailable, write_connection
+    from lanner.store.database import create_engine, unavailable, write_connection
     from lanner.store.migrator import current_state
     from lanner.upgrade.rewrite import rewrite_source
 

@@ -48,7 +48,7 @@ def _read(app: App, show_all: bool) -> dict[str, Any]:
 
     from lanner.model.service_state import ServiceState
     from lanner.store import deliveries, service_instances
-    from lanner.store.engine import masked_url
+    from lanner.store.database import masked_url
     from lanner.store.schema_state import read_state
     from lanner.store.tables import service_instances as table
 
@@ -89,7 +89,7 @@ def set_aside(app: App, fmt: str, delete_ids: tuple[int, ...], delete_all: bool)
     """
     from lanner.errors import UsageError
     from lanner.store import deliveries
-    from lanner.store.engine import write_connection
+    from lanner.store.database import write_connection
 
     if delete_ids and delete_all:
         raise UsageError("give --delete ID or --delete-all, not both")
@@ -119,7 +119,7 @@ def _database(app: App) -> AbstractContextManager[Engine]:
 
     import sqlalchemy as sa
 
-    from lanner.store.engine import (
+    from lanner.store.database import (
         check_connection,
         create_engine,
         masked_url,

@@ -34,7 +34,7 @@ def migrate(app: App, dry_run: bool) -> None:
     """
     from lanner.ops.backups import pre_migration
     from lanner.store import migrator
-    from lanner.store.engine import create_engine
+    from lanner.store.database import create_engine
 
     config = app.loaded.settings.database
     if dry_run:
@@ -67,7 +67,7 @@ def migrate(app: App, dry_run: bool) -> None:
 @common_options
 def status(app: App, fmt: str) -> None:
     """Show the database, its schema version, pending migrations and the migration history."""
-    from lanner.store.engine import create_engine, database_exists, masked_url, parse_url
+    from lanner.store.database import create_engine, database_exists, masked_url, parse_url
     from lanner.store.migration_scripts import head, pending_after
     from lanner.store.schema_state import SchemaState, read_state, verify
 
@@ -118,7 +118,7 @@ def _reachable(engine: Any) -> bool:
     """Connect once; False for a PostgreSQL database not created yet (``migrate`` creates it)."""
     import sqlalchemy as sa
 
-    from lanner.store.engine import unavailable
+    from lanner.store.database import unavailable
     from lanner.store.postgres_database import is_missing_database
 
     try:
@@ -182,7 +182,7 @@ def repair(app: App, yes: bool) -> None:
     """
     from lanner.errors import UsageError
     from lanner.store import migrator
-    from lanner.store.engine import create_engine
+    from lanner.store.database import create_engine
 
     def confirm(mismatches: list[tuple[Migration, str]]) -> bool:
         for migration, recorded in mismatches:

@@ -33,7 +33,7 @@ def check(app: App, fmt: str) -> None:
     import sqlalchemy as sa
 
     from lanner.errors import ExitCode
-    from lanner.store.engine import check_connection, create_engine, unavailable
+    from lanner.store.database import check_connection, create_engine, unavailable
     from lanner.upgrade.check import run_check
 
     engine = create_engine(app.loaded.settings.database, create=False)

@@ -31,12 +31,12 @@ import sqlalchemy as sa
 
 from lanner.background import run_every
 from lanner.config.settings import WorkerTaskRestartStrategy as Strategy
-from lanner.engine import messages
-from lanner.engine.events import Resubmit
+from lanner.engine.core.events import Resubmit
+from lanner.engine.shell import messages
 from lanner.model.service_state import ServiceState
 from lanner.store import service_instances as instances
 from lanner.store import settings_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.service_instances import Instance, InvalidTransition
 
 if TYPE_CHECKING:

@@ -30,8 +30,8 @@ def skew_warning(live: Iterable[str]) -> str | None:
 
 
 def held_jobs(connection: Connection) -> int:
-    """Jobs the executors hold back until old workers leave (lanner.engine.features)."""
-    from lanner.engine.features import HELD
+    """Jobs the executors hold back until old workers leave (lanner.engine.shell.held_jobs)."""
+    from lanner.engine.shell.held_jobs import HELD
     from lanner.store.table_stats import topic_depth
 
     return topic_depth(connection, HELD)

@@ -42,7 +42,7 @@ _CALENDAR_MONTHS = {"MONTHS": 1, "YEARS": 12, "DECADES": 120, "CENTURIES": 1200,
 
 
 # A memo of a pure function (same text, same immutable result): it has no observable effect,
-# so decide may reach it (see lanner.engine.surroundings).
+# so decide may reach it (see lanner.engine.core.surroundings).
 @lru_cache(maxsize=256)
 def zone(name: str | None) -> tzinfo:
     """Java's ``ZoneId.of``: a region (``Europe/Paris``, ``UTC``), ``Z`` or an offset."""

@@ -177,7 +177,7 @@ def _literal(text: str) -> Piece:
 
 
 # A memo of a pure function (same text, same immutable result): it has no observable effect,
-# so decide may reach it (see lanner.engine.surroundings).
+# so decide may reach it (see lanner.engine.core.surroundings).
 @lru_cache(maxsize=512)
 def compile_pattern(pattern: str) -> Piece:
     pieces: list[Piece] = []
@@ -296,7 +296,7 @@ def _regex_for(letter: str, count: int, seen: set[str]) -> str:
 
 
 # A memo of a pure function (same text, same immutable result): it has no observable effect,
-# so decide may reach it (see lanner.engine.surroundings).
+# so decide may reach it (see lanner.engine.core.surroundings).
 @lru_cache(maxsize=256)
 def parser(pattern: str) -> re.Pattern[str]:
     seen: set[str] = set()

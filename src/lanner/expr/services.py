@@ -9,7 +9,7 @@ saying it is not available here (for example when a flow is validated, not run).
 The other doors are ``secret()``, which reads ``SECRET_<NAME>`` from the environment at
 call time, as Kestra's open-source edition does, ``now()``, and ``randomInt()`` and
 ``uuid()``: when the services have an ``environment``, ``clock`` or ``random`` hook they
-read it (a decision's renders stay pure: :mod:`lanner.engine.surroundings`), otherwise
+read it (a decision's renders stay pure: :mod:`lanner.engine.core.surroundings`), otherwise
 the process environment, the clock and the ``random`` module.
 """
 
@@ -53,7 +53,7 @@ class Services(Protocol):
 #   environment(name) -> str | None   the environment variable ``name``, for ``secret()``;
 #   clock() -> datetime                the current time, timezone-aware, for ``now()``;
 #   random() -> random.Random          the random source of ``randomInt()`` and ``uuid()``.
-# lanner.engine.surroundings.DecisionServices has all three.
+# lanner.engine.core.surroundings.DecisionServices has all three.
 
 
 def environment_value(services: Any, name: str) -> str | None:

@@ -32,7 +32,7 @@ REGEX_TIMEOUT = 5.0  # seconds one split or replace may take
 
 
 # A memo of a pure function (same text, same immutable result): it has no observable effect,
-# so decide may reach it (see lanner.engine.surroundings).
+# so decide may reach it (see lanner.engine.core.surroundings).
 @lru_cache(maxsize=512)
 def java_regex(pattern: str) -> regex.Pattern[str]:
     try:

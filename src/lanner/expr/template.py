@@ -53,7 +53,7 @@ class Template:
 
 
 # A memo of a pure function (same text, same immutable result): it has no observable effect,
-# so decide may reach it (see lanner.engine.surroundings).
+# so decide may reach it (see lanner.engine.core.surroundings).
 @lru_cache(maxsize=CACHE_SIZE)
 def compile_template(template: str) -> Template:
     """Parse and compile ``template`` (cached); raises ExpressionError on a syntax error."""

@@ -8,7 +8,7 @@ rules (:meth:`InputSpec.check`).
 An input may follow earlier ones (``dependsOn``): it is asked only when its ``condition``
 holds.  Which inputs it may follow is a property of the whole list, checked by
 :func:`dependency_problems`; deciding whether it is asked happens when the inputs are
-resolved (``lanner.engine.inputs``).
+resolved (``lanner.engine.core.inputs``).
 """
 
 from __future__ import annotations

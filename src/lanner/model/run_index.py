@@ -172,7 +172,7 @@ _SHELVED_FROM = 256
 class Shelf:
     """Where decisions leave their indexes for the next: the caller owns it and hands it to ``decide``.
 
-    ``decide`` reaches no module state (lanner.engine.surroundings): the executor gives it
+    ``decide`` reaches no module state (lanner.engine.core.surroundings): the executor gives it
     the process's :data:`SHELF`, which the store also reads (:func:`replaced`) to write only
     the task runs a decision changed; a test gives its own, or a new one (nothing handed on).
     """

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 
-from lanner.model.log_level import LogLevel
+from lanner.log_level import LogLevel
 from lanner.model.spec import Duration, Dynamic, Labels, PositiveCount, Spec, TaskId
 
 

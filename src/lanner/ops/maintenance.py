@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lanner.engine import messages
-from lanner.engine.decide import Start
+from lanner.engine.core.decide import Start
+from lanner.engine.shell import messages
 from lanner.model.service_state import ALIVE
 from lanner.model.state import State
 from lanner.store import maintenance_flag
 from lanner.store import service_instances as instances
-from lanner.store.engine import process_label, write_connection
+from lanner.store.database import process_label, write_connection
 from lanner.store.queue import Outgoing, Queue
 from lanner.store.tables import executions, queue_messages, worker_jobs_running
 

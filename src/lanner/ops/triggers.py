@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from lanner.errors import UsageError
 from lanner.scheduler.planning import parse_moment
 from lanner.store import trigger_repository as repo
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.trigger_repository import PLAN_NOW, TriggerRow
 from lanner.timestamps import instant
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import messages
-from lanner.engine.flow_cache import FlowCache, FlowNotFound
-from lanner.engine.inputs import InputsError
-from lanner.engine.service import Executions
-from lanner.engine.variables import rendered_labels
+from lanner.engine.core.inputs import InputsError
+from lanner.engine.core.variables import rendered_labels
+from lanner.engine.shell import messages
+from lanner.engine.shell.flow_cache import FlowCache, FlowNotFound
+from lanner.engine.shell.service import Executions
 from lanner.errors import UsageError
 from lanner.expr import ExpressionError, render_value
 from lanner.model.state import TERMINAL
@@ -30,7 +30,7 @@ from lanner.model.tenant import DEFAULT_TENANT
 from lanner.scheduler import preconditions
 from lanner.scheduler.conditions import applicable, unmet
 from lanner.store import trigger_repository as triggers
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.trigger_repository import TriggerRow
 from lanner.tasks.core.conditions import MultipleCondition
 from lanner.tasks.core.triggers import FlowTrigger

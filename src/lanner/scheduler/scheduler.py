@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lanner.engine.creation import new_execution
-from lanner.engine.flow_cache import FlowCache, FlowNotFound
-from lanner.engine.inputs import InputsError
-from lanner.engine.service import start_many
-from lanner.engine.variables import rendered_labels
+from lanner.engine.core.creation import new_execution
+from lanner.engine.core.inputs import InputsError
+from lanner.engine.core.variables import rendered_labels
+from lanner.engine.shell.flow_cache import FlowCache, FlowNotFound
+from lanner.engine.shell.service import start_many
 from lanner.expr import ExpressionError, render_value
 from lanner.model.execution import Execution
 from lanner.scheduler import planning
 from lanner.store import flow_repository, settings_repository
 from lanner.store import trigger_repository as triggers
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.trigger_repository import TriggerRow
 from lanner.tasks.core.triggers import Schedule, ScheduleOnDates
 

@@ -27,15 +27,15 @@ from lanner.cluster.membership import Membership
 from lanner.config.settings import Queue as QueueSettings
 from lanner.config.settings import Server as ServerSettings
 from lanner.config.settings import Worker as WorkerSettings
-from lanner.engine.executor import Executor
-from lanner.engine.flow_cache import FlowCache
-from lanner.engine.flow_folder import FlowFolder
-from lanner.engine.kv_purger import run_purger
-from lanner.engine.worker import Worker
+from lanner.engine.shell.executor import Executor
+from lanner.engine.shell.flow_cache import FlowCache
+from lanner.engine.shell.flow_folder import FlowFolder
+from lanner.engine.shell.kv_purger import run_purger
+from lanner.engine.shell.worker import Worker
 from lanner.errors import ExitCode
+from lanner.files.local import LocalStorage
 from lanner.model.service_state import ServiceState, ServiceType
 from lanner.server.process import tune_garbage_collector
-from lanner.storage.local import LocalStorage
 from lanner.store.queue import Queue
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lanner.store import settings_repository
-from lanner.store.engine import process_label
+from lanner.store.database import process_label
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Message, available, database_now, of_format, oldest
 from lanner.store.tables import queue_messages, queue_set_aside
 from lanner.timestamps import as_utc, instant

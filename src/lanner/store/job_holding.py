@@ -4,7 +4,7 @@ A job is always either queued or held by a named worker (``worker_jobs_running``
 that is what lets a dead worker's jobs be resubmitted.  Taking deletes the message and
 records the holder; releasing records the results, the attempts' last log lines, and
 forgets the holding; each is atomic.  (Lines printed while an attempt runs are written
-before, in batches, by the worker's log flusher: ``lanner.engine.log_buffer``.)  On
+before, in batches, by the worker's log flusher: ``lanner.engine.shell.log_buffer``.)  On
 PostgreSQL each is one autocommit statement (one round trip, no BEGIN); on SQLite, one
 write transaction.  Which messages are taken is the queue's rule (:mod:`lanner.store.queue`:
 its selection, which the PostgreSQL statement wraps in CTEs; ``Queue.take`` on SQLite), and
@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import (
     CHANNEL,
     FAIR_WINDOW,
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from lanner.store.queue import Queue
 
 _q, _j, _a = queue_messages, worker_jobs_running, queue_set_aside
-# A job message names its attempt (lanner.engine.messages.job_payload): a payload of this
+# A job message names its attempt (lanner.engine.shell.messages.job_payload): a payload of this
 # format ("v") that does not (a bug, or a hand-edited row) could never be held, and a take
 # that tried would fail for every worker, forever.  Such messages are set aside instead
 # (queue_set_aside, with MALFORMED as the reason), as are payloads whose "v" is no number;

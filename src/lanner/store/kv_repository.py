@@ -11,7 +11,7 @@ computed in SQL (``now() + ttl``) and compared with the database's ``now`` when
 reading, so workers on hosts whose clocks drift still agree on whether a key is
 alive.  An expired key is invisible at once (reads, listings, ``overwrite: false``);
 its row stays until :func:`purge_expired` deletes it in small batches
-(:mod:`lanner.engine.kv_purger` calls it periodically).
+(:mod:`lanner.engine.shell.kv_purger` calls it periodically).
 
 Kestra stores values as Ion files in internal storage with metadata beside them; one
 table row per key gives the same behaviour with atomic writes: ``overwrite: false`` is
@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lanner.durations import parse_duration
 from lanner.errors import LannerError
 from lanner.model.tenant import DEFAULT_TENANT
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.storable import holds_nul
 from lanner.store.tables import Timestamp, kv_store
 from lanner.timestamps import as_utc

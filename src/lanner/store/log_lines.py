@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from lanner.model.log_level import LEVEL_NAMES
+from lanner.log_level import LEVEL_NAMES
 from lanner.model.tenant import DEFAULT_TENANT
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.tables import logs
 from lanner.timestamps import as_utc
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, cast
 import sqlalchemy as sa
 
 from lanner.errors import WaitTimeoutError
-from lanner.store.engine import process_label, sqlite_path
+from lanner.store.database import process_label, sqlite_path
 
 if TYPE_CHECKING:
     import sqlite3

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from lanner import version as lanner_version
 from lanner.background import Periodic
 from lanner.errors import MigrationFailedError
-from lanner.store.engine import check_connection, create_engine, database_exists, parse_url, process_label
+from lanner.store.database import check_connection, create_engine, database_exists, parse_url, process_label
 from lanner.store.migration_lock import migration_lock
 from lanner.store.migration_scripts import Migration, alembic_config, by_revision, catalog, head
 from lanner.store.schema_state import SchemaState, read_state, verify

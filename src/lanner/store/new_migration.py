@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     from alembic import command
 
     from lanner.config import load_config
-    from lanner.store.engine import create_engine
+    from lanner.store.database import create_engine
     from lanner.store.migration_scripts import alembic_config, catalog
     from lanner.store.migrator import migrate
 

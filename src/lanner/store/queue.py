@@ -63,7 +63,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.dml import ReturningDelete
 
 from lanner.model.tenant import DEFAULT_TENANT
-from lanner.store.engine import process_label, sqlite_path
+from lanner.store.database import process_label, sqlite_path
 from lanner.store.sqlite_watch import CommitWatcher
 from lanner.store.tables import queue_messages
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from lanner import version as lanner_version
 from lanner.errors import DatabaseUnavailableError, SchemaOutdatedError, WaitTimeoutError
-from lanner.store.engine import create_engine, database_exists, masked_url
+from lanner.store.database import create_engine, database_exists, masked_url
 from lanner.store.migration_scripts import head, pending_after
 from lanner.store.migrator import BeforeMigrate, Reporter, current_state, migrate, where
 

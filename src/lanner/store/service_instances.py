@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from lanner.model.service_state import ALIVE, ServiceState, allowed
 from lanner.store import database_epoch
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.tables import service_instances, worker_jobs_running
 from lanner.timestamps import as_utc
 

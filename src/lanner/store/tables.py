@@ -187,7 +187,7 @@ logs = sa.Table(
     sa.Index(None, "tenant_id", "execution_id", "id"),
     sa.Index(None, "tenant_id", "namespace", "flow_id", "timestamp"),
     # Nobody reads a new log line's id: no RETURNING, so inserts can be pipelined
-    # (lanner.store.engine.then_commit).  Not a schema property.
+    # (lanner.store.database.then_commit).  Not a schema property.
     implicit_returning=False,
 )
 

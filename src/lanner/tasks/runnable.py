@@ -20,7 +20,7 @@ from lanner.model.state import State
 from lanner.model.task import TaskSpec
 
 if TYPE_CHECKING:
-    from lanner.storage import Storage
+    from lanner.files import Storage
     from lanner.tasks.core.run_as import RunAs
 
 
@@ -54,7 +54,7 @@ class RunContext(Protocol):
     namespace: str
     flow_id: str
     task_id: str
-    storage: Storage  # internal storage (lanner.storage)
+    storage: Storage  # internal storage (lanner.files)
     run_as: RunAs | None  # the user script processes run as (lanner.worker.run-as); None: the worker's own
 
     @property

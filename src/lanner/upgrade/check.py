@@ -91,7 +91,7 @@ def run_check(engine: Engine, loaded: LoadedConfig, *, changes: ChangesFile | No
 
     from lanner.model.service_state import ALIVE
     from lanner.store import flow_repository, service_instances
-    from lanner.store.engine import masked_url
+    from lanner.store.database import masked_url
     from lanner.store.migration_scripts import head
     from lanner.store.schema_state import read_state
     from lanner.store.table_stats import table_sizes

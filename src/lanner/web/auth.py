@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from lanner.store import settings_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.web.errors import body
 from lanner.web.security import UNSAFE_METHODS
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.store import settings_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

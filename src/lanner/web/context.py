@@ -7,8 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lanner.engine.flow_cache import FlowCache
-from lanner.engine.service import Executions
+from lanner.engine.shell.flow_cache import FlowCache
+from lanner.engine.shell.service import Executions
 from lanner.web.waiting import EndSignals
 
 if TYPE_CHECKING:

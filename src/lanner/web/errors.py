@@ -12,9 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from lanner.engine.flow_cache import FlowNotFound
-from lanner.engine.inputs import InputsError
-from lanner.engine.service import ExecutionNotFound
+from lanner.engine.core.inputs import InputsError
+from lanner.engine.shell.flow_cache import FlowNotFound
+from lanner.engine.shell.service import ExecutionNotFound
 from lanner.errors import LannerError
 from lanner.store.kv_repository import KVError
 

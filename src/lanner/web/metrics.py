@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 
 from lanner.cluster.coordinator import RESUBMISSIONS
-from lanner.engine import messages
+from lanner.engine.shell import messages
 from lanner.model.service_state import ServiceState, ServiceType
 from lanner.model.state import State
 from lanner.store import metrics_queries

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from lanner.errors import WaitTimeoutError
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.timestamps import instant
 from lanner.web import params, shapes
 from lanner.web.context import Server

@@ -13,7 +13,7 @@ from lanner.flows.problems import dotted
 from lanner.flows.validator import Validation, validate_source
 from lanner.model.flow import Flow
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.web import params, shapes
 from lanner.web.context import Server
 from lanner.web.deps import server

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from lanner.ops import maintenance
 from lanner.store import migrator
-from lanner.store.engine import masked_url
+from lanner.store.database import masked_url
 from lanner.store.migration_scripts import head
 from lanner.web import ui_cluster, ui_executions, ui_flows, ui_login, ui_triggers
 from lanner.web.ui_render import HERE, Srv, page

@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from lanner.encryption import masked
-from lanner.engine.flow_cache import FlowNotFound
-from lanner.engine.variables import rendered_labels
+from lanner.engine.core.variables import rendered_labels
+from lanner.engine.shell.flow_cache import FlowNotFound
 from lanner.errors import WaitTimeoutError
 from lanner.expr import ExpressionError, envs, render_value
 from lanner.scheduler.conditions import applicable, unmet
 from lanner.store import trigger_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.storable import holds_nul
 from lanner.tasks.core.triggers import Webhook
 from lanner.web import shapes

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from lanner.config.settings import BasicAuth
-    from lanner.engine.flow_cache import FlowCache
+    from lanner.engine.shell.flow_cache import FlowCache
     from lanner.store.queue import Queue
 
 log = logging.getLogger(__name__)

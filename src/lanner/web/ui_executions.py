@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from lanner.engine.flow_cache import FlowNotFound
+from lanner.engine.shell.flow_cache import FlowNotFound
+from lanner.log_level import LEVEL_NAMES
 from lanner.model.execution import Execution
 from lanner.model.flow import Flow
-from lanner.model.log_level import LEVEL_NAMES
 from lanner.model.state import TERMINAL, State
 from lanner.model.task import TaskSpec
 from lanner.store import execution_repository as repo

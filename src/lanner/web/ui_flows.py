@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from lanner.engine.flow_cache import FlowNotFound
+from lanner.engine.shell.flow_cache import FlowNotFound
 from lanner.store import flow_repository, trigger_repository
 from lanner.web import ui_triggers
 from lanner.web.errors import ApiError

@@ -17,8 +17,8 @@ import time
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from lanner.engine import messages
-from lanner.engine.service import wait_timeout
+from lanner.engine.shell import messages
+from lanner.engine.shell.service import wait_timeout
 from lanner.web.limits import blocking
 
 if TYPE_CHECKING:

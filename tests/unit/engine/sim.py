@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lanner.engine.decide import Decision, Event, Job, Note, Start, TaskResult, decide
-from lanner.engine.inputs import resolve_inputs
-from lanner.engine.surroundings import KVReader, Surroundings, no_kv
+from lanner.engine.core.decide import Decision, Event, Job, Note, Start, TaskResult, decide
+from lanner.engine.core.inputs import resolve_inputs
+from lanner.engine.core.surroundings import KVReader, Surroundings, no_kv
 from lanner.expr import ExpressionError
 from lanner.flows.registry import Registry, default_registry
 from lanner.flows.validator import validate_source

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lanner.engine import after_execution
-from lanner.engine.decide import Kill, Restart, Start, TaskResult
+from lanner.engine.core import after_execution
+from lanner.engine.core.decide import Kill, Restart, Start, TaskResult
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation, run_for_real
 

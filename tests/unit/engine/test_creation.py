@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from lanner.engine.creation import new_execution
+from lanner.engine.core.creation import new_execution
 from lanner.flows.validator import validate_source
 from lanner.model.flow import Flow
 from lanner.model.state import State

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.decide import Kill, Restart, Start, TaskResult
+from lanner.engine.core.decide import Kill, Restart, Start, TaskResult
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation, at, run_for_real
 
@@ -263,7 +263,7 @@ def test_flow_outputs_and_labels_task():
 
 def test_decisions_are_pure():
     sim = Simulation.of(flow("tasks:\n" + ret("a")), worker=lambda job: None)
-    from lanner.engine.decide import decide
+    from lanner.engine.core.decide import decide
 
     before = sim.execution
     decision_a = decide(before, sim.flow, Start(), at(sim.clock, ids=lambda: "same"))
@@ -272,7 +272,7 @@ def test_decisions_are_pure():
 
 
 def test_a_batch_of_results_decides_like_the_same_results_one_by_one():
-    from lanner.engine.decide import decide
+    from lanner.engine.core.decide import decide
 
     source = flow("tasks:\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n"
                   + ret("a", indent=6) + ret("b", indent=6) + ret("c", indent=6) + ret("after"))
@@ -299,7 +299,7 @@ def test_a_batch_of_results_decides_like_the_same_results_one_by_one():
     ('{"format": "{{ render(vars.template) }}"}', {"alpha", "beta", "gamma"}),
 ])
 def test_jobs_carry_the_outputs_their_task_can_reach(text, expected):
-    from lanner.engine.variables import referenced_outputs
+    from lanner.engine.core.variables import referenced_outputs
 
     outputs = {"alpha": {"value": 1}, "beta": {"x": {"value": 2}}, "gamma": {"value": 3}}
     assert set(referenced_outputs(outputs, text)) == expected

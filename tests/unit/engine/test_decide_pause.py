@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from lanner.engine.decide import ChildEnded, Kill, Resume, Start, Tick
+from lanner.engine.core.decide import ChildEnded, Kill, Resume, Start, Tick
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation
 

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import sqlalchemy.engine
 
-from lanner.engine.decide import ChildEnded, Decision, Start, decide
-from lanner.engine.surroundings import Surroundings
+from lanner.engine.core.decide import ChildEnded, Decision, Start, decide
+from lanner.engine.core.surroundings import Surroundings
 from lanner.model.state import State
 from tests.unit.engine import sim as sim_module
 from tests.unit.engine.sim import Simulation

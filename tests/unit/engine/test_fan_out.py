@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lanner.engine import decide as decide_module
-from lanner.engine.decide import Start, TaskResult, Tick, decide
+from lanner.engine.core import decide as decide_module
+from lanner.engine.core.decide import Start, TaskResult, Tick, decide
 from lanner.flows.validator import validate_source
 from lanner.model import run_index
 from lanner.model.execution import Attempt, Execution, TaskRun

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lanner.engine.flow_outputs import typed_output
+from lanner.engine.core.flow_outputs import typed_output
 from lanner.model.flow import Output
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation

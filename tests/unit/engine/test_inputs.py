@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lanner.durations import parse_duration
-from lanner.engine.creation import new_execution
-from lanner.engine.inputs import InputsError, format_duration_iso, format_instant, resolve_inputs
+from lanner.engine.core.creation import new_execution
+from lanner.engine.core.inputs import InputsError, format_duration_iso, format_instant, resolve_inputs
 from lanner.errors import ExitCode, UsageError
 from lanner.expr import render_value
 from lanner.flows.validator import validate_source
@@ -389,8 +389,8 @@ def test_printed_instants_are_utc_and_parse_back_to_the_same_moment(moment):
 
 
 def test_inputs_read_back_in_declared_order_whatever_order_they_were_stored_in():
-    from lanner.engine import messages
-    from lanner.engine.events import Job
+    from lanner.engine.core.events import Job
+    from lanner.engine.shell import messages
     from lanner.model.inputs import in_declared_order
 
     specs = flow({"id": "zeta", "type": "STRING"}, {"id": "b", "type": "STRING"}, {"id": "a", "type": "INT"}).inputs

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lanner.engine import log_buffer
-from lanner.engine.log_buffer import CUT_MARK, MAX_LINE, LogFlusher
+from lanner.engine.shell import log_buffer
+from lanner.engine.shell.log_buffer import CUT_MARK, MAX_LINE, LogFlusher
 from lanner.store.log_lines import LogEntry
 
 

@@ -1,4 +1,4 @@
-"""What the executor renders is masked before a decision leaves decide (lanner.engine.masking)."""
+"""What the executor renders is masked before a decision leaves decide (lanner.engine.core.masking)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from lanner import encryption
-from lanner.engine.decide import Decision
-from lanner.engine.masking import masked_decision
+from lanner.engine.core.decide import Decision
+from lanner.engine.core.masking import masked_decision
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation
 
@@ -93,7 +93,7 @@ def test_a_decision_that_revealed_nothing_is_left_as_it_is():
 
 
 def test_a_triggers_labels_mask_the_secrets_they_reveal(monkeypatch: pytest.MonkeyPatch):
-    from lanner.engine.variables import rendered_labels
+    from lanner.engine.core.variables import rendered_labels
 
     monkeypatch.setenv("SECRET_TOKEN", base64.b64encode(b"hunter2").decode())
     labels = rendered_labels({"token": "t-{{ secret('TOKEN') }}", "day": "{{ trigger.date }}"},

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lanner.engine import messages
-from lanner.engine.decide import Kill, Resubmit, Start, TaskResult
+from lanner.engine.core.decide import Kill, Resubmit, Start, TaskResult
+from lanner.engine.shell import messages
 from lanner.model.state import State
 from tests.unit.engine.sim import Simulation
 

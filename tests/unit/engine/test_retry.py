@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from lanner.engine.retry import RetryError, retry_delay
+from lanner.engine.core.retry import RetryError, retry_delay
 from lanner.expr import render_value
 from lanner.model.task import Retry
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lanner.engine.decide import Kill, Restart, Resubmit, Resume, Start, TaskResult
+from lanner.engine.core.decide import Kill, Restart, Resubmit, Resume, Start, TaskResult
 from lanner.model.execution import Attempt, Execution, TaskRun
 from lanner.model.state import (
     ATTEMPT_TRANSITIONS,

@@ -28,7 +28,7 @@ def test_every_registered_task_type_has_exactly_one_kind():
         assert not inspect.isabstract(cls), f"{cls.TYPE} leaves abstract methods: {cls.__abstractmethods__}"
 
 
-@pytest.mark.parametrize("path", sorted(ENGINE.glob("*.py")), ids=lambda path: path.name)
+@pytest.mark.parametrize("path", sorted(ENGINE.rglob("*.py")), ids=lambda path: str(path.relative_to(ENGINE)))
 def test_the_engine_asks_tasks_nothing_by_name(path):
     source = path.read_text()
     # A task's capabilities are its base class's methods: no probing for attributes, no type names.

@@ -107,7 +107,7 @@ def test_depends_on_must_name_other_inputs_without_a_cycle(inputs, path, message
 
 
 def test_an_input_may_follow_one_declared_after_it_as_in_kestra():
-    from lanner.engine.inputs import resolve_inputs
+    from lanner.engine.core.inputs import resolve_inputs
 
     result = validate_source(
         "id: f\nnamespace: n\ninputs:\n  - id: reason\n    type: STRING\n    dependsOn:\n      inputs: [ok]\n"

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lanner.storage import StorageError, check_segment, file_uri, parse, task_run_prefix
-from lanner.storage.local import TEMP_PREFIX, LocalStorage
+from lanner.files import StorageError, check_segment, file_uri, parse, task_run_prefix
+from lanner.files.local import TEMP_PREFIX, LocalStorage
 
 URI = "kestra:///company/team/flow/executions/e1/tasks/t1/r1/out.txt"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from lanner.expr import render_value
+from lanner.files import file_uri, task_run_prefix
+from lanner.files.local import LocalStorage
 from lanner.model.task import TaskSpec
-from lanner.storage import file_uri, task_run_prefix
-from lanner.storage.local import LocalStorage
 
 
 @dataclass

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pydantic
 import pytest
 
-from lanner.storage.local import TEMP_PREFIX, LocalStorage
+from lanner.files.local import TEMP_PREFIX, LocalStorage
 from lanner.tasks.core.http import Download, Request
 from lanner.tasks.runnable import TaskFailure
 from tests.unit.tasks.fake_context import FakeContext, task

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lanner.files.local import LocalStorage
 from lanner.model.state import State
-from lanner.storage.local import LocalStorage
 from lanner.tasks.core import process
 from lanner.tasks.core.scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
 from lanner.tasks.runnable import Metric, TaskFailure

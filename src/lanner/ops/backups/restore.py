@@ -44,7 +44,7 @@ from lanner.ops.backups.reader import BackupFile, Section
 from lanner.ops.backups.shadow_schema import drop_lanner_tables, shadow_schema
 from lanner.ops.backups.writer import Progress, _Silent, source_table
 from lanner.store import migrator
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.migration_scripts import by_revision, head
 
 if TYPE_CHECKING:
@@ -247,7 +247,7 @@ def _reset_sequences(connection: Connection) -> None:
 
 
 def _load_files(values: Any, root: Path | None, files: list[tuple[Path, Path]], progress: Progress) -> None:
-    from lanner.storage import check_segment
+    from lanner.files import check_segment
 
     if root is None:
         root = Path("./data/storage")

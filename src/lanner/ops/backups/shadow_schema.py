@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from lanner.errors import RestoreRefusedError
-from lanner.store.engine import create_engine
+from lanner.store.database import create_engine
 
 if TYPE_CHECKING:
     import psycopg

@@ -142,7 +142,7 @@ class _snapshot_connection:  # noqa: N801 - used as a context manager
         self.engine = engine
 
     def __enter__(self) -> Connection:
-        from lanner.store.engine import check_connection
+        from lanner.store.database import check_connection
 
         check_connection(self.engine)
         connection = self.engine.connect()

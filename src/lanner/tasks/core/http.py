@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
+from lanner.files import StorageError
 from lanner.model.spec import Duration, Dynamic, PositiveCount, Spec
-from lanner.storage import StorageError
 from lanner.tasks.core.http_exchange import ChunkReader, body_chunks, exchange, file_name, read_text, response_headers
 from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput, render_flag
 

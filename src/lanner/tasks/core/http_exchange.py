@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from lanner.durations import EXPECTED, parse_duration
-from lanner.storage import StorageError, check_segment
+from lanner.files import StorageError, check_segment
 from lanner.tasks.runnable import RunContext, TaskFailure, render_flag
 
 if TYPE_CHECKING:

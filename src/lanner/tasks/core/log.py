@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from lanner.model.log_level import LEVEL_NAMES, LogLevel
+from lanner.log_level import LEVEL_NAMES, LogLevel
 from lanner.model.spec import Dynamic
 from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput
 

@@ -36,9 +36,9 @@ from typing import Any, BinaryIO, ClassVar
 
 from pydantic import Field
 
-from lanner.model.log_level import LEVEL_NAMES
+from lanner.files import SCHEME, StorageError
+from lanner.log_level import LEVEL_NAMES
 from lanner.model.state import State
-from lanner.storage import SCHEME, StorageError
 from lanner.tasks.core import process
 from lanner.tasks.core.run_as import RunAs
 from lanner.tasks.runnable import Metric, RunContext, RunnableTask, TaskFailure, TaskOutput

@@ -1,6 +1,6 @@
 """Internal storage on the local filesystem, in the folder ``lanner.storage.path``.
 
-A URI's checked segments (:func:`lanner.storage.parse`) are the path below the root, so
+A URI's checked segments (:func:`lanner.files.parse`) are the path below the root, so
 ``kestra:///company/team/flow/.../out.csv`` lives at ``<root>/company/team/flow/.../out.csv``.
 The segment checks already keep a path under the root; the one way out left is a symbolic
 link somewhere on the way, so every path is resolved and refused unless it is still
@@ -22,14 +22,14 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from lanner.storage import Readable, StorageError, parse
+from lanner.files import Readable, StorageError, parse
 
 TEMP_PREFIX = ".lanner-part-"
 _CHUNK = 1 << 20  # bytes copied per read when storing a stream
 
 
 class LocalStorage:
-    """The :class:`lanner.storage.Storage` of files under one folder."""
+    """The :class:`lanner.files.Storage` of files under one folder."""
 
     def __init__(self, root: Path) -> None:
         # Resolved once: paths are compared with the real root, even if it is given through a link.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lanner.engine.decide import ChildEnded, Event, Job, Kill, Restart, Resubmit, Resume, Start, TaskResult, Tick
+from lanner.engine.core.decide import ChildEnded, Event, Job, Kill, Restart, Resubmit, Resume, Start, TaskResult, Tick
 from lanner.model.state import State
 from lanner.model.tenant import DEFAULT_TENANT
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from lanner.engine.events import Timer
+from lanner.engine.core.events import Timer
 from lanner.model.execution import TaskRun
 from lanner.model.run_index import LoopTally, RunIndex
 from lanner.model.task import TaskSpec

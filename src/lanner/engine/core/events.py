@@ -1,7 +1,7 @@
 """What the executor's transition function takes in (events) and gives back (a decision and its effects).
 
-Plain values: ``decide`` (:mod:`lanner.engine.decide`) turns an execution and events
-into a :class:`Decision`; the executor and :mod:`lanner.engine.effects` carry it out.
+Plain values: ``decide`` (:mod:`lanner.engine.core.decide`) turns an execution and events
+into a :class:`Decision`; the executor and :mod:`lanner.engine.shell.effects` carry it out.
 """
 
 from __future__ import annotations

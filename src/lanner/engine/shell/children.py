@@ -4,7 +4,7 @@ The child is created in the transaction that decided to start it, CREATED with a
 message for the executor (delayed for a ``scheduleDate``); its trigger records the
 parent (Kestra's shape: the starting task's type, executionId, namespace, flowId,
 taskRunId), which is how its end finds its way back as a
-:class:`~lanner.engine.decide.ChildEnded` event.  Only an executable task run starts a
+:class:`~lanner.engine.core.decide.ChildEnded` event.  Only an executable task run starts a
 child, so a trigger naming a parent task run that waits is all it takes to be one.  A
 child that cannot be created (unknown flow, invalid inputs) is reported to the parent
 at once as FAILED, with the reason.
@@ -19,11 +19,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from lanner.engine import messages
-from lanner.engine.creation import new_execution
-from lanner.engine.decide import ChildEnded, Start
-from lanner.engine.flow_cache import FlowNotFound
-from lanner.engine.inputs import InputsError
+from lanner.engine.core.creation import new_execution
+from lanner.engine.core.decide import ChildEnded, Start
+from lanner.engine.core.inputs import InputsError
+from lanner.engine.shell import messages
+from lanner.engine.shell.flow_cache import FlowNotFound
 from lanner.expr import ExpressionError
 from lanner.model.execution import Execution
 from lanner.model.state import State
@@ -32,7 +32,7 @@ from lanner.store import execution_repository as repo
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from lanner.engine.flow_cache import FlowCache
+    from lanner.engine.shell.flow_cache import FlowCache
     from lanner.store.queue import Queue
     from lanner.tasks.executable import Child
 

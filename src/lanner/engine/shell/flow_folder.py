@@ -17,7 +17,7 @@ from lanner.background import run_every
 from lanner.flows.files import SUFFIXES
 from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

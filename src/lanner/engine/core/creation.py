@@ -1,7 +1,7 @@
 """Building a new execution: the one way every execution comes to be, whoever starts it.
 
-The API and the CLI (:mod:`lanner.engine.service`), the scheduler's triggers and a parent's
-Subflow task (:mod:`lanner.engine.children`) all create an execution the same way: CREATED
+The API and the CLI (:mod:`lanner.engine.shell.service`), the scheduler's triggers and a parent's
+Subflow task (:mod:`lanner.engine.shell.children`) all create an execution the same way: CREATED
 now, of a flow revision, with the flow's labels under the caller's, and its inputs
 resolved against the flow's declarations (defaults and ``dependsOn`` rendered with the
 execution's own variables).  Nothing is stored here: the callers store and start it in
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine.inputs import resolve_inputs
-from lanner.engine.variables import flow_variables
+from lanner.engine.core.inputs import resolve_inputs
+from lanner.engine.core.variables import flow_variables
 from lanner.expr import render_value
 from lanner.model.execution import Execution, new_id
 from lanner.model.state import State, StateHistory

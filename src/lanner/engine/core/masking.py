@@ -1,6 +1,6 @@
 """Secrets out of what the executor records: the one place a decision is masked.
 
-The worker masks what a task run records (:mod:`lanner.engine.worker`).  The executor
+The worker masks what a task run records (:mod:`lanner.engine.shell.worker`).  The executor
 renders expressions too: flow outputs, ``runIf``, ``If`` conditions, a Subflow's
 inputs and labels, SLA assertions.  Each of those renders goes through
 ``decide``'s one render method, which collects every secret value revealed (a
@@ -13,8 +13,8 @@ queues, the labels of the executions it starts.
 
 A started execution's inputs are the exception: the child needs the values themselves.
 The values revealed travel with the request (:attr:`~lanner.tasks.executable.Child.secrets`)
-to where the child is created (:mod:`lanner.engine.children`), whose inputs are
-resolved by the one rule for every execution (:func:`lanner.engine.inputs.resolve_inputs`):
+to where the child is created (:mod:`lanner.engine.shell.children`), whose inputs are
+resolved by the one rule for every execution (:func:`lanner.engine.core.inputs.resolve_inputs`):
 a SECRET input keeps a revealed value encrypted, any other input gets it masked.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from lanner.engine.events import Decision
+from lanner.engine.core.events import Decision
 from lanner.expr.errors import mask, mask_value
 from lanner.model.execution import Attempt, Execution, TaskRun
 

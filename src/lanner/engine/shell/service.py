@@ -15,13 +15,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import after_execution, effects, messages
-from lanner.engine.creation import new_execution
-from lanner.engine.decide import Decision, Kill, Restart, Resume, Start, decide
-from lanner.engine.expression_services import surroundings
-from lanner.engine.flow_cache import FlowCache, FlowNotFound
-from lanner.engine.inputs import resolve_specs
-from lanner.engine.surroundings import Surroundings
+from lanner.engine.core import after_execution
+from lanner.engine.core.creation import new_execution
+from lanner.engine.core.decide import Decision, Kill, Restart, Resume, Start, decide
+from lanner.engine.core.inputs import resolve_specs
+from lanner.engine.core.surroundings import Surroundings
+from lanner.engine.shell import effects, messages
+from lanner.engine.shell.expression_services import surroundings
+from lanner.engine.shell.flow_cache import FlowCache, FlowNotFound
 from lanner.errors import LannerError, UsageError, WaitTimeoutError
 from lanner.model.execution import Execution
 from lanner.model.inputs import in_declared_order
@@ -29,7 +30,7 @@ from lanner.model.state import State
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines, maintenance_flag
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.queue import Outgoing
 from lanner.tasks.flowable import FlowableTask
 

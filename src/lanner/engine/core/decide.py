@@ -3,7 +3,7 @@
 A pure function: no database, queue, clock, environment, random source or logging
 inside, so every rule can be tested with plain values.  What it needs of the world
 (the time, new ids, randomness, the environment, KV reads) comes in ``around``
-(:class:`lanner.engine.surroundings.Surroundings`); tests/unit/engine/test_decide_purity.py
+(:class:`lanner.engine.core.surroundings.Surroundings`); tests/unit/engine/test_decide_purity.py
 fails if it reaches any of them another way.
 
 Around it the executor locks the execution row, calls ``decide``, saves the result
@@ -15,7 +15,7 @@ new task runs are dispatched (runnable ones become worker jobs), flowable ones a
 asked which children come next and whether they are done, and the flow's own task
 list is resolved the same way as a Sequential with the flow's ``errors`` and ``finally``.
 Once the execution has ended, its ``afterExecution`` tasks run (see
-:mod:`lanner.engine.after_execution`).
+:mod:`lanner.engine.core.after_execution`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from datetime import datetime
 from typing import Any
 
 from lanner.durations import parse_duration
-from lanner.engine import after_execution
-from lanner.engine import sla as sla_rules
-from lanner.engine.events import (
+from lanner.engine.core import after_execution
+from lanner.engine.core import sla as sla_rules
+from lanner.engine.core.events import (
     ChildEnded,
     Decision,
     Event,
@@ -45,12 +45,12 @@ from lanner.engine.events import (
     Tick,
     Timer,
 )
-from lanner.engine.flow_outputs import typed_outputs
-from lanner.engine.masking import masked_decision
-from lanner.engine.retry import retry_delay, retry_of
-from lanner.engine.surroundings import DecisionServices, Surroundings
-from lanner.engine.variables import collect_outputs, flow_variables, referenced_task_ids, task_variables
-from lanner.engine.work_scope import WorkScope
+from lanner.engine.core.flow_outputs import typed_outputs
+from lanner.engine.core.masking import masked_decision
+from lanner.engine.core.retry import retry_delay, retry_of
+from lanner.engine.core.surroundings import DecisionServices, Surroundings
+from lanner.engine.core.variables import collect_outputs, flow_variables, referenced_task_ids, task_variables
+from lanner.engine.core.work_scope import WorkScope
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.truthiness import truthy
 from lanner.model import run_index
@@ -63,7 +63,7 @@ from lanner.tasks.executable import Child, ExecutableTask
 from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, FlowableTask, NewRun, sequential_next, sequential_state
 from lanner.tasks.runnable import RunnableTask
 
-# Events and effects live in lanner.engine.events; callers find them here too, next to decide().
+# Events and effects live in lanner.engine.core.events; callers find them here too, next to decide().
 __all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
            "Surroundings", "TaskResult",
            "Tick", "Timer", "decide"]
@@ -194,7 +194,7 @@ class _Work:
         return outputs
 
     def render(self, value: Any, task: TaskSpec | None, run: TaskRun | None) -> Any:
-        """Every expression the executor renders goes through here (see lanner.engine.masking)."""
+        """Every expression the executor renders goes through here (see lanner.engine.core.masking)."""
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         return render_value(value, self.variables(task, run, text), self.services, self.secrets)
 
@@ -293,7 +293,7 @@ class _Work:
                 # Nothing runs: a retry only waits in the queue, and its late KILLED report is fenced off.
                 self.put(run.to(State.KILLED, self.now, Cause.KILLED))
 
-    # SLA (flow ``sla``, lanner.engine.sla): MAX_DURATION by an execution-level timer, EXECUTION_ASSERTION at the end
+    # SLA (flow ``sla``, engine.core.sla): MAX_DURATION by an execution-level timer, EXECUTION_ASSERTION at the end
     def start_max_duration(self) -> None:
         self.timers.extend(Timer("", seconds) for seconds in sla_rules.timers(self.flow))
 
@@ -488,7 +488,7 @@ class _Work:
                 return
         properties = task.model_dump(mode="json", by_alias=True, exclude_defaults=True) | {"type": task.type}
         # A job carries the outputs its task may read: each task of a 1,000-iteration ForEach would
-        # otherwise carry 1,000 outputs (lanner.engine.variables.referenced_outputs).
+        # otherwise carry 1,000 outputs (lanner.engine.core.variables.referenced_outputs).
         variables = self.variables(task, run, json.dumps(properties))
         self.jobs.append(Job(self.execution.id, run.id, run.attempt_number, properties, variables, timeout, delay))
 

@@ -27,7 +27,7 @@ from lanner import version as lanner_version
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-    from lanner.engine.events import Job
+    from lanner.engine.core.events import Job
     from lanner.model.execution import Execution
     from lanner.store.queue import Queue
 
@@ -99,8 +99,8 @@ def hold(connection: Connection, queue: Queue, jobs: list[tuple[Execution, Job]]
     """
     if not MINIMUM_WORKER_VERSION:
         return jobs, []
-    from lanner.engine import effects, messages
-    from lanner.engine.events import Note
+    from lanner.engine.core.events import Note
+    from lanner.engine.shell import effects, messages
 
     keep: list[tuple[Execution, Job]] = []
     entries: list[Any] = []
@@ -136,8 +136,8 @@ class HeldJobs:
         return self.release()
 
     def release(self, limit: int = 500) -> int:
-        from lanner.engine import messages
-        from lanner.store.engine import write_connection
+        from lanner.engine.shell import messages
+        from lanner.store.database import write_connection
 
         released = 0
         with write_connection(self.engine) as connection, connection.begin():

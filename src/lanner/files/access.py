@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from lanner.storage import Readable, Storage, StorageError, parse
+from lanner.files import Readable, Storage, StorageError, parse
 
 # The triggers whose variables name the execution that started this one (its files are readable).
 STARTING_EXECUTION_TRIGGERS = ("io.kestra.plugin.core.flow.Subflow", "io.kestra.plugin.core.trigger.Flow")

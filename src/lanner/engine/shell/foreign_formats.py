@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from lanner import version
-from lanner.engine import messages
+from lanner.engine.shell import messages
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -1,6 +1,6 @@
 """What a decision made by this process may reach of the world: the store's KV, the process's environment.
 
-``decide`` stays free of writes and of the process (:mod:`lanner.engine.surroundings`):
+``decide`` stays free of writes and of the process (:mod:`lanner.engine.core.surroundings`):
 :func:`surroundings` is where the executor (and whoever makes a first decision) gathers
 them: the time it was given, new random ids, one random source per process, the
 process environment, a read-only KV reader backed by the store, and the process's
@@ -17,7 +17,7 @@ import random
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine.surroundings import Surroundings
+from lanner.engine.core.surroundings import Surroundings
 from lanner.model import run_index
 from lanner.model.execution import new_id
 from lanner.store.kv_repository import KVStore

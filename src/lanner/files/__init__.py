@@ -3,7 +3,7 @@
 ``kestra:///<namespace as path>/<flow>/executions/<execution>/tasks/<task>/<task run>/<file>``
 names a file the way Kestra does, so flows that pass URIs between tasks (``outputFiles``,
 ``http.Download``, ``read()``) work unchanged.  :class:`Storage` is the interface; the
-local filesystem implementation lives in :mod:`lanner.storage.local`, and object stores
+local filesystem implementation lives in :mod:`lanner.files.local`, and object stores
 can come as plugins.
 
 How a URI becomes a path (:func:`parse`), the one place that decides it:
@@ -21,7 +21,7 @@ How a URI becomes a path (:func:`parse`), the one place that decides it:
 
 So a checked URI can only name something *under* the storage root; what is left to an
 implementation is what the path cannot show, such as a symbolic link pointing out
-(:class:`lanner.storage.local.LocalStorage` refuses those).
+(:class:`lanner.files.local.LocalStorage` refuses those).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Readable(Protocol):
 
 
 class Storage(Protocol):
-    """What a storage backend provides; :class:`lanner.storage.local.LocalStorage` is the reference.
+    """What a storage backend provides; :class:`lanner.files.local.LocalStorage` is the reference.
 
     A plugin implementing it (an object store, say) keeps this contract, which tasks and
     the ``read()``/``fileSize()`` functions rely on:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from lanner.engine import children, features, messages
-from lanner.engine.decide import Decision, Kill, Note, TaskResult, Tick
-from lanner.engine.flow_cache import FlowCache
+from lanner.engine.core.decide import Decision, Kill, Note, TaskResult, Tick
+from lanner.engine.shell import children, held_jobs, messages
+from lanner.engine.shell.flow_cache import FlowCache
 from lanner.model.state import State
 from lanner.store import execution_repository as repo
 from lanner.store import log_lines
@@ -55,8 +55,8 @@ def write(connection: Connection, queue: Queue, decided: list[tuple[Execution, D
                 _report_killed(connection, queue, decision.execution, [(job.task_run_id, job.attempt)])
             else:
                 jobs.append((decision.execution, job))
-    # Jobs older live workers cannot run wait on their own topic (lanner.engine.features).
-    jobs, held_entries = features.hold(connection, queue, jobs, now)
+    # Jobs older live workers cannot run wait on their own topic (lanner.engine.shell.held_jobs).
+    jobs, held_entries = held_jobs.hold(connection, queue, jobs, now)
     queue.send_many(connection, messages.WORKER, [
         Outgoing(e.tenant_id, j.execution_id, messages.job_payload(j, e.tenant_id, e.namespace, e.flow_id))
         for e, j in jobs if j.delay <= 0])
@@ -90,7 +90,7 @@ def _send_kills(connection: Connection, queue: Queue, execution: Execution, kill
     # Jobs no worker took yet (retries waiting for their delay included) are withdrawn and
     # reported KILLED here; only then are the holders looked up: on PostgreSQL, withdrawing
     # waits for a worker taking one of them, whose holding is then visible.
-    withdrawn = [m for topic in (messages.WORKER, features.HELD)
+    withdrawn = [m for topic in (messages.WORKER, held_jobs.HELD)
                  for m in queue.withdraw(connection, topic, execution.id, tenant_id=execution.tenant_id)
                  if m.payload.get("v") == messages.FORMAT]
     _report_killed(connection, queue, execution, [(m.payload["taskRunId"], int(m.payload["attempt"]))

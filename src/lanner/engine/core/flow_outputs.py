@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lanner import encryption
-from lanner.engine.inputs import json_ready
+from lanner.engine.core.inputs import json_ready
 from lanner.expr import ExpressionError
 from lanner.model.flow import Output
 from lanner.model.inputs import INPUT_TYPES

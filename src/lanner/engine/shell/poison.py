@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from lanner.errors import DatabaseUnavailableError
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import deliveries
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 
 if TYPE_CHECKING:
-    from lanner.engine.executor import Executor
+    from lanner.engine.shell.executor import Executor
     from lanner.store.deliveries import Claim
     from lanner.store.queue import Message
 

@@ -4,7 +4,7 @@ Taking a job, recording it in ``worker_jobs_running`` and deleting its message h
 at once (:mod:`lanner.store.job_holding`), so a job is always either queued or held by
 a named worker (which is what lets a dead worker's jobs be resubmitted).  Jobs in a
 payload format this worker does not know are left for one that does.  An attempt's log lines are
-written while it runs, in batches (:mod:`lanner.engine.log_buffer`); reporting the result,
+written while it runs, in batches (:mod:`lanner.engine.shell.log_buffer`); reporting the result,
 forgetting the job and writing the lines that remain happen in one transaction.  The worker
 never reads executions: killing one withdraws its queued jobs in the executor's
 transaction, so a job found in the queue is always one to run.
@@ -26,24 +26,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine import log_buffer, messages
-from lanner.engine.decide import Job, TaskResult
-from lanner.engine.foreign_formats import ForeignFormats
-from lanner.engine.log_buffer import AttemptLog
+from lanner.engine.core.decide import Job, TaskResult
+from lanner.engine.shell import log_buffer, messages
+from lanner.engine.shell.foreign_formats import ForeignFormats
+from lanner.engine.shell.log_buffer import AttemptLog
 from lanner.expr import ExpressionError, render_value
 from lanner.expr.errors import mask, mask_value
 from lanner.expr.services import not_available
+from lanner.files import Storage, StorageError, file_uri, task_run_prefix
+from lanner.files.access import ExecutionFiles, Reader
+from lanner.files.local import LocalStorage
 from lanner.flows.registry import Registry, default_registry
+from lanner.log_level import LEVEL_NAMES
 from lanner.model.execution import new_id
-from lanner.model.log_level import LEVEL_NAMES
 from lanner.model.state import State
 from lanner.model.task import TaskSpec
 from lanner.model.tenant import DEFAULT_TENANT
-from lanner.storage import Storage, StorageError, file_uri, task_run_prefix
-from lanner.storage.access import ExecutionFiles, Reader
-from lanner.storage.local import LocalStorage
 from lanner.store import job_holding, log_lines, maintenance_flag
-from lanner.store.engine import write_connection
+from lanner.store.database import write_connection
 from lanner.store.log_lines import LogEntry
 from lanner.store.storable import holds_nul
 from lanner.tasks.runnable import RunnableTask, TaskFailure, TaskOutput
@@ -100,7 +100,7 @@ class _Context:
         self.namespace, self.flow_id = payload.get("namespace", ""), payload.get("flowId", "")
         self.task_id = str(job.task.get("id", ""))
         trigger = job.variables.get("trigger") if isinstance(job.variables, dict) else None
-        # Reads are checked (another namespace's files are refused): lanner.storage.access.
+        # Reads are checked (another namespace's files are refused): lanner.files.access.
         reader = Reader.of(self.namespace, self.flow_id, self.execution_id,
                            trigger if isinstance(trigger, dict) else None)
         self.storage: Storage = ExecutionFiles(worker.storage, reader)
@@ -137,7 +137,7 @@ class _Context:
     def resume_execution(self, execution_id: str, inputs: dict[str, Any], *, namespace: str | None = None,
                          flow_id: str | None = None) -> None:
         """Resume a PAUSED execution of this tenant (the execution.Resume task)."""
-        from lanner.engine.service import Executions
+        from lanner.engine.shell.service import Executions
 
         Executions(self._worker.engine, self._worker.queue).resume(
             execution_id, inputs, tenant_id=self.tenant_id, namespace=namespace, flow_id=flow_id)

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from lanner.engine import messages
-from lanner.engine.decide import Decision, Note, Start
+from lanner.engine.core.decide import Decision, Note, Start
+from lanner.engine.shell import messages
 from lanner.model.flow import ConcurrencyBehavior
 from lanner.model.state import Cause, State
 from lanner.store.tables import executions, flows

@@ -8,7 +8,7 @@ messages are processed again; the attempt fencing in ``decide`` makes a replayed
 harmless.  All decisions are made before anything is written, so a bug met while
 deciding one execution fails that execution (with a log line) instead of blocking the
 queue.  What a decision asks for (jobs, kills, log lines) is written by
-:mod:`lanner.engine.effects`.
+:mod:`lanner.engine.shell.effects`.
 
 Poison messages.  Each delivery of a message is counted before it is processed
 (:mod:`lanner.store.deliveries`), so a message whose processing crashes or kills the
@@ -30,17 +30,17 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from lanner.engine import concurrency, effects, features, messages, poison
-from lanner.engine.decide import Decision, Note, Start, decide
-from lanner.engine.expression_services import surroundings
-from lanner.engine.flow_cache import FlowCache, FlowNotFound
-from lanner.engine.foreign_formats import ForeignFormats
+from lanner.engine.core.decide import Decision, Note, Start, decide
+from lanner.engine.shell import concurrency, effects, held_jobs, messages, poison
+from lanner.engine.shell.expression_services import surroundings
+from lanner.engine.shell.flow_cache import FlowCache, FlowNotFound
+from lanner.engine.shell.foreign_formats import ForeignFormats
 from lanner.model.execution import Execution, new_id
 from lanner.model.flow import Flow
 from lanner.model.state import Cause, State
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import deliveries, execution_batch, maintenance_flag
-from lanner.store.engine import then_commit, write_connection
+from lanner.store.database import then_commit, write_connection
 from lanner.store.queue import Message, Queue
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class Executor:
 
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         foreign = ForeignFormats(self.engine, self.queue, messages.EXECUTOR)
-        held = features.HeldJobs(self.engine, self.queue)
+        held = held_jobs.HeldJobs(self.engine, self.queue)
         while not stop.is_set():
             foreign.check()
             try:
