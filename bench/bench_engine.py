@@ -42,10 +42,19 @@ FLOWS = {
 
 
 def _spawn(args: list[str], url: str, cwd: str) -> subprocess.Popen[str]:
+    """A server process whose output goes to ``<cwd>/<component>.log`` (a pipe nobody reads
+    while the benchmark runs would fill, and block the server at its next log line)."""
+    log = open(os.path.join(cwd, f"{args[0]}.log"), "w")  # noqa: SIM115 (the process writes it)
     process = subprocess.Popen([sys.executable, "-m", "lanner", "server", *args, "-l", "WARN"],
                                env={**os.environ, "LANNER_DATABASE_URL": url}, cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    log.close()
     return process
+
+
+def _output(cwd: str, args: list[str]) -> str:
+    with open(os.path.join(cwd, f"{args[0]}.log")) as log:
+        return log.read()
 
 
 @contextmanager
@@ -126,7 +135,6 @@ def _startup() -> list[tuple[str, str, str, bool]]:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         process = _spawn(["standalone", "--port", "0"], f"sqlite:///{folder}/lanner.db", folder)
-        process.stdout.close()  # type: ignore[union-attr]
         # -l WARN hides "ready": poll the database for the migrated schema plus a short settle instead.
         process.terminate()
         process.wait(30)

@@ -24,7 +24,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-from bench_engine import _spawn
+from bench_engine import _output, _spawn
 
 from lanner.config import load_config
 from lanner.engine.shell.service import Executions
@@ -65,10 +65,12 @@ def _servers(url: str):
         finally:
             for process in processes:
                 process.terminate()
-            for process in processes:
-                out, _ = process.communicate(timeout=60)
-                if process.returncode not in (0, -15):
-                    print(out[-3000:])
+            for args, process in zip((["executor"], ["worker"]), processes, strict=True):
+                process.wait(timeout=60)
+                errors = [line for line in _output(folder, args).splitlines() if "ERROR" in line or "Error" in line]
+                if process.returncode not in (0, -15) or errors:  # a benchmark that logged errors says so
+                    print(f"{args[0]} exited {process.returncode}; its errors:", *errors[:20], sep="\n")
+                    print(_output(folder, args)[-3000:])
             queue.close()
             engine.dispose()
 

@@ -173,7 +173,11 @@ def fairest(postgres: bool, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
 def taking(chosen: sa.Select[Any], *columns: sa.ColumnElement[Any]) -> ReturningDelete[Any]:
     """Delete the messages ``chosen`` (a selection of ids) and return them, with ``columns``
     (as the :class:`Message` and when it was sent, by default)."""
-    return sa.delete(_q).where(_q.c.id.in_(chosen.scalar_subquery())).returning(
+    # Materialized: selected (and locked) once.  As a plain subquery, PostgreSQL may run it
+    # again for the DELETE's rows, and a locking, LIMITed selection run twice can name more
+    # rows than its limit: a worker then took more jobs than it had free threads.
+    ids = chosen.cte().prefix_with("MATERIALIZED")
+    return sa.delete(_q).where(_q.c.id.in_(sa.select(ids.c.id))).returning(
         *(columns or (*_COLUMNS, _q.c.created_at)))
 
 

@@ -313,8 +313,8 @@ class Worker:
         return len(taken.jobs)
 
     def _free_slots(self) -> int:
-        with self._lock:
-            return self.threads - len(self._running)
+        with self._lock:  # never below 0: a take is never asked for a negative number of jobs
+            return max(self.threads - len(self._running), 0)
 
     # running one attempt -----------------------------------------------------------------------
     def _execute(self, attempt: _Attempt) -> None:
