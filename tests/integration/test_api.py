@@ -232,7 +232,8 @@ def test_migrate_rewrites_deprecated_syntax_without_saving(api):
 
 def test_the_openapi_document_lists_the_routes(api):
     document = api.get("/api/v1/openapi.json").json()
-    assert {"/api/v1/flows", "/api/v1/executions/{namespace}/{flow_id}", "/health/ready"} <= set(document["paths"])
+    assert {"/api/v1/{tenant}/flows", "/api/v1/{tenant}/executions/{namespace}/{flow_id}", "/health/ready"} <= set(
+        document["paths"])
     docs = api.get("/api/docs")
     assert docs.status_code == 200 and "/api/docs/static/swagger-ui-bundle.js" in docs.text
     assert "https://" not in docs.text  # nothing from a CDN: the page works offline

@@ -53,7 +53,7 @@ def _comma_separated(value: object) -> object:
 
 
 # Kestra's default ``open-urls`` (its /ping is Lanner's /health, which is always open).
-DEFAULT_OPEN_URLS = ("/api/v1/executions/webhook/",)
+DEFAULT_OPEN_URLS = ("/api/v1/executions/webhook/", "/api/v1/main/executions/webhook/")
 
 
 class BasicAuth(_Section):

@@ -7,7 +7,7 @@ SQLAlchemy (see :mod:`lanner.web.limits`).
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from lanner import version
 from lanner.config.settings import BasicAuth
@@ -25,12 +25,23 @@ from lanner.web import (
     routes_triggers,
     routes_ui,
     routes_webhook,
+    tenants,
 )
 from lanner.web.auth import BasicAuthMiddleware, FailedSignIns, RevokedSessions
 from lanner.web.auth_users import UserSource
 from lanner.web.context import Server
 from lanner.web.limits import BodyLimitMiddleware, Limits
 from lanner.web.security import SecurityMiddleware
+
+
+# The routers of Kestra's tenant-scoped routes, in matching order.
+TENANT_ROUTERS = (
+    routes_flows.router,
+    routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
+    routes_executions.router,
+    routes_triggers.router,
+    routes_kv.router,
+)
 
 
 def create_app(server: Server, basic_auth: BasicAuth | None = None,
@@ -45,6 +56,7 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     app.state.users = None  # authentication off; else where the user is found (configuration or database)
     app.state.failed_sign_ins = FailedSignIns()
     app.state.revoked_sessions = RevokedSessions(server.engine)
+    app.add_middleware(tenants.TenantAliases)  # innermost: authentication sees the path as sent
     if basic_auth is not None and basic_auth.enabled:
         app.state.users = UserSource(basic_auth, server.engine)
         app.add_middleware(BasicAuthMiddleware, users=app.state.users)
@@ -53,14 +65,11 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     errors.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_setup.api)
-    app.include_router(routes_flows.router)
-    app.include_router(routes_webhook.router)  # /executions/webhook/...: before the /executions/{id} routes
-    app.include_router(routes_executions.router)
-    app.include_router(routes_triggers.router)
-    app.include_router(routes_kv.router)
     app.include_router(routes_cluster.router)
     app.include_router(routes_instance.router)
     app.include_router(metrics.router)
+    for router in TENANT_ROUTERS:  # /api/v1/{tenant}/...; the 0.2x paths reach them through TenantAliases
+        app.include_router(router, prefix=tenants.PREFIX, dependencies=[Depends(tenants.tenant)])
     app.include_router(routes_ui.root)
     app.include_router(routes_setup.ui)
     app.include_router(routes_ui.router)

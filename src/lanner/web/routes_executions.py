@@ -26,7 +26,7 @@ from lanner.web.errors import ApiError
 from lanner.web.limits import blocking, limits, read_form
 from lanner.web.waiting import wait_for_end
 
-router = APIRouter(prefix="/api/v1", tags=["Executions"])
+router = APIRouter(tags=["Executions"])
 FOLLOW_EVERY = 0.25  # seconds between looks at a followed execution
 LATE_COMMIT = 5.0  # seconds: a log line is visible this long after a line of a higher id at the latest
 WAIT_TIMEOUT = 3600.0  # seconds a `?wait=true` creation waits for the execution's end

@@ -23,7 +23,7 @@ from lanner.web.limits import blocking
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-router = APIRouter(prefix="/api/v1/flows", tags=["Flows"])
+router = APIRouter(prefix="/flows", tags=["Flows"])
 MAX_INT = 2**31 - 1  # what a database INTEGER holds: larger numbers are a 400, not an overflow
 MAX_PAGE = 1_000_000
 YAML = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}

@@ -15,7 +15,7 @@ from lanner.web.deps import server
 from lanner.web.errors import ApiError
 from lanner.web.limits import blocking
 
-router = APIRouter(prefix="/api/v1/namespaces/{namespace}/kv", tags=["KV"])
+router = APIRouter(prefix="/namespaces/{namespace}/kv", tags=["KV"])
 VALUE = {"requestBody": {"content": {"application/json": {}, "text/plain": {"schema": {"type": "string"}}},
                          "required": True}}
 

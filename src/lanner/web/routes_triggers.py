@@ -17,7 +17,7 @@ from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
 
-router = APIRouter(prefix="/api/v1/triggers", tags=["Triggers"])
+router = APIRouter(prefix="/triggers", tags=["Triggers"])
 ONE = "/{namespace}/{flow_id}/{trigger_id}"
 BACKFILL_BODY = Body(..., openapi_examples={"a day of ticks": {"value": {
     "start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z", "inputs": {}, "labels": {}}}})

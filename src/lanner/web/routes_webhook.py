@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from lanner.model.flow import Flow
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", tags=["Webhooks"])
+router = APIRouter(tags=["Webhooks"])
 WAIT_TIMEOUT = 3600.0  # seconds a `wait: true` webhook waits for the execution's end
 PATH = "/executions/webhook/{namespace}/{flow_id}/{key}"
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})  # never stored
