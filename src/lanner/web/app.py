@@ -33,7 +33,6 @@ from lanner.web.context import Server
 from lanner.web.limits import BodyLimitMiddleware, Limits
 from lanner.web.security import SecurityMiddleware
 
-
 # The routers of Kestra's tenant-scoped routes, in matching order.
 TENANT_ROUTERS = (
     routes_flows.router,
