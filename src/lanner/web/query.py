@@ -284,9 +284,9 @@ def _test(leaf: Filter, actual: Any) -> bool:
 def _compare(op: Op, actual: Any, value: Any) -> bool:
     if actual is None:
         return False
-    return {Op.EQUALS: actual == value, Op.NOT_EQUALS: actual != value, Op.GREATER_THAN: actual > value,
-            Op.LESS_THAN: actual < value, Op.GREATER_THAN_OR_EQUAL_TO: actual >= value,
-            Op.LESS_THAN_OR_EQUAL_TO: actual <= value}.get(op, False)
+    return bool({Op.EQUALS: actual == value, Op.NOT_EQUALS: actual != value, Op.GREATER_THAN: actual > value,
+                 Op.LESS_THAN: actual < value, Op.GREATER_THAN_OR_EQUAL_TO: actual >= value,
+                 Op.LESS_THAN_OR_EQUAL_TO: actual <= value}.get(op, False))
 
 
 def _instant(leaf: Filter) -> datetime:
