@@ -506,3 +506,12 @@ def test_an_executions_inputs_keep_the_flows_declared_order(api):
     assert [run["outputs"]["value"] for run in created["taskRunList"]] == [",".join(declared)] * 2
     page = api.get(f"/ui/executions/{created['id']}").text
     assert page.index("<th>zeta_comes_first</th>") < page.index("<th>mid</th>") < page.index("<th>a</th>")
+
+
+def test_tenant_paths_the_0_2x_aliases_and_an_unknown_tenant(api):
+    assert create_flow(api).status_code == 200  # the 0.2x path: the main tenant's
+    tenant_path = api.get("/api/v1/main/flows/lanner.api/greeting")
+    assert tenant_path.status_code == 200 and tenant_path.json()["id"] == "greeting"
+    assert api.get("/api/v1/flows/lanner.api/greeting").json()["revision"] == tenant_path.json()["revision"]
+    unknown = api.get("/api/v1/acme/flows/lanner.api/greeting")
+    assert unknown.status_code == 404 and "'acme'" in unknown.json()["message"]
