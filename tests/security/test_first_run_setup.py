@@ -178,7 +178,9 @@ def test_open_urls_need_no_authentication(configured):
     with start(BasicAuth(enabled=True, username="ops", password="s3cret")) as runtime:
         with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:
             assert client.post(webhook).status_code == 404  # Kestra's default: webhooks, which their key protects
+            assert client.post(webhook.replace("/v1/", "/v1/main/")).status_code == 404  # in both path forms
             assert client.get("/api/v1/flows/search").status_code == 401
+            assert client.get("/api/v1/main/flows/search").status_code == 401
     with start(BasicAuth(enabled=True, username="ops", password="s3cret", open_urls=["/api/v1/flows/search"])
                ) as runtime:
         with httpx.Client(base_url=f"http://127.0.0.1:{runtime.web.wait_started()}", timeout=30) as client:

@@ -235,7 +235,8 @@ def test_a_secret_misplaced_as_a_section_is_not_echoed(tmp_path):
 
 
 def test_open_urls_default_to_kestras_webhooks_and_accept_a_list_or_comma_separated_text(tmp_path):
-    assert load_config(None, {}).settings.server.basic_auth.open_urls == ["/api/v1/executions/webhook/"]
+    assert load_config(None, {}).settings.server.basic_auth.open_urls == [
+        "/api/v1/executions/webhook/", "/api/v1/main/executions/webhook/"]
     env = {"LANNER_SERVER_BASIC_AUTH_OPEN_URLS": "/api/v1/executions/webhook/, /api/v1/flows/search"}
     assert load_config(None, env).settings.server.basic_auth.open_urls == [
         "/api/v1/executions/webhook/", "/api/v1/flows/search"]
