@@ -49,7 +49,7 @@ def _walk(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
         if included is not None:  # FastAPI >= 0.16x keeps included routers as such
             yield from _walk(included.routes, prefix + route.include_context.prefix)
         elif isinstance(route, APIRoute):
-            for method in route.methods:
+            for method in route.methods or ():
                 yield method, prefix + route.path
 
 
