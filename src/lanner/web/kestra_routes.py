@@ -3,12 +3,13 @@
 Lanner answers Kestra's clients; this module is the list of what they may ask, so that what Lanner serves
 can be measured against it (``python -m lanner.web.route_table`` writes the table of docs/api.md from it).
 
-- :data:`KESTRA_0_21`: every route of Kestra 0.21's open-source webserver (its controllers under
-  ``webserver/.../controllers/api``: flows 28, executions 51, logs 6, KV 5, namespaces and namespace files
-  12, triggers 18, plugins 8, stats 7 and metrics 6, community blueprints 5, dashboards 8, the deprecated
-  templates 13, configs and usages 2). Kestra 0.21 declares them under ``/api/v1/`` with an optional
-  tenant; they are written here in the tenant form Kestra uses since 0.23 (``/api/v1/{tenant}/flows/...``)
-  for the tenant-scoped families, and without a tenant for the tenant-free ones (plugins, configs).
+- :data:`KESTRA_0_21`: every route of Kestra 0.21's open-source webserver, read from its controllers
+  (``webserver/src/main/java/io/kestra/webserver/controllers/api``) at the versions of early 2025, the last
+  ones declared under ``/api/v1/`` with an optional tenant: flows 28, executions 51, logs 6, KV 5,
+  namespaces and namespace files 12, triggers 18, plugins 8, stats 7 and metrics 6, community blueprints
+  5, dashboards 9, the deprecated templates 13, configs and usages 2; 170 in all (the issue counted 171).
+  They are written in the tenant form Kestra uses since 0.23 (``/api/v1/{tenant}/flows/...``) for the
+  tenant-scoped families, and without a tenant for the tenant-free ones (plugins, configs).
 - :data:`KESTRAPY_2_0_3`: the paths kestrapy 2.0.3 calls for those families, each marked with the
   Enterprise feature it needs when it is one (namespace secrets and credentials, promotions, licences...):
   the Enterprise families themselves (apps, audit logs, IAM, cases...) are out of scope and not listed.
@@ -218,6 +219,7 @@ DELETE /api/v1/{tenant}/dashboards/{id}                                         
 POST   /api/v1/{tenant}/dashboards/{id}/charts/{chartId}                             dashboards
 POST   /api/v1/{tenant}/dashboards/validate                                          dashboards
 POST   /api/v1/{tenant}/dashboards/charts/preview                                    dashboards
+POST   /api/v1/{tenant}/dashboards/validate/chart                                    dashboards
 GET    /api/v1/{tenant}/templates/{namespace}/{id}                                   templates
 GET    /api/v1/{tenant}/templates/search                                             templates
 POST   /api/v1/{tenant}/templates                                                    templates
