@@ -433,6 +433,15 @@ GET    /api/v1/{tenant}/worker-selectors/tags                        misc  Enter
 GET    /api/v1/{tenant}/stats/generate-reports                       misc
 """
 
+# The Kestra 0.21 controller that declares each family's routes.
+CONTROLLERS: dict[str, str] = {
+    "flows": "FlowController", "executions": "ExecutionController", "logs": "LogController",
+    "kv": "KVController", "namespaces": "NamespaceController", "namespace files": "NamespaceFileController",
+    "triggers": "TriggerController", "plugins": "PluginController", "stats": "StatsController",
+    "metrics": "MetricController", "blueprints": "BlueprintController", "dashboards": "DashboardController",
+    "templates": "TemplateController", "misc": "MiscController",
+}
+
 KESTRA_0_21: tuple[Route, ...] = tuple(Route(r[0], r[1], r[2]) for r in _rows(_KESTRA_0_21))
 KESTRAPY_2_0_3: tuple[ClientRoute, ...] = tuple(
     ClientRoute(r[0], r[1], r[2], r[3].removeprefix("Enterprise: ") if len(r) > 3 else None)

@@ -24,6 +24,7 @@ def test_routes_are_matched_with_parameter_names_ignored_and_main_read_as_the_te
 def test_a_route_has_one_entry_per_method_and_path_template():
     keys = [kestra_routes.key(r.method, r.path) for r in kestra_routes.KESTRA_0_21]
     assert len(keys) == len(set(keys)) == 170
+    assert {r.family for r in kestra_routes.KESTRA_0_21} == set(kestra_routes.CONTROLLERS)
     client_keys = [kestra_routes.key(r.method, r.path) for r in kestra_routes.KESTRAPY_2_0_3]
     assert len(client_keys) == len(set(client_keys))
 
