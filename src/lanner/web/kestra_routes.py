@@ -235,8 +235,8 @@ DELETE /api/v1/{tenant}/templates/delete/by-ids                                 
 POST   /api/v1/{tenant}/templates/import                                             templates
 """
 
-# The paths kestrapy 2.0.3 calls for the families above: method, path, family, and "Enterprise: feature"
-# for those of Kestra's Enterprise edition.
+# The paths kestrapy 2.0.3 calls for the families above, their parameters named as Kestra names them:
+# method, path, family, and "Enterprise: feature" for those of Kestra's Enterprise edition.
 _KESTRAPY_2_0_3 = """
 POST   /api/v1/{tenant}/flows                                        flows
 GET    /api/v1/{tenant}/flows/{namespace}/{id}                       flows
@@ -264,9 +264,9 @@ GET    /api/v1/{tenant}/flows/{namespace}/{id}/graph                 flows
 POST   /api/v1/{tenant}/flows/graph                                  flows
 GET    /api/v1/{tenant}/flows/{namespace}/{id}/dependencies          flows
 GET    /api/v1/{tenant}/namespaces/{namespace}/dependencies          flows
-GET    /api/v1/{tenant}/flows/{namespace}/{id}/tasks/{task_id}       flows
+GET    /api/v1/{tenant}/flows/{namespace}/{id}/tasks/{taskId}       flows
 GET    /api/v1/{tenant}/concurrency-limit/search                     flows
-PUT    /api/v1/{tenant}/concurrency-limit/{namespace}/{flow_id}      flows
+PUT    /api/v1/{tenant}/concurrency-limit/{namespace}/{flowId}      flows
 POST   /api/v1/{tenant}/flows/validate                               flows
 POST   /api/v1/{tenant}/flows/validate/task                          flows
 POST   /api/v1/{tenant}/flows/validate/trigger                       flows
@@ -281,70 +281,70 @@ POST   /api/v1/{tenant}/flows/{namespace}/{id}/promote               flows  Ente
 POST   /api/v1/{tenant}/flows/promote/by-ids                         flows  Enterprise: promotions
 POST   /api/v1/{tenant}/flows/{namespace}/{id}/promotions            flows  Enterprise: promotions
 GET    /api/v1/{tenant}/flows/{namespace}/{id}/promotions            flows  Enterprise: promotions
-GET    /api/v1/{tenant}/flows/{namespace}/{id}/promotions/{audit_id}/diff  flows  Enterprise: promotions
+GET    /api/v1/{tenant}/flows/{namespace}/{id}/promotions/{auditId}/diff  flows  Enterprise: promotions
 POST   /api/v1/{tenant}/executions/{namespace}/{id}                  executions
-GET    /api/v1/{tenant}/executions/{execution_id}                    executions
+GET    /api/v1/{tenant}/executions/{executionId}                    executions
 GET    /api/v1/{tenant}/executions/search                            executions
 GET    /api/v1/{tenant}/executions                                   executions
 POST   /api/v1/{tenant}/executions/latest                            executions
-GET    /api/v1/{tenant}/executions/{execution_id}/graph              executions
-GET    /api/v1/{tenant}/executions/flows/{namespace}/{flow_id}       executions
-GET    /api/v1/{tenant}/executions/{execution_id}/flow               executions
-GET    /api/v1/{tenant}/executions/{execution_id}/file               executions
-GET    /api/v1/{tenant}/executions/{execution_id}/file/metas         executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/eval       executions
-DELETE /api/v1/{tenant}/executions/{execution_id}/actions/kill       executions
+GET    /api/v1/{tenant}/executions/{executionId}/graph              executions
+GET    /api/v1/{tenant}/executions/flows/{namespace}/{flowId}       executions
+GET    /api/v1/{tenant}/executions/{executionId}/flow               executions
+GET    /api/v1/{tenant}/executions/{executionId}/file               executions
+GET    /api/v1/{tenant}/executions/{executionId}/file/metas         executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/eval       executions
+DELETE /api/v1/{tenant}/executions/{executionId}/actions/kill       executions
 DELETE /api/v1/{tenant}/executions/kill/by-ids                       executions
 DELETE /api/v1/{tenant}/executions/kill/by-query                     executions
-DELETE /api/v1/{tenant}/executions/{execution_id}                    executions
+DELETE /api/v1/{tenant}/executions/{executionId}                    executions
 DELETE /api/v1/{tenant}/executions/by-ids                            executions
 DELETE /api/v1/{tenant}/executions/by-query                          executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/pause      executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/pause      executions
 POST   /api/v1/{tenant}/executions/pause/by-ids                      executions
 POST   /api/v1/{tenant}/executions/pause/by-query                    executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/resume     executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/resume     executions
 POST   /api/v1/{tenant}/executions/resume/by-ids                     executions
 POST   /api/v1/{tenant}/executions/resume/by-query                   executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/restart    executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/restart    executions
 POST   /api/v1/{tenant}/executions/restart/by-ids                    executions
 POST   /api/v1/{tenant}/executions/restart/by-query                  executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/replay     executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/replay-with-inputs  executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/replay     executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/replay-with-inputs  executions
 POST   /api/v1/{tenant}/executions/replay/by-ids                     executions
 POST   /api/v1/{tenant}/executions/replay/by-query                   executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/force-run  executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/force-run  executions
 POST   /api/v1/{tenant}/executions/force-run/by-ids                  executions
 POST   /api/v1/{tenant}/executions/force-run/by-query                executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/unqueue    executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/unqueue    executions
 POST   /api/v1/{tenant}/executions/unqueue/by-ids                    executions
 POST   /api/v1/{tenant}/executions/unqueue/by-query                  executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/labels     executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/labels     executions
 POST   /api/v1/{tenant}/executions/labels/by-ids                     executions
 POST   /api/v1/{tenant}/executions/labels/by-query                   executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/change-status  executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/change-status  executions
 POST   /api/v1/{tenant}/executions/change-status/by-ids              executions
 POST   /api/v1/{tenant}/executions/change-status/by-query            executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/state      executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/state      executions
 GET    /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}    executions
-GET    /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhook_path}  executions
-POST   /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhook_path}  executions
-PUT    /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhook_path}  executions
-GET    /api/v1/{tenant}/executions/{execution_id}/follow             executions
-GET    /api/v1/{tenant}/executions/{execution_id}/follow-dependencies  executions
+GET    /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhookPath}  executions
+POST   /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhookPath}  executions
+PUT    /api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhookPath}  executions
+GET    /api/v1/{tenant}/executions/{executionId}/follow             executions
+GET    /api/v1/{tenant}/executions/{executionId}/follow-dependencies  executions
 GET    /api/v1/{tenant}/executions/distinct-field-values             executions
 GET    /api/v1/{tenant}/executions/export/by-query/csv               executions
 GET    /api/v1/{tenant}/executions/namespaces                        executions
 GET    /api/v1/{tenant}/executions/namespaces/{namespace}/flows      executions
-GET    /api/v1/{tenant}/executions/{execution_id}/file/preview       executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/eval/{task_run_id}  executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/resume-from-breakpoint  executions
-POST   /api/v1/{tenant}/executions/{execution_id}/actions/resume/validate  executions
+GET    /api/v1/{tenant}/executions/{executionId}/file/preview       executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/eval/{taskRunId}  executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/resume-from-breakpoint  executions
+POST   /api/v1/{tenant}/executions/{executionId}/actions/resume/validate  executions
 POST   /api/v1/{tenant}/executions/{namespace}/{id}/validate         executions
-GET    /api/v1/{tenant}/logs/{execution_id}                          logs
-GET    /api/v1/{tenant}/logs/{execution_id}/download                 logs
-DELETE /api/v1/{tenant}/logs/{execution_id}                          logs
-GET    /api/v1/{tenant}/logs/{execution_id}/follow                   logs
-DELETE /api/v1/{tenant}/logs/{namespace}/{flow_id}                   logs
+GET    /api/v1/{tenant}/logs/{executionId}                          logs
+GET    /api/v1/{tenant}/logs/{executionId}/download                 logs
+DELETE /api/v1/{tenant}/logs/{executionId}                          logs
+GET    /api/v1/{tenant}/logs/{executionId}/follow                   logs
+DELETE /api/v1/{tenant}/logs/{namespace}/{flowId}                   logs
 GET    /api/v1/{tenant}/logs/search                                  logs
 PUT    /api/v1/{tenant}/namespaces/{namespace}/kv/{key}              kv
 GET    /api/v1/{tenant}/namespaces/{namespace}/kv/{key}              kv
@@ -372,16 +372,16 @@ DELETE /api/v1/{tenant}/namespaces/{namespace}/credentials/{name}    namespaces 
 POST   /api/v1/{tenant}/namespaces/{namespace}/credentials/{name}/test  namespaces  Enterprise: secrets and credentials
 GET    /api/v1/{tenant}/secrets                                      namespaces  Enterprise: secrets
 GET    /api/v1/{tenant}/triggers/search                              triggers
-GET    /api/v1/{tenant}/triggers/{namespace}/{flow_id}               triggers
+GET    /api/v1/{tenant}/triggers/{namespace}/{flowId}               triggers
 GET    /api/v1/{tenant}/triggers/export/by-query/csv                 triggers
 PUT    /api/v1/{tenant}/triggers/set-disabled                        triggers
 POST   /api/v1/{tenant}/triggers/set-disabled/by-triggers            triggers
 POST   /api/v1/{tenant}/triggers/set-disabled/by-query               triggers
-POST   /api/v1/{tenant}/triggers/{namespace}/{flow_id}/{trigger_id}/restart  triggers
-POST   /api/v1/{tenant}/triggers/{namespace}/{flow_id}/{trigger_id}/unlock  triggers
+POST   /api/v1/{tenant}/triggers/{namespace}/{flowId}/{triggerId}/restart  triggers
+POST   /api/v1/{tenant}/triggers/{namespace}/{flowId}/{triggerId}/unlock  triggers
 POST   /api/v1/{tenant}/triggers/unlock/by-triggers                  triggers
 POST   /api/v1/{tenant}/triggers/unlock/by-query                     triggers
-DELETE /api/v1/{tenant}/triggers/{namespace}/{flow_id}/{trigger_id}  triggers
+DELETE /api/v1/{tenant}/triggers/{namespace}/{flowId}/{triggerId}  triggers
 DELETE /api/v1/{tenant}/triggers/delete/by-triggers                  triggers
 DELETE /api/v1/{tenant}/triggers/delete/by-query                     triggers
 PUT    /api/v1/{tenant}/triggers/backfill/create                     triggers
@@ -401,23 +401,23 @@ GET    /api/v1/plugins/icons/groups                                  plugins
 GET    /api/v1/plugins/icons/{cls}                                   plugins
 GET    /api/v1/plugins/icons/{cls}/icon.svg                          plugins
 GET    /api/v1/plugins/inputs                                        plugins
-GET    /api/v1/plugins/inputs/{input_type}                           plugins
-GET    /api/v1/plugins/install/{job_id}                              plugins  Enterprise: plugin management
-GET    /api/v1/plugins/properties/{schema_type}                      plugins
-GET    /api/v1/plugins/schemas/{schema_type}                         plugins
+GET    /api/v1/plugins/inputs/{inputType}                           plugins
+GET    /api/v1/plugins/install/{jobId}                              plugins  Enterprise: plugin management
+GET    /api/v1/plugins/properties/{schemaType}                      plugins
+GET    /api/v1/plugins/schemas/{schemaType}                         plugins
 GET    /api/v1/plugins/triggers                                      plugins
 GET    /api/v1/plugins/{cls}                                         plugins
-GET    /api/v1/plugins/{group}/pluginUi/{path_segment}               plugins
+GET    /api/v1/plugins/{group}/pluginUi/{pathSegment}               plugins
 GET    /api/v1/plugins/{cls}/versions                                plugins
 GET    /api/v1/plugins/{cls}/versions/{version}                      plugins
 POST   /api/v1/plugins/auto-install/detect                           plugins  Enterprise: plugin management
 POST   /api/v1/plugins/install                                       plugins  Enterprise: plugin management
 POST   /api/v1/plugins/pluginUiManifest                              plugins
-GET    /api/v1/{tenant}/metrics/{execution_id}                       metrics
-GET    /api/v1/{tenant}/metrics/names/{namespace}/{flow_id}          metrics
-GET    /api/v1/{tenant}/metrics/names/{namespace}/{flow_id}/{task_id}  metrics
-GET    /api/v1/{tenant}/metrics/tasks/{namespace}/{flow_id}          metrics
-GET    /api/v1/{tenant}/metrics/aggregates/{namespace}/{flow_id}/{metric}  metrics
+GET    /api/v1/{tenant}/metrics/{executionId}                       metrics
+GET    /api/v1/{tenant}/metrics/names/{namespace}/{flowId}          metrics
+GET    /api/v1/{tenant}/metrics/names/{namespace}/{flowId}/{taskId}  metrics
+GET    /api/v1/{tenant}/metrics/tasks/{namespace}/{flowId}          metrics
+GET    /api/v1/{tenant}/metrics/aggregates/{namespace}/{flowId}/{metric}  metrics
 GET    /api/v1/configs                                               misc
 GET    /api/v1/configs/login                                         misc
 GET    /api/v1/auths                                                 misc
