@@ -67,10 +67,13 @@ async def import_flows(request: Request, fail_on_error: bool = Query(False, alia
                        tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> list[str]:
     """Creates or updates the flows of an uploaded ZIP or YAML file; answers the names of the invalid ones."""
     form = await read_form(request)
-    upload = next((form.get(name) for name in UPLOAD_FIELDS if isinstance(form.get(name), UploadFile)), None)
-    if not isinstance(upload, UploadFile):
-        raise ApiError(400, "no file: send the flows as the multipart file field fileUpload (a .zip or .yml)")
-    name, content = upload.filename or "flows.yml", await upload.read()
+    try:
+        upload = next((form.get(name) for name in UPLOAD_FIELDS if isinstance(form.get(name), UploadFile)), None)
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "no file: send the flows as the multipart file field fileUpload (a .zip or .yml)")
+        name, content = upload.filename or "flows.yml", await upload.read()
+    finally:
+        await form.close()
     return await blocking(_import, srv, tenant, name, content, fail_on_error)
 
 

@@ -217,6 +217,10 @@ def _fields(revision: FlowRevision) -> dict[str, Any]:
         fields["pluginDefaults"] = [item for item in data["taskDefaults"] if isinstance(item, dict)]
     for key in _MAPS:
         fields[key] = data.get(key) if isinstance(data.get(key), dict) else None
+    if fields["concurrency"] is not None:  # Kestra sends the default behavior
+        fields["concurrency"] = {"behavior": "QUEUE", **fields["concurrency"]}
+    if fields["sla"] is not None:
+        fields["sla"] = [{"behavior": "FAIL", **item} for item in fields["sla"]]
     if fields["tasks"] is None:
         fields["tasks"] = []
     return fields
