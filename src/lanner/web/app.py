@@ -21,6 +21,7 @@ from lanner.web import (
     routes_health,
     routes_instance,
     routes_kv,
+    routes_namespace_files,
     routes_setup,
     routes_triggers,
     routes_ui,
@@ -40,6 +41,7 @@ TENANT_ROUTERS = (
     routes_executions.router,
     routes_triggers.router,
     routes_kv.router,
+    routes_namespace_files.router,
 )
 
 
