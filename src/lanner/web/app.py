@@ -26,6 +26,7 @@ from lanner.web import (
     routes_health,
     routes_instance,
     routes_kv,
+    routes_namespace_files,
     routes_setup,
     routes_triggers,
     routes_ui,
@@ -52,6 +53,7 @@ TENANT_ROUTERS = (
     routes_executions.router,
     routes_triggers.router,
     routes_kv.router,
+    routes_namespace_files.router,
 )
 
 
