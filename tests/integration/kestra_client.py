@@ -190,10 +190,12 @@ def _walk(annotation: Any, value: Any, path: str, problems: list[str]) -> Any:
                 return checked
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"])
-                got = repr(error.get("input"))[:80]
                 where = ".".join(part for part in (path, field) if part) or name
-                problems.append(f"{where}: {error['msg']} in kestrapy's {name} "
-                                f"(got {got})")
+                if error["loc"] and error["loc"][0] not in checked:  # from_dict passes an absent key as None
+                    problems.append(f"{where}: missing; kestrapy's {name} requires it")
+                else:
+                    problems.append(f"{where}: {error['msg']} in kestrapy's {name} "
+                                    f"(got {repr(error.get('input'))[:80]})")
     return checked
 
 

@@ -26,6 +26,7 @@ from tests.integration.kestra_client import (  # noqa: F401 - fixtures (kestra, 
     QueryFilter,
     QueryFilterField,
     QueryFilterOp,
+    StrictShapeError,
     TriggerControllerApiTriggerId,
     TriggerControllerSetDisabledRequest,
     kestra,
@@ -122,6 +123,35 @@ def barrier(tmp_path: Path) -> Iterator[Path]:
         path.touch()  # releases any held task the test left running
 
 
+# ------------------------------------------------------------------------------------ the strict reader
+
+
+def test_the_strict_reader_names_unknown_and_invalid_fields():
+    """No server: the checker itself, so that a passing test above means Lanner's answer really reads."""
+    log = {"namespace": "a", "flowId": "f", "taskId": "t", "level": "INFO", "message": "m",
+           "timestamp": "2026-01-01T00:00:00Z"}
+    assert strict(LogEntry, log).message == "m"
+    with pytest.raises(StrictShapeError, match=r"colour: kestrapy's LogEntry has no field `colour`"):
+        strict(LogEntry, {**log, "colour": "red"})
+    with pytest.raises(StrictShapeError, match=r"level: .*LOUD"):
+        strict(LogEntry, {**log, "level": "LOUD"})
+    execution = {"id": "e", "namespace": "a", "flowId": "f", "flowRevision": 1, "originalId": "e",
+                 "deleted": False, "metadata": {"attemptNumber": 1, "originalCreatedDate": "2026-01-01T00:00:00Z"},
+                 "tenantId": "main", "outputs": {"x": 1},  # what Kestra <= 1.x sends beyond kestrapy's model
+                 "state": {"current": "SUCCESS", "histories": [{"state": "SUCCESS", "date": "2026-01-01T00:00:00Z"}],
+                           "startDate": "2026-01-01T00:00:00Z", "endDate": None, "duration": "PT0S"},
+                 "taskRunList": [{"id": "r", "executionId": "e", "namespace": "a", "flowId": "f", "taskId": "t",
+                                  "state": {"current": "SUCCESS", "histories": []}, "metrics": []}]}
+    with pytest.raises(StrictShapeError, match=r"taskRunList\[0\]\.metrics: kestrapy's TaskRun has no field"):
+        strict(Execution, execution)
+    del execution["taskRunList"][0]["metrics"]
+    assert strict(Execution, execution).additional_properties == {"tenantId": "main", "outputs": {"x": 1}}
+    with pytest.raises(StrictShapeError, match=r"labels: kestrapy expects a list of Label"):
+        strict(Execution, {**execution, "labels": {"team": "data"}})
+    with pytest.raises(StrictShapeError, match=r"metadata: missing; kestrapy's Execution requires it"):
+        strict(Execution, {k: v for k, v in execution.items() if k != "metadata"})
+
+
 # ---------------------------------------------------------------------------------------------- flows
 
 
@@ -209,6 +239,14 @@ def test_execute_with_inputs_and_labels_then_read_it(kestra, namespace):
     assert again.id == started.id and state_of(again) == "SUCCESS"
     assert again.inputs == {"name": "ada", "times": 2}
     assert again.additional_properties.get("outputs") == {"said": "ada-2"}  # Kestra <= 1.x: in the execution
+
+
+def test_execute_a_flow_without_inputs(kestra, namespace):
+    """kestrapy then sends no body at all (no multipart, no Content-Type)."""
+    deploy(kestra, SCHEDULED, namespace, "plain")
+    done = kestra.executions.create_execution(TENANT, namespace, "plain", wait=True)
+    assert state_of(done) == "SUCCESS" and [run.task_id for run in done.task_run_list] == ["hello"]
+    assert kestra.logs.list_logs_from_execution(done.id, TENANT)[0].message == "tick"
 
 
 def test_execute_without_waiting_then_wait_for_the_end(kestra, namespace):
