@@ -5,6 +5,7 @@ An encrypted value (a SECRET input or output) is shown as ``******``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from lanner.encryption import masked
@@ -29,7 +30,10 @@ def execution(value: Execution) -> dict[str, Any]:
         "tenantId": value.tenant_id, "state": state(value.state), "inputs": masked(value.inputs or {}),
         "outputs": masked(value.outputs or {}), "labels": [{"key": k, "value": v} for k, v in value.labels.items()],
         "trigger": value.trigger, "parentId": value.parent_id, "originalId": value.original_id or value.id,
-        "taskRunList": [task_run(value, run) for run in value.task_runs],
+        "taskRunList": [task_run(value, run) for run in value.task_runs], "deleted": False,
+        # Kestra's ExecutionMetadata: the attempt grows with each restart.
+        "metadata": {"attemptNumber": 1 + sum(h.state == "RESTARTED" for h in value.state.histories),
+                     "originalCreatedDate": instant(value.state.start_date)},
     }
 
 
@@ -38,8 +42,7 @@ def task_run(parent: Execution, run: TaskRun) -> dict[str, Any]:
         "id": run.id, "executionId": parent.id, "namespace": parent.namespace, "flowId": parent.flow_id,
         "taskId": run.task_id, "parentTaskRunId": run.parent_task_run_id, "value": run.value,
         "iteration": run.iteration, "attempts": [attempt(a) for a in run.attempts],
-        "outputs": masked(run.outputs or {}),
-        "metrics": list(run.metrics), "state": state(run.state),
+        "outputs": masked(run.outputs or {}), "state": state(run.state),
     }
 
 
@@ -53,8 +56,15 @@ def attempt(value: Attempt) -> dict[str, Any]:
 
 
 def flow(revision: FlowRevision, *, with_source: bool) -> dict[str, Any]:
+    """What Kestra adds to a flow's definition (which a route sends with it): labels as a list of
+    ``{key, value}`` whichever way the source wrote them, as Kestra serialises them."""
+    parsed = revision.parsed()
     shaped: dict[str, Any] = {"id": revision.flow_id, "namespace": revision.namespace,
-                              "revision": revision.revision, "deleted": revision.deleted}
+                              "revision": revision.revision, "deleted": revision.deleted,
+                              "disabled": parsed.get("disabled") is True, "draft": False}
+    if isinstance(labels := parsed.get("labels"), dict):
+        shaped["labels"] = [{"key": str(k), "value": v if isinstance(v, str) else json.dumps(v)}
+                            for k, v in labels.items()]
     if with_source:
         shaped["source"] = revision.source
     return shaped
