@@ -21,7 +21,11 @@ from lanner.web import (
     routes_health,
     routes_instance,
     routes_kv,
+    routes_logs,
+    routes_metrics,
+    routes_namespaces,
     routes_setup,
+    routes_stats,
     routes_triggers,
     routes_ui,
     routes_webhook,
@@ -38,8 +42,13 @@ TENANT_ROUTERS = (
     routes_flows.router,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
     routes_executions.router,
+    routes_logs.router,  # /logs/search: before /logs/{executionId}
     routes_triggers.router,
-    routes_kv.router,
+    routes_kv.router,  # /namespaces/{namespace}/kv/...: before /namespaces/{id}
+    routes_kv.every_key,
+    routes_namespaces.router,
+    routes_metrics.router,
+    routes_stats.router,
 )
 
 
