@@ -68,9 +68,8 @@ def search(connection: Connection, filters: sql_filters.Tree, *, sort: Sequence[
     """A page of the tenant's live keys matching ``filters`` (fields q, namespace, updated) and how many match."""
     where = sa.and_(kv_store.c.tenant_id == tenant_id, _alive(connection), sql_filters.condition(filters, HANDLERS))
     order = [SORTS[name].desc() if descending else SORTS[name].asc() for name, descending in sort]
-    rows = connection.execute(sa.select(*_COLUMNS).where(where).order_by(
-        *order, kv_store.c.namespace, kv_store.c.key).limit(limit).offset(offset or None))
-    found = [_info(row) for row in rows]
+    found = sql_filters.guarded(lambda: [_info(row) for row in connection.execute(sa.select(*_COLUMNS).where(
+        where).order_by(*order, kv_store.c.namespace, kv_store.c.key).limit(limit).offset(offset or None))])
     total = connection.execute(sa.select(sa.func.count()).select_from(kv_store).where(where)).scalar_one()
     return found, int(total)
 

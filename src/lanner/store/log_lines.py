@@ -179,8 +179,8 @@ def search_logs(connection: Connection, filters: sql_filters.Tree, *, tenant_id:
                     sql_filters.condition(filters, _handlers(now or datetime.now(UTC))))
     order = [SORTS[name].desc() if descending else SORTS[name].asc() for name, descending in sort]
     order.append(logs.c.id.desc() if (sort and sort[0][1]) else logs.c.id.asc())
-    rows = connection.execute(sa.select(logs).where(where).order_by(*order).limit(limit).offset(offset or None))
-    found = [_entry(row) for row in rows]
+    found = sql_filters.guarded(lambda: [_entry(row) for row in connection.execute(
+        sa.select(logs).where(where).order_by(*order).limit(limit).offset(offset or None))])
     total = connection.execute(sa.select(sa.func.count()).select_from(logs).where(where)).scalar_one()
     return found, int(total)
 

@@ -100,4 +100,17 @@ def instant(name: str, raw: str) -> datetime:
                          "e.g. 2025-01-31T12:00:00Z") from None
     if when.tzinfo is None:
         raise ValueError(f"filters[{name}]: {raw[:100]!r} has no time zone; add Z or an offset")
-    return as_utc(when)
+    try:
+        return as_utc(when)
+    except OverflowError:
+        raise ValueError(f"filters[{name}]: {raw[:100]!r} is out of range in UTC") from None
+
+
+def guarded(run: Callable[[], Any]) -> Any:
+    """``run()``, a value the database cannot read in a filter (a regular expression PostgreSQL's dialect
+    refuses, a NUL character) turned into a ValueError naming it."""
+    try:
+        return run()
+    except sa.exc.DataError as exc:
+        cause = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        raise ValueError(f"a filter's value cannot be used by the database: {cause}") from None

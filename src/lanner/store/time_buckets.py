@@ -96,7 +96,10 @@ def every(start: datetime, end: datetime, width: Width) -> list[datetime]:
         if len(found) > MAX_BUCKETS:
             raise ValueError(f"{start.isoformat()} to {end.isoformat()} is more than {MAX_BUCKETS} {width.value}s: "
                              "ask for a shorter range")
-        current = following(current, width)
+        try:
+            current = following(current, width)
+        except (OverflowError, ValueError):  # past the year 9999
+            break
     return found
 
 

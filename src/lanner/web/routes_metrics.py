@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 
 from lanner.store import metric_entries
 from lanner.store.time_buckets import Width
-from lanner.timestamps import instant
+from lanner.timestamps import as_utc, instant
 from lanner.web import query, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
@@ -55,8 +55,12 @@ def _aggregate(namespace: str, flow_id: str, metric: str, task_id: str | None, s
     for name, moment in (("startDate", start), ("endDate", end)):
         if moment is not None and moment.tzinfo is None:
             raise ApiError(400, f"{name} {moment.isoformat()} has no time zone: add one, e.g. Z or +02:00")
-    end = end or datetime.now(UTC)
-    start = start or end - DEFAULT_SPAN
+    try:
+        end = as_utc(end) if end else datetime.now(UTC)
+        start = as_utc(start) if start else end - DEFAULT_SPAN
+    except OverflowError:
+        raise ApiError(400, "startDate or endDate is out of range: give dates between the years 1 and 9999 "
+                            "(UTC), a start before the end") from None
     if start > end:
         raise ApiError(400, f"startDate {start.isoformat()} is after endDate {end.isoformat()}: swap them")
     function = aggregation.lower()
