@@ -251,8 +251,10 @@ def test_the_root_redirects_to_the_ui_as_kestra_does(api):
 def test_kv_routes(api):
     assert api.put("/api/v1/namespaces/lanner.api/kv/threshold", content="42").status_code == 204
     assert api.put("/api/v1/namespaces/lanner.api/kv/greeting", content="hello there").status_code == 204
-    assert api.get("/api/v1/namespaces/lanner.api/kv/threshold").json() == {"type": "NUMBER", "value": 42}
-    assert api.get("/api/v1/namespaces/lanner.api/kv/greeting").json() == {"type": "STRING", "value": "hello there"}
+    threshold = api.get("/api/v1/namespaces/lanner.api/kv/threshold").json()
+    assert (threshold["type"], threshold["value"], threshold["revision"]) == ("NUMBER", 42, 1)
+    greeting = api.get("/api/v1/namespaces/lanner.api/kv/greeting").json()
+    assert (greeting["type"], greeting["value"]) == ("STRING", "hello there")
     assert [k["key"] for k in api.get("/api/v1/namespaces/lanner.api/kv").json()] == ["greeting", "threshold"]
     assert api.delete("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 204
     assert api.get("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 404

@@ -26,8 +26,12 @@ from lanner.web import (
     routes_health,
     routes_instance,
     routes_kv,
+    routes_logs,
+    routes_metrics,
     routes_namespace_files,
+    routes_namespaces,
     routes_setup,
+    routes_stats,
     routes_triggers,
     routes_ui,
     routes_webhook,
@@ -51,9 +55,14 @@ TENANT_ROUTERS = (
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
     routes_execution_graph.router,
     routes_executions.router,
+    routes_logs.router,  # /logs/search: before /logs/{executionId}
     routes_triggers.router,
-    routes_kv.router,
-    routes_namespace_files.router,
+    routes_kv.router,  # /namespaces/{namespace}/kv/...: before /namespaces/{id}
+    routes_kv.every_key,
+    routes_namespace_files.router,  # /namespaces/{namespace}/files...: before /namespaces/{id}
+    routes_namespaces.router,
+    routes_metrics.router,
+    routes_stats.router,
 )
 
 

@@ -81,6 +81,7 @@ RESOURCES: Mapping[str, tuple[str, ...]] = {
                 "triggerState"),
     "KV_METADATA": ("q", "namespace", "updated"),
     "NAMESPACE_FILE_METADATA": ("q", "namespace", "path", "parentPath", "version", "updated"),
+    "SECRET": ("q", "namespace"),
 }
 
 _PARAM = re.compile(r"^filters((?:\[[^\[\]]*\])+)$")

@@ -14,6 +14,7 @@ from lanner.model.state import StateHistory
 from lanner.store.flow_repository import FlowRevision
 from lanner.store.log_lines import LogEntry
 from lanner.timestamps import instant
+from lanner.web.schemas.logs import log_entry
 
 
 def state(history: StateHistory) -> dict[str, Any]:
@@ -71,10 +72,8 @@ def flow(revision: FlowRevision, *, with_source: bool) -> dict[str, Any]:
 
 
 def log(entry: LogEntry) -> dict[str, Any]:
-    return {"namespace": entry.namespace, "flowId": entry.flow_id, "executionId": entry.execution_id,
-            "taskRunId": entry.task_run_id, "taskId": entry.task_id, "attemptNumber": entry.attempt,
-            "triggerId": entry.trigger_id, "level": entry.level, "message": entry.message,
-            "timestamp": instant(entry.timestamp)}
+    """Kestra's ``LogEntry`` (:class:`lanner.web.schemas.logs.LogEntry`) as JSON."""
+    return log_entry(entry).model_dump(mode="json")
 
 
 def _iso_duration(seconds: float) -> str:
