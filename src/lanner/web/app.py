@@ -23,6 +23,7 @@ from lanner.web import (
     routes_kv,
     routes_setup,
     routes_triggers,
+    routes_triggers_bulk,
     routes_ui,
     routes_webhook,
     tenants,
@@ -38,6 +39,7 @@ TENANT_ROUTERS = (
     routes_flows.router,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
     routes_executions.router,
+    routes_triggers_bulk.router,  # literal paths (/set-disabled, /backfill/...) before /{namespace}/...
     routes_triggers.router,
     routes_kv.router,
 )
