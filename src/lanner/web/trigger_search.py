@@ -56,6 +56,7 @@ def _leaf(leaf: query.Filter, row: TriggerRow, last: bool) -> bool:
         found = any(needle in text.lower() for text in (row.namespace, row.flow_id, row.trigger_id))
         return found if leaf.op == query.Op.EQUALS else not found
     if leaf.field in ("startDate", "endDate"):
+        query.instant_value(leaf.field, str(leaf.value))  # a 400 naming a value that is no date, row or not
         moment = row.last_fire_date if last else _planned(row)
         if moment is None:
             return False
@@ -80,7 +81,8 @@ def _planned(row: TriggerRow) -> datetime | None:
 
 def sort(rows: list[TriggerRow], raw: Sequence[str] | None) -> list[TriggerRow]:
     """Rows sorted by ``sort=field:asc|desc`` (default: namespace, flow id, trigger id); absent values last."""
-    keys: dict[str, Callable[[TriggerRow], Any]] = {"namespace": lambda r: r.namespace, "flowId": lambda r: r.flow_id, "triggerId": lambda r: r.trigger_id,
+    keys: dict[str, Callable[[TriggerRow], Any]] = {
+            "namespace": lambda r: r.namespace, "flowId": lambda r: r.flow_id, "triggerId": lambda r: r.trigger_id,
             "executionId": lambda r: r.execution_id, "workerId": lambda r: r.scheduler_id,
             "nextExecutionDate": _planned, "date": lambda r: r.last_fire_date,
             "updatedDate": lambda r: r.updated_at, "disabled": lambda r: r.disabled}
