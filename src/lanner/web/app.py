@@ -21,6 +21,7 @@ from lanner.web import (
     routes_health,
     routes_instance,
     routes_kv,
+    routes_plugins,
     routes_setup,
     routes_triggers,
     routes_triggers_bulk,
@@ -69,6 +70,7 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     app.include_router(routes_cluster.router)
     app.include_router(routes_instance.router)
     app.include_router(metrics.router)
+    app.include_router(routes_plugins.router)  # tenant-free: before /api/v1/{tenant}/...
     for router in TENANT_ROUTERS:  # /api/v1/{tenant}/...; the 0.2x paths reach them through TenantAliases
         app.include_router(router, prefix=tenants.PREFIX, dependencies=[Depends(tenants.tenant)])
     app.include_router(routes_ui.root)
