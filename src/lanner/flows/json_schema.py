@@ -5,6 +5,7 @@ What the schema says is therefore what validation does: a property is ``required
 default, ``default`` is the spec's default, ``enum`` the values a ``Literal`` admits.  Kestra's annotations
 are added where the specs say more than pydantic shows:
 
+- labels admit a map or Kestra's list of ``{key, value}``, as the validator does;
 - a property that also takes an expression (``Dynamic[...]``) admits a string containing ``{{ }}``
   (``anyOf`` with a ``pattern``), and carries ``$dynamic: true``;
 - a type's ``type`` property lists its name and its older aliases (``enum``), the aliases again under
@@ -46,6 +47,15 @@ class _KestraSchema(GenerateJsonSchema):
         function = schema.get("function", {}).get("function")
         if function is spec._keep_templates:
             return {"anyOf": [inner, {"type": "string", "pattern": TEMPLATE_PATTERN}], "$dynamic": True}
+        return inner
+
+    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
+        inner = super().function_before_schema(schema)
+        if schema.get("function", {}).get("function") is spec._labels:  # a map, or Kestra's list of {key, value}
+            value = {"type": ["string", "number", "boolean", "null"]}
+            pair = {"type": "object", "required": ["key", "value"], "additionalProperties": False,
+                    "properties": {"key": {"type": "string"}, "value": value}}
+            return {"anyOf": [inner, {"type": "array", "items": pair}]}
         return inner
 
 

@@ -116,3 +116,13 @@ def test_the_flow_schema_admits_every_type_where_tasks_and_triggers_go():
                                                                          "errors"}
     with pytest.raises(KeyError):
         json_schema.root_schema("DASHBOARD")
+
+
+def test_labels_admit_a_map_or_kestras_list_as_the_validator_does():
+    labels = json_schema.root_schema("FLOW")["definitions"]["Flow"]["properties"]["labels"]
+    assert {"additionalProperties": True, "type": "object"} in labels["anyOf"]
+    listed = next(alternative for alternative in labels["anyOf"] if alternative.get("type") == "array")
+    assert listed["items"]["required"] == ["key", "value"]
+    source = "id: f\nnamespace: n\nlabels:\n  - key: team\n    value: data\ntasks:\n  - id: l\n" \
+             "    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+    assert validate_source(source).flow.labels == {"team": "data"}
