@@ -30,9 +30,11 @@ from lanner.web import (
     routes_metrics,
     routes_namespace_files,
     routes_namespaces,
+    routes_plugins,
     routes_setup,
     routes_stats,
     routes_triggers,
+    routes_triggers_bulk,
     routes_ui,
     routes_webhook,
     tenants,
@@ -56,6 +58,7 @@ TENANT_ROUTERS = (
     routes_execution_graph.router,
     routes_executions.router,
     routes_logs.router,  # /logs/search: before /logs/{executionId}
+    routes_triggers_bulk.router,  # literal paths (/set-disabled, /backfill/...) before /{namespace}/...
     routes_triggers.router,
     routes_kv.router,  # /namespaces/{namespace}/kv/...: before /namespaces/{id}
     routes_kv.every_key,
@@ -90,6 +93,7 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     app.include_router(routes_cluster.router)
     app.include_router(routes_instance.router)
     app.include_router(metrics.router)
+    app.include_router(routes_plugins.router)  # tenant-free: before /api/v1/{tenant}/...
     for router in TENANT_ROUTERS:  # /api/v1/{tenant}/...; the 0.2x paths reach them through TenantAliases
         app.include_router(router, prefix=tenants.PREFIX, dependencies=[Depends(tenants.tenant)])
     app.include_router(routes_ui.root)
