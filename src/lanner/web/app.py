@@ -16,6 +16,8 @@ from lanner.web import (
     errors,
     metrics,
     routes_cluster,
+    routes_execution_actions,
+    routes_execution_bulk,
     routes_executions,
     routes_flows,
     routes_health,
@@ -37,6 +39,8 @@ from lanner.web.security import SecurityMiddleware
 TENANT_ROUTERS = (
     routes_flows.router,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
+    routes_execution_bulk.router,  # /executions/{action}/by-ids: before /executions/{namespace}/{id}
+    routes_execution_actions.router,  # /executions/{id}/{action}: before /executions/{namespace}/{id}
     routes_executions.router,
     routes_triggers.router,
     routes_kv.router,
