@@ -296,3 +296,14 @@ def test_bulk_by_query_acts_on_what_the_filters_match(api):
     deleted = api.request("DELETE", f"{BASE}/by-query", params={"filters[namespace][EQUALS]": "lanner.actions"})
     assert deleted.json() == {"count": 2}
     assert api.get(f"{BASE}/{one['id']}").status_code == 404
+
+
+def test_a_flow_named_like_an_action_is_executed_in_the_tenant_form(api):
+    labels_flow = FAILING.replace("id: failing", "id: labels")
+    assert create_flow(api, labels_flow).status_code == 200
+    created = api.post(f"{BASE}/lanner.actions/labels")  # Kestra 1.x: POST /executions/{namespace}/{flowId}
+    assert created.status_code == 200, created.text
+    assert created.json()["flowId"] == "labels"
+    # The 0.2x form is Kestra 0.2x's action on an execution of id `lanner.actions`: there is none.
+    legacy = api.post("/api/v1/executions/lanner.actions/labels", json=[{"key": "a", "value": "b"}])
+    assert legacy.status_code == 404 and "lanner.actions" in legacy.json()["message"]

@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from lanner.errors import UsageError
 from lanner.model.execution import Execution
@@ -45,6 +48,21 @@ class LabelBody(KestraModel):
     value: str
 
 
+class LegacyRoute(APIRoute):
+    """A route for 0.2x paths only (``/api/v1/executions/...``, without a tenant).
+
+    ``/executions/{id}/labels`` (Kestra 0.2x's action) has the shape of ``/executions/{namespace}/{flowId}``
+    (creating an execution): a request in the tenant form goes to the creation, as Kestra 1.x does, and
+    only a 0.2x request reaches the action, as Kestra 0.2x did.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and not scope.get(tenants.ALIASED):
+            return Match.NONE, {}
+        return match, child
+
+
 def _paths(action: str) -> list[str]:
     return [f"/executions/{{execution_id}}/actions/{action}", f"/executions/{{execution_id}}/{action}"]
 
@@ -57,7 +75,8 @@ def _route(method: str, action: str, **options: Any) -> Callable[[F], F]:
     def register(function: F) -> F:
         first, legacy = _paths(action)
         router.add_api_route(first, function, methods=[method], responses=NOT_FOUND, **options)
-        router.add_api_route(legacy, function, methods=[method], include_in_schema=False, **options)
+        router.add_api_route(legacy, function, methods=[method], include_in_schema=False,
+                             route_class_override=LegacyRoute, **options)
         return function
     return register
 
