@@ -307,3 +307,47 @@ def test_a_flow_named_like_an_action_is_executed_in_the_tenant_form(api):
     # The 0.2x form is Kestra 0.2x's action on an execution of id `lanner.actions`: there is none.
     legacy = api.post("/api/v1/executions/lanner.actions/labels", json=[{"key": "a", "value": "b"}])
     assert legacy.status_code == 404 and "lanner.actions" in legacy.json()["message"]
+
+
+def test_replay_with_inputs_checks_them_as_a_new_executions(api, tmp_path):
+    assert create_flow(api, HELD).status_code == 200
+    first = tmp_path / "first"
+    first.touch()
+    source = _start(api, "held", first)
+    _wait_state(api, source["id"], "SUCCESS")
+    second = tmp_path / "second"
+    second.touch()
+    replay = api.post(f"{BASE}/{source['id']}/actions/replay-with-inputs", files={"barrier": (None, str(second))})
+    assert replay.status_code == 200, replay.text
+    copy = replay.json()
+    assert copy["inputs"] == {"barrier": str(second)} and copy["originalId"] == source["id"]
+    assert _wait_state(api, copy["id"], "SUCCESS", "FAILED")["state"]["current"] == "SUCCESS"
+    assert api.post(f"{BASE}/{source['id']}/actions/replay-with-inputs").status_code == 422  # barrier is required
+    assert api.post(f"{BASE}/{source['id']}/actions/replay", params={"breakpoints": "wait"}).status_code == 422
+
+
+def test_bulk_pause_resume_restart_and_force_run(api, barrier):
+    assert create_flow(api, HELD).status_code == 200
+    assert create_flow(api, QUEUED).status_code == 200
+    assert create_flow(api, FAILING).status_code == 200
+    running = _start(api, "held", barrier)
+    assert api.post(f"{BASE}/pause/by-ids", json=[running["id"]]).json() == {"count": 1}
+    _wait_state(api, running["id"], "PAUSED")
+    assert api.post(f"{BASE}/resume/by-ids", json=[running["id"]]).json() == {"count": 1}
+    _wait_state(api, running["id"], "RUNNING")
+
+    holder = _start(api, "one_at_a_time", barrier)
+    waiting = _start(api, "one_at_a_time", barrier)
+    _wait_state(api, waiting["id"], "QUEUED")
+    assert api.post(f"{BASE}/force-run/by-ids", json=[holder["id"], waiting["id"]]).status_code == 400
+    assert api.post(f"{BASE}/force-run/by-query", params={"filters[flowId][EQUALS]": "one_at_a_time",
+                                                          "filters[state][EQUALS]": "QUEUED"}).json() == {"count": 1}
+    _wait_state(api, waiting["id"], "RUNNING")
+    barrier.touch()  # the server's two worker threads are all taken by the held tasks: free them
+    for execution in (running, holder, waiting):
+        assert _wait_state(api, execution["id"], "SUCCESS", "FAILED")["state"]["current"] == "SUCCESS"
+
+    failed = _failed(api)
+    assert api.post(f"{BASE}/restart/by-ids", json=[failed["id"]]).json() == {"count": 1}
+    _until(lambda: [h["state"] for h in _get(api, failed["id"])["state"]["histories"]].count("FAILED") == 2)
+    assert api.post(f"{BASE}/unqueue/by-ids", params={"state": "SUCCESS"}, json=[failed["id"]]).status_code == 422

@@ -63,6 +63,8 @@ def _matching(request: Request, srv: Server, tenant: str, legacy: dict[str, Any]
     namespace = _pushed(group, "namespace")
     flow_id = _pushed(group, "flowId")
     states = [leaf.values() for leaf in group.find("state") if leaf.op in (query.Op.EQUALS, query.Op.IN)]
+    if any("\x00" in str(value) for value in (namespace, flow_id, *(states[0] if states else ()))):
+        return []  # nothing holds a NUL character (and PostgreSQL refuses one in a query)
     now = datetime.now(UTC)
     found: list[str] = []
     offset = 0

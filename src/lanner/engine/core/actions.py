@@ -86,6 +86,8 @@ def relabel(execution: Execution, labels: Iterable[tuple[str, str]], *, keep: bo
     system = {k: v for k, v in current.items() if k.startswith(SYSTEM_PREFIX)}
     wanted: dict[str, str] = dict(current) if keep else {}
     for key, value in labels:
+        if "\x00" in key or "\x00" in value:
+            raise ValueError(f"label {key!r}: a NUL character (\\0) cannot be stored; remove it")
         if key.startswith(SYSTEM_PREFIX) and system.get(key) != value:
             raise ValueError(f"label {key}={value}: system labels (system.*) are set by Lanner only; "
                              "remove it from the labels sent")

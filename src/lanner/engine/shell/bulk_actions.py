@@ -67,7 +67,7 @@ def run(service: Executions, action: str, ids: list[str], tenant_id: str, option
         found: list[Execution] = []
         refused: list[dict[str, Any]] = []
         for execution_id in sorted(set(ids)):  # one lock order for every bulk request
-            execution = repo.lock_execution(connection, execution_id, tenant_id)
+            execution = None if "\x00" in execution_id else repo.lock_execution(connection, execution_id, tenant_id)
             why = "execution not found" if execution is None else actions.refusal(action, execution)
             if execution is not None and why is None and action == "restart" and not service._over(execution):
                 why = "execution still running its afterExecution tasks"

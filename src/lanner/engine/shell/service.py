@@ -233,7 +233,7 @@ class Executions:
             return copy
 
     def _locked(self, connection: Connection, execution_id: str, tenant_id: str, action: str) -> Execution:
-        execution = repo.lock_execution(connection, execution_id, tenant_id)
+        execution = None if "\x00" in execution_id else repo.lock_execution(connection, execution_id, tenant_id)
         if execution is None:
             raise ExecutionNotFound(f"execution {execution_id} not found")
         why = actions.refusal(action, execution)
@@ -259,6 +259,8 @@ class Executions:
                             key=execution_id)
 
     def get(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution:
+        if "\x00" in execution_id:  # no id has one (PostgreSQL refuses it in a query)
+            raise ExecutionNotFound(f"execution {execution_id!r} not found")
         with self.engine.connect() as connection:
             execution = repo.get_execution(connection, execution_id, tenant_id)
             if execution is None:
