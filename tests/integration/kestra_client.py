@@ -80,6 +80,13 @@ KESTRA_SENDS: dict[tuple[str, str], str] = {
     ("Execution", "outputs"): "Kestra <= 1.x Execution.outputs (2.0 moved them to /api/v1/{tenant}/outputs)",
     ("ExecutionControllerExecutionResponse", "outputs"): "as Execution.outputs",
     ("TaskRun", "outputs"): "Kestra <= 1.x TaskRun.outputs (2.0 moved them to /api/v1/{tenant}/outputs)",
+    # Kestra's Flow serialises these (0.21's FlowWithSource carries them); kestrapy's generated model omits them.
+    ("FlowWithSource", "pluginDefaults"): "Kestra's Flow.pluginDefaults",
+    ("FlowWithSource", "listeners"): "Kestra 0.2x's Flow.listeners (deprecated, still serialised)",
+    ("FlowWithSource", "workerGroup"): "Kestra's AbstractFlow.workerGroup",
+    ("Flow", "pluginDefaults"): "Kestra's Flow.pluginDefaults",
+    ("Flow", "listeners"): "Kestra 0.2x's Flow.listeners (deprecated, still serialised)",
+    ("Flow", "workerGroup"): "Kestra's AbstractFlow.workerGroup",
 }
 
 

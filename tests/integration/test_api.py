@@ -201,7 +201,7 @@ def test_kill_restart_and_resume(api):
     _until(lambda: api.get(f"/api/v1/executions/{running['id']}").json()["state"]["current"] == "KILLED")
     failed = api.post("/api/v1/executions/lanner.tests/failure_handling", params={"wait": "true"}).json()
     assert failed["state"]["current"] == "FAILED"
-    assert api.delete(f"/api/v1/executions/{failed['id']}/kill").status_code == 409
+    assert api.delete(f"/api/v1/executions/{failed['id']}/kill", params={"isOnKillCascade": "false"}).status_code == 409
     assert api.post(f"/api/v1/executions/{failed['id']}/restart").status_code == 200
 
     def restarted() -> dict:

@@ -16,6 +16,8 @@ from lanner.web import (
     errors,
     metrics,
     routes_cluster,
+    routes_execution_actions,
+    routes_execution_bulk,
     routes_execution_graph,
     routes_executions,
     routes_flows,
@@ -56,6 +58,8 @@ TENANT_ROUTERS = (
     routes_flows_graph.namespaces,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
     routes_execution_graph.router,
+    routes_execution_bulk.router,  # /executions/{action}/by-ids: before /executions/{namespace}/{id}
+    routes_execution_actions.router,  # /executions/{id}/{action}: before /executions/{namespace}/{id}
     routes_executions.router,
     routes_logs.router,  # /logs/search: before /logs/{executionId}
     routes_triggers_bulk.router,  # literal paths (/set-disabled, /backfill/...) before /{namespace}/...

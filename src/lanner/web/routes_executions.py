@@ -83,28 +83,6 @@ def get(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
     return shapes.execution(srv.executions.get(execution_id))
 
 
-@router.post("/executions/{execution_id}/restart")
-def restart(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
-    srv.executions.restart(execution_id)
-    return shapes.execution(srv.executions.get(execution_id))
-
-
-@router.delete("/executions/{execution_id}/kill", status_code=202)
-def kill(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
-    execution = srv.executions.get(execution_id)
-    if execution.current.terminal:
-        raise ApiError(409, f"execution {execution_id} is already {execution.current}")
-    srv.executions.kill(execution_id)
-    return shapes.execution(srv.executions.get(execution_id))
-
-
-@router.post("/executions/{execution_id}/resume", openapi_extra=FORM)
-async def resume(execution_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    inputs = await _form(request)
-    await blocking(srv.executions.resume, execution_id, inputs)
-    return shapes.execution(await blocking(srv.executions.get, execution_id))
-
-
 # Registered after the routes under /executions/{id}/...: FastAPI matches in order, and
 # /executions/{namespace}/{flowId} would take /executions/{id}/restart for a flow.
 @router.post("/executions/{namespace}/{flow_id}", openapi_extra=FORM)
