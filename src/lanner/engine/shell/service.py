@@ -29,7 +29,7 @@ from lanner.model.inputs import in_declared_order
 from lanner.model.state import State
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
-from lanner.store import log_lines, maintenance_flag
+from lanner.store import log_lines, maintenance_flag, service_instances
 from lanner.store.database import write_connection
 from lanner.store.queue import Outgoing
 from lanner.tasks.flowable import FlowableTask
@@ -187,6 +187,7 @@ class Executions:
             if not run.current.terminal:
                 raise UsageError(f"task run {task_run_id} ({run.task_id}) is {run.current}; only an ended one's "
                                  "state can be set")
+            _every_executor_knows(connection, "setting a task run's state")
             self.queue.send(connection, messages.EXECUTOR,
                             messages.event_payload(execution_id, MarkTaskRun(task_run_id, state), tenant_id),
                             key=execution_id)
@@ -251,9 +252,11 @@ class Executions:
 
     def _signal(self, execution_id: str, event: Any, tenant_id: str, action: str | None = None) -> None:
         with write_connection(self.engine) as connection, connection.begin():
+            if isinstance(event, Pause | Unqueue | MarkTaskRun):
+                _every_executor_knows(connection, action or "this action")
             if action is not None:
                 self._locked(connection, execution_id, tenant_id, action)
-            elif repo.execution_state(connection, execution_id, tenant_id) is None:
+            if action is None and repo.execution_state(connection, execution_id, tenant_id) is None:
                 raise ExecutionNotFound(f"execution {execution_id} not found")
             self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution_id, event, tenant_id),
                             key=execution_id)
@@ -339,3 +342,21 @@ class Executions:
         except FlowNotFound:
             return True  # nothing can run it any more
         return after_execution.over(execution, flow)
+
+
+# The executor messages this release added (pause, unqueue, a task run's state): an executor of an earlier
+# release cannot read them, and would fail the execution.  Until every executor runs this release (the end
+# of a rolling upgrade), these actions are refused rather than sent.
+_EXECUTING = ("EXECUTOR", "STANDALONE")
+
+
+def _every_executor_knows(connection: Connection, action: str) -> None:
+    from lanner import version
+
+    current = version()
+    older = [i for i in service_instances.list_instances(connection)
+             if i.state.alive and i.service_type in _EXECUTING and i.lanner_version != current]
+    if older:
+        names = ", ".join(f"{i.id} ({i.service_type} on {i.hostname}, Lanner {i.lanner_version})" for i in older)
+        raise UsageError(f"{action} needs every executor to run Lanner {current}, and these do not yet: {names}",
+                         "finish the rolling upgrade (restart them on this version), then try again")
