@@ -101,8 +101,7 @@ async def put(namespace: str, key: str, request: Request, tenant: str = Depends(
     return Response(status_code=204)
 
 
-@router.delete("/{key}", status_code=204)
-def delete(namespace: str, key: str, tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> Response:
-    if not _store(srv, tenant).delete(namespace, key):
-        raise ApiError(404, f"no key `{key}` in namespace {namespace}")
-    return Response(status_code=204)
+@router.delete("/{key}")
+def delete(namespace: str, key: str, tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> bool:
+    """Whether the key was there and is deleted now (Kestra answers the same boolean, 200 either way)."""
+    return _store(srv, tenant).delete(namespace, key)

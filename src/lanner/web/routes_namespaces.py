@@ -54,8 +54,12 @@ def search(request: Request, q: str | None = None, existing: bool = False, page:
     for leaf in filters.find("existingOnly"):
         existing = str(leaf.value).lower() == "true" if leaf.op == query.Op.EQUALS else str(
             leaf.value).lower() != "true"
+    texts = [(str(leaf.value).lower(), leaf.op == query.Op.EQUALS) for leaf in filters.find("q")]
+    if q is not None:
+        texts.append((q.lower(), True))
     descending = any(s.descending for s in query.sorts(sort, ("id",), "id:asc"))
-    found = [ns for ns in _known(srv, tenant, existing_only=existing) if q is None or q.lower() in ns.lower()]
+    found = [ns for ns in _known(srv, tenant, existing_only=existing)
+             if all((text in ns.lower()) == wanted for text, wanted in texts)]
     if descending:
         found.reverse()
     return PagedResults[Namespace](results=[Namespace(id=ns) for ns in page.of(found)], total=len(found))

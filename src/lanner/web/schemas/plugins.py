@@ -51,10 +51,11 @@ class Plugin(KestraModel):
 
 
 class PluginSchema(KestraModel):
-    """``properties``: ``{"properties": {name: schema with $required}}``; ``required``, ``title``,
-    ``description`` of the type beside (kestrapy reads every value of ``properties`` as an object)."""
+    """``properties``: ``{"properties": {name: schema with $required}, "required", "title", "description"}``
+    as Kestra sends it; ``required``, ``title`` and ``description`` are repeated beside it, for clients (as
+    kestrapy's model) that read every value of ``properties`` as an object."""
 
-    properties: dict[str, dict[str, Any]]
+    properties: dict[str, Any]
     outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     definitions: dict[str, dict[str, Any]] = Field(default_factory=dict)
     required: list[str] = Field(default_factory=list)
