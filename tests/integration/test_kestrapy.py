@@ -397,7 +397,10 @@ def test_logs_search_with_filters(kestra, namespace):
     deploy(kestra, GREET, namespace + "-other")
     run(kestra, namespace, name="mine")
     run(kestra, namespace + "-other", name="theirs")
-    found = kestra.logs.search_logs(TENANT, filters=[eq(QueryFilterField.NAMESPACE, namespace)])
+    everything = kestra.logs.search_logs(TENANT, filters=[eq(QueryFilterField.NAMESPACE, namespace)])
+    assert "hello mine x1" in [entry.message for entry in everything.results]  # with Return's DEBUG line
+    found = kestra.logs.search_logs(TENANT, filters=[eq(QueryFilterField.NAMESPACE, namespace),
+                                                     eq(QueryFilterField.LEVEL, "INFO")])  # INFO and above
     assert [entry.message for entry in found.results] == ["hello mine x1"]
     assert found.total == 1 and found.type.value == "OFFSET"
     assert {entry.namespace for entry in found.results} == {namespace}

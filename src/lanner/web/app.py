@@ -32,6 +32,7 @@ from lanner.web import (
     routes_metrics,
     routes_namespace_files,
     routes_namespaces,
+    routes_outputs,
     routes_plugins,
     routes_setup,
     routes_stats,
@@ -70,6 +71,7 @@ TENANT_ROUTERS = (
     routes_namespaces.router,
     routes_metrics.router,
     routes_stats.router,
+    routes_outputs.router,
 )
 
 

@@ -95,7 +95,8 @@ def documentation(schema: dict[str, Any], type_name: str) -> DocumentationWithSc
         markdown=markdown(schema, type_name, properties),
         schema=PluginSchema(
             properties={"properties": properties, "required": required, "title": schema.get("title"),
-                        "description": schema.get("description")}, outputs={}, definitions=schema.get("definitions", {}),
+                        "description": schema.get("description")},
+            outputs={}, definitions=schema.get("definitions", {}),
             required=required, title=schema.get("title"), description=schema.get("description"),
             deprecated=bool(schema.get("$deprecated")), aliases=list(schema.get("$aliases", []))))
 

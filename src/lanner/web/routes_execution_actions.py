@@ -22,7 +22,7 @@ from starlette.types import Scope
 
 from lanner.errors import UsageError
 from lanner.model.execution import Execution
-from lanner.model.state import Cause, InvalidTransition, State
+from lanner.model.state import EXECUTION_TRANSITIONS, Cause, InvalidTransition, State
 from lanner.store import flow_repository
 from lanner.web import shapes, tenants
 from lanner.web.context import Server
@@ -104,7 +104,10 @@ def kill(execution_id: str, is_on_kill_cascade: bool = Query(True, alias="isOnKi
             raise ApiError(409, f"execution {execution_id} is already {execution.current}: it cannot be killed")
         return shapes.execution(execution)
     srv.executions.kill(execution_id, tenant)
-    return shapes.execution(execution)
+    # As Kestra answers: the execution KILLING (the executor finishes the kill, which the queue carries).
+    killing = execution.to(State.KILLING, datetime.now(UTC)) if State.KILLING in EXECUTION_TRANSITIONS.get(
+        execution.current, ()) else execution
+    return shapes.execution(killing)
 
 
 @_route("POST", "pause")

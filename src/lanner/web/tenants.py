@@ -33,7 +33,7 @@ ALIASED = "lanner.aliased"  # set in the ASGI scope of a request whose 0.2x path
 # tenant cannot be named like one of them (its paths would be read as the family's).
 SCOPED = frozenset({
     "flows", "executions", "logs", "namespaces", "triggers", "kv", "metrics", "stats", "usages",
-    "taskruns", "concurrency-limit", "worker-selectors", "dashboards", "templates", "secrets",
+    "taskruns", "outputs", "concurrency-limit", "worker-selectors", "dashboards", "templates", "secrets",
 })
 
 
