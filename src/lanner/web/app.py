@@ -16,6 +16,10 @@ from lanner.web import (
     errors,
     metrics,
     routes_cluster,
+    routes_execution_checks,
+    routes_execution_files,
+    routes_execution_flows,
+    routes_execution_reads,
     routes_executions,
     routes_flows,
     routes_health,
@@ -37,6 +41,10 @@ from lanner.web.security import SecurityMiddleware
 TENANT_ROUTERS = (
     routes_flows.router,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
+    routes_execution_flows.router,  # /executions/namespaces...: before GET /executions/{id}
+    routes_execution_reads.router,
+    routes_execution_files.router,
+    routes_execution_checks.router,
     routes_executions.router,
     routes_triggers.router,
     routes_kv.router,
