@@ -253,7 +253,7 @@ def _labels(connection: Connection, op: str, value: Any) -> sa.ColumnElement[boo
 def _has_label(connection: Connection, key: str, value: str) -> sa.ColumnElement[bool]:
     if connection.dialect.name == "postgresql":
         label = [{"key": key, "value": value}]
-        return _e.c.labels.op("@>")(sa.cast(sa.literal(json.dumps(label)), _e.c.labels.type))
+        return _e.c.labels.op("@>", return_type=sa.Boolean)(sa.cast(sa.literal(json.dumps(label)), _e.c.labels.type))
     each = sa.func.json_each(_e.c.labels).table_valued("value").alias("label")
     return sa.exists(sa.select(1).select_from(each).where(
         sa.func.json_extract(each.c.value, "$.key") == key, sa.func.json_extract(each.c.value, "$.value") == value))

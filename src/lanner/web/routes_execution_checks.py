@@ -37,6 +37,7 @@ from lanner.web.limits import blocking
 from lanner.web.routes_executions import FORM, _form
 from lanner.web.schemas.base import KestraModel
 from lanner.web.schemas.executions import EvalResult
+from lanner.web.schemas.flow_for_execution import property_value
 
 router = APIRouter(tags=["Executions"])
 TEXT_BODY = {"requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}}}
@@ -108,7 +109,7 @@ def _declared(spec: InputSpec) -> dict[str, Any]:
     declared: dict[str, Any] = {"id": spec.id, "type": spec.TYPE_NAME, "description": spec.description,
                                 "required": spec.required, "displayName": spec.display_name}
     if spec.defaults is not None:
-        declared["defaults"] = "******" if isinstance(spec, SecretInput) else spec.defaults
+        declared["defaults"] = "******" if isinstance(spec, SecretInput) else property_value(spec.defaults)
     return {key: value for key, value in declared.items() if value is not None}
 
 

@@ -6,6 +6,7 @@ Built from a revision's source as written (``inputs`` as declared, a flow's ``la
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -90,7 +91,16 @@ def _inputs(value: Any) -> list[dict[str, Any]] | None:
             item["type"] = item["type"].upper()
         if "name" in item and "id" not in item:  # Kestra's name before id
             item["id"] = item.pop("name")
+        if "defaults" in item:
+            item["defaults"] = property_value(item["defaults"])
     return found
+
+
+def property_value(value: Any) -> Any:
+    """A property as Kestra sends one: an object as it is, anything else as its text (``1``, ``true``, ``[1, 2]``)."""
+    if value is None or isinstance(value, (str, dict)):
+        return value
+    return json.dumps(value, default=str)
 
 
 def _labels(value: Any) -> dict[str, str] | None:
