@@ -99,6 +99,10 @@ def test_execution_is_read_in_kestras_shape_that_kestrapy_accepts(api):
     assert missing.status_code == 404 and "nope" in missing.json()["message"]
     assert api.get(f"/api/v1/other/executions/{parent['id']}").status_code == 404
     assert api.get("/api/v1/main/executions/search").json()["total"] == 2  # the tenant form of the search
+    # The OpenAPI document declares the shapes the routes send.
+    document = api.get("/api/v1/openapi.json").json()
+    assert "/api/v1/{tenant}/executions/{execution_id}/file/preview" in document["paths"]
+    assert {"taskRunList", "metadata", "deleted"} <= set(document["components"]["schemas"]["Execution"]["properties"])
 
 
 def test_search_applies_kestras_filters_and_the_flat_parameters(api):

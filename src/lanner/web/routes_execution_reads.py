@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from lanner.model.execution import Execution as ExecutionValue
 from lanner.model.state import State
 from lanner.store import execution_search
-from lanner.web import params, query, tenants
+from lanner.web import params, query, shapes, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -94,14 +94,15 @@ def _search_filters(request: Request, namespace: str | None, flow_id: str | None
 
 
 def _page(srv: Server, tenant: str, group: query.Group | None, sort: list[str] | None,
-          page: query.Page) -> PagedResults[schemas.Execution]:
+          page: query.Page) -> JSONResponse:
     order = [(s.field, s.descending) for s in query.sorts(sort, tuple(execution_search.SORTS), DEFAULT_SORT)]
     with srv.engine.connect() as connection:
         found = execution_search.search(connection, group, tenant_id=tenant, sort=order, limit=page.size,
                                         offset=page.offset)
         found = srv.executions.in_declared_order(connection, found)
         total = execution_search.count(connection, group, tenant_id=tenant)
-    return PagedResults[schemas.Execution](results=[schemas.execution(e) for e in found], total=total)
+    # Sent as built (response_model documents it): FastAPI would validate every execution again.
+    return JSONResponse({"results": [shapes.execution(e) for e in found], "total": total})
 
 
 @router.get("/executions/search", response_model=PagedResults[schemas.Execution])
@@ -115,7 +116,7 @@ def search(request: Request, namespace: str | None = Query(None, description="Th
            sort: list[str] | None = Query(None, description=f"field:asc|desc; fields: "
                                                             f"{', '.join(execution_search.SORTS)}"),
            page: query.Page = Depends(query.page), tenant: str = Depends(tenants.tenant),
-           srv: Server = Depends(server)) -> PagedResults[schemas.Execution]:
+           srv: Server = Depends(server)) -> JSONResponse:
     """Executions matching every filter, newest first (task runs are not included: read an execution for them)."""
     group = _search_filters(request, namespace, flow_id, state, start_date, end_date, labels, time_range, q)
     return _page(srv, tenant, group, sort, page)
@@ -124,7 +125,7 @@ def search(request: Request, namespace: str | None = Query(None, description="Th
 @router.get("/executions", response_model=PagedResults[schemas.Execution])
 def by_flow(namespace: str = Query(min_length=1), flow_id: str = Query(alias="flowId", min_length=1),
             page: query.Page = Depends(query.page), tenant: str = Depends(tenants.tenant),
-            srv: Server = Depends(server)) -> PagedResults[schemas.Execution]:
+            srv: Server = Depends(server)) -> JSONResponse:
     """The executions of one flow, newest first."""
     group = typed(query.Group("and", (query.Filter("namespace", query.Op.EQUALS, namespace),
                                       query.Filter("flowId", query.Op.EQUALS, flow_id))))
@@ -200,6 +201,6 @@ def _iso(moment: datetime | None) -> str:
 
 
 @router.get("/executions/{execution_id}", response_model=schemas.Execution)
-def get(execution_id: str, tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> schemas.Execution:
+def get(execution_id: str, tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> JSONResponse:
     """The execution with its task runs."""
-    return schemas.execution(srv.executions.get(execution_id, tenant))
+    return JSONResponse(shapes.execution(srv.executions.get(execution_id, tenant)))

@@ -115,29 +115,33 @@ class Execution(KestraModel):
 
 
 # --- built from Lanner's values --------------------------------------------------------------------------
+# Built with model_construct: the values are Lanner's own, already valid, and an execution of thousands of
+# task runs is shaped on every read (validation would cost ten times the rest).
 
 def state(history: StateHistory, now: datetime | None = None) -> State:
     """Kestra's state: the duration to the latest change (to ``now`` while there is one change)."""
     first, last = history.histories[0], history.histories[-1]
     span = (last.date if len(history.histories) > 1 else (now or datetime.now(UTC))) - first.date
     ended = history.current.terminal or history.current is StateType.PAUSED
-    end = last.date if ended else None
     duration = iso_duration(span)
-    return State(current=history.current,
-                 histories=[History(state=t.state, date=t.date) for t in history.histories],
-                 duration=duration, start_date=first.date, end_date=end, get_duration=duration,
-                 get_start_date=first.date, get_end_date=last.date)
+    return State.model_construct(
+        current=history.current, histories=[History.model_construct(state=t.state, date=t.date)
+                                            for t in history.histories],
+        duration=duration, start_date=first.date, end_date=last.date if ended else None, get_duration=duration,
+        get_start_date=first.date, get_end_date=last.date)
 
 
 def attempt(value: model.Attempt) -> TaskRunAttempt:
-    return TaskRunAttempt(state=state(value.state), worker_id=value.worker_id, message=value.message)
+    return TaskRunAttempt.model_construct(state=state(value.state), worker_id=value.worker_id, log_file=None,
+                                          message=value.message)
 
 
 def task_run(parent: model.Execution, run: model.TaskRun) -> TaskRun:
-    return TaskRun(id=run.id, tenant_id=parent.tenant_id, execution_id=parent.id, namespace=parent.namespace,
-                   flow_id=parent.flow_id, task_id=run.task_id, parent_task_run_id=run.parent_task_run_id,
-                   value=run.value, iteration=run.iteration, attempts=[attempt(a) for a in run.attempts],
-                   outputs=masked(run.outputs or {}), metrics=list(run.metrics), state=state(run.state))
+    return TaskRun.model_construct(
+        id=run.id, tenant_id=parent.tenant_id, execution_id=parent.id, namespace=parent.namespace,
+        flow_id=parent.flow_id, task_id=run.task_id, parent_task_run_id=run.parent_task_run_id, value=run.value,
+        iteration=run.iteration, attempts=[attempt(a) for a in run.attempts], outputs=masked(run.outputs or {}),
+        metrics=list(run.metrics), state=state(run.state), dynamic=None, force_execution=None, asset_emits=None)
 
 
 def trigger(value: dict[str, Any] | None) -> ExecutionTrigger | None:
@@ -159,14 +163,17 @@ def _short(kind: Any) -> str:
 
 def execution(value: model.Execution) -> Execution:
     restarts = sum(1 for t in value.state.histories if t.state is StateType.RESTARTED)
-    return Execution(
+    metadata = ExecutionMetadata.model_construct(attempt_number=1 + restarts,
+                                                 original_created_date=value.state.start_date,
+                                                 concurrency_scopes=None, execution_depth=None)
+    return Execution.model_construct(
         id=value.id, namespace=value.namespace, flow_id=value.flow_id, flow_revision=value.flow_revision,
         tenant_id=value.tenant_id, labels=labels(value.labels),
         task_run_list=[task_run(value, run) for run in value.task_runs], inputs=masked(value.inputs or {}),
         outputs=masked(value.outputs or {}), variables=masked(value.variables) or None, state=state(value.state),
         parent_id=value.parent_id, original_id=value.original_id or value.id, trigger=trigger(value.trigger),
-        metadata=ExecutionMetadata(attempt_number=1 + restarts, original_created_date=value.state.start_date),
-    )
+        deleted=False, metadata=metadata, schedule_date=None, trace_parent=None, fixtures=None, kind=None,
+        breakpoints=None, loop_run=None)
 
 
 def iso_duration(span: timedelta) -> str:
