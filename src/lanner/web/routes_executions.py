@@ -110,10 +110,9 @@ async def follow(execution_id: str, srv: Server = Depends(server)) -> StreamingR
         last = None
         while True:
             execution = await blocking(srv.executions.get, execution_id)
-            shaped = shapes.execution(execution)
-            if shaped != last:
-                last = shaped
-                yield f"event: execution\ndata: {json.dumps(shaped)}\n\n"
+            if execution != last:  # the value, not its shape: a lone state's duration grows with the clock
+                last = execution
+                yield f"event: execution\ndata: {json.dumps(shapes.execution(execution))}\n\n"
             if execution.current.terminal or srv.draining.is_set():
                 return
             await asyncio.sleep(FOLLOW_EVERY)
