@@ -18,7 +18,11 @@ from lanner.web import (
     routes_cluster,
     routes_execution_actions,
     routes_execution_bulk,
+    routes_execution_checks,
+    routes_execution_files,
+    routes_execution_flows,
     routes_execution_graph,
+    routes_execution_reads,
     routes_executions,
     routes_flows,
     routes_flows_bulk,
@@ -61,6 +65,10 @@ TENANT_ROUTERS = (
     routes_execution_graph.router,
     routes_execution_bulk.router,  # /executions/{action}/by-ids: before /executions/{namespace}/{id}
     routes_execution_actions.router,  # /executions/{id}/{action}: before /executions/{namespace}/{id}
+    routes_execution_flows.router,  # /executions/namespaces...: before GET /executions/{id}
+    routes_execution_reads.router,
+    routes_execution_files.router,
+    routes_execution_checks.router,
     routes_executions.router,
     routes_logs.router,  # /logs/search: before /logs/{executionId}
     routes_triggers_bulk.router,  # literal paths (/set-disabled, /backfill/...) before /{namespace}/...

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,7 +12,6 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from lanner.errors import WaitTimeoutError
-from lanner.model.state import State
 from lanner.store import execution_repository as repo
 from lanner.store.database import write_connection
 from lanner.web import params, shapes
@@ -26,8 +24,6 @@ from lanner.web.waiting import wait_for_end
 router = APIRouter(tags=["Executions"])
 FOLLOW_EVERY = 0.25  # seconds between looks at a followed execution
 WAIT_TIMEOUT = 3600.0  # seconds a `?wait=true` creation waits for the execution's end
-# Executions sort by when they were created (Kestra's state.startDate for a started one).
-SORTABLE = ("state.startDate", "startDate", "createdAt")
 FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object",
                                                                        "additionalProperties": {"type": "string"}}}}}}
 
@@ -50,37 +46,6 @@ async def _form(request: Request) -> dict[str, Any]:
         else:
             values[key] = value
     return values
-
-
-@router.get("/executions/search")
-def search(namespace: str | None = None, flow_id: str | None = Query(None, alias="flowId"),
-           state: list[State] = Query(default=[]), start_date: datetime | None = Query(None, alias="startDate"),
-           end_date: datetime | None = Query(None, alias="endDate"), labels: list[str] = Query(default=[]),
-           sort: str = "state.startDate:desc", page: int = Query(1, ge=1, le=1_000_000),
-           size: int = Query(25, ge=1, le=1000), srv: Server = Depends(server)) -> dict[str, Any]:
-    field, _, direction = sort.partition(":")
-    if field not in SORTABLE or direction.lower() not in ("", "asc", "desc"):
-        raise ApiError(400, f"cannot sort by {sort!r}: use one of {', '.join(SORTABLE)}, with :asc or :desc")
-    filters: dict[str, Any] = {
-        "namespace": namespace, "flow_id": flow_id, "states": state or None, "labels": params.labels(labels),
-        "since": _aware(start_date, "startDate"), "until": _aware(end_date, "endDate")}
-    with srv.engine.connect() as connection:
-        found = repo.list_executions(connection, limit=size, offset=(page - 1) * size,
-                                     oldest_first=direction.lower() == "asc", **filters)
-        found = srv.executions.in_declared_order(connection, found)
-        total = repo.count_executions(connection, **filters)
-    return {"results": [shapes.execution(e) for e in found], "total": total}
-
-
-def _aware(moment: datetime | None, name: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise ApiError(400, f"{name} {moment.isoformat()} has no time zone: add one, e.g. Z or +02:00")
-    return moment
-
-
-@router.get("/executions/{execution_id}")
-def get(execution_id: str, srv: Server = Depends(server)) -> dict[str, Any]:
-    return shapes.execution(srv.executions.get(execution_id))
 
 
 # Registered after the routes under /executions/{id}/...: FastAPI matches in order, and
@@ -118,10 +83,9 @@ async def follow(execution_id: str, srv: Server = Depends(server)) -> StreamingR
         last = None
         while True:
             execution = await blocking(srv.executions.get, execution_id)
-            shaped = shapes.execution(execution)
-            if shaped != last:
-                last = shaped
-                yield f"event: execution\ndata: {json.dumps(shaped)}\n\n"
+            if execution != last:  # the value, not its shape: a lone state's duration grows with the clock
+                last = execution
+                yield f"event: execution\ndata: {json.dumps(shapes.execution(execution))}\n\n"
             if execution.current.terminal or srv.draining.is_set():
                 return
             await asyncio.sleep(FOLLOW_EVERY)

@@ -507,7 +507,8 @@ class _Work:
             self.put(run.to(State.FAILED, self.now, Cause.ERROR))
             return
         child_id = self.ids()
-        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id, started_by=task.TYPE))
+        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id, started_by=task.TYPE,
+                                     task_id=run.task_id))
         # One attempt, as in Kestra: it lasts as long as the child execution is awaited.
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
         run = replace(run, outputs={"executionId": child_id}, attempts=run.attempts + (attempt,))
