@@ -217,6 +217,15 @@ def test_kill_restart_and_resume(api):
     _until(lambda: api.get(f"/api/v1/executions/{paused['id']}").json()["state"]["current"] == "PAUSED")
     bad = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"amount": (None, "lots")})
     assert bad.status_code == 422
+    for path in ("actions/resume/validate", "resume/validate"):  # checked without resuming, both path forms
+        checked = api.post(f"/api/v1/executions/{paused['id']}/{path}", files={"amount": (None, "lots")})
+        assert checked.status_code == 200, checked.text
+        by_id = {item["input"]["id"]: item for item in checked.json()}
+        assert by_id["amount"]["errors"] and by_id["reason"]["errors"]  # not an INT; required and missing
+    good = api.post(f"/api/v1/executions/{paused['id']}/actions/resume/validate", files={"reason": (None, "ok")})
+    assert [(i["input"]["id"], i["value"], i["errors"]) for i in good.json()] == [
+        ("reason", "ok", []), ("amount", 1, [])]
+    assert api.get(f"/api/v1/executions/{paused['id']}").json()["state"]["current"] == "PAUSED"
     resumed = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"reason": (None, "ok")})
     assert resumed.status_code == 200, resumed.text
 

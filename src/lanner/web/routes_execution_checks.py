@@ -22,7 +22,7 @@ from pydantic import Field
 
 from lanner.encryption import masked
 from lanner.engine.core.creation import new_execution
-from lanner.engine.core.inputs import InputsError
+from lanner.engine.core.inputs import InputsError, resolve_specs
 from lanner.engine.core.variables import flow_variables, task_variables
 from lanner.engine.shell.expression_services import ExecutorServices
 from lanner.expr import ExpressionError, Services, render
@@ -123,11 +123,44 @@ async def evaluate(execution_id: str, request: Request, tenant: str = Depends(te
 
 @router.post("/executions/{execution_id}/actions/eval/{task_run_id}", response_model=EvalResult,
              openapi_extra=TEXT_BODY)
+@router.post("/executions/{execution_id}/eval/{task_run_id}", response_model=EvalResult, openapi_extra=TEXT_BODY,
+             include_in_schema=False)  # Kestra 0.21's path
 async def evaluate_in_task_run(execution_id: str, task_run_id: str, request: Request,
                                tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> EvalResult:
     """The expression rendered as the task run's properties are (``task``, ``taskrun``, ``parent`` too)."""
     expression = await _expression(request)
     return await blocking(_evaluated, srv, tenant, execution_id, task_run_id, expression)
+
+
+@router.post("/executions/{execution_id}/actions/resume/validate", response_model=list[InputAndValue],
+             openapi_extra=FORM)
+@router.post("/executions/{execution_id}/resume/validate", response_model=list[InputAndValue], openapi_extra=FORM,
+             include_in_schema=False)  # Kestra 0.21's path
+async def validate_resume(execution_id: str, request: Request, tenant: str = Depends(tenants.tenant),
+                          srv: Server = Depends(server)) -> list[InputAndValue]:
+    """The ``onResume`` inputs checked as resuming would check them, without resuming: each input with its
+    value and errors.  409 when the execution is not PAUSED."""
+    given = await _form(request)
+    return await blocking(_validated_resume, srv, tenant, execution_id, given)
+
+
+def _validated_resume(srv: Server, tenant: str, execution_id: str, given: dict[str, Any]) -> list[InputAndValue]:
+    specs = srv.executions.resume_specs(execution_id, tenant)
+    problems: tuple[str, ...] = ()
+    resolved: dict[str, Any] = {}
+    try:
+        resolved = resolve_specs(specs, given) if specs else {}
+    except InputsError as exc:
+        problems = exc.problems
+    unknown = sorted(set(given) - {spec.id for spec in specs})
+    answers = [InputAndValue(input=_declared(spec), value=masked(resolved.get(spec.id, given.get(spec.id))),
+                             enabled=True, is_default=given.get(spec.id) is None and spec.defaults is not None,
+                             errors=[InputError(message=p) for p in problems if f"`{spec.id}`" in p])
+               for spec in specs]
+    answers += [InputAndValue(input={"id": name}, value=None, enabled=False,
+                              errors=[InputError(message=f"`{name}`: the execution's Pause takes no such input")])
+                for name in unknown]
+    return answers
 
 
 async def _expression(request: Request) -> str:
@@ -173,3 +206,8 @@ def _masked(execution: Execution) -> Execution:
     runs = tuple(replace(run, outputs=masked(run.outputs)) for run in execution.task_runs)
     return replace(execution, inputs=masked(execution.inputs), outputs=masked(execution.outputs), task_runs=runs,
                    trigger=masked(execution.trigger))
+
+
+# /executions/{id}/resume/validate before /executions/{namespace}/{flowId}/validate, which would read it as
+# the flow "resume" of the namespace {id} (Kestra's router prefers the literal segment too).
+router.routes.sort(key=lambda route: "resume/validate" not in getattr(route, "path", ""))

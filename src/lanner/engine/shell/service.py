@@ -139,6 +139,16 @@ class Executions:
 
         ``namespace`` and ``flow_id``, when given, name the flow the execution must belong to.
         """
+        specs = self.resume_specs(execution_id, tenant_id, namespace=namespace, flow_id=flow_id)
+        resolved = resolve_specs(specs, inputs or {}) if specs else {}
+        if inputs and not specs:
+            raise UsageError(f"execution {execution_id} takes no inputs when resumed (its Pause has no onResume)")
+        self._signal(execution_id, Resume(resolved), tenant_id)
+
+    def resume_specs(self, execution_id: str, tenant_id: str = DEFAULT_TENANT, *, namespace: str | None = None,
+                     flow_id: str | None = None) -> builtins.list[Any]:
+        """The inputs a PAUSED execution takes when resumed (its Pause tasks' ``onResume``); UsageError for an
+        execution that is not PAUSED."""
         execution = self.get(execution_id, tenant_id)
         _check_belongs(execution, namespace, flow_id)
         paused = [run for run in execution.task_runs if run.current is State.PAUSED]
@@ -148,12 +158,8 @@ class Executions:
             flow = self.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
                                        tenant_id)
         tasks = {task.id: task for task in flow.all_tasks()}
-        specs = [spec for run in paused if isinstance(task := tasks.get(run.task_id), FlowableTask)
-                 for spec in task.resume_inputs()]
-        resolved = resolve_specs(specs, inputs or {}) if specs else {}
-        if inputs and not specs:
-            raise UsageError(f"execution {execution_id} takes no inputs when resumed (its Pause has no onResume)")
-        self._signal(execution_id, Resume(resolved), tenant_id)
+        return [spec for run in paused if isinstance(task := tasks.get(run.task_id), FlowableTask)
+                for spec in task.resume_inputs()]
 
     def pause(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
         """Pause a RUNNING execution: its running tasks finish, nothing new starts until it is resumed."""
