@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.integration import test_api
+from tests.integration.kestra_client import strict
 from tests.integration.test_api import create_flow
 
 with warnings.catch_warnings():
@@ -77,13 +78,13 @@ def test_execution_is_read_in_kestras_shape_that_kestrapy_accepts(api):
     got = api.get(f"/api/v1/main/executions/{parent['id']}")
     assert got.status_code == 200
     shaped = got.json()
-    model = KestraExecution.from_dict(shaped)
+    model = strict(KestraExecution, shaped)  # kestrapy's model, with its known bugs worked around
     assert_no_field_lost(model, shaped)
     assert model.id == parent["id"] and model.deleted is False and model.metadata.attempt_number == 1
     assert model.metadata.original_created_date is not None and model.state.end_date is not None
     assert shaped["tenantId"] == "main" and shaped["kind"] is None and shaped["labels"] == [
         {"key": "owner", "value": "ops"}]
-    assert shaped["state"]["duration"].startswith("PT") and shaped["state"]["getEndDate"] == shaped["state"]["endDate"]
+    assert shaped["state"]["duration"].startswith("PT") and "getEndDate" not in shaped["state"]
     run_shape = shaped["taskRunList"][0]
     task_run = model.task_run_list[0]
     assert_no_field_lost(task_run, run_shape)
@@ -91,7 +92,7 @@ def test_execution_is_read_in_kestras_shape_that_kestrapy_accepts(api):
     # The child, started by the Subflow task: its trigger is Kestra's {id, type, variables}.
     child_id = run_shape["outputs"]["executionId"]
     child = api.get(f"/api/v1/executions/{child_id}").json()
-    assert KestraExecution.from_dict(child).parent_id == parent["id"]
+    assert strict(KestraExecution, child).parent_id == parent["id"]
     assert child["trigger"]["id"] == "call" and child["trigger"]["type"] == "io.kestra.plugin.core.flow.Subflow"
     assert child["trigger"]["variables"]["executionId"] == parent["id"]
     # Refusals: an unknown execution, another tenant.
