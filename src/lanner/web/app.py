@@ -15,7 +15,9 @@ from lanner.web import (
     api_docs,
     errors,
     metrics,
+    routes_blueprints,
     routes_cluster,
+    routes_dashboards,
     routes_executions,
     routes_flows,
     routes_health,
@@ -40,6 +42,8 @@ TENANT_ROUTERS = (
     routes_executions.router,
     routes_triggers.router,
     routes_kv.router,
+    routes_dashboards.router,
+    routes_blueprints.router,
 )
 
 

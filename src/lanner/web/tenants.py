@@ -33,6 +33,7 @@ PREFIX = "/api/v1/{tenant}"
 SCOPED = frozenset({
     "flows", "executions", "logs", "namespaces", "triggers", "kv", "metrics", "stats", "usages",
     "taskruns", "concurrency-limit", "worker-selectors", "dashboards", "templates", "secrets",
+    "blueprints",
 })
 
 
