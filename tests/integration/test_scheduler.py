@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from lanner.flows.disabling import with_disabled
 from lanner.flows.validator import validate_source
 from lanner.scheduler import planning
 from lanner.scheduler.scheduler import Scheduler
@@ -212,6 +213,18 @@ def test_disabled_triggers_and_flows_do_not_fire_and_enabling_skips_what_was_mis
     deploy(engine, HOURLY.replace('cron: "0 * * * *"', 'cron: "0 * * * *"\n    disabled: true'))
     scheduler.tick(datetime(2026, 6, 1, 13, 0, 3, tzinfo=UTC))
     assert scheduler.tick(datetime(2026, 6, 1, 14, 0, 1, tzinfo=UTC)).created == []
+
+
+def test_a_flow_disabled_as_the_api_does_keeps_its_schedule_planned_but_fires_nothing(engine, scheduler):
+    deploy(engine, HOURLY)
+    assert dates(engine) == []
+    scheduler.tick(T0)  # plans 10:00
+    deploy(engine, with_disabled(HOURLY, True))  # what POST /flows/disable/by-ids saves
+    assert scheduler.tick(datetime(2026, 6, 1, 10, 0, 1, tzinfo=UTC)).created == []
+    assert row_of(engine).next_fire_date == datetime(2026, 6, 1, 11, tzinfo=UTC)  # the pass ran, and moved on
+    deploy(engine, with_disabled(with_disabled(HOURLY, True), False))
+    assert len(scheduler.tick(datetime(2026, 6, 1, 11, 0, 1, tzinfo=UTC)).created) == 1
+    assert [d[11:16] for d in dates(engine)] == ["11:00"]
 
 
 def test_schedule_conditions_and_schedule_on_dates(engine, scheduler):

@@ -231,7 +231,7 @@ def test_searching_flows_parses_no_source(web, monkeypatch):
     assert found["total"] == 2 and [f["id"] for f in found["results"]] == ["hooked", "labelled"]
     assert found["results"][0]["tasks"][0]["type"] == "io.kestra.plugin.core.flow.Pause"
     by_label = web.get("/api/v1/flows/search", params={"labels": "team:data"}).json()
-    assert by_label["total"] == 1 and by_label["results"][0]["labels"] == {"team": "data"}
+    assert by_label["total"] == 1 and by_label["results"][0]["labels"] == [{"key": "team", "value": "data"}]
     paged = web.get("/api/v1/flows/search", params={"size": 1, "page": 2, "q": "limits"}).json()
     assert paged["total"] == 2 and [f["id"] for f in paged["results"]] == ["labelled"]
 

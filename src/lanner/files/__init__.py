@@ -26,6 +26,7 @@ implementation is what the path cannot show, such as a symbolic link pointing ou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 from urllib.parse import quote, unquote_to_bytes
 
@@ -76,6 +77,29 @@ class Storage(Protocol):
 
     def delete(self, uri: str) -> bool:
         """Remove the file at ``uri``; False if there was none."""
+
+    def list(self, uri: str) -> list[Entry]:
+        """What the folder ``uri`` holds, sorted by name (files and folders; [] when there is no such folder)."""
+
+    def make_folder(self, uri: str) -> None:
+        """Create the folder ``uri`` and its parents (an object store may keep a marker); nothing if it exists."""
+
+    def is_folder(self, uri: str) -> bool:
+        """Whether ``uri`` names a folder."""
+
+    def delete_folder(self, uri: str) -> bool:
+        """Remove the folder ``uri`` with everything in it; False if there was none."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing in a folder: its name, whether it is a folder, and (files) its size; times in epoch seconds."""
+
+    name: str
+    folder: bool
+    size: int
+    modified: float
+    created: float
 
 
 def task_run_prefix(namespace: str, flow_id: str, execution_id: str, task_id: str, task_run_id: str) -> str:

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from lanner.files import Readable, Storage, StorageError, parse
+from lanner.files import Entry, Readable, Storage, StorageError, parse
 
 # The triggers whose variables name the execution that started this one (its files are readable).
 STARTING_EXECUTION_TRIGGERS = ("io.kestra.plugin.core.flow.Subflow", "io.kestra.plugin.core.trigger.Flow")
@@ -134,3 +134,19 @@ class ExecutionFiles:
     def delete(self, uri: str) -> bool:
         check_readable(uri, self.reader)
         return self._storage.delete(uri)
+
+    def list(self, uri: str) -> list[Entry]:
+        check_readable(uri, self.reader)
+        return self._storage.list(uri)
+
+    def make_folder(self, uri: str) -> None:
+        check_readable(uri, self.reader)
+        self._storage.make_folder(uri)
+
+    def is_folder(self, uri: str) -> bool:
+        check_readable(uri, self.reader)
+        return self._storage.is_folder(uri)
+
+    def delete_folder(self, uri: str) -> bool:
+        check_readable(uri, self.reader)
+        return self._storage.delete_folder(uri)

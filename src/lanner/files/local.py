@@ -17,12 +17,13 @@ even a write in progress is invisible.  Files are created readable by their owne
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from lanner.files import Readable, StorageError, parse
+from lanner.files import Entry, Readable, StorageError, parse
 
 TEMP_PREFIX = ".lanner-part-"
 _CHUNK = 1 << 20  # bytes copied per read when storing a stream
@@ -101,6 +102,50 @@ class LocalStorage:
             path.unlink()
         except (FileNotFoundError, NotADirectoryError):
             return False
+        except OSError as exc:
+            raise _failed("delete", uri, exc) from exc
+        return True
+
+
+    def list(self, uri: str) -> list[Entry]:
+        path = self.path(uri)
+        try:
+            children = sorted(path.iterdir(), key=lambda child: child.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise _failed("list", uri, exc) from exc
+        found = []
+        for child in children:
+            if child.name.startswith(TEMP_PREFIX) or child.is_symlink():
+                continue  # a write in progress, or a link (never followed: it may lead out)
+            try:
+                status = child.stat()
+            except FileNotFoundError:
+                continue  # removed while listing
+            folder = stat.S_ISDIR(status.st_mode)
+            found.append(Entry(child.name, folder, 0 if folder else status.st_size, status.st_mtime,
+                               getattr(status, "st_birthtime", status.st_ctime)))
+        return found
+
+    def make_folder(self, uri: str) -> None:
+        path = self.path(uri)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StorageError(f"cannot create the folder {uri} in internal storage: a file has that name") from None
+        except OSError as exc:
+            raise _failed("create", uri, exc) from exc
+
+    def is_folder(self, uri: str) -> bool:
+        return self.path(uri).is_dir()
+
+    def delete_folder(self, uri: str) -> bool:
+        path = self.path(uri)
+        if not path.is_dir():
+            return False
+        try:
+            shutil.rmtree(path)
         except OSError as exc:
             raise _failed("delete", uri, exc) from exc
         return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import flow_repository
 
 if TYPE_CHECKING:
@@ -26,17 +27,20 @@ class Deployed:
     revision: int | None
 
 
-def namespace_problems(namespace: str, results: list[Validation]) -> list[str]:
-    """Flows outside ``namespace`` (and its children), and flows defined twice, one line each."""
+def namespace_problems(namespace: str | None, results: list[Validation], *, children: bool = True) -> list[str]:
+    """Flows outside ``namespace`` (and its children, unless ``children`` is false), and flows defined
+    twice, one line each."""
     problems: list[str] = []
     seen: dict[tuple[str, str], str | None] = {}
     for result in results:
         flow = result.flow
         if flow is None:
             continue
-        if flow.namespace != namespace and not flow.namespace.startswith(namespace + "."):
-            problems.append(f"{result.file}: error: namespace: '{flow.namespace}' is not {namespace} "
-                            f"or one of its child namespaces")
+        inside = namespace is None or flow.namespace == namespace or (
+            children and flow.namespace.startswith(namespace + "."))
+        if not inside:
+            wanted = f"{namespace} or one of its child namespaces" if children else str(namespace)
+            problems.append(f"{result.file}: error: namespace: '{flow.namespace}' is not {wanted}")
         key = (flow.namespace, flow.id)
         if key in seen:
             problems.append(f"{result.file}: error: id: flow {flow.namespace}.{flow.id} is also defined in {seen[key]}")
@@ -44,18 +48,20 @@ def namespace_problems(namespace: str, results: list[Validation]) -> list[str]:
     return problems
 
 
-def deploy(connection: Connection, namespace: str, results: list[Validation], *, delete: bool) -> list[Deployed]:
-    """Save every (valid, checked) flow; with ``delete``, delete the namespace's others."""
+def deploy(connection: Connection, namespace: str | None, results: list[Validation], *, delete: bool,
+           children: bool = True, tenant_id: str = DEFAULT_TENANT) -> list[Deployed]:
+    """Save every (valid, checked) flow; with ``delete`` and a namespace, delete the namespace's others
+    (its children's too, with ``children``)."""
     done = []
     for result in results:
         assert result.flow is not None
-        saved = flow_repository.save_flow(connection, result.flow, result.source)
+        saved = flow_repository.save_flow(connection, result.flow, result.source, tenant_id)
         state = ("created" if saved.created else "updated") if saved.changed else "unchanged"
         done.append(Deployed(state, result.flow.namespace, result.flow.id, saved.revision))
-    if delete:
+    if delete and namespace is not None:
         kept = {(r.flow.namespace, r.flow.id) for r in results if r.flow}
-        for existing in flow_repository.list_flows(connection, namespace, with_children=True):
+        for existing in flow_repository.list_flows(connection, namespace, with_children=children, tenant_id=tenant_id):
             if (existing.namespace, existing.flow_id) not in kept:
-                revision = flow_repository.delete_flow(connection, existing.namespace, existing.flow_id)
+                revision = flow_repository.delete_flow(connection, existing.namespace, existing.flow_id, tenant_id)
                 done.append(Deployed("deleted", existing.namespace, existing.flow_id, revision))
     return done

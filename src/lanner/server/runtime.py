@@ -110,7 +110,7 @@ class Runtime:
             self.web = WebServer(self.engine, self.queue, self.flows, host=host, port=self.web_port,
                                  basic_auth=self.web_auth, drain_delay=self.web_drain_delay,
                                  instance_id=self.instance_id, allowed_hosts=self.settings.allowed_hosts,
-                                 limits=Limits.of(self.settings))
+                                 limits=Limits.of(self.settings), storage=LocalStorage(self.storage_path))
             self.web.start()
             port = self.web.wait_started()
             log.info("webserver listening on port %d (on %s)", port, host)

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from lanner.model.state import TERMINAL
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.plain_yaml import YamlError, parse
 from lanner.store import trigger_repository
-from lanner.store.tables import flow_revisions, flows
+from lanner.store.tables import executions, flow_revisions, flows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -169,6 +170,44 @@ def list_for_search(connection: Connection, namespace: str | None = None, *, wit
     columns = (flows.c.tenant_id, flows.c.namespace, flows.c.flow_id, flows.c.revision, flows.c.labels)
     rows = connection.execute(_current(sa.select(*columns), tenant_id, namespace, with_children))
     return [Listed(row.namespace, row.flow_id, row.revision, row.labels or {}, row.tenant_id) for row in rows]
+
+
+def namespaces(connection: Connection, tenant_id: str = DEFAULT_TENANT) -> list[str]:
+    """The namespaces holding at least one flow that is not deleted, in order."""
+    query = (sa.select(flows.c.namespace).distinct()
+             .where(flows.c.tenant_id == tenant_id, ~flows.c.deleted).order_by(flows.c.namespace))
+    return [row.namespace for row in connection.execute(query)]
+
+
+def delete_revisions(connection: Connection, namespace: str, flow_id: str, revisions: Sequence[int],
+                     tenant_id: str = DEFAULT_TENANT) -> list[int]:
+    """Remove past ``revisions`` from the flow's history (in the caller's transaction); the ones removed.
+
+    The caller checks first (:func:`revisions_in_use`): the current revision is never removed here.
+    """
+    current = connection.execute(sa.select(flows.c.revision).where(*_key(tenant_id, namespace, flow_id))
+                                 .with_for_update()).scalar()
+    wanted = [r for r in revisions if r != current]
+    if not wanted:
+        return []
+    r = flow_revisions.c
+    found = [row.revision for row in connection.execute(
+        sa.select(r.revision).where(*_revision_key(tenant_id, namespace, flow_id), r.revision.in_(wanted)))]
+    if found:
+        connection.execute(sa.delete(flow_revisions).where(*_revision_key(tenant_id, namespace, flow_id),
+                                                           r.revision.in_(found)))
+    return sorted(found)
+
+
+def revisions_in_use(connection: Connection, namespace: str, flow_id: str, revisions: Sequence[int],
+                     tenant_id: str = DEFAULT_TENANT) -> list[int]:
+    """Which of ``revisions`` an execution that has not ended still runs (their definition is needed)."""
+    e = executions.c
+    ended = [str(state) for state in TERMINAL]
+    rows = connection.execute(sa.select(e.flow_revision).distinct().where(
+        e.tenant_id == tenant_id, e.namespace == namespace, e.flow_id == flow_id, e.flow_revision.in_(list(revisions)),
+        e.state.not_in(ended), ~e.deleted))
+    return sorted(row.flow_revision for row in rows)
 
 
 def definition_of(source: str) -> dict[str, Any] | None:

@@ -18,11 +18,17 @@ from lanner.web import (
     routes_blueprints,
     routes_cluster,
     routes_dashboards,
+    routes_execution_graph,
     routes_executions,
     routes_flows,
+    routes_flows_bulk,
+    routes_flows_files,
+    routes_flows_graph,
+    routes_flows_validate,
     routes_health,
     routes_instance,
     routes_kv,
+    routes_namespace_files,
     routes_setup,
     routes_triggers,
     routes_ui,
@@ -37,11 +43,19 @@ from lanner.web.security import SecurityMiddleware
 
 # The routers of Kestra's tenant-scoped routes, in matching order.
 TENANT_ROUTERS = (
+    # /flows/search, /flows/validate, /flows/export/...: before /flows/{namespace}[/{id}]
+    routes_flows_bulk.router,
+    routes_flows_validate.router,
+    routes_flows_files.router,
+    routes_flows_graph.router,
     routes_flows.router,
+    routes_flows_graph.namespaces,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
+    routes_execution_graph.router,
     routes_executions.router,
     routes_triggers.router,
     routes_kv.router,
+    routes_namespace_files.router,
     routes_dashboards.router,
     routes_blueprints.router,
 )

@@ -14,6 +14,7 @@ from lanner.web.waiting import EndSignals
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from lanner.files import Storage
     from lanner.store.queue import Queue
 
 
@@ -24,6 +25,7 @@ class Server:
     flows: FlowCache = field(default_factory=FlowCache)
     draining: threading.Event = field(default_factory=threading.Event)
     instance_id: str | None = None  # this process's service instance (None: liveness disabled)
+    storage: Storage | None = None  # internal storage (execution files); None: this process has none
 
     def __post_init__(self) -> None:
         self.end_signals = EndSignals(self.queue, self.draining)  # wakes the requests waiting for ends

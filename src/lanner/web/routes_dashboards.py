@@ -31,7 +31,8 @@ from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
 from lanner.web.limits import blocking
-from lanner.web.routes_flows import YAML, _source
+from lanner.web.flow_bodies import YAML
+from lanner.web.flow_bodies import source as _source
 from lanner.web.schemas.base import PagedResults
 from lanner.web.schemas.dashboards import (
     ChartFilters,

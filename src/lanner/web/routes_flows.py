@@ -1,198 +1,211 @@
-"""Flows: create and update from YAML, read, delete, search, revisions, validate (Kestra's ``/api/v1/flows``)."""
+"""One flow, or one namespace's flows (Kestra's ``/api/v1/{tenant}/flows/{namespace}[/{id}]``): create and
+update from YAML, read (a revision, a deleted flow), delete, revisions, a task of a flow, a namespace's
+flows listed or deployed at once.
+
+The routes on literal paths (``/flows/search``, ``/flows/validate``...) are in
+:mod:`.routes_flows_bulk`, :mod:`.routes_flows_files` and :mod:`.routes_flows_graph`, mounted
+before these, whose ``/{namespace}`` would otherwise take them.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from lanner.flows.namespace_deploy import deploy, namespace_problems
-from lanner.flows.problems import dotted
-from lanner.flows.validator import Validation, validate_source
-from lanner.model.flow import Flow
+from lanner.flows.namespace_deploy import Deployed, deploy, namespace_problems
+from lanner.flows.validator import validate_source
 from lanner.store import flow_repository
 from lanner.store.database import write_connection
-from lanner.web import params, shapes
+from lanner.web import flow_bodies, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
+from lanner.web.flow_bodies import MAX_INT, YAML
 from lanner.web.limits import blocking
+from lanner.web.schemas import flows as shapes
+from lanner.web.schemas.flows import Flow, FlowInterface, FlowWithSource
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 router = APIRouter(prefix="/flows", tags=["Flows"])
-MAX_INT = 2**31 - 1  # what a database INTEGER holds: larger numbers are a 400, not an overflow
-MAX_PAGE = 1_000_000
-YAML = {"requestBody": {"content": {"application/x-yaml": {"schema": {"type": "string"}}}, "required": True}}
 
 
-# What a flow source may be sent as.  Browsers' "simple" types (text/plain, forms) are
-# refused: a page of another site can send those without asking (cross-site forgery).
-SOURCE_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml", "application/json")
+class DeployedFlow(FlowInterface):
+    """A flow of a bulk deployment; ``state`` (Lanner's): created, updated, unchanged or deleted."""
+
+    state: str
 
 
-async def _source(request: Request) -> str:
-    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if content_type and content_type not in SOURCE_TYPES:
-        raise ApiError(415, f"a flow source is sent as application/x-yaml, not {content_type[:100]}",
-                       [f"set the Content-Type header to one of: {', '.join(SOURCE_TYPES)}"])
-    raw = await request.body()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "the flow source is not UTF-8 text") from None
+@router.post("", openapi_extra=YAML, status_code=200, response_model=FlowWithSource)
+async def create(request: Request, tenant: str = Depends(tenants.tenant),
+                 srv: Server = Depends(server)) -> FlowWithSource:
+    """Creates a flow from its YAML source; 409 when it exists."""
+    return await blocking(_create, srv, tenant, await flow_bodies.source(request))  # the body is read here
 
 
-def _problems(validation: Validation) -> list[dict[str, Any]]:
-    return [{"message": p.message, "path": dotted(p.path), "line": p.line, "column": p.column,
-             "severity": str(p.severity).lower()} for p in validation.problems]
-
-
-def _valid(source: str) -> tuple[Flow, str]:
-    """The flow ``source`` defines and the source as stored; a 400 listing every problem otherwise."""
-    validation = validate_source(source, "flow.yaml")
-    if validation.flow is None or validation.errors:
-        raise ApiError(400, "invalid flow", _problems(validation))
-    return validation.flow, validation.source
-
-
-def _saved(connection: Connection, namespace: str, flow_id: str) -> flow_repository.FlowRevision:
-    """The flow's current revision, just saved in this transaction."""
-    saved = flow_repository.get_flow(connection, namespace, flow_id)
-    if saved is None:
-        raise ApiError(500, f"flow {namespace}.{flow_id} was saved but cannot be read back")
-    return saved
-
-
-def _shape(revision: flow_repository.FlowRevision, *, source: bool) -> dict[str, Any]:
-    return {**revision.parsed(), **shapes.flow(revision, with_source=source)}
-
-
-@router.post("", openapi_extra=YAML, status_code=200)
-async def create(request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    return await blocking(_create, srv, await _source(request))  # the body is read here, the rest on a thread
-
-
-def _create(srv: Server, source: str) -> dict[str, Any]:
-    flow, stored = _valid(source)
+def _create(srv: Server, tenant: str, source: str) -> FlowWithSource:
+    flow, stored = flow_bodies.valid(source)
     with write_connection(srv.engine) as connection, connection.begin():
-        if (current := flow_repository.get_flow(connection, flow.namespace, flow.id)) and not current.deleted:
+        existing = flow_repository.get_flow(connection, flow.namespace, flow.id, tenant_id=tenant)
+        if existing is not None and not existing.deleted:
             raise ApiError(409, f"flow {flow.namespace}.{flow.id} already exists; update it with "
-                                f"PUT /api/v1/flows/{flow.namespace}/{flow.id}")
-        flow_repository.save_flow(connection, flow, stored)
-        saved = _saved(connection, flow.namespace, flow.id)
-    return _shape(saved, source=True)
+                                f"PUT /api/v1/{tenant}/flows/{flow.namespace}/{flow.id}")
+        flow_repository.save_flow(connection, flow, stored, tenant)
+        saved = flow_bodies.current(connection, flow.namespace, flow.id, tenant)
+    return shapes.flow_with_source(saved)
 
 
-@router.put("/{namespace}/{flow_id}", openapi_extra=YAML)
-async def update(namespace: str, flow_id: str, request: Request, srv: Server = Depends(server)) -> dict[str, Any]:
-    return await blocking(_update, srv, namespace, flow_id, await _source(request))
+@router.put("/{namespace}/{flow_id}", openapi_extra=YAML, response_model=FlowWithSource)
+async def update(namespace: str, flow_id: str, request: Request, tenant: str = Depends(tenants.tenant),
+                 srv: Server = Depends(server)) -> FlowWithSource:
+    """A new revision (an identical source stores nothing); 404 when the flow does not exist."""
+    return await blocking(_update, srv, tenant, namespace, flow_id, await flow_bodies.source(request))
 
 
-def _update(srv: Server, namespace: str, flow_id: str, source: str) -> dict[str, Any]:
-    flow, stored = _valid(source)
+def _update(srv: Server, tenant: str, namespace: str, flow_id: str, source: str) -> FlowWithSource:
+    flow, stored = flow_bodies.valid(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise ApiError(400, f"the source defines {flow.namespace}.{flow.id}, not {namespace}.{flow_id}")
     with write_connection(srv.engine) as connection, connection.begin():
-        current = flow_repository.get_flow(connection, namespace, flow_id)
-        if current is None or current.deleted:
-            raise ApiError(404, f"flow {namespace}.{flow_id} not found; create it with POST /api/v1/flows")
-        flow_repository.save_flow(connection, flow, stored)
-        saved = _saved(connection, namespace, flow_id)
-    return _shape(saved, source=True)
+        existing = flow_repository.get_flow(connection, namespace, flow_id, tenant_id=tenant)
+        if existing is None or existing.deleted:
+            raise ApiError(404, f"flow {namespace}.{flow_id} not found; create it with POST /api/v1/{tenant}/flows")
+        flow_repository.save_flow(connection, flow, stored, tenant)
+        saved = flow_bodies.current(connection, namespace, flow_id, tenant)
+    return shapes.flow_with_source(saved)
 
 
-@router.post("/validate", openapi_extra=YAML)
-async def validate(request: Request) -> list[dict[str, Any]]:
-    validation = await blocking(validate_source, await _source(request), "flow.yaml")
-    flow = validation.flow
-    return [{"flow": flow.id if flow else None, "namespace": flow.namespace if flow else None,
-             "constraints": "\n".join(p.format() for p in validation.errors) or None,
-             "problems": _problems(validation)}]
+@router.get("/{namespace}", response_model=list[Flow])
+def list_namespace(namespace: str, tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> list[Flow]:
+    """The namespace's flows (not its children's), by id."""
+    with srv.engine.connect() as connection:
+        found = flow_repository.list_flows(connection, namespace, tenant_id=tenant)
+    return [shapes.flow(revision) for revision in found]
 
 
-@router.post("/migrate", openapi_extra=YAML)
-async def migrate(request: Request) -> dict[str, Any]:
-    """The source rewritten to current syntax (what ``lanner flow migrate`` does), without saving it.
-
-    Answers ``{source, changes, refused}``: ``refused`` says why a flow was left alone.
-    """
-    from lanner.upgrade.rewrite import rewrite_source
-
-    done = await blocking(rewrite_source, await _source(request))
-    return {"source": done.new_source, "changes": done.changes, "refused": done.refused}
+@router.post("/{namespace}", openapi_extra=YAML, response_model=list[DeployedFlow])
+async def update_namespace(namespace: str, request: Request, delete: bool = True, override: bool = False,
+                           tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> list[DeployedFlow]:
+    """Deploys every flow of a multi-document YAML body (``---`` between flows) into the namespace or its
+    children, all or nothing; ``delete`` (default true, as Kestra): the namespace's flows absent from the
+    body are deleted.  ``override`` is accepted and has no effect (a Kestra Enterprise option)."""
+    return await blocking(deploy_documents, srv, tenant, await flow_bodies.source(request), namespace, delete, True)
 
 
-@router.post("/{namespace}", openapi_extra=YAML)
-async def update_namespace(namespace: str, request: Request, delete: bool = True,
-                           srv: Server = Depends(server)) -> list[dict[str, Any]]:
-    """Deploy every flow of a multi-document YAML body (``---`` between flows) into the namespace, at once.
-
-    ``delete`` (default true, as Kestra): the namespace's flows absent from the body are deleted.
-    """
-    return await blocking(_update_namespace, srv, namespace, await _source(request), delete)
-
-
-def _update_namespace(srv: Server, namespace: str, source: str, delete: bool) -> list[dict[str, Any]]:
-    documents = [part for part in re.split(r"(?m)^---[ \t]*$", source) if part.strip()]
-    results = [validate_source(document, f"document {index + 1}") for index, document in enumerate(documents)]
-    problems = [p for r in results for p in _problems(r) if p["severity"] == "error"]
-    problems += [{"message": line, "path": "namespace", "line": None, "column": None, "severity": "error"}
-                 for line in namespace_problems(namespace, results)]
-    if problems or any(r.flow is None for r in results):
-        raise ApiError(400, "invalid flows: nothing deployed", problems)
+def deploy_documents(srv: Server, tenant: str, source: str, namespace: str | None, delete: bool,
+                     children: bool) -> list[DeployedFlow]:
+    """Validates every flow of ``source`` and deploys them in one transaction (see :mod:`namespace_deploy`)."""
+    results = [validate_source(document, f"document {index + 1}")
+               for index, document in enumerate(flow_bodies.documents(source))]
+    found = [p for r in results for p in flow_bodies.problems(r) if p["severity"] == "error"]
+    found += [{"message": line, "path": "namespace", "line": None, "column": None, "severity": "error"}
+              for line in namespace_problems(namespace, results, children=children)]
+    if found or any(r.flow is None for r in results):
+        raise ApiError(400, "invalid flows: nothing deployed", found)
     with write_connection(srv.engine) as connection, connection.begin():
-        done = deploy(connection, namespace, results, delete=delete)
-    return [{"namespace": d.namespace, "id": d.flow_id, "revision": d.revision, "state": d.state} for d in done]
+        done = deploy(connection, namespace, results, delete=delete, children=children, tenant_id=tenant)
+        return [_deployed(connection, tenant, item) for item in done]
 
 
-@router.get("/search")
-def search(namespace: str | None = None, q: str | None = None, labels: list[str] = Query(default=[]),
-           page: int = Query(1, ge=1, le=MAX_PAGE), size: int = Query(25, ge=1, le=1000),
-           srv: Server = Depends(server)) -> dict[str, Any]:
-    """Filters on what the flows table holds (no source); only the page's revisions are read, with the
-    definitions parsed when they were saved."""
-    wanted = params.labels(labels).items()
-    with srv.engine.connect() as connection:
-        found = flow_repository.list_for_search(connection, namespace, with_children=bool(namespace))
-        if q:
-            found = [f for f in found if q.lower() in f"{f.namespace}.{f.flow_id}".lower()]
-        if wanted:
-            found = [f for f in found if all(str(f.labels.get(key)) == value and key in f.labels
-                                             for key, value in wanted)]
-        shown = found[(page - 1) * size: page * size]
-        keys = [(f.tenant_id, f.namespace, f.flow_id, f.revision) for f in shown]
-        revisions = {(r.namespace, r.flow_id): r for r in flow_repository.get_revisions(connection, keys)}
-    results = [_shape(revisions[f.namespace, f.flow_id], source=False) for f in shown
-               if (f.namespace, f.flow_id) in revisions]
-    return {"results": results, "total": len(found)}
+def _deployed(connection: Connection, tenant: str, item: Deployed) -> DeployedFlow:
+    revision = flow_repository.get_flow(connection, item.namespace, item.flow_id, item.revision,
+                                        tenant_id=tenant) if item.revision is not None else None
+    if revision is None:
+        return DeployedFlow(id=item.flow_id, namespace=item.namespace, revision=item.revision, tenant_id=tenant,
+                            deleted=item.state == "deleted", state=item.state)
+    return DeployedFlow.model_validate(shapes.interface(revision).model_dump() | {"state": item.state})
 
 
-@router.get("/{namespace}/{flow_id}")
+@router.get("/{namespace}/{flow_id}", response_model=FlowWithSource)
 def get(namespace: str, flow_id: str, source: bool = False, revision: int | None = Query(None, ge=1, le=MAX_INT),
-        srv: Server = Depends(server)) -> dict[str, Any]:
+        allow_deleted: bool = Query(False, alias="allowDeleted"), tenant: str = Depends(tenants.tenant),
+        srv: Server = Depends(server)) -> FlowWithSource:
+    """The flow (its current revision, or ``revision``); ``source``: with its YAML; ``allowDeleted``: a
+    deleted flow's last revision rather than a 404."""
     with srv.engine.connect() as connection:
-        found = flow_repository.get_flow(connection, namespace, flow_id, revision)
-    if found is None or (found.deleted and revision is None):
-        raise ApiError(404, f"flow {namespace}.{flow_id} not found")
-    return _shape(found, source=source)
+        found = flow_repository.get_flow(connection, namespace, flow_id, revision, tenant_id=tenant)
+        if found is None and revision is None and allow_deleted:
+            history = flow_repository.list_revisions(connection, namespace, flow_id, tenant_id=tenant)
+            found = history[-1] if history and history[-1].deleted else None
+    if found is None or (found.deleted and revision is None and not allow_deleted):
+        raise ApiError(404, f"flow {namespace}.{flow_id} not found" + (f" (revision {revision})" if revision else ""))
+    shaped = shapes.flow_with_source(found)
+    return shaped if source else shaped.model_copy(update={"source": None})
 
 
-@router.get("/{namespace}/{flow_id}/revisions")
-def revisions(namespace: str, flow_id: str, srv: Server = Depends(server)) -> list[dict[str, Any]]:
+@router.get("/{namespace}/{flow_id}/revisions", response_model=list[FlowWithSource])
+def revisions(namespace: str, flow_id: str, allow_delete: bool = Query(False, alias="allowDelete"),
+              tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> list[FlowWithSource]:
+    """Every revision kept, oldest first, with its source; ``allowDelete`` (accepted) changes nothing: the
+    revisions of deletions are always listed."""
     with srv.engine.connect() as connection:
-        found = flow_repository.list_revisions(connection, namespace, flow_id)
+        found = flow_repository.list_revisions(connection, namespace, flow_id, tenant_id=tenant)
     if not found:
         raise ApiError(404, f"flow {namespace}.{flow_id} not found")
-    return [_shape(r, source=True) for r in found]
+    return [shapes.flow_with_source(r) for r in found]
+
+
+@router.delete("/{namespace}/{flow_id}/revisions", status_code=204)
+def delete_revisions(namespace: str, flow_id: str, revisions: list[str] = Query(
+        ..., description="The revisions to delete, comma-separated (or the parameter repeated)"),
+        tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> Response:
+    """Removes past revisions from the flow's history, all or none: 404 for a revision the flow does not
+    have, 409 for its current revision or one an unfinished execution runs."""
+    wanted = _revision_numbers(revisions)
+    with write_connection(srv.engine) as connection, connection.begin():
+        current = flow_repository.get_flow(connection, namespace, flow_id, tenant_id=tenant)
+        history = {r.revision for r in flow_repository.list_revisions(connection, namespace, flow_id, tenant_id=tenant)}
+        if not history:
+            raise ApiError(404, f"flow {namespace}.{flow_id} not found")
+        if missing := sorted(set(wanted) - history):
+            raise ApiError(404, f"flow {namespace}.{flow_id} has no revision {', '.join(map(str, missing))}",
+                           [f"its revisions: {', '.join(map(str, sorted(history)))}"])
+        latest = max(history)
+        if latest in wanted or (current is not None and current.revision in wanted):
+            raise ApiError(409, f"revision {latest} is the flow's current revision and cannot be deleted")
+        if used := flow_repository.revisions_in_use(connection, namespace, flow_id, wanted, tenant):
+            raise ApiError(409, f"revision {', '.join(map(str, used))} of {namespace}.{flow_id} is run by an "
+                                "execution that has not ended; delete it once the execution is over")
+        flow_repository.delete_revisions(connection, namespace, flow_id, wanted, tenant)
+    return Response(status_code=204)
+
+
+def _revision_numbers(raw: list[str]) -> list[int]:
+    numbers: list[int] = []
+    for item in (part.strip() for value in raw for part in value.split(",")):
+        if not item.isdigit() or not 1 <= int(item) <= MAX_INT:
+            raise ApiError(400, f"revisions: {item[:50]!r} is not a revision number",
+                           ["give revision numbers, comma-separated: revisions=1,2"])
+        numbers.append(int(item))
+    if not numbers:
+        raise ApiError(400, "revisions: give at least one revision number")
+    return sorted(set(numbers))
+
+
+@router.get("/{namespace}/{flow_id}/tasks/{task_id}", response_model=dict[str, object])
+def task(namespace: str, flow_id: str, task_id: str, revision: int | None = Query(None, ge=1, le=MAX_INT),
+         tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> dict[str, object]:
+    """One task of the flow (nested ones included), as written; 404 when the flow has none with this id."""
+    from lanner.flows.graph import task_json
+
+    with srv.engine.connect() as connection:
+        found = flow_repository.get_flow(connection, namespace, flow_id, revision, tenant_id=tenant)
+    if found is None or (found.deleted and revision is None):
+        raise ApiError(404, f"flow {namespace}.{flow_id} not found")
+    spec = flow_bodies.parsed(found).tasks_by_id.get(task_id)
+    if spec is None:
+        raise ApiError(404, f"flow {namespace}.{flow_id} has no task {task_id!r}")
+    return task_json(spec)
 
 
 @router.delete("/{namespace}/{flow_id}", status_code=204)
-def delete(namespace: str, flow_id: str, srv: Server = Depends(server)) -> Response:
+def delete(namespace: str, flow_id: str, tenant: str = Depends(tenants.tenant),
+           srv: Server = Depends(server)) -> Response:
+    """Deletes the flow (a revision marks it deleted) and its triggers."""
     with write_connection(srv.engine) as connection, connection.begin():
-        if flow_repository.delete_flow(connection, namespace, flow_id) is None:
+        if flow_repository.delete_flow(connection, namespace, flow_id, tenant) is None:
             raise ApiError(404, f"flow {namespace}.{flow_id} not found")
     return Response(status_code=204)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from lanner.config.settings import BasicAuth
     from lanner.engine.shell.flow_cache import FlowCache
+    from lanner.files import Storage
     from lanner.store.queue import Queue
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ class WebServer:
     def __init__(self, engine: Engine, queue: Queue, flows: FlowCache, *, host: str = "127.0.0.1",
                  port: int = 8080, basic_auth: BasicAuth | None = None, drain_delay: float = 0.0,
                  instance_id: str | None = None, allowed_hosts: list[str] | None = None,
-                 limits: Limits | None = None) -> None:
-        self.context = Server(engine, queue, flows, instance_id=instance_id)
+                 limits: Limits | None = None, storage: Storage | None = None) -> None:
+        self.context = Server(engine, queue, flows, instance_id=instance_id, storage=storage)
         self.drain_delay = drain_delay
         limits = limits or Limits()
         app = create_app(self.context, basic_auth, allowed_hosts=allowed_host_names(host, allowed_hosts or []),
