@@ -39,8 +39,9 @@ def _types(value: Any) -> list[str]:
     if isinstance(value, dict):
         if isinstance(value.get("type"), str) and "id" in value:
             found.append(value["type"])
-        for item in value.values():
-            found += _types(item)
+        for key, item in value.items():
+            if key not in ("inputs", "outputs"):  # their types are value types, not plugins
+                found += _types(item)
     elif isinstance(value, list):
         for item in value:
             found += _types(item)

@@ -247,11 +247,12 @@ def _columns(raw: Any, source: str, where: str, problems: list[str]) -> list[Col
             problems.append(f"{place}: a mapping with field, agg, displayName")
             continue
         name, agg, interval = spec.get("field"), spec.get("agg"), spec.get("interval")
+        if agg is not None and agg not in AGGREGATIONS:
+            problems.append(f"{place}.agg: {str(agg)[:50]!r} is not an aggregation: use {', '.join(AGGREGATIONS)}")
+            continue
         kind = _field(name, source, f"{place}.field", problems, optional=agg == "COUNT")
         if agg is not None:
-            if agg not in AGGREGATIONS:
-                problems.append(f"{place}.agg: {str(agg)[:50]!r} is not an aggregation: use {', '.join(AGGREGATIONS)}")
-            elif agg in ("SUM", "AVG") and kind not in (None, NUMBER):
+            if agg in ("SUM", "AVG") and kind not in (None, NUMBER):
                 problems.append(f"{place}.agg: {agg} needs a numeric field ({name} is a {kind})")
             elif agg in ("MIN", "MAX") and kind == TEXT:
                 problems.append(f"{place}.agg: {agg} needs a numeric or date field ({name} is text)")

@@ -117,12 +117,12 @@ def _condition(connection: Connection, source: str, fields: dict[str, Any], wher
         return sa.or_(*(_condition(connection, source, fields, child) for child in where.children))
     column, kind = fields[where.field], FIELDS[source][where.field]
     if where.type == "IS_NULL":
-        return column.is_(None)
+        return sa.and_(column.is_(None))
     if where.type == "IS_NOT_NULL":
-        return column.is_not(None)
+        return sa.and_(column.is_not(None))
     if where.type in ("IN", "NOT_IN"):
         values = [_value(connection, kind, v) for v in where.values]
-        return column.in_(values) if where.type == "IN" else column.not_in(values)
+        return sa.and_(column.in_(values) if where.type == "IN" else column.not_in(values))
     value = _value(connection, kind, where.value)
     operations = {
         "EQUAL_TO": lambda: column == value, "NOT_EQUAL_TO": lambda: column != value,
@@ -132,7 +132,7 @@ def _condition(connection: Connection, source: str, fields: dict[str, Any], wher
         "STARTS_WITH": lambda: column.startswith(value, autoescape=True),
         "ENDS_WITH": lambda: column.endswith(value, autoescape=True),
     }
-    return operations[where.type]()
+    return sa.and_(operations[where.type]())
 
 
 def _plain(value: Any) -> Any:
@@ -182,9 +182,11 @@ def _expression(connection: Connection, chart: Chart, column: Column, fields: di
     if column.agg == "COUNT":
         return sa.func.count() if field is None else sa.func.count(field)
     if column.agg is not None:
-        return getattr(sa.func, column.agg.lower())(field)
+        aggregate: sa.ColumnElement[Any] = getattr(sa.func, column.agg.lower())(field)
+        return aggregate
     interval = column.interval or (auto_interval(span) if column.alias == chart.time_column else None)
     if interval is not None:
         return _bin(connection, field, interval)
     assert field is not None
-    return field
+    plain: sa.ColumnElement[Any] = field
+    return plain

@@ -50,7 +50,8 @@ def _found(blueprint_id: str, kind: str = "FLOW") -> Blueprint:
     return blueprint
 
 
-def _search(kind: str, q: str | None, tags: list[str], sort: str | None, paging: query.Page) -> PagedResults[BlueprintItem]:
+def _search(kind: str, q: str | None, tags: list[str], sort: str | None,
+            paging: query.Page) -> PagedResults[BlueprintItem]:
     found = list(catalogue()) if kind == "FLOW" else []
     if q:
         text = q.lower()

@@ -30,9 +30,9 @@ from lanner.web import query, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
-from lanner.web.limits import blocking
 from lanner.web.flow_bodies import YAML
 from lanner.web.flow_bodies import source as _source
+from lanner.web.limits import blocking
 from lanner.web.schemas.base import PagedResults
 from lanner.web.schemas.dashboards import (
     ChartFilters,
@@ -44,6 +44,7 @@ from lanner.web.schemas.dashboards import (
 )
 
 router = APIRouter(prefix="/dashboards", tags=["Dashboards"])
+Rows = PagedResults[dict[str, Any]]  # a chart's data: rows keyed by column alias
 PREVIEW_WINDOW = timedelta(days=30)  # a preview's time range when its filters give none
 # The search fields of a chart's filters, as the data sources' fields.
 FILTER_FIELDS = {"namespace": "NAMESPACE", "flowId": "FLOW_ID", "state": "STATE", "executionId": "EXECUTION_ID",
@@ -123,7 +124,8 @@ async def validate_chart(request: Request) -> ValidateConstraintViolation:
 
 @router.post("/charts/preview", response_model=PagedResults[dict[str, Any]])
 def preview(body: PreviewRequest, page: int | None = Query(None, ge=1, le=query.MAX_PAGE),
-            size: int | None = Query(None, ge=1, le=query.MAX_SIZE), tenant: str = Depends(tenants.tenant), srv: Server = Depends(server)) -> PagedResults[dict[str, Any]]:
+            size: int | None = Query(None, ge=1, le=query.MAX_SIZE), tenant: str = Depends(tenants.tenant),
+            srv: Server = Depends(server)) -> Rows:
     try:
         chart = read_chart(body.chart)
     except DefinitionError as exc:
@@ -188,7 +190,7 @@ def chart_data(dashboard_id: str, chart_id: str, body: ChartFilters | None = Non
 
 
 def _data(srv: Server, chart: Chart, filters: ChartFilters, default_window: timedelta,
-          max_window: timedelta | None, page: int | None, size: int | None, tenant: str) -> PagedResults[dict[str, Any]]:
+          max_window: timedelta | None, page: int | None, size: int | None, tenant: str) -> Rows:
     if chart.source is None:
         raise ApiError(400, f"chart {chart.id!r} is a {chart.type} chart: it has no data to compute")
     end = filters.end_date or datetime.now(UTC)
