@@ -112,26 +112,42 @@ def one(segment: str, q: str | None = Q, tags: list[str] = TAGS, sort: str | Non
     return _with_source(_found(segment))
 
 
-@router.get("/{first}/{second}", response_model=None)
-def two(first: str, second: str, q: str | None = Q) -> Any:
-    """``{id}/flow`` and ``{id}/graph`` (0.2x); ``{kind}/{id}`` and ``{kind}/tags`` (1.x)."""
-    kind = _kind(first)
-    if kind is not None:
-        return _tags(kind, q) if second == "tags" else _with_source(_found(second, kind))
-    if second == "flow":
-        return _yaml(_found(first))
-    if second == "graph":
-        return _graph(_found(first))
-    raise ApiError(404, f"no blueprint route .../community/{first[:100]}/{second[:100]}: use {{id}}/flow or "
-                        "{id}/graph")
+@router.get("/{blueprint_id}/flow", response_class=Response, responses={200: {"content": {YAML_TYPE: {}}}})
+def flow_source(blueprint_id: str) -> Response:
+    """The blueprint's flow, as YAML (0.2x)."""
+    return _yaml(_found(blueprint_id))
 
 
-@router.get("/{kind}/{blueprint_id}/{part}", response_model=None)
-def three(kind: str, blueprint_id: str, part: str) -> Any:
-    """``{kind}/{id}/source`` and ``{kind}/{id}/graph`` (1.x)."""
+@router.get("/{blueprint_id}/graph", response_model=FlowGraph)
+def graph(blueprint_id: str) -> FlowGraph:
+    """The blueprint's flow drawn as Kestra's FlowGraph (0.2x)."""
+    return _graph(_found(blueprint_id))
+
+
+@router.get("/{kind}/{blueprint_id}", response_model=None)
+def of_kind(kind: str, blueprint_id: str, q: str | None = Q) -> Any:
+    """A blueprint of a kind (1.x), or the kind's tags (``{kind}/tags``)."""
     found = _kind(kind)
-    if found is None or part not in ("source", "flow", "graph"):
-        raise ApiError(404, f"no blueprint route .../community/{kind[:100]}/{blueprint_id[:100]}/{part[:100]}: "
-                            f"use {{kind}}/{{id}}/source or {{kind}}/{{id}}/graph, kind one of {', '.join(KINDS)}")
-    blueprint = _found(blueprint_id, found)
-    return _graph(blueprint) if part == "graph" else _yaml(blueprint)
+    if found is None:
+        raise ApiError(404, f"no blueprint route .../community/{kind[:100]}/{blueprint_id[:100]}: use {{id}}/flow, "
+                            f"{{id}}/graph or {{kind}}/{{id}}, kind one of {', '.join(KINDS)}")
+    return _tags(found, q) if blueprint_id == "tags" else _with_source(_found(blueprint_id, found))
+
+
+@router.get("/{kind}/{blueprint_id}/source", response_class=Response, responses={200: {"content": {YAML_TYPE: {}}}})
+def source_of_kind(kind: str, blueprint_id: str) -> Response:
+    """A blueprint's source, as YAML (1.x)."""
+    return _yaml(_found(blueprint_id, _known_kind(kind)))
+
+
+@router.get("/{kind}/{blueprint_id}/graph", response_model=FlowGraph)
+def graph_of_kind(kind: str, blueprint_id: str) -> FlowGraph:
+    """A blueprint's flow drawn as Kestra's FlowGraph (1.x)."""
+    return _graph(_found(blueprint_id, _known_kind(kind)))
+
+
+def _known_kind(segment: str) -> str:
+    kind = _kind(segment)
+    if kind is None:
+        raise ApiError(404, f"no blueprint kind {segment[:100]!r}: use one of {', '.join(KINDS)}")
+    return kind
