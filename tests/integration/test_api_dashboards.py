@@ -189,6 +189,7 @@ def test_duplicates_unknown_dashboards_and_changed_ids_are_refused(api):
     (("column: total\n", "column: nobody\n"), "names a column alias"),
     (("P30D", "soon"), "not a duration"),
     (("column: date", "column: total"), "a TimeSeries' axis is a date column"),
+    (("title: Executions", "title: " + "x" * 256), "at most 255 characters"),
 ])
 def test_what_lanner_cannot_compute_is_refused_with_the_reason(api, change, reason):
     source = dashboard(unique("bad"))
@@ -245,6 +246,17 @@ def test_chart_data_counts_the_executions_by_state_and_over_time(api):
     future = api.post(f"{BASE}/{dashboard_id}/charts/by_state", json={
         "startDate": (now + timedelta(days=1)).isoformat(), "endDate": (now + timedelta(days=2)).isoformat()})
     assert future.json() == {"results": [], "total": 0}
+
+    as_filters = api.post(f"{BASE}/{dashboard_id}/charts/by_state", json={"filters": [  # Kestra 1.x's form
+        {"field": "startDate", "operation": "GREATER_THAN_OR_EQUAL_TO", "value": (now + timedelta(days=1)).isoformat()},
+        {"field": "endDate", "operation": "LESS_THAN_OR_EQUAL_TO", "value": (now + timedelta(days=2)).isoformat()}]})
+    assert as_filters.json() == {"results": [], "total": 0}
+    last_hour = api.post(f"{BASE}/{dashboard_id}/charts/by_state", json={"filters": [
+        {"field": "timeRange", "operation": "EQUALS", "value": "PT1H"}]})
+    assert last_hour.json()["total"] == 2
+    bad_range = api.post(f"{BASE}/{dashboard_id}/charts/by_state", json={"filters": [
+        {"field": "timeRange", "operation": "EQUALS", "value": "soon"}]})
+    assert bad_range.status_code == 400 and "timeRange" in bad_range.json()["message"]
 
     filtered = api.post(f"{BASE}/{dashboard_id}/charts/by_state", json={
         "filters": [{"field": "state", "operation": "EQUALS", "value": "FAILED"}]}).json()

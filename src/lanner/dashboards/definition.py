@@ -131,8 +131,8 @@ def read_dashboard(source: str, default_id: str | None = None) -> Dashboard:
     dashboard_id, title = data.get("id", default_id), data.get("title")
     if not isinstance(dashboard_id, str) or not _identifier(dashboard_id):
         problems.append("id: required, letters, digits, `_` and `-`, starting with a letter or digit")
-    if not isinstance(title, str) or not title.strip():
-        problems.append("title: required, a non-empty string")
+    if not isinstance(title, str) or not title.strip() or len(title) > 255:
+        problems.append("title: required, a non-empty string of at most 255 characters")
     description = data.get("description")
     if description is not None and not isinstance(description, str):
         problems.append("description: a string")

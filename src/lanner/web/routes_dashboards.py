@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
 
 from lanner.dashboards.definition import (
     FIELDS,
@@ -23,6 +24,7 @@ from lanner.dashboards.definition import (
     read_chart,
     read_dashboard,
 )
+from lanner.durations import parse_duration
 from lanner.store import chart_queries, dashboard_repository
 from lanner.store.dashboard_repository import StoredDashboard
 from lanner.store.database import write_connection
@@ -45,7 +47,7 @@ from lanner.web.schemas.dashboards import (
 
 router = APIRouter(prefix="/dashboards", tags=["Dashboards"])
 Rows = PagedResults[dict[str, Any]]  # a chart's data: rows keyed by column alias
-PREVIEW_WINDOW = timedelta(days=30)  # a preview's time range when its filters give none
+PREVIEW_WINDOW = timedelta(days=8)  # a preview's time range when its filters give none (as Kestra)
 # The search fields of a chart's filters, as the data sources' fields.
 FILTER_FIELDS = {"namespace": "NAMESPACE", "flowId": "FLOW_ID", "state": "STATE", "executionId": "EXECUTION_ID",
                  "taskId": "TASK_ID", "taskRunId": "TASK_RUN_ID", "triggerId": "TRIGGER_ID", "level": "LEVEL",
@@ -94,8 +96,11 @@ async def create(request: Request, tenant: str = Depends(tenants.tenant),
 
 def _create(srv: Server, source: str, tenant: str) -> DashboardResponse:
     dashboard = _read(source, uuid.uuid4().hex[:22])
-    with write_connection(srv.engine) as connection, connection.begin():
-        stored = dashboard_repository.create(connection, dashboard.id, dashboard.title, source, tenant)
+    try:
+        with write_connection(srv.engine) as connection, connection.begin():
+            stored = dashboard_repository.create(connection, dashboard.id, dashboard.title, source, tenant)
+    except IntegrityError:  # created by another request at the same moment
+        stored = None
     if stored is None:
         raise ApiError(409, f"dashboard {dashboard.id!r} already exists; update it with PUT "
                             f"/api/v1/{tenant}/dashboards/{dashboard.id}")
@@ -193,8 +198,9 @@ def _data(srv: Server, chart: Chart, filters: ChartFilters, default_window: time
           max_window: timedelta | None, page: int | None, size: int | None, tenant: str) -> Rows:
     if chart.source is None:
         raise ApiError(400, f"chart {chart.id!r} is a {chart.type} chart: it has no data to compute")
-    end = filters.end_date or datetime.now(UTC)
-    start = filters.start_date or end - default_window
+    start_date, end_date, window = _time_filters(filters)
+    end = end_date or datetime.now(UTC)
+    start = start_date or end - (window or default_window)
     if start.tzinfo is None or end.tzinfo is None:
         raise ApiError(400, "startDate and endDate need a time zone (e.g. 2025-01-31T12:00:00Z)")
     if start > end:
@@ -211,6 +217,29 @@ def _data(srv: Server, chart: Chart, filters: ChartFilters, default_window: time
     return PagedResults(results=rows, total=total)
 
 
+TIME_FIELDS = ("startDate", "endDate", "timeRange")
+
+
+def _time_filters(filters: ChartFilters) -> tuple[datetime | None, datetime | None, timedelta | None]:
+    """The time range: the body's ``startDate``/``endDate``, or Kestra 1.x's filters on ``startDate``,
+    ``endDate`` (any comparison: the date is the bound) and ``timeRange`` (a duration up to now)."""
+    start, end, window = filters.start_date, filters.end_date, None
+    for item in filters.filters or []:
+        if item.field not in TIME_FIELDS:
+            continue
+        raw = str(item.value if item.value is not None else "")
+        if item.field == "timeRange":
+            try:
+                window = parse_duration(raw)
+            except ValueError:
+                raise ApiError(400, f"filters[timeRange]: {raw[:50]!r} is not a duration (e.g. PT24H, P7D)") from None
+        elif item.field == "startDate":
+            start = query.instant_value("startDate", raw)
+        else:
+            end = query.instant_value("endDate", raw)
+    return start, end, window
+
+
 def _filters(chart: Chart, filters: ChartFilters) -> tuple[Where, ...]:
     """The request's filters as conditions on the chart's data source; a 400 for one it cannot apply."""
     assert chart.source is not None
@@ -222,6 +251,8 @@ def _filters(chart: Chart, filters: ChartFilters) -> tuple[Where, ...]:
     if filters.namespace:
         given.append(QueryFilterBody(field="namespace", operation="PREFIX", value=filters.namespace))
     for item in given:
+        if item.field in TIME_FIELDS:
+            continue
         name = FILTER_FIELDS.get(item.field)
         op = FILTER_OPS.get(str(item.operation).upper())
         if name is None or name not in fields:
