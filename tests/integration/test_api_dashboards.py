@@ -392,3 +392,42 @@ def test_blueprint_tags_item_source_and_graph(api):
     assert api.get(f"{COMMUNITY}/hello-world/colour").status_code == 404
     assert api.get(f"{COMMUNITY}/APP/hello-world").status_code == 404
     assert api.get(f"{COMMUNITY}/FLOW/hello-world/colour").status_code == 404
+
+
+def test_dates_are_binned_alike_on_both_backends(api):
+    namespace = f"lanner.dash.{uuid.uuid4().hex[:8]}"
+    run_flow(api, namespace, times=1)
+    found = api.get("/api/v1/main/executions/search", params={"namespace": namespace}).json()["results"]
+    started = datetime.fromisoformat(found[0]["state"]["startDate"].replace("Z", "+00:00")).astimezone(UTC)
+    monday = (started - timedelta(days=started.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    wanted = {
+        "MINUTE": started.replace(second=0, microsecond=0), "HOUR": started.replace(minute=0, second=0, microsecond=0),
+        "DAY": started.replace(hour=0, minute=0, second=0, microsecond=0), "WEEK": monday,
+        "MONTH": started.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+    }
+    for interval, moment in wanted.items():
+        chart = f"""id: binned
+type: {CHART}Table
+data:
+  type: {DATA}Executions
+  columns:
+    bin: {{field: START_DATE, interval: {interval}}}
+    total: {{agg: COUNT}}
+  where:
+    - {{field: NAMESPACE, type: EQUAL_TO, value: {namespace}}}
+"""
+        rows = api.post(f"{BASE}/charts/preview", json={"chart": chart}).json()["results"]
+        assert rows == [{"bin": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "total": 1}], interval
+    latest = f"""id: latest
+type: {CHART}Table
+data:
+  type: {DATA}Executions
+  columns:
+    last: {{field: START_DATE, agg: MAX}}
+    longest: {{field: DURATION, agg: MAX}}
+  where:
+    - {{field: NAMESPACE, type: EQUAL_TO, value: {namespace}}}
+"""
+    row = api.post(f"{BASE}/charts/preview", json={"chart": latest}).json()["results"][0]
+    assert datetime.fromisoformat(row["last"].replace("Z", "+00:00")) == started
+    assert 0 <= row["longest"] < 60
