@@ -42,8 +42,8 @@ from lanner.web.schemas.dashboards import (
     PreviewRequest,
     QueryFilterBody,
     TimeWindow,
-    ValidateConstraintViolation,
 )
+from lanner.web.schemas.flows import ValidateConstraintViolation
 
 router = APIRouter(prefix="/dashboards", tags=["Dashboards"])
 Rows = PagedResults[dict[str, Any]]  # a chart's data: rows keyed by column alias
@@ -113,8 +113,8 @@ async def validate(request: Request) -> ValidateConstraintViolation:
     try:
         await blocking(read_dashboard, source, "validated")
     except DefinitionError as exc:
-        return ValidateConstraintViolation(constraints="\n".join(exc.problems))
-    return ValidateConstraintViolation()
+        return _violation(exc)
+    return ValidateConstraintViolation(index=0)
 
 
 @router.post("/validate/chart", openapi_extra=YAML, response_model=ValidateConstraintViolation)
@@ -123,8 +123,14 @@ async def validate_chart(request: Request) -> ValidateConstraintViolation:
     try:
         await blocking(read_chart, source)
     except DefinitionError as exc:
-        return ValidateConstraintViolation(constraints="\n".join(exc.problems))
-    return ValidateConstraintViolation()
+        return _violation(exc)
+    return ValidateConstraintViolation(index=0)
+
+
+def _violation(exc: DefinitionError) -> ValidateConstraintViolation:
+    """Kestra's answer for an invalid dashboard or chart; ``problems`` (Lanner's) has one entry per problem."""
+    return ValidateConstraintViolation(index=0, constraints="\n".join(exc.problems),
+                                       problems=[{"message": p, "severity": "error"} for p in exc.problems])
 
 
 @router.post("/charts/preview", response_model=PagedResults[dict[str, Any]])

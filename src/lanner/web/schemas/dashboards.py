@@ -55,16 +55,3 @@ class PreviewRequest(KestraModel):
     chart: str = Field(min_length=1)
     global_filter: ChartFilters | None = None
 
-
-class ValidateConstraintViolation(KestraModel):
-    """What validating a dashboard or chart found: ``constraints`` is null when it is valid."""
-
-    index: int = 0
-    filename: str | None = None
-    namespace: str | None = None
-    flow: str | None = None
-    constraints: str | None = None
-    outdated: bool | None = None
-    deprecation_paths: list[str] | None = None
-    warnings: list[str] | None = None
-    infos: list[str] | None = None
