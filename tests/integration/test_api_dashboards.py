@@ -320,6 +320,10 @@ data:
     assert plain["total"] == 2 and {r["revision"] for r in plain["results"]} == {1}
     assert all(r["started"].endswith("Z") for r in plain["results"])
 
+    long_alias = "a \"quoted\" alias, " + "long " * 30
+    aliased = api.post(f"{BASE}/charts/preview", json={"chart": rows.replace("revision:", f"'{long_alias}':", 1)})
+    assert aliased.status_code == 200 and {r[long_alias] for r in aliased.json()["results"]} == {1}
+
     refused = api.post(f"{BASE}/charts/preview", json={"chart": rows.replace("FLOW_REVISION", "COLOUR", 1)})
     assert refused.status_code == 422 and "COLOUR" in refused.json()["message"]
     labelled = api.post(f"{BASE}/charts/preview", json={"chart": rows, "globalFilter": {"labels": {"a": "b"}}})

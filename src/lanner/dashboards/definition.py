@@ -51,6 +51,9 @@ WHERE_UNSUPPORTED = {"REGEX": "regular expressions are not computed by the datab
                      "IS_TRUE": "no field of Lanner's data sources is a boolean",
                      "IS_FALSE": "no field of Lanner's data sources is a boolean"}
 MAX_CHARTS = 100
+MAX_COLUMNS = 50
+MAX_FILTERS = 100  # in one list of `where`
+MAX_DEPTH = 5  # OR filters within OR filters
 
 
 class DefinitionError(Exception):
@@ -142,9 +145,10 @@ def read_dashboard(source: str, default_id: str | None = None) -> Dashboard:
         problems.append("timeWindow: a mapping with `default` and `max` (ISO 8601 durations)")
         window = {}
     else:
-        default = _duration(window.get("default"), "timeWindow.default", problems) or default
+        given = _duration(window.get("default"), "timeWindow.default", problems)
         maximum = _duration(window.get("max"), "timeWindow.max", problems)
-        if maximum is not None and default > maximum:
+        default = given or (min(default, maximum) if maximum is not None else default)
+        if given is not None and maximum is not None and given > maximum:
             problems.append("timeWindow: `default` is longer than `max`")
     raw_charts = data.get("charts") or []
     charts: list[Chart] = []
@@ -240,6 +244,9 @@ def _columns(raw: Any, source: str, where: str, problems: list[str]) -> list[Col
     if not isinstance(raw, dict) or not raw:
         problems.append(f"{where}: required, a mapping of column aliases to {{field, agg, displayName}}")
         return []
+    if len(raw) > MAX_COLUMNS:
+        problems.append(f"{where}: {MAX_COLUMNS} columns at most")
+        return []
     found = []
     for alias, spec in raw.items():
         place = f"{where}.{alias}"
@@ -284,22 +291,31 @@ def _field(name: Any, source: str, where: str, problems: list[str], optional: bo
     return FIELDS[source][name]
 
 
-def _where_list(raw: Any, source: str, where: str, problems: list[str]) -> list[Where]:
+def _where_list(raw: Any, source: str, where: str, problems: list[str], depth: int = 0) -> list[Where]:
     if raw is None:
+        return []
+    if depth > MAX_DEPTH:
+        problems.append(f"{where}: OR filters nest {MAX_DEPTH} deep at most")
         return []
     if not isinstance(raw, list):
         problems.append(f"{where}: a list of filters")
         return []
-    return [w for index, item in enumerate(raw) if (w := _where(item, source, f"{where}[{index}]", problems))]
+    if len(raw) > MAX_FILTERS:
+        problems.append(f"{where}: {MAX_FILTERS} filters at most")
+        return []
+    return [w for index, item in enumerate(raw)
+            if (w := _where(item, source, f"{where}[{index}]", problems, depth))]
 
 
-def _where(raw: Any, source: str, where: str, problems: list[str]) -> Where | None:
+def _where(raw: Any, source: str, where: str, problems: list[str], depth: int) -> Where | None:
     if not isinstance(raw, dict):
         problems.append(f"{where}: a filter is a mapping with field, type and value")
         return None
     kind = raw.get("type")
+    if not isinstance(kind, str):
+        kind = str(kind)[:50]
     if kind == "OR":
-        children = _where_list(raw.get("values"), source, f"{where}.values", problems)
+        children = _where_list(raw.get("values"), source, f"{where}.values", problems, depth + 1)
         if not children:
             problems.append(f"{where}.values: an OR filter needs a list of filters")
         return Where("", "OR", children=tuple(children))
@@ -367,7 +383,7 @@ def _order_by(raw: Any, aliases: set[str], where: str, problems: list[str]) -> l
     for index, item in enumerate(raw):
         column = item.get("column") if isinstance(item, dict) else None
         order = str(item.get("order", "ASC")).upper() if isinstance(item, dict) else "ASC"
-        if column not in aliases:
+        if not isinstance(column, str) or column not in aliases:
             problems.append(f"{where}[{index}].column: names a column alias ({', '.join(sorted(aliases))})")
         elif order not in ("ASC", "DESC"):
             problems.append(f"{where}[{index}].order: ASC or DESC")
@@ -383,7 +399,7 @@ def _check_shape(chart: Chart, options: dict[str, Any], where: str, problems: li
         problems.append(f"{where}.data.columns: a {chart.type} chart needs a column with `agg`")
     if chart.type in ("TimeSeries", "Bar"):
         column = options.get("column")
-        if column not in aliases:
+        if not isinstance(column, str) or column not in aliases:
             problems.append(f"{where}.chartOptions.column: names the column of the {chart.type} chart's axis, "
                             f"one of {', '.join(sorted(aliases)) or 'its columns'}")
             return None
@@ -394,6 +410,6 @@ def _check_shape(chart: Chart, options: dict[str, Any], where: str, problems: li
                 return None
             return str(column)
     for key in ("colorByColumn",):
-        if key in options and options[key] not in aliases:
+        if key in options and (not isinstance(options[key], str) or options[key] not in aliases):
             problems.append(f"{where}.chartOptions.{key}: names one of the columns ({', '.join(sorted(aliases))})")
     return None

@@ -162,15 +162,15 @@ def chart_data(connection: Connection, chart: Chart, *, start: datetime, end: da
     where = [relation.c.tenant_id == tenant_id, *conditions, time >= _time(connection, start),
              time <= _time(connection, end)]
     where += [_condition(connection, source, fields, w) for w in (*chart.where, *filters)]
-    labelled = [expression.label(alias) for alias, expression in selected.items()]
-    query = sa.select(*labelled).select_from(relation).where(*where)
+    # Labels of our own: an alias may be any text, of any length (PostgreSQL's identifiers stop at 63 bytes).
+    by_alias = {alias: expression.label(f"c{index}") for index, (alias, expression) in enumerate(selected.items())}
+    query = sa.select(*by_alias.values()).select_from(relation).where(*where)
     if chart.aggregated and groups:
         query = query.group_by(*groups)
     total = connection.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     order = list(chart.order_by) or ([(chart.time_column, False)] if chart.time_column else [])
-    by_alias = {label.name: label for label in labelled}
     clauses = [by_alias[alias].desc() if descending else by_alias[alias].asc() for alias, descending in order]
-    clauses += [label.asc() for label in labelled if label.name not in dict(order)]
+    clauses += [label.asc() for alias, label in by_alias.items() if alias not in dict(order)]
     rows = connection.execute(query.order_by(*clauses).offset(offset).limit(min(limit, MAX_ROWS))).all()
     return [{alias: _plain(value) for alias, value in zip(selected, row, strict=True)} for row in rows], int(total)
 
