@@ -304,6 +304,22 @@ data:
     metrics = api.post(f"{BASE}/charts/preview", json={"chart": metrics_chart, "globalFilter": {}}).json()
     assert metrics == {"results": [{"name": "length", "total": 10.0, "biggest": 5.0, "runs": 2}], "total": 1}
 
+    for source, date in (("Metrics", "DATE"), ("Logs", "DATE")):
+        series = f"""id: series
+type: {CHART}TimeSeries
+chartOptions: {{column: when}}
+data:
+  type: {DATA}{source}
+  columns:
+    when: {{field: {date}}}
+    total: {{agg: COUNT}}
+  where:
+    - {{field: NAMESPACE, type: EQUAL_TO, value: {namespace}}}
+"""
+        drawn = api.post(f"{BASE}/charts/preview", json={"chart": series}).json()["results"]
+        assert drawn and all(row["when"].endswith("T00:00:00Z") for row in drawn), source  # 8 days: by day
+        assert sum(row["total"] for row in drawn) >= 2, source
+
     rows = f"""id: rows
 type: {CHART}Table
 data:
