@@ -201,7 +201,7 @@ def test_kill_restart_and_resume(api):
     _until(lambda: api.get(f"/api/v1/executions/{running['id']}").json()["state"]["current"] == "KILLED")
     failed = api.post("/api/v1/executions/lanner.tests/failure_handling", params={"wait": "true"}).json()
     assert failed["state"]["current"] == "FAILED"
-    assert api.delete(f"/api/v1/executions/{failed['id']}/kill").status_code == 409
+    assert api.delete(f"/api/v1/executions/{failed['id']}/kill", params={"isOnKillCascade": "false"}).status_code == 409
     assert api.post(f"/api/v1/executions/{failed['id']}/restart").status_code == 200
 
     def restarted() -> dict:
@@ -217,6 +217,15 @@ def test_kill_restart_and_resume(api):
     _until(lambda: api.get(f"/api/v1/executions/{paused['id']}").json()["state"]["current"] == "PAUSED")
     bad = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"amount": (None, "lots")})
     assert bad.status_code == 422
+    for path in ("actions/resume/validate", "resume/validate"):  # checked without resuming, both path forms
+        checked = api.post(f"/api/v1/executions/{paused['id']}/{path}", files={"amount": (None, "lots")})
+        assert checked.status_code == 200, checked.text
+        by_id = {item["input"]["id"]: item for item in checked.json()}
+        assert by_id["amount"]["errors"] and by_id["reason"]["errors"]  # not an INT; required and missing
+    good = api.post(f"/api/v1/executions/{paused['id']}/actions/resume/validate", files={"reason": (None, "ok")})
+    assert [(i["input"]["id"], i["value"], i["errors"]) for i in good.json()] == [
+        ("reason", "ok", []), ("amount", 1, [])]
+    assert api.get(f"/api/v1/executions/{paused['id']}").json()["state"]["current"] == "PAUSED"
     resumed = api.post(f"/api/v1/executions/{paused['id']}/resume", files={"reason": (None, "ok")})
     assert resumed.status_code == 200, resumed.text
 
@@ -251,12 +260,15 @@ def test_the_root_redirects_to_the_ui_as_kestra_does(api):
 def test_kv_routes(api):
     assert api.put("/api/v1/namespaces/lanner.api/kv/threshold", content="42").status_code == 204
     assert api.put("/api/v1/namespaces/lanner.api/kv/greeting", content="hello there").status_code == 204
-    assert api.get("/api/v1/namespaces/lanner.api/kv/threshold").json() == {"type": "NUMBER", "value": 42}
-    assert api.get("/api/v1/namespaces/lanner.api/kv/greeting").json() == {"type": "STRING", "value": "hello there"}
+    threshold = api.get("/api/v1/namespaces/lanner.api/kv/threshold").json()
+    assert (threshold["type"], threshold["value"], threshold["revision"]) == ("NUMBER", 42, 1)
+    greeting = api.get("/api/v1/namespaces/lanner.api/kv/greeting").json()
+    assert (greeting["type"], greeting["value"]) == ("STRING", "hello there")
     assert [k["key"] for k in api.get("/api/v1/namespaces/lanner.api/kv").json()] == ["greeting", "threshold"]
-    assert api.delete("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 204
+    deleted = api.delete("/api/v1/namespaces/lanner.api/kv/greeting")
+    assert deleted.status_code == 200 and deleted.json() is True
     assert api.get("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 404
-    assert api.delete("/api/v1/namespaces/lanner.api/kv/greeting").status_code == 404
+    assert api.delete("/api/v1/namespaces/lanner.api/kv/greeting").json() is False  # as Kestra: 200, false
     assert api.put("/api/v1/namespaces/lanner.api/kv/bad key!", content="1").status_code == 400
 
 

@@ -224,9 +224,9 @@ def test_search_and_read_triggers_with_their_dates_and_state(api):
     assert create_flow(api, TYPED).status_code == 200
     found = api.get("/api/v1/triggers/search", params={"namespace": "lanner.hooks"}).json()
     assert found["total"] == 5
-    assert [(t["flowId"], t["triggerId"]) for t in found["results"]] == [
+    assert [(t["triggerContext"]["flowId"], t["abstractTrigger"]["id"]) for t in found["results"]] == [
         ("hooked", "hook"), ("hooked", "nightly"), ("hooked", "raw"), ("hooked", "waiting"), ("typed", "hook")]
-    nightly = found["results"][1]
+    nightly = found["results"][1]["triggerContext"]
     assert nightly["type"] == "io.kestra.plugin.core.trigger.Schedule" and nightly["disabled"] is False
     assert set(nightly) >= {"nextExecutionDate", "lastExecutionDate", "date", "backfill", "schedulerId",
                             "executionId", "namespace"}
@@ -234,7 +234,7 @@ def test_search_and_read_triggers_with_their_dates_and_state(api):
     assert api.get("/api/v1/triggers/search", params={"q": "NIGHT"}).json()["total"] == 1
     assert api.get("/api/v1/triggers/search", params={"flowId": "typed"}).json()["total"] == 1
     paged = api.get("/api/v1/triggers/search", params={"namespace": "lanner.hooks", "size": 3, "page": 2}).json()
-    assert paged["total"] == 5 and [t["triggerId"] for t in paged["results"]] == ["waiting", "hook"]
+    assert paged["total"] == 5 and [t["state"]["triggerId"] for t in paged["results"]] == ["waiting", "hook"]
     assert api.get("/api/v1/triggers/search", params={"namespace": "lanner.nowhere"}).json() == {
         "results": [], "total": 0}
     one = api.get(f"{ONE}/nightly").json()
@@ -272,7 +272,7 @@ def test_a_backfill_starts_pauses_resumes_and_is_cancelled(api):
     # A date without an offset is in the trigger's time zone (Europe/Paris: UTC+1 in March 2024).
     assert backfill["start"] == "2024-02-29T23:00:00+00:00" and backfill["end"] == "2024-03-02T00:00:00+00:00"
     assert backfill["paused"] is False and backfill["fired"] == 0
-    assert backfill["inputs"] == {"who": "past"} and backfill["labels"] == {"run": "again"}
+    assert backfill["inputs"] == {"who": "past"} and backfill["labels"] == [{"key": "run", "value": "again"}]
     again = api.put(path, json={"start": "2024-01-01T00:00:00Z"})
     assert again.status_code == 409 and "already has a backfill" in again.json()["message"]
     assert api.post(f"{path}/pause").json()["backfill"]["paused"] is True

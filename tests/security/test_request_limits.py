@@ -18,7 +18,7 @@ from lanner.store import flow_repository, log_lines
 from lanner.store.database import write_connection
 from lanner.store.queue import Queue
 from lanner.store.schema_guard import prepare_database
-from lanner.web import routes_executions
+from lanner.web import routes_logs
 from lanner.web.app import create_app
 from lanner.web.context import Server
 from lanner.web.limits import BodyLimitMiddleware, Limits
@@ -204,7 +204,7 @@ def test_log_answers_are_pages_no_larger_than_the_limit_linked_to_the_next(web, 
 
 
 def test_the_download_sends_every_line_reading_a_page_at_a_time(web, engine, monkeypatch):
-    monkeypatch.setattr(routes_executions, "READ_LOGS", 7)
+    monkeypatch.setattr(routes_logs, "READ_LOGS", 7)
     execution_id = web.post("/api/v1/executions/lanner.limits/hooked").json()["id"]
     _lines(engine, execution_id, 25)
     text = web.get(f"/api/v1/logs/{execution_id}/download").text

@@ -75,6 +75,8 @@ class Cause(StrEnum):
     KILLED = "killed"  # stopped because its execution is being killed
     SLA = "sla"  # a flow SLA stopped the execution
     PAUSED = "paused"
+    PAUSED_BY_USER = "paused by user"  # an operator's pause: nothing new starts until resumed
+    UNQUEUED = "unqueued by user"  # an operator took a QUEUED execution out of its flow's queue
     RESUMED = "resumed"
     RESTARTED = "restarted"
     WORKER_DIED = "worker died"  # the attempt's worker stopped heartbeating: resubmitted, or failed

@@ -62,6 +62,7 @@ _e, _t = executions, task_runs
 _EXECUTION_COLUMNS = (_e.c.tenant_id, _e.c.id, _e.c.namespace, _e.c.flow_id, _e.c.flow_revision, _e.c.state_history,
                       _e.c.inputs, _e.c.outputs, _e.c.labels, _e.c.trigger, _e.c.variables, _e.c.parent_id,
                       _e.c.original_id)
+EXECUTION_COLUMNS = _EXECUTION_COLUMNS  # for lanner.store.execution_search
 _EXECUTION_KEY = (_e.c.tenant_id == sa.bindparam("tenant_id"), _e.c.id == sa.bindparam("id"))
 _GET_EXECUTION = sa.select(*_EXECUTION_COLUMNS).where(*_EXECUTION_KEY, ~_e.c.deleted)
 _LOCK_EXECUTION = _GET_EXECUTION.with_for_update()  # SQLite renders no FOR UPDATE: its caller holds the write lock
@@ -294,6 +295,9 @@ def _execution(row: Row[*tuple[Any, ...]], runs: tuple[TaskRun, ...]) -> Executi
         outputs=row.outputs or {}, task_runs=runs, parent_id=row.parent_id, original_id=row.original_id,
         variables=row.variables or {},
     )
+
+
+execution_of_row = _execution  # for lanner.store.execution_search
 
 
 def _task_run_values(run: TaskRun, index: int, now: datetime) -> dict[str, Any]:

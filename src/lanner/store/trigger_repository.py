@@ -244,6 +244,15 @@ def unlock(connection: Connection, row: TriggerRow) -> None:
     connection.execute(sa.update(_t).where(*_row_key(row.key)).values(**values))
 
 
+def reset(connection: Connection, row: TriggerRow) -> None:
+    """Forget the trigger's state (Kestra's delete of a trigger): as if its flow had just declared it, enabled,
+    never fired, no backfill, no scheduler; a schedule is planned again from now."""
+    state = {"type": row.type, "definition": row.definition, "hash": row.state.get("hash") or _hash(row.definition)}
+    connection.execute(sa.update(_t).where(*_row_key(row.key)).values(
+        last_fire_date=None, next_fire_date=PLAN_NOW if row.scheduled else None, backfill=sa.null(), disabled=False,
+        scheduler_id=None, execution_id=None, state=state, updated_at=datetime.now(UTC)))
+
+
 def _flow_key(tenant_id: str, namespace: str, flow_id: str) -> tuple[sa.ColumnElement[bool], ...]:
     return _t.c.tenant_id == tenant_id, _t.c.namespace == namespace, _t.c.flow_id == flow_id
 

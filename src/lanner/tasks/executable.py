@@ -37,6 +37,7 @@ class Child:
     secrets: frozenset[str] = frozenset()
     # The starting task's type name: the child's trigger records it (Kestra's shape), set by decide.
     started_by: str = ""
+    task_id: str = ""  # the starting task's id: the child's trigger id (Kestra's shape), set by decide
 
 
 class ExecutableTask(TaskSpec):

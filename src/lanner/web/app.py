@@ -18,7 +18,13 @@ from lanner.web import (
     routes_blueprints,
     routes_cluster,
     routes_dashboards,
+    routes_execution_actions,
+    routes_execution_bulk,
+    routes_execution_checks,
+    routes_execution_files,
+    routes_execution_flows,
     routes_execution_graph,
+    routes_execution_reads,
     routes_executions,
     routes_flows,
     routes_flows_bulk,
@@ -28,9 +34,16 @@ from lanner.web import (
     routes_health,
     routes_instance,
     routes_kv,
+    routes_logs,
+    routes_metrics,
     routes_namespace_files,
+    routes_namespaces,
+    routes_outputs,
+    routes_plugins,
     routes_setup,
+    routes_stats,
     routes_triggers,
+    routes_triggers_bulk,
     routes_ui,
     routes_webhook,
     tenants,
@@ -52,12 +65,25 @@ TENANT_ROUTERS = (
     routes_flows_graph.namespaces,
     routes_webhook.router,  # /executions/webhook/...: before the /executions/{id} routes
     routes_execution_graph.router,
+    routes_execution_bulk.router,  # /executions/{action}/by-ids: before /executions/{namespace}/{id}
+    routes_execution_actions.router,  # /executions/{id}/{action}: before /executions/{namespace}/{id}
+    routes_execution_flows.router,  # /executions/namespaces...: before GET /executions/{id}
+    routes_execution_reads.router,
+    routes_execution_files.router,
+    routes_execution_checks.router,
     routes_executions.router,
+    routes_logs.router,  # /logs/search: before /logs/{executionId}
+    routes_triggers_bulk.router,  # literal paths (/set-disabled, /backfill/...) before /{namespace}/...
     routes_triggers.router,
-    routes_kv.router,
-    routes_namespace_files.router,
-    routes_dashboards.router,
-    routes_blueprints.router,
+    routes_kv.router,  # /namespaces/{namespace}/kv/...: before /namespaces/{id}
+    routes_kv.every_key,
+    routes_namespace_files.router,  # /namespaces/{namespace}/files...: before /namespaces/{id}
+    routes_namespaces.router,
+    routes_metrics.router,
+    routes_stats.router,
+    routes_outputs.router,
+    routes_dashboards.router,  # literal paths (/validate, /charts/preview) before /dashboards/{id}
+    routes_blueprints.router,  # /community/tags and /{id}/flow|graph before /community/{kind}/{id}
 )
 
 
@@ -85,6 +111,7 @@ def create_app(server: Server, basic_auth: BasicAuth | None = None,
     app.include_router(routes_cluster.router)
     app.include_router(routes_instance.router)
     app.include_router(metrics.router)
+    app.include_router(routes_plugins.router)  # tenant-free: before /api/v1/{tenant}/...
     for router in TENANT_ROUTERS:  # /api/v1/{tenant}/...; the 0.2x paths reach them through TenantAliases
         app.include_router(router, prefix=tenants.PREFIX, dependencies=[Depends(tenants.tenant)])
     app.include_router(routes_ui.root)

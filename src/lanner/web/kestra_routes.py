@@ -447,12 +447,55 @@ KESTRAPY_2_0_3: tuple[ClientRoute, ...] = tuple(
     ClientRoute(r[0], r[1], r[2], r[3].removeprefix("Enterprise: ") if len(r) > 3 else None)
     for r in _rows(_KESTRAPY_2_0_3))
 
+TEMPLATES = ("Kestra serves templates only with kestra.templates.enabled, off by default; they are deprecated since "
+             "0.11 in favour of subflows, and Lanner has no Template task")
+_LATER_EDITOR = "Kestra 2.0's find-and-replace across flow sources; search sources with GET /flows/source"
+
 # Why Lanner does not serve a route, by key(method, path); a route not listed here is "not served yet".
 REASONS: dict[tuple[str, str], str] = {
     key("POST", "/api/v1/{tenant}/executions/trigger/{namespace}/{id}"):
         "deprecated in Kestra 0.21 (POST /api/v1/{tenant}/executions/{namespace}/{id} does the same)",
     key("PATCH", "/api/v1/{tenant}/flows/{namespace}/{id}/{taskId}"):
         "deprecated in Kestra 0.21 and removed since: update the flow's source",
+    **{key(method, path): TEMPLATES for method, path, family in _rows(_KESTRA_0_21) if family == "templates"},
+    key("POST", "/api/v1/{tenant}/flows/source/replace/preview"): _LATER_EDITOR,
+    key("POST", "/api/v1/{tenant}/flows/source/replace/apply"): _LATER_EDITOR,
+    key("POST", "/api/v1/{tenant}/flows/source/replace/line"): _LATER_EDITOR,
+    key("POST", "/api/v1/{tenant}/flows/expressions"):
+        "Kestra 2.0's editor help (the expressions a flow uses); Lanner's editor comes with the UI issue",
+    **{key(method, "/api/v1/{tenant}/executions/webhook/{namespace}/{id}/{key}/{webhookPath}"):
+       "Kestra 2.0's webhook sub-paths; a webhook is served at its key, without a sub-path"
+       for method in ("GET", "POST", "PUT")},
+    key("GET", "/api/v1/pebble/filters"): "Kestra 2.0's editor help; docs/expressions.md lists Lanner's filters",
+    key("GET", "/api/v1/pebble/functions"): "Kestra 2.0's editor help; docs/expressions.md lists Lanner's functions",
+    key("GET", "/api/v1/{tenant}/flows/export/by-query/csv"):
+        "Kestra 2.0's CSV list of flows; export the flows themselves with /flows/export/by-query (a ZIP)",
+    key("GET", "/api/v1/{tenant}/flows/deprecated"):
+        "Kestra 2.0's list of flows using deprecated types; `lanner sys upgrade check` and POST /flows/migrate "
+        "find and rewrite them",
+    key("POST", "/api/v1/{tenant}/flows/hashes/by-ids"):
+        "Kestra 2.0's change detection for Git sync, which Lanner does not have",
+    key("GET", "/api/v1/{tenant}/concurrency-limit/search"):
+        "Kestra 2.0's stored concurrency counters: Lanner counts a flow's running executions from the executions "
+        "themselves (docs/flows.md), so there is no counter to list or reset",
+    key("PUT", "/api/v1/{tenant}/concurrency-limit/{namespace}/{flowId}"):
+        "Kestra 2.0's stored concurrency counters: Lanner has none to reset (see concurrency-limit/search)",
+    key("POST", "/api/v1/{tenant}/executions/{executionId}/actions/resume-from-breakpoint"):
+        "breakpoints (Kestra 2.0) are not supported: replay refuses them (422), so no execution stops at one",
+    key("GET", "/api/v1/{tenant}/executions/{executionId}/follow-dependencies"):
+        "Kestra 2.0's live dependency view; follow each execution (/executions/{id}/follow) instead",
+    key("GET", "/api/v1/{tenant}/stats/generate-reports"):
+        "Kestra's anonymous usage reports, which Lanner never sends",
+    key("POST", "/api/v1/plugins/pluginUiManifest"): "plugin UI extensions (Kestra 2.0): Lanner's plugins have none",
+    key("GET", "/api/v1/plugins/{group}/pluginUi/{pathSegment}"):
+        "plugin UI extensions (Kestra 2.0): Lanner's plugins have none",
+    key("GET", "/api/v1/auths"): "Kestra 2.0's sign-in methods (SSO); Lanner has basic authentication only",
+    key("GET", "/api/v1/configs/login"): "Kestra 2.0's sign-in page settings (SSO); Lanner has basic authentication "
+                                         "only, with its own login form",
+    key("GET", "/api/v1/setup"): "Kestra 2.0's first-run wizard; Lanner's first run creates the user with "
+                                 "POST /api/v1/basicAuth or its /ui/setup page",
+    key("POST", "/api/v1/setup"): "Kestra 2.0's first-run wizard; Lanner's first run creates the user with "
+                                  "POST /api/v1/basicAuth or its /ui/setup page",
 }
 
 # How Lanner's answer differs from Kestra's, for routes it serves, by key(method, path).
@@ -461,4 +504,8 @@ DIFFERENCES: dict[tuple[str, str], str] = {
         "a FILE input's upload is refused (422): give the file's URI as text; wait=true gives up after an hour (409)",
     key("GET", "/api/v1/{tenant}/logs/{executionId}"):
         "answers one page of lines (at most lanner.server.max-log-page-size), the next page in a Link header",
+    key("POST", "/api/v1/{tenant}/dashboards"):
+        "an id in the YAML is kept (Kestra refuses one and generates it); a chart Lanner cannot compute is a 422",
+    key("GET", "/api/v1/{tenant}/blueprints/community"):
+        "Lanner's own catalogue, shipped in the package (works offline), not Kestra's online one",
 }

@@ -70,7 +70,7 @@ OPERATIONS: Mapping[str, tuple[Op, ...]] = {
 # The fields each search admits (Kestra's QueryFilter.Resource).
 RESOURCES: Mapping[str, tuple[str, ...]] = {
     "FLOW": ("labels", "namespace", "q", "scope", "flowId"),
-    "NAMESPACE": ("existingOnly",),
+    "NAMESPACE": ("existingOnly", "q"),  # q: as kestrapy 2.0 sends it (Kestra 1.x's namespace search)
     "EXECUTION": ("q", "scope", "flowId", "startDate", "endDate", "state", "labels", "triggerExecutionId",
                   "childFilter", "namespace", "kind", "timeRange"),
     "LOG": ("q", "scope", "namespace", "startDate", "endDate", "flowId", "triggerId", "level", "executionId",
@@ -81,6 +81,7 @@ RESOURCES: Mapping[str, tuple[str, ...]] = {
                 "triggerState"),
     "KV_METADATA": ("q", "namespace", "updated"),
     "NAMESPACE_FILE_METADATA": ("q", "namespace", "path", "parentPath", "version", "updated"),
+    "SECRET": ("q", "namespace"),
 }
 
 _PARAM = re.compile(r"^filters((?:\[[^\[\]]*\])+)$")

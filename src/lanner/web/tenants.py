@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 TENANTS = frozenset({DEFAULT_TENANT})  # the tenants this instance serves
 API = "/api/v1/"
 PREFIX = "/api/v1/{tenant}"
+ALIASED = "lanner.aliased"  # set in the ASGI scope of a request whose 0.2x path was rewritten
 
 # The route families that carry a tenant: their first segment after /api/v1/ in a 0.2x path.  A
 # tenant cannot be named like one of them (its paths would be read as the family's).
 SCOPED = frozenset({
     "flows", "executions", "logs", "namespaces", "triggers", "kv", "metrics", "stats", "usages",
-    "taskruns", "concurrency-limit", "worker-selectors", "dashboards", "templates", "secrets",
+    "taskruns", "outputs", "concurrency-limit", "worker-selectors", "dashboards", "templates", "secrets",
     "blueprints",
 })
 
@@ -66,6 +67,7 @@ class TenantAliases:
         if scope["type"] in ("http", "websocket") and (rewritten := aliased(scope["path"])) is not None:
             scope = dict(scope)
             scope["path"] = rewritten
+            scope[ALIASED] = True
             raw = scope.get("raw_path")
             if raw is not None:
                 scope["raw_path"] = raw.replace(API.encode(), f"{API}{DEFAULT_TENANT}/".encode(), 1)

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from lanner.durations import parse_duration
-from lanner.engine.core import after_execution
+from lanner.engine.core import actions, after_execution
 from lanner.engine.core import sla as sla_rules
 from lanner.engine.core.events import (
     ChildEnded,
@@ -36,7 +36,9 @@ from lanner.engine.core.events import (
     Event,
     Job,
     Kill,
+    MarkTaskRun,
     Note,
+    Pause,
     Restart,
     Resubmit,
     Resume,
@@ -44,6 +46,7 @@ from lanner.engine.core.events import (
     TaskResult,
     Tick,
     Timer,
+    Unqueue,
 )
 from lanner.engine.core.flow_outputs import typed_outputs
 from lanner.engine.core.masking import masked_decision
@@ -64,9 +67,8 @@ from lanner.tasks.flowable import NEW_RUNS_PER_DECISION, FlowableTask, NewRun, s
 from lanner.tasks.runnable import RunnableTask
 
 # Events and effects live in lanner.engine.core.events; callers find them here too, next to decide().
-__all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "Note", "Restart", "Resubmit", "Resume", "Start",
-           "Surroundings", "TaskResult",
-           "Tick", "Timer", "decide"]
+__all__ = ["ChildEnded", "Decision", "Event", "Job", "Kill", "MarkTaskRun", "Note", "Pause", "Restart", "Resubmit",
+           "Resume", "Start", "Surroundings", "TaskResult", "Tick", "Timer", "Unqueue", "decide"]
 
 
 def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], around: Surroundings) -> Decision:
@@ -88,6 +90,12 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], ar
             work.restart()
         elif isinstance(event, Resume):
             work.resume(event)
+        elif isinstance(event, Pause):
+            work.pause()
+        elif isinstance(event, Unqueue):
+            work.unqueue(event)
+        elif isinstance(event, MarkTaskRun):
+            work.mark(event)
         elif isinstance(event, ChildEnded):
             work.child_ended(event)
         elif isinstance(event, Resubmit):
@@ -99,8 +107,8 @@ def decide(execution: Execution, flow: Flow, events: Event | Sequence[Event], ar
         elif work.execution.current in (State.CREATED, State.QUEUED):
             work.execution = work.execution.to(State.RUNNING, now, Cause.STARTED)
             work.start_max_duration()
-    if not work.execution.current.terminal or work.after_execution_started():
-        work.advance()
+    if (not work.execution.current.terminal or work.after_execution_started()) and not actions.held(work.execution):
+        work.advance()  # an execution an operator paused starts nothing until resumed
     result = work.result()
     around.shelf.leave(work.index, result.task_runs)  # for the next decision: it starts where this one ended
     soonest: dict[str, Timer] = {}
@@ -324,9 +332,29 @@ class _Work:
         return isinstance(task, RunnableTask) or (
             isinstance(task, ExecutableTask) and bool(run.outputs.get("executionId")))
 
+    def pause(self) -> None:
+        if self.execution.current is not State.RUNNING:
+            self.note("WARN", f"not paused: only a RUNNING execution pauses; this one is {self.execution.current}")
+            return
+        self.execution = self.execution.to(State.PAUSED, self.now, Cause.PAUSED_BY_USER)
+        self.note("INFO", "paused by user: running tasks finish, nothing new starts until it is resumed")
+
+    def unqueue(self, event: Unqueue) -> None:
+        if self.execution.current is not State.QUEUED:
+            self.note("WARN", f"not unqueued: the execution is {self.execution.current}, not QUEUED")
+            return
+        self.execution = self.execution.to(event.state, self.now, Cause.UNQUEUED)
+        self.note("INFO", f"unqueued by user: {event.state}")
+        if event.state is State.RUNNING:
+            self.start_max_duration()
+
     def resume(self, event: Resume) -> None:
+        held = actions.held(self.execution)
+        if held:  # an operator's pause: the execution goes on
+            self.execution = self.execution.to(State.RUNNING, self.now, Cause.RESUMED)
+            self.note("INFO", "resumed")
         paused = [run for run in self.index.ordered(self.index.paused) if event.task_run_id in (None, run.id)]
-        if not paused:
+        if not paused and not held:
             self.note("WARN", f"nothing to resume: the execution is {self.execution.current}")
             return
         for run in paused:
@@ -360,6 +388,22 @@ class _Work:
         if run.attempts:  # none on a task run started before subflow attempts were recorded
             run = self._end_attempt(run, state, event.message, Cause.SUBFLOW_ENDED)
         self.put(replace(run, outputs=outputs).to(state, self.now, Cause.SUBFLOW_ENDED))
+
+    def mark(self, event: MarkTaskRun) -> None:
+        run = self.runs.get(event.task_run_id)
+        if self.execution.current not in (State.FAILED, State.KILLED) or run is None or not run.current.terminal:
+            self.note("WARN", f"task run {event.task_run_id} not set to {event.state}: only an ended task run of a "
+                              f"FAILED or KILLED execution can be; the execution is {self.execution.current}")
+            return
+        self.put(replace(run, state=actions.marked(run.state, event.state, self.now)))
+        self.note("INFO", f"set to {event.state} by user", run)
+        parent_id = run.parent_task_run_id
+        while parent_id is not None:  # the flowables above it resolve again
+            parent = self.runs[parent_id]
+            if parent.current.terminal:
+                self.put(parent.to(State.RUNNING, self.now, Cause.RESTARTED))
+            parent_id = parent.parent_task_run_id
+        self.restart()
 
     def restart(self) -> None:
         if self.execution.current not in (State.FAILED, State.KILLED):
@@ -463,7 +507,8 @@ class _Work:
             self.put(run.to(State.FAILED, self.now, Cause.ERROR))
             return
         child_id = self.ids()
-        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id, started_by=task.TYPE))
+        self.children.append(replace(request, task_run_id=run.id, execution_id=child_id, started_by=task.TYPE,
+                                     task_id=run.task_id))
         # One attempt, as in Kestra: it lasts as long as the child execution is awaited.
         attempt = Attempt(StateHistory.start(State.RUNNING, self.now))
         run = replace(run, outputs={"executionId": child_id}, attempts=run.attempts + (attempt,))

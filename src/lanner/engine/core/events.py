@@ -45,6 +45,28 @@ class Restart:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """An operator pauses a RUNNING execution: its running tasks finish, nothing new starts until resumed."""
+
+
+@dataclass(frozen=True)
+class Unqueue:
+    """An operator takes a QUEUED execution out of its flow's queue: it runs now (RUNNING, past the
+    concurrency limit) or ends (CANCELLED or FAILED) without running."""
+
+    state: State = State.RUNNING
+
+
+@dataclass(frozen=True)
+class MarkTaskRun:
+    """An operator sets an ended task run's state (SUCCESS, WARNING, FAILED…) and the FAILED or KILLED
+    execution goes on from there, as a restart does (Kestra's task run state change)."""
+
+    task_run_id: str
+    state: State
+
+
+@dataclass(frozen=True)
 class Tick:
     """A timer a flowable asked for (Pause's delay or timeout, WaitFor's interval) is due."""
 
@@ -86,7 +108,7 @@ class Resubmit:
     max_resubmissions: int = 3
 
 
-Event = Start | TaskResult | Kill | Restart | Tick | Resume | ChildEnded | Resubmit
+Event = Start | TaskResult | Kill | Restart | Tick | Resume | ChildEnded | Resubmit | Pause | Unqueue | MarkTaskRun
 
 
 # -- effects -----------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def create(connection: Connection, queue: Queue, flows: FlowCache, parent: Execu
                 child.revision
         trigger = {"type": child.started_by, "executionId": parent.id, "namespace": parent.namespace,
                    "flowId": parent.flow_id, "flowRevision": parent.flow_revision, "taskRunId": child.task_run_id,
-                   "wait": child.wait}
+                   "taskId": child.task_id, "wait": child.wait}
         execution = new_execution(flow, revision, inputs=child.inputs, labels=child.labels, trigger=trigger,
                                   tenant_id=tenant, now=now, execution_id=child.execution_id, parent_id=parent.id,
                                   secrets=child.secrets)

@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from lanner.engine.core.decide import ChildEnded, Event, Job, Kill, Restart, Resubmit, Resume, Start, TaskResult, Tick
+from lanner.engine.core.decide import (
+    ChildEnded,
+    Event,
+    Job,
+    Kill,
+    MarkTaskRun,
+    Pause,
+    Restart,
+    Resubmit,
+    Resume,
+    Start,
+    TaskResult,
+    Tick,
+    Unqueue,
+)
 from lanner.model.state import State
 from lanner.model.tenant import DEFAULT_TENANT
 
@@ -34,6 +48,12 @@ def event_payload(execution_id: str, event: Event, tenant_id: str = DEFAULT_TENA
         payload["type"] = "kill"
     elif isinstance(event, Restart):
         payload["type"] = "restart"
+    elif isinstance(event, Pause):
+        payload["type"] = "pause"
+    elif isinstance(event, MarkTaskRun):
+        payload.update(type="mark", taskRunId=event.task_run_id, state=str(event.state))
+    elif isinstance(event, Unqueue):
+        payload.update(type="unqueue", state=str(event.state))
     elif isinstance(event, Tick):
         payload.update(type="tick", taskRunId=event.task_run_id)
     elif isinstance(event, Resume):
@@ -59,6 +79,12 @@ def event_of(payload: dict[str, Any]) -> Event:
         return Kill()
     if kind == "restart":
         return Restart()
+    if kind == "pause":
+        return Pause()
+    if kind == "mark":
+        return MarkTaskRun(payload["taskRunId"], State(payload["state"]))
+    if kind == "unqueue":
+        return Unqueue(State(payload.get("state") or State.RUNNING))
     if kind == "tick":
         return Tick(payload["taskRunId"])
     if kind == "resume":

@@ -10,14 +10,14 @@ from __future__ import annotations
 import builtins
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lanner.engine.core import after_execution
+from lanner.engine.core import actions, after_execution
 from lanner.engine.core.creation import new_execution
-from lanner.engine.core.decide import Decision, Kill, Restart, Resume, Start, decide
+from lanner.engine.core.decide import Decision, Kill, MarkTaskRun, Pause, Restart, Resume, Start, Unqueue, decide
 from lanner.engine.core.inputs import resolve_specs
 from lanner.engine.core.surroundings import Surroundings
 from lanner.engine.shell import effects, messages
@@ -29,7 +29,7 @@ from lanner.model.inputs import in_declared_order
 from lanner.model.state import State
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store import execution_repository as repo
-from lanner.store import log_lines, maintenance_flag
+from lanner.store import log_lines, maintenance_flag, service_instances
 from lanner.store.database import write_connection
 from lanner.store.queue import Outgoing
 from lanner.tasks.flowable import FlowableTask
@@ -139,30 +139,137 @@ class Executions:
 
         ``namespace`` and ``flow_id``, when given, name the flow the execution must belong to.
         """
-        execution = self.get(execution_id, tenant_id)
-        _check_belongs(execution, namespace, flow_id)
-        paused = [run for run in execution.task_runs if run.current is State.PAUSED]
-        if execution.current is not State.PAUSED or not paused:
-            raise UsageError(f"execution {execution_id} is {execution.current}; only a PAUSED execution resumes")
-        with self.engine.connect() as connection:
-            flow = self.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
-                                       tenant_id)
-        tasks = {task.id: task for task in flow.all_tasks()}
-        specs = [spec for run in paused if isinstance(task := tasks.get(run.task_id), FlowableTask)
-                 for spec in task.resume_inputs()]
+        specs = self.resume_specs(execution_id, tenant_id, namespace=namespace, flow_id=flow_id)
         resolved = resolve_specs(specs, inputs or {}) if specs else {}
         if inputs and not specs:
             raise UsageError(f"execution {execution_id} takes no inputs when resumed (its Pause has no onResume)")
         self._signal(execution_id, Resume(resolved), tenant_id)
 
-    def _signal(self, execution_id: str, event: Any, tenant_id: str) -> None:
+    def resume_specs(self, execution_id: str, tenant_id: str = DEFAULT_TENANT, *, namespace: str | None = None,
+                     flow_id: str | None = None) -> builtins.list[Any]:
+        """The inputs a PAUSED execution takes when resumed (its Pause tasks' ``onResume``); UsageError for an
+        execution that is not PAUSED."""
+        execution = self.get(execution_id, tenant_id)
+        _check_belongs(execution, namespace, flow_id)
+        paused = [run for run in execution.task_runs if run.current is State.PAUSED]
+        if execution.current is not State.PAUSED or not (paused or actions.held(execution)):
+            raise UsageError(f"execution {execution_id} is {execution.current}; only a PAUSED execution resumes")
+        with self.engine.connect() as connection:
+            flow = self.flows.revision(connection, execution.namespace, execution.flow_id, execution.flow_revision,
+                                       tenant_id)
+        tasks = {task.id: task for task in flow.all_tasks()}
+        return [spec for run in paused if isinstance(task := tasks.get(run.task_id), FlowableTask)
+                for spec in task.resume_inputs()]
+
+    def pause(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
+        """Pause a RUNNING execution: its running tasks finish, nothing new starts until it is resumed."""
+        self._signal(execution_id, Pause(), tenant_id, action="pause")
+
+    def unqueue(self, execution_id: str, state: State = State.RUNNING, tenant_id: str = DEFAULT_TENANT) -> None:
+        """Take a QUEUED execution out of its flow's queue: it runs now (RUNNING) or ends CANCELLED or FAILED."""
+        if state not in actions.UNQUEUE_STATES:
+            raise ValueError(f"state {state}: an unqueued execution becomes "
+                             f"{', '.join(actions.UNQUEUE_STATES)}; use one of these")
+        self._signal(execution_id, Unqueue(state), tenant_id, action="unqueue")
+
+    def force_run(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
+        """Run a QUEUED execution now, past its flow's concurrency limit."""
+        self._signal(execution_id, Unqueue(State.RUNNING), tenant_id, action="force-run")
+
+    def mark_task_run(self, execution_id: str, task_run_id: str, state: State,
+                      tenant_id: str = DEFAULT_TENANT) -> Execution:
+        """Set an ended task run of a FAILED or KILLED execution to ``state``; the execution goes on from there.
+
+        Answers the execution as read, before the executor's change (which the queue carries).
+        """
+        if state not in (State.SUCCESS, State.WARNING, State.FAILED, State.KILLED, State.CANCELLED, State.SKIPPED):
+            raise ValueError(f"state {state}: a task run can be set to SUCCESS, WARNING, FAILED, KILLED, CANCELLED "
+                             "or SKIPPED")
         with write_connection(self.engine) as connection, connection.begin():
-            if repo.get_execution(connection, execution_id, tenant_id) is None:
+            execution = self._locked(connection, execution_id, tenant_id, "restart")
+            run = next((r for r in execution.task_runs if r.id == task_run_id), None)
+            if run is None:
+                raise ExecutionNotFound(f"execution {execution_id} has no task run {task_run_id}")
+            if not run.current.terminal:
+                raise UsageError(f"task run {task_run_id} ({run.task_id}) is {run.current}; only an ended one's "
+                                 "state can be set")
+            _every_executor_knows(connection, "setting a task run's state")
+            self.queue.send(connection, messages.EXECUTOR,
+                            messages.event_payload(execution_id, MarkTaskRun(task_run_id, state), tenant_id),
+                            key=execution_id)
+            return execution
+
+    def change_status(self, execution_id: str, status: State, tenant_id: str = DEFAULT_TENANT) -> Execution:
+        """Mark an ended execution ``status`` (an end state); answers it as saved."""
+        return self._update(execution_id, tenant_id, "change-status",
+                            lambda e: actions.change_status(e, status, datetime.now(UTC)))
+
+    def set_labels(self, execution_id: str, labels: builtins.list[tuple[str, str]], *, keep: bool = False,
+                   tenant_id: str = DEFAULT_TENANT) -> Execution:
+        """Set an ended execution's labels (``keep``: add them to its own); answers it as saved."""
+        return self._update(execution_id, tenant_id, "labels",
+                            lambda e: replace(e, labels=actions.relabel(e, labels, keep=keep)))
+
+    def replay(self, execution_id: str, *, task_run_id: str | None = None, revision: int | None = None,
+               inputs: Mapping[str, Any] | None = None, tenant_id: str = DEFAULT_TENANT) -> Execution:
+        """A new execution replaying an ended one (from ``task_run_id``, on ``revision``), started.
+
+        The source gets the label ``system.replayed: true``.  ``inputs``: the replay's own
+        (checked against the revision's declarations), else the source's.
+        """
+        now = datetime.now(UTC)
+        with write_connection(self.engine) as connection, connection.begin():
+            source = self._locked(connection, execution_id, tenant_id, "replay")
+            number = source.flow_revision if revision is None else revision
+            try:
+                flow = self.flows.revision(connection, source.namespace, source.flow_id, number, tenant_id)
+            except FlowNotFound:
+                raise ExecutionNotFound(f"flow {source.namespace}.{source.flow_id} has no revision {number}") from None
+            resolved = None
+            if inputs is not None:
+                resolved = new_execution(flow, number, inputs=inputs, labels={}, trigger=None, tenant_id=tenant_id,
+                                         now=now).inputs
+            try:
+                copy = actions.replay(source, now, task_run_id=task_run_id, revision=number, inputs=resolved,
+                                      task_ids={task.id for task in flow.all_tasks()})
+            except LookupError as exc:
+                raise ExecutionNotFound(str(exc.args[0])) from None
+            repo.save_execution(connection, source, replace(source, labels={**source.labels,
+                                                                             actions.REPLAYED: "true"}))
+            start_many(connection, self.queue, [copy])
+            return copy
+
+    def _locked(self, connection: Connection, execution_id: str, tenant_id: str, action: str) -> Execution:
+        execution = None if "\x00" in execution_id else repo.lock_execution(connection, execution_id, tenant_id)
+        if execution is None:
+            raise ExecutionNotFound(f"execution {execution_id} not found")
+        why = actions.refusal(action, execution)
+        if why is not None:
+            raise UsageError(f"{why}: execution {execution_id} is {execution.current}")
+        return execution
+
+    def _update(self, execution_id: str, tenant_id: str, action: str,
+                change: Callable[[Execution], Execution]) -> Execution:
+        with write_connection(self.engine) as connection, connection.begin():
+            before = self._locked(connection, execution_id, tenant_id, action)
+            after = change(before)
+            repo.save_execution(connection, before, after)
+            return after
+
+    def _signal(self, execution_id: str, event: Any, tenant_id: str, action: str | None = None) -> None:
+        with write_connection(self.engine) as connection, connection.begin():
+            if isinstance(event, Pause | Unqueue | MarkTaskRun):
+                _every_executor_knows(connection, action or "this action")
+            if action is not None:
+                self._locked(connection, execution_id, tenant_id, action)
+            if action is None and repo.execution_state(connection, execution_id, tenant_id) is None:
                 raise ExecutionNotFound(f"execution {execution_id} not found")
             self.queue.send(connection, messages.EXECUTOR, messages.event_payload(execution_id, event, tenant_id),
                             key=execution_id)
 
     def get(self, execution_id: str, tenant_id: str = DEFAULT_TENANT) -> Execution:
+        if "\x00" in execution_id:  # no id has one (PostgreSQL refuses it in a query)
+            raise ExecutionNotFound(f"execution {execution_id!r} not found")
         with self.engine.connect() as connection:
             execution = repo.get_execution(connection, execution_id, tenant_id)
             if execution is None:
@@ -241,3 +348,21 @@ class Executions:
         except FlowNotFound:
             return True  # nothing can run it any more
         return after_execution.over(execution, flow)
+
+
+# The executor messages this release added (pause, unqueue, a task run's state): an executor of an earlier
+# release cannot read them, and would fail the execution.  Until every executor runs this release (the end
+# of a rolling upgrade), these actions are refused rather than sent.
+_EXECUTING = ("EXECUTOR", "STANDALONE")
+
+
+def _every_executor_knows(connection: Connection, action: str) -> None:
+    from lanner import version
+
+    current = version()
+    older = [i for i in service_instances.list_instances(connection)
+             if i.state.alive and i.service_type in _EXECUTING and i.lanner_version != current]
+    if older:
+        names = ", ".join(f"{i.id} ({i.service_type} on {i.hostname}, Lanner {i.lanner_version})" for i in older)
+        raise UsageError(f"{action} needs every executor to run Lanner {current}, and these do not yet: {names}",
+                         "finish the rolling upgrade (restart them on this version), then try again")
