@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import importlib
 import uuid
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.integration.kestra_client import (  # noqa: F401 - fixtures (kestra, lanner_url)
+    TENANT,
+    kestra,
+    lanner_url,
+    strict,
+)
+
+# kestra_client imported kestrapy (quieting its import warning): its models import plainly from here on.
+BlueprintControllerKind = importlib.import_module("kestrapy.models.blueprint_controller_kind").BlueprintControllerKind
 BASE = "/api/v1/main/dashboards"
 YAML = {"Content-Type": "application/x-yaml"}
 CHART = "io.kestra.plugin.core.dashboard.chart."
@@ -22,14 +30,11 @@ DATA = "io.kestra.plugin.core.dashboard.data."
 
 
 def kestrapy(module: str, body: Any, lanners: frozenset[str] = frozenset()) -> None:
-    """kestrapy's model (``kestrapy.models.<module>``) reads ``body`` and knows each of its fields but
-    ``lanners`` (Lanner's additions)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # kestrapy's models shadow pydantic's names
-        found = importlib.import_module(f"kestrapy.models.{module}")
+    """kestrapy's model (``kestrapy.models.<module>``) reads ``body`` strictly (every field, nested ones
+    too), but for ``lanners`` (Lanner's additions, left out of the check)."""
+    found = importlib.import_module(f"kestrapy.models.{module}")  # kestra_client imported kestrapy once
     model = next(getattr(found, name) for name in dir(found) if name.lower() == module.replace("_", ""))
-    parsed = model.from_dict(body)
-    assert parsed is not None and set(parsed.additional_properties) <= lanners, parsed
+    strict(model, {k: v for k, v in body.items() if k not in lanners}, module)
 
 
 @pytest.fixture
@@ -453,3 +458,31 @@ data:
     row = api.post(f"{BASE}/charts/preview", json={"chart": latest}).json()["results"][0]
     assert datetime.fromisoformat(row["last"].replace("Z", "+00:00")) == started
     assert 0 <= row["longest"] < 60
+
+
+# kestrapy's own client, reading typed answers strictly (tests.integration.kestra_client).
+
+
+def test_kestrapys_client_creates_validates_searches_and_deletes_dashboards(kestra):
+    dashboard_id = unique("kestrapy")
+    created = kestra.dashboards.create_dashboard(TENANT, dashboard(dashboard_id))
+    kestrapy("dashboard_controller_dashboard_response", created)
+    assert kestra.dashboards.dashboard(dashboard_id, TENANT)["title"] == "Executions"
+    assert kestra.dashboards.update_dashboard(dashboard_id, TENANT, dashboard(dashboard_id, title="New"))[
+        "title"] == "New"
+    assert kestra.dashboards.search_dashboards(TENANT, q=dashboard_id, sort=["title:asc"])["total"] == 1
+    assert kestra.dashboards.validate_dashboard(TENANT, dashboard(dashboard_id)).constraints is None
+    invalid = kestra.dashboards.validate_chart(TENANT, f"id: c\ntype: {CHART}KPI\n")
+    assert "not a chart type Lanner draws" in invalid.constraints
+    kestra.dashboards.delete_dashboard(dashboard_id, TENANT)
+    assert kestra.dashboards.search_dashboards(TENANT, q=dashboard_id)["total"] == 0
+
+
+def test_kestrapys_client_reads_blueprints_with_a_kind(kestra):
+    page = kestra.blueprints.search_blueprints(BlueprintControllerKind.FLOW, TENANT, size=20)
+    assert page.total >= 8 and {b.id for b in page.results} >= {"hello-world", "subflow"}
+    item = kestra.blueprints.blueprint("for-each", BlueprintControllerKind.FLOW, TENANT)
+    assert item.kind == BlueprintControllerKind.FLOW and "io.kestra.plugin.core.flow.ForEach" in item.included_tasks
+    assert kestra.blueprints.blueprint_source("for-each", BlueprintControllerKind.FLOW, TENANT) == item.source
+    graph = kestra.blueprints.blueprint_graph("for-each", BlueprintControllerKind.FLOW, TENANT)
+    assert "root.each_region" in {node["uid"] for node in graph["nodes"]}
