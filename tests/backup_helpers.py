@@ -63,6 +63,9 @@ def fill(engine: sa.Engine, *, schema: str = "head", executions: int = 3) -> Non
             tenant_id="main", topic="executions", key="e1", payload={"p": 1}, created_at=T0, available_at=T0,
             claimed_by=None, claimed_until=None, deliveries=0))
         if not old:
+            c.execute(sa.insert(tables.dashboards).values(
+                tenant_id="main", id="overview", source="id: overview\ntitle: Overview # kept verbatim\ncharts: []\n",
+                title="Overview", created=T0, updated=T0 + timedelta(seconds=1), deleted=False))
             c.execute(sa.insert(tables.worker_jobs_running).values(
                 tenant_id="main", task_run_id="tr1", attempt=1, execution_id="e1", worker_id="w1",
                 payload={"job": True}, taken_at=T0))

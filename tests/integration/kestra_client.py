@@ -66,8 +66,9 @@ TENANT = "main"
 TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "SKIPPED"})
 
 # Models whose objects carry plugin-specific properties (a task's `format`, a Schedule trigger's `cron`,
-# a SELECT input's `values`): Kestra's schema leaves them open, so unknown keys are expected there.
-OPEN_MODELS = frozenset({"Task", "AbstractTrigger", "InputObject"})
+# a SELECT input's `values`, a dashboard chart's `data` or a Markdown chart's `content`): Kestra's schema
+# leaves them open, so unknown keys are expected there.
+OPEN_MODELS = frozenset({"Task", "AbstractTrigger", "InputObject", "ChartChartOption"})
 
 # Fields Lanner sends that kestrapy 2.0.3's models do not declare, with the reason: what Kestra (0.2x or
 # 1.x) sends and the client's models omit, and the few extras of Lanner's that docs/api.md documents.
@@ -84,6 +85,8 @@ KESTRA_SENDS: dict[tuple[str, str], str] = {
     ("LogEntry", "deleted"): "Kestra 0.2x's LogEntry.deleted",
     # Lanner's own, documented in docs/api.md: why an attempt failed (the UI shows it).
     ("TaskRunAttempt", "message"): "Lanner's attempt message (docs/api.md)",
+    # Lanner's own, documented in docs/api.md: each validation problem with its place.
+    ("ValidateConstraintViolation", "problems"): "Lanner's validation problems (docs/api.md)",
     # Triggers are answered in Kestra 0.21's shape ({abstractTrigger, triggerContext}, its trigger-context
     # names) beside kestrapy's ({trigger, state}), so that clients of either release read them.
     **{("ApiTriggerAndState", key): "Kestra 0.21's trigger search item" for key in ("abstractTrigger", "triggerContext")},

@@ -100,7 +100,7 @@ def test_check_reports_schema_migrations_flows_workers_and_changes(old_database,
     assert report["format"] == 1 and report["binary"]["version"] == version()
     assert report["database"]["schemaVersion"] == "0001" and report["database"]["migratedBy"] == version()
     assert report["versionsBetween"][-1] == "Unreleased"
-    assert [m["revision"] for m in report["migrations"]] == ["0002", "0003", "0004"]
+    assert [m["revision"] for m in report["migrations"]] == ["0002", "0003", "0004", "0005"]
     migration = report["migrations"][0]
     assert migration["expectedSeconds"] > 0
     steps = {step["table"]: step for step in migration["steps"]}

@@ -317,3 +317,16 @@ kv_store = sa.Table(
     sa.PrimaryKeyConstraint("tenant_id", "namespace", "key"),
     sa.Index(None, "expires_at"),
 )
+
+dashboards = sa.Table(
+    "dashboards",
+    metadata,
+    _tenant(),
+    sa.Column("id", sa.String(255), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),  # the YAML as sent
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("created", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("updated", Timestamp, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.PrimaryKeyConstraint("tenant_id", "id"),
+)

@@ -35,6 +35,7 @@ COST: dict[str, list[tuple[str, str | None]]] = {
              ("create_index_concurrently", "queue_messages")],
     "0003": [("add_column", "flow_revisions")],
     "0004": [("instant", "queue_set_aside")],
+    "0005": [("instant", "dashboards")],
 }
 
 # Seconds = FIXED + rows / ROWS_PER_S + bytes / BYTES_PER_S, per class.

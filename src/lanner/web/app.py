@@ -15,7 +15,9 @@ from lanner.web import (
     api_docs,
     errors,
     metrics,
+    routes_blueprints,
     routes_cluster,
+    routes_dashboards,
     routes_execution_actions,
     routes_execution_bulk,
     routes_execution_checks,
@@ -80,6 +82,8 @@ TENANT_ROUTERS = (
     routes_metrics.router,
     routes_stats.router,
     routes_outputs.router,
+    routes_dashboards.router,  # literal paths (/validate, /charts/preview) before /dashboards/{id}
+    routes_blueprints.router,  # /community/tags and /{id}/flow|graph before /community/{kind}/{id}
 )
 
 

@@ -504,4 +504,8 @@ DIFFERENCES: dict[tuple[str, str], str] = {
         "a FILE input's upload is refused (422): give the file's URI as text; wait=true gives up after an hour (409)",
     key("GET", "/api/v1/{tenant}/logs/{executionId}"):
         "answers one page of lines (at most lanner.server.max-log-page-size), the next page in a Link header",
+    key("POST", "/api/v1/{tenant}/dashboards"):
+        "an id in the YAML is kept (Kestra refuses one and generates it); a chart Lanner cannot compute is a 422",
+    key("GET", "/api/v1/{tenant}/blueprints/community"):
+        "Lanner's own catalogue, shipped in the package (works offline), not Kestra's online one",
 }

@@ -57,7 +57,7 @@ class Configuration(KestraModel):
     commit_date: str | None = None
     chart_default_duration: str | None = "P30D"
     flow_template: str | None = None
-    is_custom_dashboards_enabled: bool = False
+    is_custom_dashboards_enabled: bool = True  # /dashboards is served
     is_task_run_enabled: bool = True
     is_anonymous_usage_enabled: bool = False
     is_ui_anonymous_usage_enabled: bool = False

@@ -34,6 +34,7 @@ ALIASED = "lanner.aliased"  # set in the ASGI scope of a request whose 0.2x path
 SCOPED = frozenset({
     "flows", "executions", "logs", "namespaces", "triggers", "kv", "metrics", "stats", "usages",
     "taskruns", "outputs", "concurrency-limit", "worker-selectors", "dashboards", "templates", "secrets",
+    "blueprints",
 })
 
 

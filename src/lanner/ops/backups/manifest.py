@@ -53,6 +53,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("flow_revisions", False, ("tenant_id", "namespace", "flow_id", "revision")),
     Entity("triggers", False, ("tenant_id", "namespace", "flow_id", "trigger_id")),
     Entity("kv_store", False, ("tenant_id", "namespace", "key")),
+    Entity("dashboards", False, ("tenant_id", "id")),
     Entity("executions", True, ("tenant_id", "id")),
     Entity("task_runs", True, ("tenant_id", "id")),
     Entity("logs", True, ("id",)),

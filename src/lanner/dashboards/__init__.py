@@ -1,0 +1,1 @@
+"""Custom dashboards: their YAML definitions (charts over executions, logs and metrics)."""
