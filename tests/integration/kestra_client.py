@@ -85,6 +85,7 @@ KESTRA_SENDS: dict[tuple[str, str], str] = {
     ("LogEntry", "deleted"): "Kestra 0.2x's LogEntry.deleted",
     # Lanner's own, documented in docs/api.md: why an attempt failed (the UI shows it).
     ("TaskRunAttempt", "message"): "Lanner's attempt message (docs/api.md)",
+    ("TaskRun", "metrics"): "Lanner's: the task run's counters and timers (docs/api.md; Kestra serves them at /metrics)",
     # Lanner's own, documented in docs/api.md: each validation problem with its place.
     ("ValidateConstraintViolation", "problems"): "Lanner's validation problems (docs/api.md)",
     # Triggers are answered in Kestra 0.21's shape ({abstractTrigger, triggerContext}, its trigger-context
@@ -294,12 +295,14 @@ def namespace(request: pytest.FixtureRequest) -> str:
     return "kestrapy." + re.sub(r"[^a-z0-9]+", "-", request.node.originalname.lower()).strip("-")
 
 
-def wait_ended(client: KestraClient, execution_id: str, timeout: float = 60) -> Execution:
-    """The execution once it has ended (polling its state), read strictly."""
+def wait_ended(client: KestraClient, execution_id: str, timeout: float = 60, after: str | None = None) -> Execution:
+    """The execution once it has ended (polling its state), read strictly; ``after``: once it has ended after
+    passing through that state (a restart is queued: the execution reads FAILED until the executor takes it)."""
     deadline = time.monotonic() + timeout
     while True:
         execution = client.executions.execution(execution_id, TENANT)
-        if str(_state(execution)) in TERMINAL:
+        passed = after is None or after in [str(getattr(h.state, "value", h.state)) for h in execution.state.histories]
+        if str(_state(execution)) in TERMINAL and passed:
             return execution
         if time.monotonic() > deadline:
             raise AssertionError(f"execution {execution_id} still {_state(execution)} after {timeout}s")

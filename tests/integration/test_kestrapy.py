@@ -303,7 +303,7 @@ def test_restart_a_failed_execution(kestra, namespace, tmp_path):
     needed.touch()
     restarted = kestra.executions.restart_execution(failed.id, TENANT)
     assert restarted.id == failed.id and state_of(restarted) == "RESTARTED"
-    done = wait_ended(kestra, failed.id)
+    done = wait_ended(kestra, failed.id, after="RESTARTED")
     assert state_of(done) == "SUCCESS"
     assert [h.state.value for h in done.state.histories].count("RESTARTED") == 1
     assert done.metadata.attempt_number == 2
