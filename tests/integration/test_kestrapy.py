@@ -141,10 +141,10 @@ def test_the_strict_reader_names_unknown_and_invalid_fields():
                  "state": {"current": "SUCCESS", "histories": [{"state": "SUCCESS", "date": "2026-01-01T00:00:00Z"}],
                            "startDate": "2026-01-01T00:00:00Z", "endDate": None, "duration": "PT0S"},
                  "taskRunList": [{"id": "r", "executionId": "e", "namespace": "a", "flowId": "f", "taskId": "t",
-                                  "state": {"current": "SUCCESS", "histories": []}, "metrics": []}]}
-    with pytest.raises(StrictShapeError, match=r"taskRunList\[0\]\.metrics: kestrapy's TaskRun has no field"):
+                                  "state": {"current": "SUCCESS", "histories": []}, "colour": []}]}
+    with pytest.raises(StrictShapeError, match=r"taskRunList\[0\]\.colour: kestrapy's TaskRun has no field"):
         strict(Execution, execution)
-    del execution["taskRunList"][0]["metrics"]
+    del execution["taskRunList"][0]["colour"]
     assert strict(Execution, execution).additional_properties == {"tenantId": "main", "outputs": {"x": 1}}
     with pytest.raises(StrictShapeError, match=r"labels: kestrapy expects a list of Label"):
         strict(Execution, {**execution, "labels": {"team": "data"}})
