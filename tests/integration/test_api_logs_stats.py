@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from lanner.server.runtime import Runtime
-from lanner.store.schema_guard import prepare_database
-from tests.helpers import config_for
-from tests.integration.test_api import create_flow
+from tests.integration.test_api import (
+    api,  # noqa: F401 - the fixture: a real server on each backend
+    create_flow,
+)
 
 with warnings.catch_warnings():  # kestrapy's models warn when imported (a field shadows BaseModel.validate)
     warnings.simplefilter("ignore")
@@ -46,18 +44,6 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: hello world
 """
-
-
-@pytest.fixture
-def api(database_url, tmp_path) -> Iterator[httpx.Client]:
-    engine = prepare_database(config_for(database_url), may_migrate=True)
-    try:
-        with Runtime(engine, executors=1, worker_threads=2, storage_path=tmp_path / "storage", web_port=0) as runtime:
-            port = runtime.web.wait_started()
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                yield client
-    finally:
-        engine.dispose()
 
 
 def strict(model: Any, answer: dict[str, Any]) -> Any:

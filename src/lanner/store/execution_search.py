@@ -26,13 +26,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from lanner.model.execution import Execution
 from lanner.model.tenant import DEFAULT_TENANT
 from lanner.store.execution_repository import EXECUTION_COLUMNS, execution_of_row
+from lanner.store.sql_filters import Leaf, Tree
 from lanner.store.tables import executions
 
 if TYPE_CHECKING:
@@ -40,22 +41,6 @@ if TYPE_CHECKING:
 
 SYSTEM_NAMESPACE = "system"  # Kestra's namespace of system flows (the scope filter)
 _e = executions
-
-
-class Leaf(Protocol):
-    @property
-    def field(self) -> str: ...
-    @property
-    def op(self) -> str: ...
-    @property
-    def value(self) -> Any: ...
-
-
-class Tree(Protocol):
-    @property
-    def logical(self) -> str: ...
-    @property
-    def children(self) -> Sequence[Any]: ...  # Leaf | Tree
 
 
 class UnsupportedFilter(ValueError):

@@ -7,14 +7,14 @@ timer is shown in milliseconds, each metric stamped with its task run's end.  (`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Depends, Query
 
 from lanner.store import metric_entries
 from lanner.store.time_buckets import Width
-from lanner.timestamps import as_utc, instant
-from lanner.web import query, tenants
+from lanner.timestamps import instant
+from lanner.web import params, query, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -52,17 +52,7 @@ def tasks_with_metrics(namespace: str, flow_id: str, tenant: str = Depends(tenan
 def _aggregate(namespace: str, flow_id: str, metric: str, task_id: str | None, start: datetime | None,
                end: datetime | None, aggregation: str, group_by: str | None, tenant: str,
                srv: Server) -> MetricAggregations:
-    for name, moment in (("startDate", start), ("endDate", end)):
-        if moment is not None and moment.tzinfo is None:
-            raise ApiError(400, f"{name} {moment.isoformat()} has no time zone: add one, e.g. Z or +02:00")
-    try:
-        end = as_utc(end) if end else datetime.now(UTC)
-        start = as_utc(start) if start else end - DEFAULT_SPAN
-    except OverflowError:
-        raise ApiError(400, "startDate or endDate is out of range: give dates between the years 1 and 9999 "
-                            "(UTC), a start before the end") from None
-    if start > end:
-        raise ApiError(400, f"startDate {start.isoformat()} is after endDate {end.isoformat()}: swap them")
+    start, end = params.date_span(start, end, DEFAULT_SPAN)
     function = aggregation.lower()
     if function not in metric_entries.AGGREGATIONS:
         raise ApiError(400, f"aggregation {aggregation[:50]!r} is unknown: use one of "

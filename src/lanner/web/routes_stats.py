@@ -17,8 +17,7 @@ from lanner.store import statistics
 from lanner.store.log_lines import SYSTEM_NAMESPACE
 from lanner.store.statistics import Range
 from lanner.store.time_buckets import Width
-from lanner.timestamps import as_utc
-from lanner.web import shapes, tenants
+from lanner.web import params, shapes, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
@@ -45,18 +44,7 @@ USAGE_SPAN = timedelta(days=3)  # the days of executions the usage report counts
 
 
 def _span(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    for name, moment in (("startDate", start), ("endDate", end)):
-        if moment is not None and moment.tzinfo is None:
-            raise ApiError(400, f"{name} {moment.isoformat()} has no time zone: add one, e.g. Z or +02:00")
-    try:
-        end = as_utc(end) if end else datetime.now(UTC)
-        start = as_utc(start) if start else end - DEFAULT_SPAN
-    except OverflowError:
-        raise ApiError(400, "startDate or endDate is out of range: give dates between the years 1 and 9999 "
-                            "(UTC), a start before the end") from None
-    if start > end:
-        raise ApiError(400, f"startDate {start.isoformat()} is after endDate {end.isoformat()}: swap them")
-    return start, end
+    return params.date_span(start, end, DEFAULT_SPAN)
 
 
 def _states(states: list[str] | None) -> list[str]:
