@@ -31,6 +31,7 @@ from lanner.web.errors import ApiError
 from lanner.web.limits import blocking
 from lanner.web.routes_executions import FORM, _form
 from lanner.web.schemas.base import KestraModel
+from lanner.web.schemas.executions import Execution as ExecutionBody
 
 router = APIRouter(tags=["Executions"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such execution"}}
@@ -72,6 +73,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _route(method: str, action: str, **options: Any) -> Callable[[F], F]:
     """A decorator registering the function under both paths of ``action`` (the 0.2x one hidden from the docs)."""
+    options.setdefault("response_model", ExecutionBody)  # what the action answers: the execution
     def register(function: F) -> F:
         first, legacy = _paths(action)
         router.add_api_route(first, function, methods=[method], responses=NOT_FOUND, **options)
@@ -204,7 +206,7 @@ def force_run(execution_id: str, tenant: str = Depends(tenants.tenant),
     return shapes.execution(_as(execution, State.RUNNING, Cause.UNQUEUED))
 
 
-@_route("POST", "labels", response_model=None)
+@_route("POST", "labels")
 def set_labels(execution_id: str, labels: list[LabelBody] = Body(...), tenant: str = Depends(tenants.tenant),
                srv: Server = Depends(server)) -> Any:
     """Set the labels of an ended execution (400 while it runs); its system labels stay."""

@@ -19,6 +19,7 @@ from lanner.web.context import Server
 from lanner.web.deps import server
 from lanner.web.errors import ApiError
 from lanner.web.limits import blocking, read_form
+from lanner.web.schemas.executions import Execution as ExecutionBody
 from lanner.web.waiting import wait_for_end
 
 router = APIRouter(tags=["Executions"])
@@ -50,7 +51,7 @@ async def _form(request: Request) -> dict[str, Any]:
 
 # Registered after the routes under /executions/{id}/...: FastAPI matches in order, and
 # /executions/{namespace}/{flowId} would take /executions/{id}/restart for a flow.
-@router.post("/executions/{namespace}/{flow_id}", openapi_extra=FORM)
+@router.post("/executions/{namespace}/{flow_id}", openapi_extra=FORM, response_model=ExecutionBody)
 async def create(namespace: str, flow_id: str, request: Request, labels: list[str] = Query(default=[]),
                  wait: bool = False, srv: Server = Depends(server)) -> dict[str, Any]:
     inputs = await _form(request)
