@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint bench chaos ui clean
+.PHONY: run test lint bench chaos fuzz ui clean
 
 $(VENV)/.installed-run: pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
@@ -38,6 +38,12 @@ bench: $(VENV)/.installed-test
 # its summary is written to docs/reliability.md. The short profile runs in `make test`.
 chaos: $(VENV)/.installed-test
 	$(BIN)/python -m tests.chaos.run --profile long --report docs/reliability.md
+
+# A deeper fuzzing of the REST API than `make test`'s: random requests (a new seed each run, printed;
+# LANNER_TEST_SEED replays one) from its OpenAPI document, 100 per operation, on SQLite and PostgreSQL.
+fuzz: $(VENV)/.installed-test
+	LANNER_FUZZ_RANDOM=1 LANNER_FUZZ_EXAMPLES=$${LANNER_FUZZ_EXAMPLES:-100} $(BIN)/python -m pytest -n 0 --timeout 3600 \
+		tests/integration/test_api_fuzz.py
 
 # Rebuild the front-end files vendored into the package from ui/package-lock.json (needs npm;
 # running Lanner never does). A test checks the shipped files against the lockfile.

@@ -28,6 +28,7 @@ from lanner.durations import parse_duration
 from lanner.store import chart_queries, dashboard_repository
 from lanner.store.dashboard_repository import StoredDashboard
 from lanner.store.database import write_connection
+from lanner.timestamps import as_utc
 from lanner.web import query, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
@@ -73,7 +74,8 @@ def _shape(stored: StoredDashboard) -> DashboardResponse:
     return DashboardResponse(tenant_id=stored.tenant_id, id=stored.id, title=dashboard.title,
                              description=dashboard.description, time_window=TimeWindow(**dashboard.time_window),
                              charts=[chart.raw for chart in dashboard.charts], deleted=stored.deleted,
-                             created=stored.created, updated=stored.updated, source_code=stored.source)
+                             created=stored.created and as_utc(stored.created),
+                             updated=stored.updated and as_utc(stored.updated), source_code=stored.source)
 
 
 @router.get("", response_model=PagedResults[DashboardResponse])

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from lanner.store import kv_listing
 from lanner.store.kv_listing import KeyInfo
 from lanner.store.kv_repository import KVStore, check_namespace
-from lanner.timestamps import instant
+from lanner.timestamps import instant, utc_instant
 from lanner.web import query, tenants
 from lanner.web.context import Server
 from lanner.web.deps import server
@@ -35,7 +35,7 @@ def _store(srv: Server, tenant: str) -> KVStore:
 
 def _entry(info: KeyInfo) -> KVEntry:
     return KVEntry(namespace=info.namespace, key=info.key, revision=info.version, description=info.description,
-                   creation_date=instant(info.created), update_date=instant(info.updated),
+                   creation_date=utc_instant(info.created), update_date=utc_instant(info.updated),
                    expiration_date=instant(info.expiration))
 
 
@@ -85,7 +85,8 @@ def get(namespace: str, key: str, tenant: str = Depends(tenants.tenant), srv: Se
     entry = _store(srv, tenant).entry(namespace, key)
     if entry is None:
         raise ApiError(404, f"no key `{key}` in namespace {namespace} (or it expired)")
-    return KVDetail(type=str(entry.type), value=entry.value, revision=entry.version, updated=instant(entry.updated))
+    return KVDetail(type=str(entry.type), value=entry.value, revision=entry.version,
+                    updated=utc_instant(entry.updated))
 
 
 @router.put("/{key}", openapi_extra=VALUE, status_code=204)

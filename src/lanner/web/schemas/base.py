@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -30,6 +30,13 @@ class IdWithNamespace(KestraModel):
 
     namespace: str
     id: str
+
+    @field_validator("namespace", "id")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:  # no name holds one (PostgreSQL refuses it in a query): a 400, not a lookup
+            raise ValueError("holds a NUL character (\\0), which no namespace or flow id has")
+        return value
 
 
 class BulkResponse(KestraModel):

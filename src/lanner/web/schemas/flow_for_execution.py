@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from lanner.store.flow_repository import FlowRevision
+from lanner.timestamps import as_utc
 from lanner.web.schemas.base import KestraModel
 
 # Where a flowable task keeps its children (Kestra's flowable tasks: Sequential, If, Switch, Parallel...).
@@ -59,7 +60,8 @@ class FlowForExecution(KestraModel):
 def of(revision: FlowRevision) -> FlowForExecution:
     source = revision.parsed()
     return FlowForExecution(
-        id=revision.flow_id, namespace=revision.namespace, revision=revision.revision, updated=revision.created_at,
+        id=revision.flow_id, namespace=revision.namespace, revision=revision.revision,
+        updated=as_utc(revision.created_at) if revision.created_at else None,
         description=_text(source.get("description")), inputs=_inputs(source.get("inputs")),
         outputs=_dicts(source.get("outputs")), disabled=bool(source.get("disabled", False)),
         labels=_labels(source.get("labels")), variables=_mapping(source.get("variables")),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from lanner.timestamps import instant
+from lanner.timestamps import utc_instant
 from lanner.web.schemas.base import KestraModel, Label
 
 if TYPE_CHECKING:
@@ -204,7 +204,7 @@ def _fields(revision: FlowRevision) -> dict[str, Any]:
     data = revision.parsed()
     fields: dict[str, Any] = {
         "id": revision.flow_id, "namespace": revision.namespace, "revision": revision.revision,
-        "updated": instant(revision.created_at) if revision.created_at else None,
+        "updated": utc_instant(revision.created_at),
         "deleted": revision.deleted, "tenantId": revision.tenant_id,
         "disabled": data.get("disabled") is True,
         "description": data["description"] if isinstance(data.get("description"), str) else None,
