@@ -83,7 +83,8 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: "{{ outputs.call.outputs.said }}"
 """,
-    "pause": """id: pause
+    # Not named "pause": POST /api/v1/executions/chaos/pause is the pause action of Kestra 0.2x's path.
+    "awaiting": """id: awaiting
 namespace: chaos
 tasks:
   - id: approval
@@ -123,4 +124,4 @@ triggers:
 }
 
 # What the load driver posts, with weights.
-POSTED = {"quick": 5, "shell": 3, "python": 1, "fanout": 2, "parent": 2, "pause": 1}
+POSTED = {"quick": 5, "shell": 3, "python": 1, "fanout": 2, "parent": 2, "awaiting": 1}
