@@ -527,3 +527,12 @@ def test_tenant_paths_the_0_2x_aliases_and_an_unknown_tenant(api):
     assert api.get("/api/v1/flows/lanner.api/greeting").json()["revision"] == tenant_path.json()["revision"]
     unknown = api.get("/api/v1/acme/flows/lanner.api/greeting")
     assert unknown.status_code == 404 and "'acme'" in unknown.json()["message"]
+
+
+def test_a_nul_character_the_database_cannot_hold_is_a_400_not_a_500(api, database_url):
+    answer = api.post("/api/v1/main/triggers/unlock/by-triggers",
+                      json=[{"namespace": "lanner.api", "flowId": "gr\u0000eeting", "triggerId": "t"}])
+    if database_url.startswith("sqlite"):
+        assert answer.status_code == 404, answer.text  # SQLite compares it: no such trigger
+    else:  # PostgreSQL refuses NUL in text: a 400 saying so (nothing was changed)
+        assert answer.status_code == 400 and "NUL" in answer.json()["message"], answer.text

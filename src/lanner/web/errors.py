@@ -76,6 +76,17 @@ def install(app: FastAPI) -> None:
             "the database is unavailable; nothing was changed, send the request again once it is back"
         return JSONResponse(body(message), status_code=503, headers={"Retry-After": "1"})
 
+    @app.exception_handler(sa.exc.DataError)
+    async def _refused_value(_: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # A value the database cannot hold or compare (PostgreSQL refuses NUL in text, a number out of its
+        # column's range): the request's transaction rolled back, nothing was changed.
+        cause = str(getattr(exc, "orig", exc)).splitlines()[0]
+        if "NUL" in cause or "0x00" in cause:
+            return JSONResponse(body("the request holds a NUL character (\\0), which no name or value stored by "
+                                     "Lanner can hold; remove it (nothing was changed)"), status_code=400)
+        return JSONResponse(body(f"the database refuses a value of the request: {cause[:200]} (nothing was "
+                                 "changed); check the values' types and sizes"), status_code=400)
+
     @app.exception_handler(sa.exc.TimeoutError)
     async def _pool_exhausted(_: Request, exc: sa.exc.TimeoutError) -> JSONResponse:
         # Every connection of this process's pool stayed in use past lanner.database.pool-timeout:
